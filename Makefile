@@ -1,0 +1,90 @@
+# whochanged - see README.md.
+#   make            build build/whochanged
+#   make test       install missing build deps, build, run every test
+#   make check      the same suite under AddressSanitizer + UBSan (leaks fail)
+#   make demo       the embedded demo on 127.0.0.1
+#   make bench      benchmarks (figures go to BENCHMARKS.md)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+
+CC       ?= cc
+BUILD    ?= build
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+SAN      ?=
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Wno-format-nonliteral -Wvla -Wpointer-arith
+CPPFLAGS += -I. -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 $(WARN) -fstack-protector-strong -MMD -MP
+ifeq ($(SAN),1)
+CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=address,undefined
+endif
+LDLIBS   := -lcurl -lssl -lcrypto -lcjson -lyaml -lz -lexpat -lmicrohttpd -lpthread -lm
+
+LIB_SRC  := $(sort $(wildcard core/*.c config/*.c aws/*.c notifiers/*.c))
+CMD_SRC  := $(sort $(wildcard cmd/*.c))
+SUP_SRC  := $(sort $(wildcard tests/support/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/obj/%.o)
+SUP_OBJ  := $(SUP_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+LIB      := $(BUILD)/libwhochanged.a
+BIN      := $(BUILD)/whochanged
+
+.SECONDARY:
+.PHONY: all test check tests deps demo bench install uninstall clean
+all: $(BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CMD_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(SUP_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(SUP_OBJ) $(LIB) $(LDLIBS) -lcmocka
+
+tests: $(BIN) $(UNIT_BIN)
+
+deps:
+	@scripts/deps
+
+test: deps
+	@$(MAKE) --no-print-directory tests
+	@tests/run $(BUILD)
+
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 tests
+	@SAN=1 tests/run build/san
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo $(BUILD)
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/bench $(BUILD)
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/whochanged
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/whochanged
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

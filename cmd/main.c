@@ -1,0 +1,52 @@
+/* main.c - whochanged entry point: dispatch to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+
+#ifndef WC_VERSION
+#define WC_VERSION "0.1.0"
+#endif
+
+static const struct wc_cmd {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} s_cmds[] = {
+    {"explain", wc_cmd_explain, "attribute one Config notification and print the verdict as JSON"},
+    {"check-config", wc_cmd_check_config, "validate a config file and print the effective config"},
+};
+
+static void s_usage(FILE *f)
+{
+    fprintf(f, "usage: whochanged <command> [options]\n\n"
+               "Tells who changed your AWS resources by hand: joins AWS Config changes with\n"
+               "the CloudTrail events that caused them and reports the human ones.\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof(s_cmds) / sizeof(s_cmds[0]); i++)
+        fprintf(f, "  %-14s %s\n", s_cmds[i].name, s_cmds[i].summary);
+    fprintf(f, "\nRun 'whochanged <command> --help' for a command's options.\n"
+               "  --version      print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        s_usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        s_usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("whochanged %s\n", WC_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(s_cmds) / sizeof(s_cmds[0]); i++)
+        if (!strcmp(argv[1], s_cmds[i].name))
+            return s_cmds[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "whochanged: unknown command '%s'\n\n", argv[1]);
+    s_usage(stderr);
+    return 2;
+}

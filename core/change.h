@@ -1,0 +1,103 @@
+/* change.h - an AWS Config notification, parsed into a change.
+ *
+ * An SQS message body is one of:
+ *   - an SNS envelope ({"Type":"Notification","Message":"<json string>",...});
+ *   - the Config JSON itself (SNS raw message delivery);
+ *   - an EventBridge event (source aws.config, detail-type
+ *     "Config Configuration Item Change", the Config JSON in "detail").
+ * wc_notification_parse() accepts all three. No I/O.
+ */
+#ifndef WC_CHANGE_H
+#define WC_CHANGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/str.h"
+
+/* Limits applied while parsing (hostile or broken input stays bounded). */
+#define WC_NOTIFICATION_MAX_BYTES ((size_t)4 * 1024 * 1024)
+#define WC_CHANGE_MAX_PROPERTIES 50  /* more are counted, not kept */
+#define WC_CHANGE_VALUE_MAX 200      /* before/after rendered then truncated (bytes, UTF-8 safe) */
+#define WC_CHANGE_MAX_RELATED 64
+
+enum wc_notification_kind {
+    WC_NOTE_CHANGE = 1,     /* ConfigurationItemChangeNotification */
+    WC_NOTE_OVERSIZED,      /* OversizedConfigurationItemChangeNotification */
+    WC_NOTE_OTHER,          /* anything else: not a change */
+};
+
+enum wc_envelope {
+    WC_ENV_SNS = 1,
+    WC_ENV_RAW,
+    WC_ENV_EVENTBRIDGE,
+};
+
+/* One entry of configurationItemDiff.changedProperties. */
+struct wc_changed_property {
+    char *path;    /* "Configuration.IpPermissions.0" */
+    char *change;  /* "CREATE" | "UPDATE" | "DELETE" */
+    char *before;  /* compact JSON of previousValue, truncated; NULL if absent/null */
+    char *after;   /* compact JSON of updatedValue, truncated; NULL if absent/null */
+};
+
+struct wc_change {
+    char *account_id;
+    char *region;        /* Config's awsRegion ("global" possible) */
+    char *lookup_region; /* where CloudTrail records it: us-east-1 for global services */
+    char *resource_type; /* "AWS::EC2::SecurityGroup" */
+    char *resource_id;
+    char *resource_name; /* may be NULL */
+    char *arn;           /* may be NULL */
+    int64_t capture_time_ms;
+    char *status;        /* configurationItemStatus: OK, ResourceDiscovered, ResourceDeleted, ... */
+    char *change_type;   /* configurationItemDiff.changeType: CREATE|UPDATE|DELETE; NULL if none */
+    struct wc_strlist related_event_ids;
+    struct wc_changed_property *props;
+    size_t n_props;
+    size_t n_props_total; /* before truncation to WC_CHANGE_MAX_PROPERTIES */
+};
+
+/* Summary of an oversized notification: the item itself is in S3. */
+struct wc_oversized {
+    char *s3_bucket;      /* split from s3BucketLocation "bucket/key" */
+    char *s3_key;
+    char *s3_location;    /* as received */
+};
+
+struct wc_notification {
+    enum wc_notification_kind kind;
+    enum wc_envelope envelope;
+    char *message_type;   /* "ConfigurationItemChangeNotification", ... */
+    char *sns_message_id; /* SNS MessageId or EventBridge id, when present */
+    /* For WC_NOTE_CHANGE: the full change. For WC_NOTE_OVERSIZED: the summary
+     * fields (account, region, type, id, name, capture time, status, change
+     * type) as far as the summary carries them. Unused for WC_NOTE_OTHER. */
+    struct wc_change change;
+    struct wc_oversized oversized; /* WC_NOTE_OVERSIZED only */
+};
+
+/* Parse one SQS message body. On failure returns a negative wc_err, *out is
+ * NULL, and errbuf (if given) holds a one-line reason such as
+ * "SNS envelope: Message is not valid JSON at byte 17". */
+int wc_notification_parse(struct wc_str body, struct wc_notification **out, char *errbuf,
+                          size_t errlen);
+void wc_notification_destroy(struct wc_notification *n);
+
+/* Parse the content of an oversized item's S3 object (the gunzipped JSON of
+ * a normal ConfigurationItemChangeNotification) into a change notification. */
+int wc_notification_parse_oversized_object(struct wc_str json, struct wc_notification **out,
+                                           char *errbuf, size_t errlen);
+
+/* Region in which CloudTrail records calls for this resource type: the
+ * global services (IAM, CloudFront, Route 53, Organizations, WAF classic,
+ * Shield, Global Accelerator, ...) log in us-east-1. Returns region
+ * otherwise; "global" alone also maps to us-east-1. Static string or region. */
+const char *wc_lookup_region(const char *resource_type, const char *region);
+
+void wc_change_clean_up(struct wc_change *c);
+/* Deep copy. */
+int wc_change_copy(struct wc_change *dst, const struct wc_change *src);
+
+#endif

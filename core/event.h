@@ -1,0 +1,76 @@
+/* event.h - CloudTrail events, parsed.
+ *
+ * Accepts a LookupEvents response ({"Events":[{"CloudTrailEvent":"<json>",
+ * "EventTime":<number>,"Resources":[...]}], "NextToken":...}), a CloudTrail
+ * log file ({"Records":[...]}), a JSON array of records, or one record.
+ * No I/O.
+ */
+#ifndef WC_EVENT_H
+#define WC_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/str.h"
+
+#define WC_EVENTS_MAX_BYTES ((size_t)16 * 1024 * 1024)
+#define WC_EVENTS_MAX 10000
+#define WC_EVENT_MAX_PARAM_STRINGS 64 /* string values kept from requestParameters */
+
+struct wc_event_resource {
+    char *type; /* "AWS::EC2::SecurityGroup" (LookupEvents) or record resources[].type */
+    char *name; /* LookupEvents ResourceName: an id, a name or an ARN */
+    char *arn;  /* record resources[].ARN */
+};
+
+struct wc_user_identity {
+    char *type;          /* Root, IAMUser, AssumedRole, FederatedUser, AWSAccount, AWSService, ... or NULL */
+    char *principal_id;
+    char *arn;
+    char *account_id;
+    char *user_name;     /* IAMUser/Root userName */
+    char *invoked_by;    /* "autoscaling.amazonaws.com", "AWS Internal" */
+    char *issuer_type;   /* sessionContext.sessionIssuer.type */
+    char *issuer_arn;    /* sessionContext.sessionIssuer.arn (the role) */
+    char *issuer_user_name;
+    char *session_name;  /* last path element of an assumed-role/federated ARN */
+    char *identity_store_user; /* onBehalfOf / sourceIdentity when present */
+};
+
+struct wc_event {
+    char *event_id;
+    char *event_name;
+    char *event_source;
+    int64_t event_time_ms;
+    char *event_type;     /* AwsApiCall, AwsServiceEvent, AwsConsoleSignIn, ... */
+    char *aws_region;
+    char *recipient_account_id;
+    char *source_ip;
+    char *user_agent;
+    char *error_code;     /* NULL on success */
+    bool read_only;       /* readOnly true (record) or ReadOnly "true" (LookupEvents) */
+    bool session_credential_from_console;
+    struct wc_user_identity identity;
+    struct wc_event_resource *resources;
+    size_t n_resources;
+    struct wc_strlist param_strings; /* string values found in requestParameters */
+};
+
+struct wc_event_list {
+    struct wc_event *items;
+    size_t len;
+    char *next_token; /* LookupEvents NextToken, if any */
+};
+
+#define WC_EVENT_LIST_INIT {NULL, 0, NULL}
+
+/* Append the events in json to list. errbuf gets a one-line reason on failure
+ * (list is left as it was). */
+int wc_events_parse(struct wc_str json, struct wc_event_list *list, char *errbuf,
+                    size_t errlen);
+void wc_event_list_clean_up(struct wc_event_list *list);
+void wc_event_clean_up(struct wc_event *e);
+int wc_event_copy(struct wc_event *dst, const struct wc_event *src);
+
+#endif

@@ -1,0 +1,80 @@
+/* log.h - leveled logger with redaction at the sink.
+ *
+ * A logger is an object handed to modules through their options (NULL means
+ * silent); there is no process-wide logger outside cmd/. Every line passes
+ * through wc_log_redact() before it is written, so credentials, signatures,
+ * session tokens, Slack webhook paths and bot tokens, and any secret value
+ * registered with wc_logger_add_secret(), never reach the output.
+ */
+#ifndef WC_LOG_H
+#define WC_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+
+enum wc_log_level {
+    WC_LOG_TRACE = 0,
+    WC_LOG_DEBUG,
+    WC_LOG_INFO,
+    WC_LOG_WARN,
+    WC_LOG_ERROR,
+    WC_LOG_OFF,
+};
+
+enum wc_log_format {
+    WC_LOG_TEXT = 0,
+    WC_LOG_JSON,
+};
+
+/* Receives one finished (redacted) line without the trailing newline. */
+typedef void wc_log_write_fn(void *ctx, const char *line, size_t len);
+
+struct wc_logger_options {
+    enum wc_log_level level;
+    enum wc_log_format format;
+    wc_log_write_fn *write; /* NULL: write to stderr */
+    void *write_ctx;
+    /* Injected clock for timestamps (NULL: wall clock). */
+    long long (*now_ms)(void *ctx);
+    void *now_ctx;
+};
+
+struct wc_logger;
+
+struct wc_logger *wc_logger_new(const struct wc_logger_options *opts);
+void wc_logger_destroy(struct wc_logger *lg);
+void wc_logger_set_level(struct wc_logger *lg, enum wc_log_level level);
+bool wc_logger_enabled(const struct wc_logger *lg, enum wc_log_level level);
+/* Register a secret value to mask wherever it appears (copied, wiped on
+ * destroy). Values shorter than 4 bytes are ignored. */
+int wc_logger_add_secret(struct wc_logger *lg, const char *secret);
+
+/* msg_id: the SQS message id (or other subject) the line concerns; may be NULL. */
+void wc_logger_logf(struct wc_logger *lg, enum wc_log_level level, const char *msg_id,
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void wc_logger_vlogf(struct wc_logger *lg, enum wc_log_level level, const char *msg_id,
+                     const char *fmt, va_list ap);
+
+int wc_log_level_parse(const char *name, enum wc_log_level *out);
+const char *wc_log_level_name(enum wc_log_level level);
+
+/* Redact known secret shapes in place in buf (exposed for tests and for
+ * anything else that prints AWS/Slack data, such as --dry-run). */
+int wc_log_redact(struct wc_buf *buf);
+
+/* Level test happens before any formatting. */
+#define WC_LOG(lg, lvl, msg_id, ...)                                      \
+    do {                                                                  \
+        if ((lg) && wc_logger_enabled((lg), (lvl)))                       \
+            wc_logger_logf((lg), (lvl), (msg_id), __VA_ARGS__);           \
+    } while (0)
+#define WC_LOGT(lg, id, ...) WC_LOG(lg, WC_LOG_TRACE, id, __VA_ARGS__)
+#define WC_LOGD(lg, id, ...) WC_LOG(lg, WC_LOG_DEBUG, id, __VA_ARGS__)
+#define WC_LOGI(lg, id, ...) WC_LOG(lg, WC_LOG_INFO, id, __VA_ARGS__)
+#define WC_LOGW(lg, id, ...) WC_LOG(lg, WC_LOG_WARN, id, __VA_ARGS__)
+#define WC_LOGE(lg, id, ...) WC_LOG(lg, WC_LOG_ERROR, id, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,26 @@
+/* policy.h - the rules the core applies, as loaded by config/.
+ *
+ * Every list holds glob patterns ('*', '?') except where noted.
+ */
+#ifndef WC_POLICY_H
+#define WC_POLICY_H
+
+#include "core/str.h"
+
+#define WC_DEFAULT_SKEW_S 180
+
+struct wc_policy {
+    int skew_s;                          /* correlation window: capture time +- skew_s */
+    struct wc_strlist trusted;           /* principal / role / session-name globs -> automation */
+    struct wc_strlist automation_user_agents; /* user-agent globs -> automation */
+    struct wc_strlist ignore_resource_types;  /* exact or glob: verdict "ignored" */
+    struct wc_strlist ignore_event_names;     /* exact or glob: never match */
+};
+
+/* Defaults: skew 180 s, nothing trusted, ignore resource types
+ * AWS::SSM::ManagedInstanceInventory and AWS::Config::ResourceCompliance. */
+int wc_policy_init_defaults(struct wc_policy *p);
+void wc_policy_clean_up(struct wc_policy *p);
+int wc_policy_copy(struct wc_policy *dst, const struct wc_policy *src);
+
+#endif
