@@ -1,0 +1,21 @@
+/* util.h - small helpers shared by the subcommands (file reading, flags). */
+#ifndef WC_CMD_UTIL_H
+#define WC_CMD_UTIL_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+
+/* Read a whole file into out (capped at max_bytes). On failure returns a
+ * negative wc_err and writes a one-line reason (strerror or "larger than
+ * N bytes") to errbuf. */
+int wc_cmd_read_file(const char *path, size_t max_bytes, struct wc_buf *out, char *errbuf,
+                     size_t errlen);
+
+/* "--name=value" or "--name value": if argv[*i] is the option, store the
+ * value, advance *i, and return 1; return 0 if it is another argument;
+ * return -1 (after printing an error) when the value is missing. */
+int wc_cmd_opt_value(int argc, char **argv, int *i, const char *name, const char **value,
+                     const char *cmd);
+
+#endif
