@@ -1,0 +1,111 @@
+#include "core/trail.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+
+int wc_trail_lookup(struct wc_trail *t, const struct wc_trail_query *q, struct wc_event_list *out)
+{
+    if (!t || !t->vtable || !t->vtable->lookup || !q || !out)
+        return WC_ERR_INVALID;
+    return t->vtable->lookup(t, q, out);
+}
+
+void wc_trail_destroy(struct wc_trail *t)
+{
+    if (t && t->vtable && t->vtable->destroy)
+        t->vtable->destroy(t);
+}
+
+static bool s_planned(const struct wc_trail_query *q, size_t n, const char *key, const char *val)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(q[i].attribute_key, key) && !strcmp(q[i].attribute_value, val))
+            return true;
+    return false;
+}
+
+static void s_add(struct wc_trail_query *out, size_t max, size_t *n, const struct wc_change *c,
+                  int64_t skew_ms, const char *key, const char *val)
+{
+    if (wc_str_empty(val) || *n >= max || s_planned(out, *n, key, val))
+        return;
+    out[*n] = (struct wc_trail_query){
+        .account_id = c->account_id,
+        .region = c->lookup_region ? c->lookup_region : c->region,
+        .attribute_key = key,
+        .attribute_value = val,
+        .start_ms = c->capture_time_ms - skew_ms,
+        .end_ms = c->capture_time_ms + skew_ms,
+    };
+    (*n)++;
+}
+
+int wc_trail_plan(const struct wc_change *c, int skew_s, struct wc_trail_query *out,
+                  size_t max, size_t *n_out)
+{
+    int64_t skew_ms = (int64_t)skew_s * 1000;
+    size_t n = 0;
+
+    *n_out = 0;
+    if (!c || skew_s < 0 || wc_str_empty(c->resource_id))
+        return WC_ERR_INVALID;
+    for (size_t i = 0; i < c->related_event_ids.len && i < WC_TRAIL_MAX_RELATED_LOOKUPS; i++)
+        s_add(out, max, &n, c, skew_ms, "EventId", c->related_event_ids.items[i]);
+    s_add(out, max, &n, c, skew_ms, "ResourceName", c->resource_id);
+    s_add(out, max, &n, c, skew_ms, "ResourceName", c->resource_name);
+    s_add(out, max, &n, c, skew_ms, "ResourceName", c->arn);
+    *n_out = n;
+    return WC_OK;
+}
+
+/* Move the events of src that out does not hold yet into out. */
+static int s_merge(struct wc_event_list *out, struct wc_event_list *src)
+{
+    struct wc_event *items;
+
+    items = realloc(out->items, (out->len + src->len + 1) * sizeof(*items));
+    if (!items)
+        return WC_ERR_NOMEM;
+    out->items = items;
+    for (size_t i = 0; i < src->len; i++) {
+        bool dup = false;
+
+        for (size_t j = 0; j < out->len && !dup; j++)
+            dup = wc_streq(out->items[j].event_id, src->items[i].event_id);
+        if (dup) {
+            wc_event_clean_up(&src->items[i]);
+            continue;
+        }
+        out->items[out->len++] = src->items[i];
+    }
+    src->len = 0; /* moved or freed */
+    return WC_OK;
+}
+
+int wc_trail_lookup_change(struct wc_trail *t, const struct wc_change *c, int skew_s,
+                           struct wc_event_list *out, size_t *n_calls)
+{
+    struct wc_trail_query plan[WC_TRAIL_MAX_QUERIES];
+    size_t n = 0;
+    int rc;
+
+    if (n_calls)
+        *n_calls = 0;
+    if ((rc = wc_trail_plan(c, skew_s, plan, WC_TRAIL_MAX_QUERIES, &n)) != WC_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        struct wc_event_list found = WC_EVENT_LIST_INIT;
+
+        rc = wc_trail_lookup(t, &plan[i], &found);
+        if (n_calls)
+            (*n_calls)++;
+        if (rc == WC_OK)
+            rc = s_merge(out, &found);
+        wc_event_list_clean_up(&found);
+        if (rc != WC_OK)
+            return rc;
+    }
+    return WC_OK;
+}

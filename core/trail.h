@@ -1,0 +1,58 @@
+/* trail.h - the CloudTrail port: "look up events for a resource in a window".
+ *
+ * core/ declares it; aws/cloudtrail.c implements it with LookupEvents;
+ * tests use in-memory fakes. wc_trail_lookup_change() decides which lookups
+ * a change needs (the plan) and runs them through the port.
+ */
+#ifndef WC_TRAIL_H
+#define WC_TRAIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/change.h"
+#include "core/event.h"
+
+#define WC_TRAIL_MAX_QUERIES 6
+#define WC_TRAIL_MAX_RELATED_LOOKUPS 3
+
+/* One LookupEvents call (all of its pages): one attribute, one window. */
+struct wc_trail_query {
+    const char *account_id;      /* whose trail: the change's account */
+    const char *region;          /* the change's lookup region */
+    const char *attribute_key;   /* "ResourceName" or "EventId" */
+    const char *attribute_value; /* borrowed from the change */
+    int64_t start_ms;            /* inclusive */
+    int64_t end_ms;              /* inclusive */
+};
+
+struct wc_trail;
+
+struct wc_trail_vtable {
+    const char *name;
+    /* Append every event of the query's window (all pages) to out. */
+    int (*lookup)(struct wc_trail *t, const struct wc_trail_query *q, struct wc_event_list *out);
+    void (*destroy)(struct wc_trail *t);
+};
+
+struct wc_trail {
+    const struct wc_trail_vtable *vtable;
+    void *impl;
+};
+
+int wc_trail_lookup(struct wc_trail *t, const struct wc_trail_query *q, struct wc_event_list *out);
+void wc_trail_destroy(struct wc_trail *t);
+
+/* The lookups for change c with window +-skew_s: EventId for each related
+ * event (at most WC_TRAIL_MAX_RELATED_LOOKUPS), then ResourceName for the
+ * resource id, and for its name and ARN when they differ from the id.
+ * Values are borrowed from c. */
+int wc_trail_plan(const struct wc_change *c, int skew_s, struct wc_trail_query *out,
+                  size_t max, size_t *n_out);
+
+/* Run the plan for c, appending the events found (deduplicated by event id)
+ * to out. Stops at the first failing lookup and returns its error. */
+int wc_trail_lookup_change(struct wc_trail *t, const struct wc_change *c, int skew_s,
+                           struct wc_event_list *out, size_t *n_calls);
+
+#endif
