@@ -39,12 +39,14 @@
 #include "core/str.h"
 
 /* User agents (and invokedBy values) of the AWS Management Console:
- *   exactly "signin.amazonaws.com", "console.amazonaws.com", or "AWSConsole"
- *     (the legacy console agent in the CloudTrail docs);
- *   glob "*.console.aws.amazon.com" (regional console hosts);
- *   containing "console." (e.g. "console.ec2.amazonaws.com") or "S3Console/"
- *     (the S3 console: "[S3Console/0.4, aws-internal/3 ...]");
- *   exactly "AWS Internal", only when aws_internal_ok (a human principal). */
+ *   exactly "signin.amazonaws.com" (sign-in, and invokedBy of older console
+ *     records) or "AWSConsole" (the legacy console agent in the CloudTrail docs);
+ *   anything containing "console." - this covers "console.amazonaws.com",
+ *     the regional "*.console.aws.amazon.com" hosts and per-service consoles
+ *     such as "console.ec2.amazonaws.com";
+ *   anything containing "S3Console/" ("[S3Console/0.4, aws-internal/3 ...]");
+ *   exactly "AWS Internal", only when aws_internal_ok (a human principal:
+ *     AWS uses the same string for its own calls). */
 static bool s_console_agent(const char *ua, bool aws_internal_ok)
 {
     struct wc_str s = wc_str_from_cstr(ua);
@@ -53,8 +55,7 @@ static bool s_console_agent(const char *ua, bool aws_internal_ok)
         return false;
     if (aws_internal_ok && strcmp(ua, "AWS Internal") == 0)
         return true;
-    return strcmp(ua, "signin.amazonaws.com") == 0 || strcmp(ua, "console.amazonaws.com") == 0 ||
-           strcmp(ua, "AWSConsole") == 0 || wc_glob_match("*.console.aws.amazon.com", ua) ||
+    return strcmp(ua, "signin.amazonaws.com") == 0 || strcmp(ua, "AWSConsole") == 0 ||
            wc_str_contains(s, WC_STR_LIT("console.")) ||
            wc_str_contains(s, WC_STR_LIT("S3Console/"));
 }

@@ -465,6 +465,7 @@ static void test_event_time_forms(void **state)
         {"1.714564799E9", "", 1714564799000LL},
         {"1.714564799e+9", "", 1714564799000LL},
         {"1714564799.25", "", 1714564799250LL},
+        {"1.001", "", 1001LL}, /* x1000 is 1000.99999...: rounded, not cut */
         /* both parse: the record's eventTime wins */
         {"1714564000", "\\\"2024-05-01T11:59:59Z\\\"", 1714564799000LL},
         /* only the record's */
