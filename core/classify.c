@@ -31,6 +31,13 @@
  * console only when the actor is not an AWS service. invokedBy is a
  * different field from userAgent: a human's "AWS Internal" user agent never
  * makes the event a service's.
+ *
+ * Actor (borrowed from the event, or static): type is userIdentity.type, or
+ * "AWSService" when absent but invokedBy or an AwsServiceEvent says so; name
+ * is the invoking service for aws_service events with invokedBy, else "root"
+ * for Root, userName for IAMUser, the role name for AssumedRole, the session
+ * for FederatedUser, invokedBy for AWSService, the account for AWSAccount,
+ * and for a service event without either, its eventSource.
  */
 #include "core/classify.h"
 

@@ -13,6 +13,12 @@
  *     should reach a log line or a Slack message); requestParameters values
  *     longer than S_PARAM_MAX_BYTES are skipped, not kept;
  *   - trailing bytes after the JSON document are rejected.
+ *
+ * Derived fields: identity.session_name is the last part of an
+ * "assumed-role/ROLE/SESSION" or "federated-user/NAME" ARN; when the record
+ * has no sessionContext.sessionIssuer.userName, identity.issuer_user_name is
+ * ROLE from such an ARN. A successful parse replaces list->next_token with
+ * the input's NextToken (NULL when it has none).
  */
 #include "core/event.h"
 

@@ -720,6 +720,22 @@ static void test_hostile_truncated_and_nul(void **state)
     free(exact);
     wc_event_list_clean_up(&l);
     wc_buf_clean_up(&b);
+    /* every prefix of a record, each in an exact-size heap copy */
+    wc_test_read_ref(CT "record-assumedrole-sso-console.constructed.json", &b);
+    while (b.len && (b.ptr[b.len - 1] == '\n' || b.ptr[b.len - 1] == ' '))
+        b.len--;
+    for (size_t n = 0; n < b.len; n++) {
+        char err[128] = "";
+
+        exact = malloc(n ? n : 1);
+        assert_non_null(exact);
+        memcpy(exact, b.ptr, n);
+        if (wc_events_parse((struct wc_str){exact, n}, &l, err, sizeof(err)) != WC_ERR_PARSE)
+            fail_msg("prefix of %zu bytes: '%s'", n, err);
+        free(exact);
+    }
+    assert_int_equal(l.len, 0);
+    wc_buf_clean_up(&b);
     /* embedded NUL after the document */
     s_expect_fail_n("[]\0[", 4, WC_ERR_PARSE, NULL);
 }
