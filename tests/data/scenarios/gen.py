@@ -151,8 +151,10 @@ scenario("iam-group-failed-call",
          sns(item("AWS::IAM::Group", "AGPAEXAMPLEADMIN0001", "2014-03-25T21:08:30Z", region="global",
                   name="admin", arn="arn:aws:iam::123456789012:group/admin",
                   diff={"changeType": "UPDATE", "changedProperties": {}})),
-         {"exit": 0, "verdict": "unattributed", "lookup_region": "us-east-1"},
-         events_ref=["samples/cloudtrail/record-doc-iamuser-api-error.json"])
+         {"exit": 0, "verdict": "unattributed", "lookup_region": "us-east-1", "n_events": 0},
+         events=[[record("c0ffee00-0000-4000-8000-EXAMPLE00030", "AddUserToGroup",
+                         "2014-03-25T21:08:14Z", BOB, {"userName": "Bob", "groupName": "admin"},
+                         error="AccessDenied")]])
 # K/L: bad input -> exit 2 naming the file.
 scenario("malformed-notification", None, {"exit": 2, "stderr": "notification.json"},
          raw_note='{"Type":"Notification","Message":"{\\"configurationItem\\":')
