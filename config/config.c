@@ -931,7 +931,7 @@ static void s_apply_notifiers(struct s_ctx *x, struct wc_config *c, const struct
         const struct wc_cnode *item = n->items[i], *type_node = NULL;
         struct wc_config_notifier *out = &c->notifiers[c->n_notifiers];
         char here[300], tpath[320], shown[S_SHOW_MAX], *type = NULL;
-        size_t t;
+        size_t t, before;
 
         snprintf(here, sizeof(here), "%s[%zu]", path, i);
         if (item->kind != WC_CNODE_MAP) {
@@ -963,7 +963,10 @@ static void s_apply_notifiers(struct s_ctx *x, struct wc_config *c, const struct
         c->n_notifiers++;
         out->type = (enum wc_config_notifier_type)t;
         out->verdicts = s_notifier_kinds[t].default_verdicts;
+        before = x->d->count;
         s_apply_map(x, item, s_notifier_kinds[t].keys, out, here);
+        if (x->d->count != before)
+            continue; /* the missing-key checks would only repeat those errors */
         switch (out->type) {
         case WC_CONFIG_NOTIFIER_SLACK:
             if (out->webhook_url && out->bot_token)
@@ -1004,6 +1007,27 @@ static int s_collect_secrets(struct wc_config *c)
     return WC_OK;
 }
 
+/* Stable sort by position of the errors from index `from`; a last
+ * whole-file entry ("too many errors", line 0) stays last. */
+static void s_sort_errors(struct wc_config_errors *e, size_t from)
+{
+    size_t end = e->len;
+
+    if (end > from && e->items[end - 1].line == 0)
+        end--;
+    for (size_t i = from + 1; i < end; i++) {
+        struct wc_config_error cur = e->items[i];
+        size_t j = i;
+
+        while (j > from && (e->items[j - 1].line > cur.line ||
+                            (e->items[j - 1].line == cur.line && e->items[j - 1].col > cur.col))) {
+            e->items[j] = e->items[j - 1];
+            j--;
+        }
+        e->items[j] = cur;
+    }
+}
+
 static int s_load(const char *name, const char *yaml, size_t len, struct wc_config **out,
                   struct wc_config_errors *errs)
 {
@@ -1012,6 +1036,7 @@ static int s_load(const char *name, const char *yaml, size_t len, struct wc_conf
     struct s_ctx x = {&d, 0};
     struct wc_cnode *root = NULL;
     struct wc_config *c = NULL;
+    size_t first = 0;
     int rc;
 
     *out = NULL;
@@ -1028,6 +1053,7 @@ static int s_load(const char *name, const char *yaml, size_t len, struct wc_conf
         rc = WC_ERR_NOMEM;
         goto out;
     }
+    first = d.errs->len;
     rc = wc_cnode_parse(&d, yaml, len, &root);
     if (rc == WC_ERR_PARSE)
         rc = WC_ERR_CONFIG;
@@ -1040,6 +1066,7 @@ static int s_load(const char *name, const char *yaml, size_t len, struct wc_conf
         goto out;
     }
     if (d.count) {
+        s_sort_errors(d.errs, first);
         rc = WC_ERR_CONFIG;
         goto out;
     }

@@ -117,8 +117,9 @@ void wc_config_errors_clean_up(struct wc_config_errors *e);
  * is 0). Returns WC_OK or WC_ERR_IO. */
 int wc_config_errors_print(const struct wc_config_errors *e, FILE *f);
 
-/* The effective config (every key, defaults included) as YAML that loads
- * back to the same config, secrets shown as "(redacted)". Appends to out. */
+/* The effective config (every key, defaults included, ${VAR} expanded) as
+ * YAML, secrets shown as "(redacted)". Appends to out. Without secrets, the
+ * text loads back to the same config. */
 int wc_config_dump(const struct wc_config *c, struct wc_buf *out);
 
 /* Secret values to register with wc_logger_add_secret(): a NULL-terminated

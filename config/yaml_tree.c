@@ -202,7 +202,9 @@ static void s_syntax_error(struct wc_config_diag *d, const yaml_parser_t *p)
     }
     if (p->context)
         wc_config_diag_add(d, (int)m.line + 1, (int)m.column + 1,
-                           "YAML syntax error: %s %s", problem, p->context);
+                           "YAML syntax error: %s (%s started at line %d column %d)", problem,
+                           p->context, (int)p->context_mark.line + 1,
+                           (int)p->context_mark.column + 1);
     else
         wc_config_diag_add(d, (int)m.line + 1, (int)m.column + 1, "YAML syntax error: %s",
                            problem);
