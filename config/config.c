@@ -463,6 +463,10 @@ static char *s_scalar(struct s_ctx *x, const struct wc_cnode *n, const char *pat
             s_err(x, n, "%s: expected %s, got %s", path, expected, wc_cnode_kind_name(n));
         return NULL;
     }
+    if (memchr(n->value, '\0', n->len)) {
+        s_err(x, n, "%s: contains a NUL character", path);
+        return NULL;
+    }
     if (!s_expand(x, n, path, &b)) {
         wc_buf_clean_up_secure(&b);
         return NULL;
@@ -864,10 +868,12 @@ static void s_apply_map(struct s_ctx *x, const struct wc_cnode *n, const struct 
 
     for (const struct s_key *k = keys; k->name; k++)
         nkeys++;
-    if (nkeys > sizeof(seen) / sizeof(seen[0]))
-        abort(); /* a table too long for seen[]: a programming error */
     if (n->kind == WC_CNODE_NULL || n->kind == WC_CNODE_BAD)
         return;
+    if (nkeys > sizeof(seen) / sizeof(seen[0])) { /* a schema bug, caught by any test */
+        s_err(x, n, "internal error: the schema table for '%s' is too long", path);
+        return;
+    }
     if (n->kind != WC_CNODE_MAP) {
         if (*path)
             s_err(x, n, "%s: expected a mapping, got %s", path, wc_cnode_kind_name(n));

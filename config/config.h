@@ -1,8 +1,9 @@
 /* config.h - the configuration file: YAML in, a validated immutable struct out.
  *
- * Every key is optional; examples/config.yaml documents them all. Scalars may
- * use ${VAR} or ${VAR:-default} (expanded once, never re-expanded; "$${" is a
- * literal "${"). A null value (`key:` or `key: ~`) means "use the default".
+ * Every key is optional; examples/config.yaml documents them all. Scalar
+ * values (not keys) may use ${VAR} or ${VAR:-default} (the default when VAR
+ * is unset or empty); the result is never expanded again, and "$${" is a
+ * literal "${". A null value (`key:` or `key: ~`) means "use the default".
  * The loader is strict: unknown keys, wrong types, out-of-range numbers,
  * duplicate keys, YAML aliases and tags are errors, and every error is
  * collected (with its 1-based line and column) before the load fails.

@@ -189,15 +189,23 @@ static struct wc_cnode *s_scalar_new(const yaml_event_t *ev)
     return n;
 }
 
-static void s_syntax_error(struct wc_config_diag *d, const yaml_parser_t *p)
+static void s_syntax_error(struct wc_config_diag *d, const yaml_parser_t *p, const char *yaml,
+                           size_t len)
 {
     yaml_mark_t m = p->problem_mark;
     const char *problem = p->problem ? p->problem : "malformed document";
 
     if (p->error == YAML_READER_ERROR) {
-        /* reader errors carry a byte offset, not a mark */
-        wc_config_diag_add(d, (int)p->mark.line + 1, (int)p->mark.column + 1,
-                           "YAML syntax error: %s (at byte %zu)", problem, p->problem_offset);
+        /* reader errors (bad encoding, control characters) carry a byte
+         * offset, not a mark: count lines up to it */
+        int line = 1, col = 1;
+        for (size_t i = 0; i < p->problem_offset && i < len; i++, col++)
+            if (yaml[i] == '\n') {
+                line++;
+                col = 0;
+            }
+        wc_config_diag_add(d, line, col, "YAML syntax error: %s (at byte %zu)", problem,
+                           p->problem_offset);
         return;
     }
     if (p->context)
@@ -234,7 +242,7 @@ int wc_cnode_parse(struct wc_config_diag *d, const char *yaml, size_t len,
                 rc = WC_ERR_NOMEM;
                 goto out;
             }
-            s_syntax_error(d, &parser);
+            s_syntax_error(d, &parser, yaml, len);
             rc = WC_ERR_PARSE;
             goto out;
         }

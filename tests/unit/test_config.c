@@ -448,6 +448,30 @@ static void test_syntax_error_position(void **state)
     s_bad("region: eu-west-1\n---\nregion: eu-west-2\n", &errs);
     s_find(&errs, 2, 1, "only one YAML document");
     wc_config_errors_clean_up(&errs);
+
+    /* bad encoding: the reader's byte offset becomes line:col */
+    s_bad("region: eu-west-1\nqueue_name: \xff\xfe\n", &errs);
+    s_find(&errs, 2, 13, "YAML syntax error: invalid leading UTF-8 octet");
+    wc_config_errors_clean_up(&errs);
+
+    /* nesting is bounded */
+    {
+        struct wc_buf deep = WC_BUF_INIT;
+        assert_int_equal(wc_buf_append_cstr(&deep, "trusted: "), WC_OK);
+        for (int i = 0; i < 100; i++)
+            assert_int_equal(wc_buf_append_char(&deep, '['), WC_OK);
+        for (int i = 0; i < 100; i++)
+            assert_int_equal(wc_buf_append_char(&deep, ']'), WC_OK);
+        s_bad(deep.ptr, &errs);
+        s_find(&errs, 1, 73, "nesting deeper than 64 levels");
+        wc_buf_clean_up(&deep);
+        wc_config_errors_clean_up(&errs);
+    }
+
+    /* an escaped NUL would silently cut the value short */
+    s_bad("region: \"eu\\0west-1\"\n", &errs);
+    s_find(&errs, 1, 9, "region: contains a NUL character");
+    wc_config_errors_clean_up(&errs);
 }
 
 static void test_aliases_and_tags_rejected(void **state)
