@@ -1,0 +1,1396 @@
+/* config.c - the schema, validation, getters and dump.
+ *
+ * The schema is a set of tables (s_top_keys and its sections, and one table
+ * per notifier type). Each entry names a key, its type and where the value
+ * goes (an offset in the struct the table describes); loading, the dump, the
+ * secret list and clean-up all walk the same tables, so a new key is one
+ * table entry (plus a getter).
+ */
+#include "config/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <yaml.h>
+
+#include "config/config_internal.h"
+#include "core/err.h"
+#include "core/str.h"
+
+#define S_NSERVICES 4
+#define S_MAP_MAX_ENTRIES 1000
+#define S_REDACTED "(redacted)"
+
+static const char *const s_services[S_NSERVICES] = {"sqs", "cloudtrail", "sts", "s3"};
+static const char *const s_log_levels[] = {"trace", "debug", "info", "warn", "error", NULL};
+static const char *const s_log_formats[] = {"text", "json", NULL};
+
+struct wc_config {
+    char *path;
+    struct wc_policy policy;
+    int retry_for_s;
+    int retry_initial_s;
+    char *region;
+    char *endpoints[S_NSERVICES];
+    char *role_arn;
+    char *external_id;
+    char *session_name;
+    int log_level;  /* index in s_log_levels == enum wc_log_level */
+    int log_format; /* index in s_log_formats == enum wc_log_format */
+    char *queue_url;
+    char *queue_name;
+    bool notify_unattributed;
+    int max_in_flight;
+    char *state_dir;
+    char *metrics_listen;
+    struct wc_config_notifier *notifiers;
+    size_t n_notifiers;
+    const char **secrets; /* NULL-terminated, borrowed from the fields above */
+    size_t n_secrets;
+};
+
+/* ---- schema ------------------------------------------------------------ */
+
+enum s_type {
+    S_INT,       /* int, min..max */
+    S_BOOL,      /* bool */
+    S_STR,       /* char * */
+    S_URL,       /* char *, http:// or https:// */
+    S_HOSTPORT,  /* char *, host:port */
+    S_REGION,    /* char *, like eu-west-1 */
+    S_ROLE_ARN,  /* char *, role ARN, may hold {account_id} */
+    S_SESSION,   /* char *, STS role session name */
+    S_ENUM,      /* int: index in choices */
+    S_GLOBS,     /* struct wc_strlist of non-empty patterns (replaces the default) */
+    S_ACCOUNT_MAP, /* struct wc_config_map: 12-digit account id -> non-empty string */
+    S_VERDICTS,  /* unsigned: WC_CONFIG_VERDICT_BIT set, at least one */
+    S_SECTION,   /* a nested mapping; its keys use offsets in the same struct */
+    S_NOTIFIERS, /* the notifiers list (wc_config only) */
+    S_TYPE,      /* a notifier's type: read before the others */
+};
+
+#define S_SECRET 0x1u   /* wiped, redacted, never echoed */
+#define S_NONEMPTY 0x2u /* "" is an error */
+
+struct s_key {
+    const char *name;
+    enum s_type type;
+    size_t off;
+    unsigned flags;
+    int min, max;                /* S_INT */
+    const char *const *choices;  /* S_ENUM */
+    const struct s_key *sub;     /* S_SECTION */
+};
+
+#define S_END {NULL, S_INT, 0, 0, 0, 0, NULL, NULL}
+#define CFG(f) offsetof(struct wc_config, f)
+#define NTF(f) offsetof(struct wc_config_notifier, f)
+
+static const struct s_key s_correlation_keys[] = {
+    {"skew_seconds", S_INT, CFG(policy.skew_s), 0, 1, 3600, NULL, NULL},
+    {"retry_for_seconds", S_INT, CFG(retry_for_s), 0, 0, 86400, NULL, NULL},
+    {"retry_initial_seconds", S_INT, CFG(retry_initial_s), 0, 1, 3600, NULL, NULL},
+    S_END,
+};
+
+static const struct s_key s_ignore_keys[] = {
+    {"resource_types", S_GLOBS, CFG(policy.ignore_resource_types), 0, 0, 0, NULL, NULL},
+    {"event_names", S_GLOBS, CFG(policy.ignore_event_names), 0, 0, 0, NULL, NULL},
+    S_END,
+};
+
+static const struct s_key s_endpoint_keys[] = {
+    {"sqs", S_URL, CFG(endpoints[0]), 0, 0, 0, NULL, NULL},
+    {"cloudtrail", S_URL, CFG(endpoints[1]), 0, 0, 0, NULL, NULL},
+    {"sts", S_URL, CFG(endpoints[2]), 0, 0, 0, NULL, NULL},
+    {"s3", S_URL, CFG(endpoints[3]), 0, 0, 0, NULL, NULL},
+    S_END,
+};
+
+static const struct s_key s_accounts_keys[] = {
+    {"role_arn", S_ROLE_ARN, CFG(role_arn), 0, 0, 0, NULL, NULL},
+    {"external_id", S_STR, CFG(external_id), S_SECRET | S_NONEMPTY, 0, 0, NULL, NULL},
+    {"session_name", S_SESSION, CFG(session_name), 0, 0, 0, NULL, NULL},
+    S_END,
+};
+
+static const struct s_key s_top_keys[] = {
+    {"correlation", S_SECTION, 0, 0, 0, 0, NULL, s_correlation_keys},
+    {"trusted", S_GLOBS, CFG(policy.trusted), 0, 0, 0, NULL, NULL},
+    {"automation_user_agents", S_GLOBS, CFG(policy.automation_user_agents), 0, 0, 0, NULL, NULL},
+    {"ignore", S_SECTION, 0, 0, 0, 0, NULL, s_ignore_keys},
+    {"region", S_REGION, CFG(region), 0, 0, 0, NULL, NULL},
+    {"endpoints", S_SECTION, 0, 0, 0, 0, NULL, s_endpoint_keys},
+    {"accounts", S_SECTION, 0, 0, 0, 0, NULL, s_accounts_keys},
+    {"log_level", S_ENUM, CFG(log_level), 0, 0, 0, s_log_levels, NULL},
+    {"log_format", S_ENUM, CFG(log_format), 0, 0, 0, s_log_formats, NULL},
+    {"queue_url", S_URL, CFG(queue_url), 0, 0, 0, NULL, NULL},
+    {"queue_name", S_STR, CFG(queue_name), S_NONEMPTY, 0, 0, NULL, NULL},
+    {"notify_unattributed", S_BOOL, CFG(notify_unattributed), 0, 0, 0, NULL, NULL},
+    {"max_in_flight", S_INT, CFG(max_in_flight), 0, 1, 1024, NULL, NULL},
+    {"state_dir", S_STR, CFG(state_dir), S_NONEMPTY, 0, 0, NULL, NULL},
+    {"metrics_listen", S_HOSTPORT, CFG(metrics_listen), 0, 0, 0, NULL, NULL},
+    {"notifiers", S_NOTIFIERS, 0, 0, 0, 0, NULL, NULL},
+    S_END,
+};
+
+static const struct s_key s_slack_keys[] = {
+    {"type", S_TYPE, 0, 0, 0, 0, NULL, NULL},
+    {"webhook_url", S_URL, NTF(webhook_url), S_SECRET, 0, 0, NULL, NULL},
+    {"bot_token", S_STR, NTF(bot_token), S_SECRET | S_NONEMPTY, 0, 0, NULL, NULL},
+    {"channel", S_STR, NTF(channel), S_NONEMPTY, 0, 0, NULL, NULL},
+    {"verdicts", S_VERDICTS, NTF(verdicts), 0, 0, 0, NULL, NULL},
+    {"channel_by_account", S_ACCOUNT_MAP, NTF(channel_by_account), 0, 0, 0, NULL, NULL},
+    {"account_aliases", S_ACCOUNT_MAP, NTF(account_aliases), 0, 0, 0, NULL, NULL},
+    S_END,
+};
+
+static const struct s_key s_jsonl_keys[] = {
+    {"type", S_TYPE, 0, 0, 0, 0, NULL, NULL},
+    {"path", S_STR, NTF(path), S_NONEMPTY, 0, 0, NULL, NULL},
+    {"verdicts", S_VERDICTS, NTF(verdicts), 0, 0, 0, NULL, NULL},
+    S_END,
+};
+
+static const struct s_key s_webhook_keys[] = {
+    {"type", S_TYPE, 0, 0, 0, 0, NULL, NULL},
+    {"url", S_URL, NTF(url), 0, 0, 0, NULL, NULL},
+    {"hmac_secret", S_STR, NTF(hmac_secret), S_SECRET | S_NONEMPTY, 0, 0, NULL, NULL},
+    {"verdicts", S_VERDICTS, NTF(verdicts), 0, 0, 0, NULL, NULL},
+    S_END,
+};
+
+/* Indexed by enum wc_config_notifier_type. */
+static const struct s_notifier_kind {
+    const char *name;
+    const struct s_key *keys;
+    unsigned default_verdicts;
+} s_notifier_kinds[] = {
+    [WC_CONFIG_NOTIFIER_SLACK] = {"slack", s_slack_keys, WC_CONFIG_VERDICT_BIT(WC_VERDICT_HUMAN)},
+    [WC_CONFIG_NOTIFIER_JSONL] = {"jsonl", s_jsonl_keys,
+                                  WC_CONFIG_VERDICT_BIT(WC_VERDICT_HUMAN) |
+                                      WC_CONFIG_VERDICT_BIT(WC_VERDICT_AUTOMATION) |
+                                      WC_CONFIG_VERDICT_BIT(WC_VERDICT_AWS_SERVICE) |
+                                      WC_CONFIG_VERDICT_BIT(WC_VERDICT_UNATTRIBUTED) |
+                                      WC_CONFIG_VERDICT_BIT(WC_VERDICT_IGNORED)},
+    [WC_CONFIG_NOTIFIER_WEBHOOK] = {"webhook", s_webhook_keys,
+                                    WC_CONFIG_VERDICT_BIT(WC_VERDICT_HUMAN)},
+};
+#define S_NKINDS (sizeof(s_notifier_kinds) / sizeof(s_notifier_kinds[0]))
+
+/* Verdict names in dump order, with their enum value. */
+static const struct {
+    const char *name;
+    enum wc_verdict v;
+} s_verdicts[] = {
+    {"human", WC_VERDICT_HUMAN},
+    {"automation", WC_VERDICT_AUTOMATION},
+    {"aws_service", WC_VERDICT_AWS_SERVICE},
+    {"unattributed", WC_VERDICT_UNATTRIBUTED},
+    {"ignored", WC_VERDICT_IGNORED},
+};
+#define S_NVERDICTS (sizeof(s_verdicts) / sizeof(s_verdicts[0]))
+
+#define FIELD(base, k, T) ((T *)(void *)((char *)(base) + (k)->off))
+#define CFIELD(base, k, T) ((const T *)(const void *)((const char *)(base) + (k)->off))
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static bool s_is_string_type(enum s_type t)
+{
+    return t == S_STR || t == S_URL || t == S_HOSTPORT || t == S_REGION || t == S_ROLE_ARN ||
+           t == S_SESSION;
+}
+
+static void s_free_secret(char *s)
+{
+    if (s) {
+        wc_secure_zero(s, strlen(s));
+        free(s);
+    }
+}
+
+static void s_map_clean_up(struct wc_config_map *m)
+{
+    for (size_t i = 0; i < m->len; i++) {
+        free(m->items[i].key);
+        free(m->items[i].value);
+    }
+    free(m->items);
+    m->items = NULL;
+    m->len = 0;
+}
+
+const char *wc_config_map_get(const struct wc_config_map *m, const char *key)
+{
+    for (size_t i = 0; m && key && i < m->len; i++)
+        if (!strcmp(m->items[i].key, key))
+            return m->items[i].value;
+    return NULL;
+}
+
+const char *wc_config_notifier_type_name(enum wc_config_notifier_type t)
+{
+    if ((size_t)t >= S_NKINDS || !s_notifier_kinds[t].name)
+        return "unknown";
+    return s_notifier_kinds[t].name;
+}
+
+/* Frees what a table's entries own in base. */
+static void s_fields_clean_up(const struct s_key *keys, void *base)
+{
+    for (const struct s_key *k = keys; k->name; k++) {
+        if (s_is_string_type(k->type)) {
+            char **p = FIELD(base, k, char *);
+            if (k->flags & S_SECRET)
+                s_free_secret(*p);
+            else
+                free(*p);
+            *p = NULL;
+        } else if (k->type == S_GLOBS) {
+            wc_strlist_clean_up(FIELD(base, k, struct wc_strlist));
+        } else if (k->type == S_ACCOUNT_MAP) {
+            s_map_clean_up(FIELD(base, k, struct wc_config_map));
+        } else if (k->type == S_SECTION) {
+            s_fields_clean_up(k->sub, base);
+        }
+    }
+}
+
+static void s_notifier_clean_up(struct wc_config_notifier *n)
+{
+    /* every table's fields, whatever the type (the type may be unknown) */
+    for (size_t t = 0; t < S_NKINDS; t++)
+        if (s_notifier_kinds[t].keys)
+            s_fields_clean_up(s_notifier_kinds[t].keys, n);
+}
+
+void wc_config_destroy(struct wc_config *c)
+{
+    if (!c)
+        return;
+    s_fields_clean_up(s_top_keys, c);
+    for (size_t i = 0; i < c->n_notifiers; i++)
+        s_notifier_clean_up(&c->notifiers[i]);
+    free(c->notifiers);
+    free(c->secrets);
+    free(c->path);
+    free(c);
+}
+
+/* ---- defaults ----------------------------------------------------------- */
+
+static int s_dup_field(char **field, const char *value)
+{
+    free(*field);
+    *field = NULL;
+    if (!value)
+        return WC_OK;
+    *field = wc_strdup(value);
+    return *field ? WC_OK : WC_ERR_NOMEM;
+}
+
+static struct wc_config *s_defaults(void)
+{
+    struct wc_config *c = calloc(1, sizeof(*c));
+    const char *region = getenv("AWS_REGION");
+
+    if (!c)
+        return NULL;
+    if (wc_policy_init_defaults(&c->policy) != WC_OK) {
+        free(c);
+        return NULL;
+    }
+    c->retry_for_s = WC_CONFIG_DEFAULT_RETRY_FOR_S;
+    c->retry_initial_s = WC_CONFIG_DEFAULT_RETRY_INITIAL_S;
+    c->log_level = WC_LOG_INFO;
+    c->log_format = WC_LOG_TEXT;
+    c->max_in_flight = WC_CONFIG_DEFAULT_MAX_IN_FLIGHT;
+    if (wc_str_empty(region))
+        region = getenv("AWS_DEFAULT_REGION");
+    if ((!wc_str_empty(region) && s_dup_field(&c->region, region) != WC_OK) ||
+        s_dup_field(&c->session_name, WC_CONFIG_DEFAULT_SESSION_NAME) != WC_OK ||
+        s_dup_field(&c->state_dir, WC_CONFIG_DEFAULT_STATE_DIR) != WC_OK) {
+        wc_config_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* ---- validation --------------------------------------------------------- */
+
+struct s_ctx {
+    struct wc_config_diag *d;
+    int nomem;
+};
+
+/* A value quoted for an error message: printable, at most ~60 bytes. */
+static const char *s_show(const char *v, char *out, size_t outlen)
+{
+    size_t o = 0, i = 0;
+
+    for (; v[i] && o + 5 < outlen; i++)
+        out[o++] = ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) ? '?' : v[i];
+    if (v[i] && o + 4 <= outlen) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+#define S_SHOW_MAX 64
+
+static void s_err(struct s_ctx *x, const struct wc_cnode *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void s_err(struct s_ctx *x, const struct wc_cnode *n, const char *fmt, ...)
+{
+    struct wc_buf b = WC_BUF_INIT;
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (wc_buf_vappendf(&b, fmt, ap) != WC_OK)
+        x->nomem = 1;
+    else
+        wc_config_diag_add(x->d, n ? n->line : 0, n ? n->col : 0, "%s", b.ptr);
+    va_end(ap);
+    wc_buf_clean_up(&b);
+}
+
+static bool s_var_start(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static bool s_var_char(char c)
+{
+    return s_var_start(c) || (c >= '0' && c <= '9');
+}
+
+/* ${VAR} / ${VAR:-default} / $${ -> "${". One pass: expanded text is
+ * copied, never scanned again. Returns false (reported) on an error. */
+static bool s_expand(struct s_ctx *x, const struct wc_cnode *n, const char *path,
+                     struct wc_buf *out)
+{
+    const char *s = n->value, *end = n->value + n->len;
+
+    while (s < end) {
+        const char *name, *close, *def = NULL, *val;
+        size_t name_len;
+
+        if (s + 2 < end && s[0] == '$' && s[1] == '$' && s[2] == '{') {
+            if (wc_buf_append(out, "${", 2) != WC_OK)
+                goto nomem;
+            s += 3;
+            continue;
+        }
+        if (!(s + 1 < end && s[0] == '$' && s[1] == '{')) {
+            if (wc_buf_append_char(out, *s++) != WC_OK)
+                goto nomem;
+            continue;
+        }
+        name = s + 2;
+        close = memchr(name, '}', (size_t)(end - name));
+        if (!close) {
+            s_err(x, n, "%s: unterminated ${ (write $${ for a literal ${)", path);
+            return false;
+        }
+        for (name_len = 0; name + name_len < close && s_var_char(name[name_len]); name_len++)
+            ;
+        if (name_len + 1 < (size_t)(close - name) && name[name_len] == ':' &&
+            name[name_len + 1] == '-')
+            def = name + name_len + 2;
+        if (name_len == 0 || !s_var_start(name[0]) ||
+            (!def && name + name_len != close)) {
+            char shown[S_SHOW_MAX];
+            char *tmp = wc_strndup(s, (size_t)(close - s) + 1);
+            if (!tmp)
+                goto nomem;
+            s_err(x, n, "%s: invalid variable reference '%s' (use ${NAME} or ${NAME:-default})",
+                  path, s_show(tmp, shown, sizeof(shown)));
+            free(tmp);
+            return false;
+        }
+        {
+            char var[256];
+            if (name_len >= sizeof(var)) {
+                s_err(x, n, "%s: variable name too long", path);
+                return false;
+            }
+            memcpy(var, name, name_len);
+            var[name_len] = '\0';
+            val = getenv(var);
+            if (def) {
+                if (wc_str_empty(val)) {
+                    if (wc_buf_append(out, def, (size_t)(close - def)) != WC_OK)
+                        goto nomem;
+                    val = NULL;
+                }
+            } else if (!val) {
+                s_err(x, n, "%s: environment variable %s is not set (use ${%s:-default} "
+                            "for a default)", path, var, var);
+                return false;
+            }
+            if (val && wc_buf_append_cstr(out, val) != WC_OK)
+                goto nomem;
+        }
+        s = close + 1;
+    }
+    if (wc_buf_append(out, "", 0) != WC_OK) /* make sure ptr is set */
+        goto nomem;
+    return true;
+nomem:
+    x->nomem = 1;
+    return false;
+}
+
+/* The expanded text of a scalar node (caller frees, secure), or NULL with
+ * the problem reported. Secrets are never echoed. */
+static char *s_scalar(struct s_ctx *x, const struct wc_cnode *n, const char *path,
+                      const char *expected)
+{
+    struct wc_buf b = WC_BUF_INIT;
+
+    if (n->kind != WC_CNODE_SCALAR) {
+        if (n->kind != WC_CNODE_BAD)
+            s_err(x, n, "%s: expected %s, got %s", path, expected, wc_cnode_kind_name(n));
+        return NULL;
+    }
+    if (memchr(n->value, '\0', n->len)) {
+        s_err(x, n, "%s: contains a NUL character", path);
+        return NULL;
+    }
+    if (!s_expand(x, n, path, &b)) {
+        wc_buf_clean_up_secure(&b);
+        return NULL;
+    }
+    return wc_buf_steal(&b);
+}
+
+static bool s_parse_int(const char *v, long long *out)
+{
+    const char *p = v;
+    char *end = NULL;
+
+    if (*p == '+' || *p == '-')
+        p++;
+    if (*p < '0' || *p > '9')
+        return false;
+    for (; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    errno = 0;
+    *out = strtoll(v, &end, 10);
+    return errno == 0 && end && *end == '\0';
+}
+
+static bool s_digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+static bool s_is_account_id(const char *s)
+{
+    return strlen(s) == 12 && s_digits(s, 12);
+}
+
+static bool s_valid_url(const char *v)
+{
+    size_t skip;
+
+    if (!strncmp(v, "https://", 8))
+        skip = 8;
+    else if (!strncmp(v, "http://", 7))
+        skip = 7;
+    else
+        return false;
+    if (!v[skip] || v[skip] == '/')
+        return false;
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+static bool s_valid_hostport(const char *v)
+{
+    const char *colon;
+    long long port = 0;
+
+    if (v[0] == '[') {
+        const char *rb = strchr(v, ']');
+        if (!rb || rb == v + 1 || rb[1] != ':')
+            return false;
+        colon = rb + 1;
+    } else {
+        colon = strrchr(v, ':');
+        if (!colon || memchr(v, ':', (size_t)(colon - v)))
+            return false;
+        for (const char *p = v; p < colon; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
+                return false;
+    }
+    if (!colon[1] || colon[1] == '+' || colon[1] == '-' || !s_parse_int(colon + 1, &port))
+        return false;
+    return port >= 1 && port <= 65535;
+}
+
+static bool s_valid_region(const char *v)
+{
+    size_t n = strlen(v);
+
+    if (n < 3 || n > 32 || v[0] == '-' || v[n - 1] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
+            return false;
+    return true;
+}
+
+static bool s_valid_session(const char *v)
+{
+    size_t n = strlen(v);
+
+    if (n < 2 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+              (v[i] >= '0' && v[i] <= '9') || strchr("+=,.@_-", v[i])))
+            return false;
+    return true;
+}
+
+/* arn:<partition>:iam::<12 digits or {account_id}>:role/<path/name> */
+static bool s_valid_role_arn(const char *v)
+{
+    static const char ph[] = "{account_id}";
+    const char *p = v, *acct;
+    size_t acct_len;
+
+    if (strncmp(p, "arn:", 4))
+        return false;
+    p += 4;
+    if (strncmp(p, "aws", 3))
+        return false;
+    while (*p && *p != ':') {
+        if (!((*p >= 'a' && *p <= 'z') || *p == '-'))
+            return false;
+        p++;
+    }
+    if (strncmp(p, ":iam::", 6))
+        return false;
+    acct = p + 6;
+    p = strchr(acct, ':');
+    if (!p)
+        return false;
+    acct_len = (size_t)(p - acct);
+    if (!(acct_len == 12 && s_digits(acct, 12)) &&
+        !(acct_len == sizeof(ph) - 1 && !memcmp(acct, ph, acct_len)))
+        return false;
+    if (strncmp(p, ":role/", 6) || !p[6] || p[strlen(p) - 1] == '/')
+        return false;
+    for (p += 6; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr("+=,.@_-/", *p)))
+            return false;
+    return true;
+}
+
+static void s_apply_map(struct s_ctx *x, const struct wc_cnode *n, const struct s_key *keys,
+                        void *base, const char *path);
+
+static void s_apply_notifiers(struct s_ctx *x, struct wc_config *c, const struct wc_cnode *n,
+                              const char *path);
+
+static void s_path(char *out, size_t outlen, const char *parent, const char *name)
+{
+    if (parent && *parent)
+        snprintf(out, outlen, "%s.%s", parent, name);
+    else
+        snprintf(out, outlen, "%s", name);
+}
+
+static void s_apply_globs(struct s_ctx *x, const struct wc_cnode *n, struct wc_strlist *l,
+                          const char *path)
+{
+    if (n->kind != WC_CNODE_SEQ) {
+        if (n->kind != WC_CNODE_BAD)
+            s_err(x, n, "%s: expected a list of strings, got %s", path, wc_cnode_kind_name(n));
+        return;
+    }
+    wc_strlist_clean_up(l);
+    for (size_t i = 0; i < n->n; i++) {
+        char *v = s_scalar(x, n->items[i], path, "a string");
+        if (!v)
+            continue;
+        if (!*v)
+            s_err(x, n->items[i], "%s: empty pattern", path);
+        else if (wc_strlist_push(l, v) != WC_OK)
+            x->nomem = 1;
+        free(v);
+    }
+}
+
+static void s_apply_account_map(struct s_ctx *x, const struct wc_cnode *n,
+                                struct wc_config_map *m, const char *path)
+{
+    if (n->kind != WC_CNODE_MAP) {
+        if (n->kind != WC_CNODE_BAD)
+            s_err(x, n, "%s: expected a mapping of account id to string, got %s", path,
+                  wc_cnode_kind_name(n));
+        return;
+    }
+    if (n->n / 2 > S_MAP_MAX_ENTRIES) {
+        s_err(x, n, "%s: more than %d entries", path, S_MAP_MAX_ENTRIES);
+        return;
+    }
+    s_map_clean_up(m);
+    m->items = calloc(n->n / 2 + 1, sizeof(*m->items));
+    if (!m->items) {
+        x->nomem = 1;
+        return;
+    }
+    for (size_t i = 0; i + 1 < n->n; i += 2) {
+        const struct wc_cnode *k = n->items[i], *v = n->items[i + 1];
+        char shown[S_SHOW_MAX], *val;
+        bool dup = false;
+
+        if (k->kind != WC_CNODE_SCALAR) {
+            if (k->kind != WC_CNODE_BAD)
+                s_err(x, k, "%s: keys must be account ids, got %s", path, wc_cnode_kind_name(k));
+            continue;
+        }
+        for (size_t j = 0; j < i && !dup; j += 2)
+            if (n->items[j]->kind == WC_CNODE_SCALAR && !strcmp(n->items[j]->value, k->value)) {
+                s_err(x, k, "%s: duplicate key '%s' (first at line %d)", path,
+                      s_show(k->value, shown, sizeof(shown)), n->items[j]->line);
+                dup = true;
+            }
+        if (dup)
+            continue;
+        if (!s_is_account_id(k->value)) {
+            s_err(x, k, "%s: key '%s' is not a 12-digit account id", path,
+                  s_show(k->value, shown, sizeof(shown)));
+            continue;
+        }
+        val = s_scalar(x, v, path, "a string");
+        if (!val)
+            continue;
+        if (!*val) {
+            s_err(x, v, "%s: empty value for %s", path, k->value);
+            free(val);
+            continue;
+        }
+        m->items[m->len].key = wc_strdup(k->value);
+        m->items[m->len].value = val;
+        if (!m->items[m->len].key) {
+            free(val);
+            x->nomem = 1;
+            return;
+        }
+        m->len++;
+    }
+}
+
+static void s_apply_verdicts(struct s_ctx *x, const struct wc_cnode *n, unsigned *out,
+                             const char *path)
+{
+    unsigned set = 0;
+    bool bad = false;
+
+    if (n->kind != WC_CNODE_SEQ) {
+        if (n->kind != WC_CNODE_BAD)
+            s_err(x, n, "%s: expected a list of verdicts, got %s", path, wc_cnode_kind_name(n));
+        return;
+    }
+    for (size_t i = 0; i < n->n; i++) {
+        char shown[S_SHOW_MAX], *v = s_scalar(x, n->items[i], path, "a verdict");
+        size_t j;
+
+        if (!v) {
+            bad = true;
+            continue;
+        }
+        for (j = 0; j < S_NVERDICTS; j++)
+            if (!strcmp(v, s_verdicts[j].name))
+                break;
+        if (j == S_NVERDICTS) {
+            s_err(x, n->items[i],
+                  "%s: unknown verdict '%s' (one of human, automation, aws_service, "
+                  "unattributed, ignored)", path, s_show(v, shown, sizeof(shown)));
+            bad = true;
+        } else {
+            set |= WC_CONFIG_VERDICT_BIT(s_verdicts[j].v);
+        }
+        free(v);
+    }
+    if (!bad && !set)
+        s_err(x, n, "%s: name at least one verdict", path);
+    *out = set;
+}
+
+/* One key's value. */
+static void s_apply_value(struct s_ctx *x, const struct s_key *k, const struct wc_cnode *v,
+                          void *base, const char *path)
+{
+    char shown[S_SHOW_MAX];
+    char *s = NULL;
+    bool secret = (k->flags & S_SECRET) != 0;
+
+    if (v->kind == WC_CNODE_NULL || v->kind == WC_CNODE_BAD)
+        return; /* null: keep the default */
+    switch (k->type) {
+    case S_SECTION:
+        s_apply_map(x, v, k->sub, base, path);
+        return;
+    case S_GLOBS:
+        s_apply_globs(x, v, FIELD(base, k, struct wc_strlist), path);
+        return;
+    case S_ACCOUNT_MAP:
+        s_apply_account_map(x, v, FIELD(base, k, struct wc_config_map), path);
+        return;
+    case S_VERDICTS:
+        s_apply_verdicts(x, v, FIELD(base, k, unsigned), path);
+        return;
+    case S_NOTIFIERS:
+        s_apply_notifiers(x, base, v, path);
+        return;
+    case S_TYPE:
+        return; /* read by s_apply_notifiers */
+    case S_INT: {
+        long long i = 0;
+        if (!(s = s_scalar(x, v, path, "an integer")))
+            return;
+        if (!s_parse_int(s, &i))
+            s_err(x, v, "%s: expected an integer, got '%s'", path, s_show(s, shown, sizeof(shown)));
+        else if (i < k->min || i > k->max)
+            s_err(x, v, "%s: must be between %d and %d, got %s", path, k->min, k->max,
+                  s_show(s, shown, sizeof(shown)));
+        else
+            *FIELD(base, k, int) = (int)i;
+        break;
+    }
+    case S_BOOL:
+        if (!(s = s_scalar(x, v, path, "true or false")))
+            return;
+        if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+            *FIELD(base, k, bool) = true;
+        else if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+            *FIELD(base, k, bool) = false;
+        else
+            s_err(x, v, "%s: expected true or false, got '%s'", path,
+                  s_show(s, shown, sizeof(shown)));
+        break;
+    case S_ENUM: {
+        size_t i;
+        struct wc_buf list = WC_BUF_INIT;
+        if (!(s = s_scalar(x, v, path, "a string")))
+            return;
+        for (i = 0; k->choices[i]; i++)
+            if (!strcmp(s, k->choices[i]))
+                break;
+        if (k->choices[i]) {
+            *FIELD(base, k, int) = (int)i;
+            break;
+        }
+        for (i = 0; k->choices[i]; i++)
+            if (wc_buf_appendf(&list, "%s%s", i ? ", " : "", k->choices[i]) != WC_OK)
+                x->nomem = 1;
+        s_err(x, v, "%s: must be one of %s; got '%s'", path, list.ptr ? list.ptr : "",
+              s_show(s, shown, sizeof(shown)));
+        wc_buf_clean_up(&list);
+        break;
+    }
+    default: { /* the string types */
+        const char *what = NULL;
+        if (!(s = s_scalar(x, v, path, "a string")))
+            return;
+        if (!*s && (k->flags & S_NONEMPTY || k->type != S_STR))
+            what = "must not be empty";
+        else if (k->type == S_URL && !s_valid_url(s))
+            what = "must be an http:// or https:// URL";
+        else if (k->type == S_HOSTPORT && !s_valid_hostport(s))
+            what = "must be host:port (port 1-65535), e.g. 127.0.0.1:9100 or [::1]:9100";
+        else if (k->type == S_REGION && !s_valid_region(s))
+            what = "must be an AWS region name such as eu-west-1";
+        else if (k->type == S_SESSION && !s_valid_session(s))
+            what = "must be 2-64 characters of letters, digits and +=,.@_-";
+        else if (k->type == S_ROLE_ARN && !s_valid_role_arn(s))
+            what = "must be a role ARN, arn:aws:iam::<account id or {account_id}>:role/<name>";
+        if (what) {
+            if (secret || !*s)
+                s_err(x, v, "%s: %s", path, what);
+            else
+                s_err(x, v, "%s: %s, got '%s'", path, what, s_show(s, shown, sizeof(shown)));
+            break;
+        }
+        {
+            char **field = FIELD(base, k, char *);
+            if (secret)
+                s_free_secret(*field);
+            else
+                free(*field);
+            *field = s;
+            s = NULL;
+        }
+        break;
+    }
+    }
+    if (s && secret)
+        s_free_secret(s);
+    else
+        free(s);
+}
+
+static void s_known_keys(struct s_ctx *x, const struct s_key *keys, struct wc_buf *out)
+{
+    for (const struct s_key *k = keys; k->name; k++)
+        if (wc_buf_appendf(out, "%s%s", k == keys ? "" : ", ", k->name) != WC_OK)
+            x->nomem = 1;
+}
+
+static void s_apply_map(struct s_ctx *x, const struct wc_cnode *n, const struct s_key *keys,
+                        void *base, const char *path)
+{
+    const struct wc_cnode *seen[32] = {0};
+    size_t nkeys = 0;
+
+    for (const struct s_key *k = keys; k->name; k++)
+        nkeys++;
+    if (n->kind == WC_CNODE_NULL || n->kind == WC_CNODE_BAD)
+        return;
+    if (nkeys > sizeof(seen) / sizeof(seen[0])) { /* a schema bug, caught by any test */
+        s_err(x, n, "internal error: the schema table for '%s' is too long", path);
+        return;
+    }
+    if (n->kind != WC_CNODE_MAP) {
+        if (*path)
+            s_err(x, n, "%s: expected a mapping, got %s", path, wc_cnode_kind_name(n));
+        else
+            s_err(x, n, "the top level must be a mapping, got %s", wc_cnode_kind_name(n));
+        return;
+    }
+    for (size_t i = 0; i + 1 < n->n; i += 2) {
+        const struct wc_cnode *kn = n->items[i], *vn = n->items[i + 1];
+        char child[256], shown[S_SHOW_MAX];
+        size_t j;
+
+        if (kn->kind != WC_CNODE_SCALAR) {
+            if (kn->kind != WC_CNODE_BAD)
+                s_err(x, kn, "%s%skeys must be strings, got %s", path, *path ? ": " : "",
+                      wc_cnode_kind_name(kn));
+            continue;
+        }
+        for (j = 0; j < nkeys; j++)
+            if (!strcmp(keys[j].name, kn->value))
+                break;
+        if (j == nkeys) {
+            struct wc_buf known = WC_BUF_INIT;
+            s_known_keys(x, keys, &known);
+            if (*path)
+                s_err(x, kn, "unknown key '%s' in %s (known: %s)",
+                      s_show(kn->value, shown, sizeof(shown)), path, known.ptr ? known.ptr : "");
+            else
+                s_err(x, kn, "unknown key '%s' (known: %s)",
+                      s_show(kn->value, shown, sizeof(shown)), known.ptr ? known.ptr : "");
+            wc_buf_clean_up(&known);
+            continue;
+        }
+        s_path(child, sizeof(child), path, keys[j].name);
+        if (seen[j]) {
+            s_err(x, kn, "duplicate key '%s' (first at line %d)", child, seen[j]->line);
+            continue;
+        }
+        seen[j] = kn;
+        s_apply_value(x, &keys[j], vn, base, child);
+    }
+}
+
+static void s_apply_notifiers(struct s_ctx *x, struct wc_config *c, const struct wc_cnode *n,
+                              const char *path)
+{
+    if (n->kind != WC_CNODE_SEQ) {
+        s_err(x, n, "%s: expected a list of notifiers, got %s", path, wc_cnode_kind_name(n));
+        return;
+    }
+    if (n->n > S_MAP_MAX_ENTRIES) {
+        s_err(x, n, "%s: more than %d notifiers", path, S_MAP_MAX_ENTRIES);
+        return;
+    }
+    c->notifiers = calloc(n->n + 1, sizeof(*c->notifiers));
+    if (!c->notifiers) {
+        x->nomem = 1;
+        return;
+    }
+    for (size_t i = 0; i < n->n; i++) {
+        const struct wc_cnode *item = n->items[i], *type_node = NULL;
+        struct wc_config_notifier *out = &c->notifiers[c->n_notifiers];
+        char here[300], tpath[320], shown[S_SHOW_MAX], *type = NULL;
+        size_t t, before;
+
+        snprintf(here, sizeof(here), "%s[%zu]", path, i);
+        if (item->kind != WC_CNODE_MAP) {
+            if (item->kind != WC_CNODE_BAD)
+                s_err(x, item, "%s: expected a mapping with a type, got %s", here,
+                      wc_cnode_kind_name(item));
+            continue;
+        }
+        for (size_t j = 0; j + 1 < item->n && !type_node; j += 2)
+            if (item->items[j]->kind == WC_CNODE_SCALAR && !strcmp(item->items[j]->value, "type"))
+                type_node = item->items[j + 1];
+        if (!type_node) {
+            s_err(x, item, "%s: missing key 'type' (slack, jsonl or webhook)", here);
+            continue;
+        }
+        snprintf(tpath, sizeof(tpath), "%s.type", here);
+        if (!(type = s_scalar(x, type_node, tpath, "a notifier type")))
+            continue;
+        for (t = 0; t < S_NKINDS; t++)
+            if (s_notifier_kinds[t].name && !strcmp(s_notifier_kinds[t].name, type))
+                break;
+        if (t == S_NKINDS) {
+            s_err(x, type_node, "%s: unknown notifier type '%s' (slack, jsonl or webhook)", tpath,
+                  s_show(type, shown, sizeof(shown)));
+            free(type);
+            continue;
+        }
+        free(type);
+        c->n_notifiers++;
+        out->type = (enum wc_config_notifier_type)t;
+        out->verdicts = s_notifier_kinds[t].default_verdicts;
+        before = x->d->count;
+        s_apply_map(x, item, s_notifier_kinds[t].keys, out, here);
+        if (x->d->count != before)
+            continue; /* the missing-key checks would only repeat those errors */
+        switch (out->type) {
+        case WC_CONFIG_NOTIFIER_SLACK:
+            if (out->webhook_url && out->bot_token)
+                s_err(x, item, "%s: set webhook_url or bot_token, not both", here);
+            else if (!out->webhook_url && !out->bot_token)
+                s_err(x, item, "%s: slack needs webhook_url, or bot_token and channel", here);
+            else if (out->bot_token && !out->channel)
+                s_err(x, item, "%s: bot_token needs a default channel", here);
+            break;
+        case WC_CONFIG_NOTIFIER_JSONL:
+            if (!out->path)
+                s_err(x, item, "%s: jsonl needs path", here);
+            break;
+        case WC_CONFIG_NOTIFIER_WEBHOOK:
+            if (!out->url)
+                s_err(x, item, "%s: webhook needs url", here);
+            break;
+        }
+    }
+}
+
+static int s_collect_secrets(struct wc_config *c)
+{
+    size_t cap = 2 + 3 * c->n_notifiers;
+
+    c->secrets = calloc(cap, sizeof(*c->secrets));
+    if (!c->secrets)
+        return WC_ERR_NOMEM;
+    for (const struct s_key *k = s_accounts_keys; k->name; k++)
+        if ((k->flags & S_SECRET) && *CFIELD(c, k, char *))
+            c->secrets[c->n_secrets++] = *CFIELD(c, k, char *);
+    for (size_t i = 0; i < c->n_notifiers; i++) {
+        const struct wc_config_notifier *n = &c->notifiers[i];
+        for (const struct s_key *k = s_notifier_kinds[n->type].keys; k->name; k++)
+            if ((k->flags & S_SECRET) && *CFIELD(n, k, char *) && c->n_secrets + 1 < cap)
+                c->secrets[c->n_secrets++] = *CFIELD(n, k, char *);
+    }
+    return WC_OK;
+}
+
+/* Stable sort by position of the errors from index `from`; a last
+ * whole-file entry ("too many errors", line 0) stays last. */
+static void s_sort_errors(struct wc_config_errors *e, size_t from)
+{
+    size_t end = e->len;
+
+    if (end > from && e->items[end - 1].line == 0)
+        end--;
+    for (size_t i = from + 1; i < end; i++) {
+        struct wc_config_error cur = e->items[i];
+        size_t j = i;
+
+        while (j > from && (e->items[j - 1].line > cur.line ||
+                            (e->items[j - 1].line == cur.line && e->items[j - 1].col > cur.col))) {
+            e->items[j] = e->items[j - 1];
+            j--;
+        }
+        e->items[j] = cur;
+    }
+}
+
+static int s_load(const char *name, const char *yaml, size_t len, struct wc_config **out,
+                  struct wc_config_errors *errs)
+{
+    struct wc_config_errors local = WC_CONFIG_ERRORS_INIT;
+    struct wc_config_diag d = {errs ? errs : &local, name, 0, 0};
+    struct s_ctx x = {&d, 0};
+    struct wc_cnode *root = NULL;
+    struct wc_config *c = NULL;
+    size_t first = 0;
+    int rc;
+
+    *out = NULL;
+    if (len > WC_CONFIG_MAX_BYTES) {
+        wc_config_diag_add(&d, 0, 0, "larger than %zu bytes", WC_CONFIG_MAX_BYTES);
+        rc = WC_ERR_TOO_LARGE;
+        goto out;
+    }
+    if (!(c = s_defaults())) {
+        rc = WC_ERR_NOMEM;
+        goto out;
+    }
+    if (name && !(c->path = wc_strdup(name))) {
+        rc = WC_ERR_NOMEM;
+        goto out;
+    }
+    first = d.errs->len;
+    rc = wc_cnode_parse(&d, yaml, len, &root);
+    if (rc == WC_ERR_PARSE)
+        rc = WC_ERR_CONFIG;
+    if (rc != WC_OK)
+        goto out;
+    if (root)
+        s_apply_map(&x, root, s_top_keys, c, "");
+    if (x.nomem || d.oom) {
+        rc = WC_ERR_NOMEM;
+        goto out;
+    }
+    if (d.count) {
+        s_sort_errors(d.errs, first);
+        rc = WC_ERR_CONFIG;
+        goto out;
+    }
+    if ((rc = s_collect_secrets(c)) != WC_OK)
+        goto out;
+    *out = c;
+    c = NULL;
+out:
+    wc_cnode_destroy(root);
+    wc_config_destroy(c);
+    wc_config_errors_clean_up(&local);
+    return rc;
+}
+
+int wc_config_load_string(const char *name, const char *yaml, size_t len,
+                          struct wc_config **out, struct wc_config_errors *errs)
+{
+    if (!out || (!yaml && len))
+        return WC_ERR_INVALID;
+    return s_load(name ? name : "(string)", yaml ? yaml : "", len, out, errs);
+}
+
+int wc_config_load_defaults(struct wc_config **out)
+{
+    int rc = s_load(NULL, "", 0, out, NULL);
+
+    if (rc == WC_OK && (*out)->path) {
+        free((*out)->path);
+        (*out)->path = NULL;
+    }
+    return rc;
+}
+
+static void s_file_error(struct wc_config_errors *errs, const char *path, const char *reason)
+{
+    struct wc_config_diag d = {errs, path, 0, 0};
+
+    if (errs)
+        wc_config_diag_add(&d, 0, 0, "%s", reason);
+}
+
+int wc_config_load(const char *path, struct wc_config **out, struct wc_config_errors *errs)
+{
+    struct wc_buf text = WC_BUF_INIT;
+    struct stat st;
+    bool from_default = false;
+    char chunk[8192];
+    FILE *f = NULL;
+    int rc = WC_OK;
+
+    if (!out)
+        return WC_ERR_INVALID;
+    *out = NULL;
+    if (!path) {
+        path = getenv(WC_CONFIG_ENV);
+        if (wc_str_empty(path)) {
+            path = WC_CONFIG_DEFAULT_PATH;
+            from_default = true;
+        }
+    }
+    f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        if (from_default && e == ENOENT)
+            return wc_config_load_defaults(out);
+        s_file_error(errs, path, strerror(e));
+        return e == ENOENT ? WC_ERR_NOT_FOUND : WC_ERR_IO;
+    }
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        s_file_error(errs, path, strerror(EISDIR));
+        rc = WC_ERR_IO;
+        goto out;
+    }
+    wc_buf_init(&text, WC_CONFIG_MAX_BYTES + 1);
+    for (;;) {
+        size_t n = fread(chunk, 1, sizeof(chunk), f);
+        if (n == 0)
+            break;
+        if (text.len + n > WC_CONFIG_MAX_BYTES) {
+            s_file_error(errs, path, "larger than 1 MiB (1048576 bytes)");
+            rc = WC_ERR_TOO_LARGE;
+            goto out;
+        }
+        if ((rc = wc_buf_append(&text, chunk, n)) != WC_OK)
+            goto out;
+    }
+    if (ferror(f)) {
+        s_file_error(errs, path, strerror(errno ? errno : EIO));
+        rc = WC_ERR_IO;
+        goto out;
+    }
+    rc = s_load(path, text.ptr ? text.ptr : "", text.len, out, errs);
+out:
+    wc_secure_zero(chunk, sizeof(chunk));
+    wc_buf_clean_up_secure(&text);
+    if (f)
+        fclose(f);
+    return rc;
+}
+
+/* ---- dump ---------------------------------------------------------------- */
+
+static int s_write(void *ctx, unsigned char *buffer, size_t size)
+{
+    return wc_buf_append(ctx, buffer, size) == WC_OK;
+}
+
+static int s_emit(yaml_emitter_t *e, yaml_event_t *ev)
+{
+    return yaml_emitter_emit(e, ev) ? WC_OK : WC_ERR_NOMEM;
+}
+
+static int s_emit_scalar(yaml_emitter_t *e, const char *v, yaml_scalar_style_t style)
+{
+    yaml_event_t ev;
+
+    if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)(uintptr_t)v,
+                                      (int)strlen(v), 1, 1, style))
+        return WC_ERR_NOMEM;
+    return s_emit(e, &ev);
+}
+
+static int s_emit_str(yaml_emitter_t *e, const char *v, bool secret)
+{
+    if (!v)
+        return s_emit_scalar(e, "null", YAML_PLAIN_SCALAR_STYLE);
+    return s_emit_scalar(e, secret ? S_REDACTED : v, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+}
+
+static int s_emit_start(yaml_emitter_t *e, bool map, bool flow)
+{
+    yaml_event_t ev;
+    int ok;
+
+    if (map)
+        ok = yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+                                                 flow ? YAML_FLOW_MAPPING_STYLE
+                                                      : YAML_BLOCK_MAPPING_STYLE);
+    else
+        ok = yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+                                                  flow ? YAML_FLOW_SEQUENCE_STYLE
+                                                       : YAML_BLOCK_SEQUENCE_STYLE);
+    return ok ? s_emit(e, &ev) : WC_ERR_NOMEM;
+}
+
+static int s_emit_end(yaml_emitter_t *e, bool map)
+{
+    yaml_event_t ev;
+    int ok = map ? yaml_mapping_end_event_initialize(&ev) : yaml_sequence_end_event_initialize(&ev);
+
+    return ok ? s_emit(e, &ev) : WC_ERR_NOMEM;
+}
+
+static int s_emit_map(yaml_emitter_t *e, const struct s_key *keys, const void *base,
+                      const struct wc_config *c);
+
+static int s_emit_notifiers(yaml_emitter_t *e, const struct wc_config *c)
+{
+    int rc;
+
+    if ((rc = s_emit_start(e, false, c->n_notifiers == 0)) != WC_OK)
+        return rc;
+    for (size_t i = 0; i < c->n_notifiers; i++)
+        if ((rc = s_emit_map(e, s_notifier_kinds[c->notifiers[i].type].keys, &c->notifiers[i],
+                             c)) != WC_OK)
+            return rc;
+    return s_emit_end(e, false);
+}
+
+static int s_emit_value(yaml_emitter_t *e, const struct s_key *k, const void *base,
+                        const struct wc_config *c)
+{
+    char num[32];
+    int rc;
+
+    switch (k->type) {
+    case S_SECTION:
+        return s_emit_map(e, k->sub, base, c);
+    case S_NOTIFIERS:
+        return s_emit_notifiers(e, c);
+    case S_TYPE:
+        return s_emit_scalar(
+            e, wc_config_notifier_type_name(((const struct wc_config_notifier *)base)->type),
+            YAML_PLAIN_SCALAR_STYLE);
+    case S_INT:
+        snprintf(num, sizeof(num), "%d", *CFIELD(base, k, int));
+        return s_emit_scalar(e, num, YAML_PLAIN_SCALAR_STYLE);
+    case S_BOOL:
+        return s_emit_scalar(e, *CFIELD(base, k, bool) ? "true" : "false",
+                             YAML_PLAIN_SCALAR_STYLE);
+    case S_ENUM:
+        return s_emit_scalar(e, k->choices[*CFIELD(base, k, int)], YAML_PLAIN_SCALAR_STYLE);
+    case S_GLOBS: {
+        const struct wc_strlist *l = CFIELD(base, k, struct wc_strlist);
+        if ((rc = s_emit_start(e, false, l->len == 0)) != WC_OK)
+            return rc;
+        for (size_t i = 0; i < l->len; i++)
+            if ((rc = s_emit_str(e, l->items[i], false)) != WC_OK)
+                return rc;
+        return s_emit_end(e, false);
+    }
+    case S_ACCOUNT_MAP: {
+        const struct wc_config_map *m = CFIELD(base, k, struct wc_config_map);
+        if ((rc = s_emit_start(e, true, m->len == 0)) != WC_OK)
+            return rc;
+        for (size_t i = 0; i < m->len; i++)
+            if ((rc = s_emit_str(e, m->items[i].key, false)) != WC_OK ||
+                (rc = s_emit_str(e, m->items[i].value, false)) != WC_OK)
+                return rc;
+        return s_emit_end(e, true);
+    }
+    case S_VERDICTS: {
+        unsigned set = *CFIELD(base, k, unsigned);
+        if ((rc = s_emit_start(e, false, true)) != WC_OK)
+            return rc;
+        for (size_t i = 0; i < S_NVERDICTS; i++)
+            if ((set & WC_CONFIG_VERDICT_BIT(s_verdicts[i].v)) &&
+                (rc = s_emit_scalar(e, s_verdicts[i].name, YAML_PLAIN_SCALAR_STYLE)) != WC_OK)
+                return rc;
+        return s_emit_end(e, false);
+    }
+    default:
+        return s_emit_str(e, *CFIELD(base, k, char *), (k->flags & S_SECRET) != 0);
+    }
+}
+
+static int s_emit_map(yaml_emitter_t *e, const struct s_key *keys, const void *base,
+                      const struct wc_config *c)
+{
+    int rc;
+
+    if ((rc = s_emit_start(e, true, false)) != WC_OK)
+        return rc;
+    for (const struct s_key *k = keys; k->name; k++)
+        if ((rc = s_emit_scalar(e, k->name, YAML_PLAIN_SCALAR_STYLE)) != WC_OK ||
+            (rc = s_emit_value(e, k, base, c)) != WC_OK)
+            return rc;
+    return s_emit_end(e, true);
+}
+
+int wc_config_dump(const struct wc_config *c, struct wc_buf *out)
+{
+    yaml_emitter_t e;
+    yaml_event_t ev;
+    int rc;
+
+    if (!c || !out)
+        return WC_ERR_INVALID;
+    if (!yaml_emitter_initialize(&e))
+        return WC_ERR_NOMEM;
+    yaml_emitter_set_output(&e, s_write, out);
+    yaml_emitter_set_unicode(&e, 1);
+    yaml_emitter_set_width(&e, -1);
+    yaml_emitter_set_indent(&e, 2);
+    if ((rc = wc_buf_append_cstr(out, "# whochanged effective configuration "
+                                      "(defaults included, secrets redacted)\n")) != WC_OK)
+        goto out;
+    rc = WC_ERR_NOMEM;
+    if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) || s_emit(&e, &ev) ||
+        !yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) || s_emit(&e, &ev))
+        goto out;
+    if ((rc = s_emit_map(&e, s_top_keys, c, c)) != WC_OK)
+        goto out;
+    rc = WC_ERR_NOMEM;
+    if (!yaml_document_end_event_initialize(&ev, 1) || s_emit(&e, &ev) ||
+        !yaml_stream_end_event_initialize(&ev) || s_emit(&e, &ev))
+        goto out;
+    rc = yaml_emitter_flush(&e) ? WC_OK : WC_ERR_NOMEM;
+out:
+    yaml_emitter_delete(&e);
+    return rc;
+}
+
+/* ---- getters ------------------------------------------------------------- */
+
+const char *const *wc_config_secrets(const struct wc_config *c, size_t *n)
+{
+    static const char *const none[1] = {NULL};
+
+    if (n)
+        *n = c ? c->n_secrets : 0;
+    return c && c->secrets ? (const char *const *)c->secrets : none;
+}
+
+const char *wc_config_path(const struct wc_config *c) { return c->path; }
+const struct wc_policy *wc_config_policy(const struct wc_config *c) { return &c->policy; }
+int wc_config_retry_for_s(const struct wc_config *c) { return c->retry_for_s; }
+int wc_config_retry_initial_s(const struct wc_config *c) { return c->retry_initial_s; }
+const char *wc_config_region(const struct wc_config *c) { return c->region; }
+
+const char *wc_config_endpoint(const struct wc_config *c, const char *service)
+{
+    for (size_t i = 0; service && i < S_NSERVICES; i++)
+        if (!strcmp(s_services[i], service))
+            return c->endpoints[i];
+    return NULL;
+}
+
+const char *wc_config_accounts_role_arn(const struct wc_config *c) { return c->role_arn; }
+const char *wc_config_accounts_external_id(const struct wc_config *c) { return c->external_id; }
+const char *wc_config_accounts_session_name(const struct wc_config *c) { return c->session_name; }
+enum wc_log_level wc_config_log_level(const struct wc_config *c)
+{
+    return (enum wc_log_level)c->log_level;
+}
+enum wc_log_format wc_config_log_format(const struct wc_config *c)
+{
+    return (enum wc_log_format)c->log_format;
+}
+const char *wc_config_queue_url(const struct wc_config *c) { return c->queue_url; }
+const char *wc_config_queue_name(const struct wc_config *c) { return c->queue_name; }
+bool wc_config_notify_unattributed(const struct wc_config *c) { return c->notify_unattributed; }
+int wc_config_max_in_flight(const struct wc_config *c) { return c->max_in_flight; }
+const char *wc_config_state_dir(const struct wc_config *c) { return c->state_dir; }
+const char *wc_config_metrics_listen(const struct wc_config *c) { return c->metrics_listen; }
+size_t wc_config_notifier_count(const struct wc_config *c) { return c->n_notifiers; }
+
+const struct wc_config_notifier *wc_config_notifier(const struct wc_config *c, size_t i)
+{
+    return i < c->n_notifiers ? &c->notifiers[i] : NULL;
+}

@@ -1,0 +1,154 @@
+/* config.h - the configuration file: YAML in, a validated immutable struct out.
+ *
+ * Every key is optional; examples/config.yaml documents them all. Scalar
+ * values (not keys) may use ${VAR} or ${VAR:-default} (the default when VAR
+ * is unset or empty); the result is never expanded again, and "$${" is a
+ * literal "${". A null value (`key:` or `key: ~`) means "use the default".
+ * The loader is strict: unknown keys, wrong types, out-of-range numbers,
+ * duplicate keys, YAML aliases and tags are errors, and every error is
+ * collected (with its 1-based line and column) before the load fails.
+ *
+ * Secrets (accounts.external_id, and a notifier's webhook_url, bot_token,
+ * hmac_secret) are wiped on destroy, shown as "(redacted)" by the dump, never
+ * echoed in an error message, and listed by wc_config_secrets() so the caller
+ * can register them with wc_logger_add_secret().
+ */
+#ifndef WC_CONFIG_H
+#define WC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/buf.h"
+#include "core/finding.h"
+#include "core/log.h"
+#include "core/policy.h"
+
+#define WC_CONFIG_DEFAULT_PATH "/etc/whochanged/config.yaml"
+#define WC_CONFIG_ENV "WHOCHANGED_CONFIG"
+#define WC_CONFIG_MAX_BYTES ((size_t)1024 * 1024)
+/* The loader stops collecting after this many errors (and says so). */
+#define WC_CONFIG_MAX_ERRORS 100
+
+#define WC_CONFIG_DEFAULT_RETRY_FOR_S 900
+#define WC_CONFIG_DEFAULT_RETRY_INITIAL_S 30
+#define WC_CONFIG_DEFAULT_MAX_IN_FLIGHT 64
+#define WC_CONFIG_DEFAULT_STATE_DIR "/var/lib/whochanged"
+#define WC_CONFIG_DEFAULT_SESSION_NAME "whochanged"
+
+/* One problem. line/col are 1-based; 0 when the error concerns the whole
+ * file (unreadable, too large). */
+struct wc_config_error {
+    char *file;
+    int line;
+    int col;
+    char *reason;
+};
+
+struct wc_config_errors {
+    struct wc_config_error *items;
+    size_t len;
+};
+
+#define WC_CONFIG_ERRORS_INIT {NULL, 0}
+
+/* Owned string -> string map (insertion order, keys unique). */
+struct wc_config_kv {
+    char *key;
+    char *value;
+};
+
+struct wc_config_map {
+    struct wc_config_kv *items;
+    size_t len;
+};
+
+/* NULL when key is absent. */
+const char *wc_config_map_get(const struct wc_config_map *m, const char *key);
+
+enum wc_config_notifier_type {
+    WC_CONFIG_NOTIFIER_SLACK = 1,
+    WC_CONFIG_NOTIFIER_JSONL,
+    WC_CONFIG_NOTIFIER_WEBHOOK,
+};
+
+/* Bit for a verdict in wc_config_notifier.verdicts. */
+#define WC_CONFIG_VERDICT_BIT(v) (1u << (unsigned)(v))
+
+/* One entry of `notifiers:`. Fields not used by the type are NULL/empty. */
+struct wc_config_notifier {
+    enum wc_config_notifier_type type;
+    unsigned verdicts;            /* WC_CONFIG_VERDICT_BIT(enum wc_verdict) set */
+    /* slack */
+    char *webhook_url;            /* secret */
+    char *bot_token;              /* secret */
+    char *channel;
+    struct wc_config_map channel_by_account; /* 12-digit account id -> channel */
+    struct wc_config_map account_aliases;    /* 12-digit account id -> display name */
+    /* jsonl */
+    char *path;
+    /* webhook */
+    char *url;
+    char *hmac_secret;            /* secret */
+};
+
+const char *wc_config_notifier_type_name(enum wc_config_notifier_type t);
+
+struct wc_config; /* opaque, immutable after load */
+
+/* Load from a file. path NULL => $WHOCHANGED_CONFIG if set and non-empty,
+ * else WC_CONFIG_DEFAULT_PATH; when the path came from that default and the
+ * file does not exist, *out holds the defaults (wc_config_path() NULL).
+ * Returns WC_OK; WC_ERR_CONFIG (errors in errs); WC_ERR_NOT_FOUND or
+ * WC_ERR_IO when the file cannot be read and WC_ERR_TOO_LARGE when it is
+ * over WC_CONFIG_MAX_BYTES (one error with line 0 in errs, its reason the
+ * system's); WC_ERR_NOMEM. errs may be NULL; otherwise the caller cleans it
+ * up (with wc_config_errors_clean_up) whatever the result. */
+int wc_config_load(const char *path, struct wc_config **out, struct wc_config_errors *errs);
+/* Same from memory; name is the file name used in errors (and the path). */
+int wc_config_load_string(const char *name, const char *yaml, size_t len,
+                          struct wc_config **out, struct wc_config_errors *errs);
+/* Only the defaults (region from the environment). */
+int wc_config_load_defaults(struct wc_config **out);
+void wc_config_destroy(struct wc_config *c);
+
+void wc_config_errors_clean_up(struct wc_config_errors *e);
+/* One "file:line:col: reason" line per error (or "file: reason" when line
+ * is 0). Returns WC_OK or WC_ERR_IO. */
+int wc_config_errors_print(const struct wc_config_errors *e, FILE *f);
+
+/* The effective config (every key, defaults included, ${VAR} expanded) as
+ * YAML, secrets shown as "(redacted)". Appends to out. Without secrets, the
+ * text loads back to the same config. */
+int wc_config_dump(const struct wc_config *c, struct wc_buf *out);
+
+/* Secret values to register with wc_logger_add_secret(): a NULL-terminated
+ * array valid while c lives; *n (may be NULL) receives the count. */
+const char *const *wc_config_secrets(const struct wc_config *c, size_t *n);
+
+/* Getters. Strings are NULL when unset and valid while c lives. */
+const char *wc_config_path(const struct wc_config *c); /* NULL when defaults only */
+const struct wc_policy *wc_config_policy(const struct wc_config *c);
+int wc_config_retry_for_s(const struct wc_config *c);
+int wc_config_retry_initial_s(const struct wc_config *c);
+/* region: the key, else $AWS_REGION, else $AWS_DEFAULT_REGION, else NULL. */
+const char *wc_config_region(const struct wc_config *c);
+/* service: "sqs", "cloudtrail", "sts" or "s3"; NULL when not overridden. */
+const char *wc_config_endpoint(const struct wc_config *c, const char *service);
+/* NULL when no role is to be assumed; may contain "{account_id}". */
+const char *wc_config_accounts_role_arn(const struct wc_config *c);
+const char *wc_config_accounts_external_id(const struct wc_config *c);
+const char *wc_config_accounts_session_name(const struct wc_config *c);
+enum wc_log_level wc_config_log_level(const struct wc_config *c);
+enum wc_log_format wc_config_log_format(const struct wc_config *c);
+const char *wc_config_queue_url(const struct wc_config *c);
+const char *wc_config_queue_name(const struct wc_config *c);
+bool wc_config_notify_unattributed(const struct wc_config *c);
+int wc_config_max_in_flight(const struct wc_config *c);
+const char *wc_config_state_dir(const struct wc_config *c);
+const char *wc_config_metrics_listen(const struct wc_config *c); /* host:port or NULL */
+size_t wc_config_notifier_count(const struct wc_config *c);
+const struct wc_config_notifier *wc_config_notifier(const struct wc_config *c, size_t i);
+
+#endif
