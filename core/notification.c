@@ -689,7 +689,7 @@ static int s_parse_sns(const cJSON *root, struct wc_notification *n, char *errbu
                            &inner, errbuf, errlen)) != WC_OK)
         goto out;
     if (!cJSON_IsObject(inner)) {
-        s_err(errbuf, errlen, "SNS envelope: Message is JSON %s, expected an object",
+        s_err(errbuf, errlen, "SNS envelope: Message holds JSON %s, expected an object",
               s_type_name(inner));
         rc = WC_ERR_INVALID;
         goto out;
@@ -786,7 +786,8 @@ int wc_notification_parse(struct wc_str body, struct wc_notification **out, char
     if ((rc = s_parse_json(body.ptr, body.len, "message body", &root, errbuf, errlen)) != WC_OK)
         goto out;
     if (!cJSON_IsObject(root)) {
-        s_err(errbuf, errlen, "message body is JSON %s, expected an object", s_type_name(root));
+        s_err(errbuf, errlen, "message body holds JSON %s, expected an object",
+              s_type_name(root));
         rc = WC_ERR_INVALID;
         goto out;
     }
@@ -844,7 +845,7 @@ int wc_notification_parse_oversized_object(struct wc_str json, struct wc_notific
                            errlen)) != WC_OK)
         goto out;
     if (!cJSON_IsObject(root)) {
-        s_err(errbuf, errlen, "oversized item object is JSON %s, expected an object",
+        s_err(errbuf, errlen, "oversized item object holds JSON %s, expected an object",
               s_type_name(root));
         rc = WC_ERR_INVALID;
         goto out;
