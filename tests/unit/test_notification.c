@@ -332,6 +332,45 @@ static void test_legacy_array_shape(void **state)
     wc_notification_destroy(n);
 }
 
+static void test_envelope_hints(void **state)
+{
+    static const char item[] = "{\"messageType\":\"ConfigurationItemChangeNotification\","
+                               "\"configurationItem\":{\"resourceType\":\"AWS::EC2::VPC\","
+                               "\"resourceId\":\"vpc-1\",\"availabilityZone\":\"Multiple "
+                               "Availability Zones\",\"configurationItemCaptureTime\":"
+                               "\"2024-05-01T12:00:00Z\"}}";
+    struct wc_buf b = WC_BUF_INIT;
+    struct wc_notification *n;
+
+    (void)state;
+    /* no awsRegion / account in the item: taken from the SNS TopicArn */
+    wc_buf_init(&b, 0);
+    assert_int_equal(wc_buf_appendf(&b, "{\"Type\":\"Notification\",\"TopicArn\":"
+                                        "\"arn:aws:sns:ap-southeast-2:210987654321:cfg\","
+                                        "\"Message\":%s}", item),
+                     WC_OK);
+    n = s_parse_buf(&b, "SNS hints");
+    assert_string_equal(n->change.region, "ap-southeast-2");
+    assert_string_equal(n->change.account_id, "210987654321");
+    assert_int_equal(n->change.capture_time_ms, 1714564800000LL);
+    wc_notification_destroy(n);
+    wc_buf_reset(&b);
+    /* ... or from the EventBridge event */
+    assert_int_equal(wc_buf_appendf(&b, "{\"source\":\"aws.config\",\"detail-type\":\"Config "
+                                        "Configuration Item Change\",\"id\":\"e-9\",\"region\":"
+                                        "\"eu-north-1\",\"account\":\"111122223333\","
+                                        "\"detail\":%s}", item),
+                     WC_OK);
+    n = s_parse_buf(&b, "EventBridge hints");
+    assert_string_equal(n->change.region, "eu-north-1");
+    assert_string_equal(n->change.account_id, "111122223333");
+    assert_string_equal(n->sns_message_id, "e-9");
+    wc_notification_destroy(n);
+    wc_buf_clean_up(&b);
+    /* raw delivery has no envelope: the region is missing */
+    s_expect_fail_cstr(item, WC_ERR_INVALID, "has no awsRegion");
+}
+
 static void test_eventbridge_change(void **state)
 {
     struct wc_notification *n;
@@ -1076,6 +1115,7 @@ int main(void)
         cmocka_unit_test(test_ec2_instance_update),
         cmocka_unit_test(test_security_group_create),
         cmocka_unit_test(test_legacy_array_shape),
+        cmocka_unit_test(test_envelope_hints),
         cmocka_unit_test(test_eventbridge_change),
         cmocka_unit_test(test_oversized),
         cmocka_unit_test(test_oversized_object),
