@@ -737,7 +737,8 @@ static int s_parse_eventbridge(const cJSON *root, struct wc_notification *n, cha
         return rc;
     s_hint_copy(hints.region, sizeof(hints.region), region);
     s_hint_copy(hints.account, sizeof(hints.account), account);
-    if (!cJSON_GetObjectItemCaseSensitive(detail, "messageType") && dtype) {
+    if (!cJSON_GetObjectItemCaseSensitive(detail, "messageType") && dtype &&
+        strcmp(dtype, "Config Configuration Item Change") != 0) {
         /* another Config event kind without a messageType: not a change */
         n->kind = WC_NOTE_OTHER;
         return s_dup(&n->message_type, dtype);

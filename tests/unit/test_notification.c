@@ -563,6 +563,17 @@ static void test_ignorable_types(void **state)
         assert_int_equal(n->envelope, WC_ENV_RAW);
         assert_string_equal(n->message_type, "SomethingNew");
         wc_notification_destroy(n);
+        wc_buf_reset(&b);
+        /* another aws.config EventBridge kind without a messageType */
+        assert_int_equal(wc_buf_append_cstr(&b, "{\"source\":\"aws.config\",\"detail-type\":"
+                                                "\"Config Rules Re-evaluation Status\","
+                                                "\"detail\":{\"status\":\"done\"}}"),
+                         WC_OK);
+        n = s_parse_buf(&b, "EventBridge other");
+        assert_int_equal(n->kind, WC_NOTE_OTHER);
+        assert_int_equal(n->envelope, WC_ENV_EVENTBRIDGE);
+        assert_string_equal(n->message_type, "Config Rules Re-evaluation Status");
+        wc_notification_destroy(n);
         wc_buf_clean_up(&b);
     }
 }
@@ -931,6 +942,10 @@ static void test_invalid_shapes(void **state)
                        "no messageType");
     s_expect_fail_cstr("{\"source\":\"aws.config\",\"detail-type\":\"Config Configuration Item "
                        "Change\",\"detail\":\"x\"}", WC_ERR_INVALID, "detail is a string");
+    s_expect_fail_cstr("{\"source\":\"aws.config\",\"detail-type\":\"Config Configuration Item "
+                       "Change\",\"detail\":{}}", WC_ERR_INVALID, "no messageType");
+    s_expect_fail_cstr("{\"source\":7,\"detail-type\":\"x\",\"detail\":{}}", WC_ERR_INVALID,
+                       "source is a number");
     s_expect_fail_cstr("{\"messageType\":\"ConfigurationItemChangeNotification\","
                        "\"configurationItem\":[]}", WC_ERR_INVALID, "empty array");
     s_expect_fail_cstr("{\"messageType\":\"ConfigurationItemChangeNotification\","
