@@ -21,6 +21,8 @@
 #define WC_CHANGE_MAX_PROPERTIES 50  /* more are counted, not kept */
 #define WC_CHANGE_VALUE_MAX 200      /* before/after rendered then truncated (bytes, UTF-8 safe) */
 #define WC_CHANGE_MAX_RELATED 64
+/* Cap on the gunzipped S3 object of an oversized item. */
+#define WC_OVERSIZED_OBJECT_MAX_BYTES ((size_t)16 * 1024 * 1024)
 
 enum wc_notification_kind {
     WC_NOTE_CHANGE = 1,     /* ConfigurationItemChangeNotification */
@@ -76,6 +78,9 @@ struct wc_notification {
      * type) as far as the summary carries them. Unused for WC_NOTE_OTHER. */
     struct wc_change change;
     struct wc_oversized oversized; /* WC_NOTE_OVERSIZED only */
+    /* Configuration items in the message: 1, or more in the legacy (2014)
+     * array shape, of which only the first is parsed into change. */
+    size_t n_items;
 };
 
 /* Parse one SQS message body. On failure returns a negative wc_err, *out is
