@@ -69,7 +69,7 @@ enum s_type {
     S_ENUM,      /* int: index in choices */
     S_GLOBS,     /* struct wc_strlist of non-empty patterns (replaces the default) */
     S_ACCOUNT_MAP, /* struct wc_config_map: 12-digit account id -> non-empty string */
-    S_VERDICTS,  /* unsigned: WC_CONFIG_VERDICT_BIT set, at least one */
+    S_VERDICTS,  /* unsigned: WC_VERDICT_BIT set, at least one */
     S_SECTION,   /* a nested mapping; its keys use offsets in the same struct */
     S_NOTIFIERS, /* the notifiers list (wc_config only) */
     S_TYPE,      /* a notifier's type: read before the others */
@@ -172,28 +172,22 @@ static const struct s_notifier_kind {
     const struct s_key *keys;
     unsigned default_verdicts;
 } s_notifier_kinds[] = {
-    [WC_CONFIG_NOTIFIER_SLACK] = {"slack", s_slack_keys, WC_CONFIG_VERDICT_BIT(WC_VERDICT_HUMAN)},
+    [WC_CONFIG_NOTIFIER_SLACK] = {"slack", s_slack_keys, WC_VERDICT_BIT(WC_VERDICT_HUMAN)},
     [WC_CONFIG_NOTIFIER_JSONL] = {"jsonl", s_jsonl_keys,
-                                  WC_CONFIG_VERDICT_BIT(WC_VERDICT_HUMAN) |
-                                      WC_CONFIG_VERDICT_BIT(WC_VERDICT_AUTOMATION) |
-                                      WC_CONFIG_VERDICT_BIT(WC_VERDICT_AWS_SERVICE) |
-                                      WC_CONFIG_VERDICT_BIT(WC_VERDICT_UNATTRIBUTED) |
-                                      WC_CONFIG_VERDICT_BIT(WC_VERDICT_IGNORED)},
+                                  WC_VERDICT_BIT(WC_VERDICT_HUMAN) |
+                                      WC_VERDICT_BIT(WC_VERDICT_AUTOMATION) |
+                                      WC_VERDICT_BIT(WC_VERDICT_AWS_SERVICE) |
+                                      WC_VERDICT_BIT(WC_VERDICT_UNATTRIBUTED) |
+                                      WC_VERDICT_BIT(WC_VERDICT_IGNORED)},
     [WC_CONFIG_NOTIFIER_WEBHOOK] = {"webhook", s_webhook_keys,
-                                    WC_CONFIG_VERDICT_BIT(WC_VERDICT_HUMAN)},
+                                    WC_VERDICT_BIT(WC_VERDICT_HUMAN)},
 };
 #define S_NKINDS (sizeof(s_notifier_kinds) / sizeof(s_notifier_kinds[0]))
 
-/* Verdict names in dump order, with their enum value. */
-static const struct {
-    const char *name;
-    enum wc_verdict v;
-} s_verdicts[] = {
-    {"human", WC_VERDICT_HUMAN},
-    {"automation", WC_VERDICT_AUTOMATION},
-    {"aws_service", WC_VERDICT_AWS_SERVICE},
-    {"unattributed", WC_VERDICT_UNATTRIBUTED},
-    {"ignored", WC_VERDICT_IGNORED},
+/* Verdicts in dump order (names from core/finding.h). */
+static const enum wc_verdict s_verdicts[] = {
+    WC_VERDICT_HUMAN, WC_VERDICT_AUTOMATION, WC_VERDICT_AWS_SERVICE,
+    WC_VERDICT_UNATTRIBUTED, WC_VERDICT_IGNORED,
 };
 #define S_NVERDICTS (sizeof(s_verdicts) / sizeof(s_verdicts[0]))
 
@@ -716,22 +710,19 @@ static void s_apply_verdicts(struct s_ctx *x, const struct wc_cnode *n, unsigned
     }
     for (size_t i = 0; i < n->n; i++) {
         char shown[S_SHOW_MAX], *v = s_scalar(x, n->items[i], path, "a verdict");
-        size_t j;
+        enum wc_verdict verdict;
 
         if (!v) {
             bad = true;
             continue;
         }
-        for (j = 0; j < S_NVERDICTS; j++)
-            if (!strcmp(v, s_verdicts[j].name))
-                break;
-        if (j == S_NVERDICTS) {
+        if (wc_verdict_parse(v, &verdict) != WC_OK) {
             s_err(x, n->items[i],
                   "%s: unknown verdict '%s' (one of human, automation, aws_service, "
                   "unattributed, ignored)", path, s_show(v, shown, sizeof(shown)));
             bad = true;
         } else {
-            set |= WC_CONFIG_VERDICT_BIT(s_verdicts[j].v);
+            set |= WC_VERDICT_BIT(verdict);
         }
         free(v);
     }
@@ -1289,8 +1280,9 @@ static int s_emit_value(yaml_emitter_t *e, const struct s_key *k, const void *ba
         if ((rc = s_emit_start(e, false, true)) != WC_OK)
             return rc;
         for (size_t i = 0; i < S_NVERDICTS; i++)
-            if ((set & WC_CONFIG_VERDICT_BIT(s_verdicts[i].v)) &&
-                (rc = s_emit_scalar(e, s_verdicts[i].name, YAML_PLAIN_SCALAR_STYLE)) != WC_OK)
+            if ((set & WC_VERDICT_BIT(s_verdicts[i])) &&
+                (rc = s_emit_scalar(e, wc_verdict_name(s_verdicts[i]),
+                                    YAML_PLAIN_SCALAR_STYLE)) != WC_OK)
                 return rc;
         return s_emit_end(e, false);
     }

@@ -74,12 +74,11 @@ enum wc_config_notifier_type {
 };
 
 /* Bit for a verdict in wc_config_notifier.verdicts. */
-#define WC_CONFIG_VERDICT_BIT(v) (1u << (unsigned)(v))
 
 /* One entry of `notifiers:`. Fields not used by the type are NULL/empty. */
 struct wc_config_notifier {
     enum wc_config_notifier_type type;
-    unsigned verdicts;            /* WC_CONFIG_VERDICT_BIT(enum wc_verdict) set */
+    unsigned verdicts;            /* WC_VERDICT_BIT(enum wc_verdict) set */
     /* slack */
     char *webhook_url;            /* secret */
     char *bot_token;              /* secret */

@@ -57,6 +57,13 @@ int wc_finding_decide(const struct wc_policy *p, const struct wc_notification *n
                       const struct wc_event_list *events, struct wc_finding **out);
 void wc_finding_destroy(struct wc_finding *f);
 
+/* A bit per verdict, for verdict sets: WC_VERDICT_BIT(WC_VERDICT_HUMAN) | ... */
+#define WC_VERDICT_BIT(v) (1u << (unsigned)(v))
+#define WC_VERDICT_MASK_ALL                                                              \
+    (WC_VERDICT_BIT(WC_VERDICT_IGNORED) | WC_VERDICT_BIT(WC_VERDICT_HUMAN) |             \
+     WC_VERDICT_BIT(WC_VERDICT_AUTOMATION) | WC_VERDICT_BIT(WC_VERDICT_AWS_SERVICE) |    \
+     WC_VERDICT_BIT(WC_VERDICT_UNATTRIBUTED))
+
 const char *wc_verdict_name(enum wc_verdict v);
 int wc_verdict_parse(const char *name, enum wc_verdict *out);
 

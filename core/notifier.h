@@ -13,13 +13,6 @@
 #include "core/buf.h"
 #include "core/finding.h"
 
-/* A bit per verdict: (1u << WC_VERDICT_HUMAN) | ... */
-#define WC_VERDICT_BIT(v) (1u << (unsigned)(v))
-#define WC_VERDICT_MASK_ALL                                                              \
-    (WC_VERDICT_BIT(WC_VERDICT_IGNORED) | WC_VERDICT_BIT(WC_VERDICT_HUMAN) |             \
-     WC_VERDICT_BIT(WC_VERDICT_AUTOMATION) | WC_VERDICT_BIT(WC_VERDICT_AWS_SERVICE) |    \
-     WC_VERDICT_BIT(WC_VERDICT_UNATTRIBUTED))
-
 /* What a send is about: one or more findings caused by the same CloudTrail
  * event (coalesced into one message), all with the same verdict. */
 struct wc_notice {

@@ -190,26 +190,26 @@ static void test_every_key(void **state)
     assert_int_equal(n->type, WC_CONFIG_NOTIFIER_SLACK);
     assert_string_equal(n->webhook_url,
                         "https://hooks.slack.com/services/TFULL/BFULL/fullwebhooksecret");
-    assert_int_equal(n->verdicts, WC_CONFIG_VERDICT_BIT(WC_VERDICT_HUMAN) |
-                                      WC_CONFIG_VERDICT_BIT(WC_VERDICT_UNATTRIBUTED));
+    assert_int_equal(n->verdicts, WC_VERDICT_BIT(WC_VERDICT_HUMAN) |
+                                      WC_VERDICT_BIT(WC_VERDICT_UNATTRIBUTED));
     assert_string_equal(wc_config_map_get(&n->account_aliases, "123456789012"), "prod");
     assert_null(wc_config_map_get(&n->account_aliases, "999999999999"));
     n = wc_config_notifier(c, 1);
     assert_string_equal(n->bot_token, "xoxb-full-bot-token-secret");
     assert_string_equal(n->channel, "#changes");
     assert_string_equal(wc_config_map_get(&n->channel_by_account, "210987654321"), "#staging");
-    assert_int_equal(n->verdicts, WC_CONFIG_VERDICT_BIT(WC_VERDICT_HUMAN)); /* default */
+    assert_int_equal(n->verdicts, WC_VERDICT_BIT(WC_VERDICT_HUMAN)); /* default */
     n = wc_config_notifier(c, 2);
     assert_int_equal(n->type, WC_CONFIG_NOTIFIER_JSONL);
     assert_string_equal(n->path, "/tmp/findings.jsonl");
-    assert_true(n->verdicts & WC_CONFIG_VERDICT_BIT(WC_VERDICT_IGNORED)); /* default: all */
-    assert_true(n->verdicts & WC_CONFIG_VERDICT_BIT(WC_VERDICT_AUTOMATION));
+    assert_true(n->verdicts & WC_VERDICT_BIT(WC_VERDICT_IGNORED)); /* default: all */
+    assert_true(n->verdicts & WC_VERDICT_BIT(WC_VERDICT_AUTOMATION));
     n = wc_config_notifier(c, 3);
     assert_int_equal(n->type, WC_CONFIG_NOTIFIER_WEBHOOK);
     assert_string_equal(n->url, "http://127.0.0.1:8080/hook");
     assert_string_equal(n->hmac_secret, "full-hmac-secret-value");
-    assert_int_equal(n->verdicts, WC_CONFIG_VERDICT_BIT(WC_VERDICT_HUMAN) |
-                                      WC_CONFIG_VERDICT_BIT(WC_VERDICT_AUTOMATION));
+    assert_int_equal(n->verdicts, WC_VERDICT_BIT(WC_VERDICT_HUMAN) |
+                                      WC_VERDICT_BIT(WC_VERDICT_AUTOMATION));
     assert_null(wc_config_notifier(c, 4));
     assert_string_equal(wc_config_notifier_type_name(n->type), "webhook");
 
@@ -635,8 +635,8 @@ static void test_dump_round_trip(void **state)
     assert_string_equal(wc_config_policy(b)->trusted.items[4], "quote\"d");
     assert_int_equal(wc_config_policy(b)->ignore_resource_types.len, 0);
     assert_int_equal(wc_config_notifier(b, 0)->verdicts,
-                     WC_CONFIG_VERDICT_BIT(WC_VERDICT_IGNORED) |
-                         WC_CONFIG_VERDICT_BIT(WC_VERDICT_HUMAN));
+                     WC_VERDICT_BIT(WC_VERDICT_IGNORED) |
+                         WC_VERDICT_BIT(WC_VERDICT_HUMAN));
     wc_buf_clean_up(&d1);
     wc_buf_clean_up(&d2);
     wc_config_destroy(a);
