@@ -1016,3 +1016,191 @@ void wc_sigv4_result_clean_up(struct wc_sigv4_result *r)
     free(r->presigned_query);
     memset(r, 0, sizeof(*r));
 }
+
+/* ---- the HTTP transport's request --------------------------------------- */
+
+struct s_url {
+    char *host; /* authority without userinfo; default port dropped */
+    char *path;
+    char *query; /* NULL if none */
+};
+
+static void s_url_clean_up(struct s_url *u)
+{
+    free(u->host);
+    free(u->path);
+    s_free_secure(u->query); /* may hold a presigned token */
+    memset(u, 0, sizeof(*u));
+}
+
+static bool s_prefix_icase(const char *s, const char *prefix, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != prefix[i])
+            return false;
+    }
+    return true;
+}
+
+static int s_url_parse(const char *url, struct s_url *u)
+{
+    const char *auth, *auth_end, *path_end, *port = NULL;
+    const char *default_port;
+    size_t host_len;
+
+    if (!url)
+        return WC_ERR_INVALID;
+    if (s_prefix_icase(url, "https://", 8)) {
+        auth = url + 8;
+        default_port = "443";
+    } else if (s_prefix_icase(url, "http://", 7)) {
+        auth = url + 7;
+        default_port = "80";
+    } else {
+        return WC_ERR_INVALID;
+    }
+    auth_end = auth + strcspn(auth, "/?#");
+    host_len = (size_t)(auth_end - auth);
+    if (host_len == 0 || memchr(auth, '@', host_len))
+        return WC_ERR_INVALID;
+    for (const char *c = auth; c < auth_end; c++)
+        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
+            return WC_ERR_INVALID;
+    /* port: after the last ':' that follows any IPv6 ']' */
+    for (const char *c = auth_end; c > auth; c--) {
+        if (c[-1] == ']')
+            break;
+        if (c[-1] == ':') {
+            port = c;
+            break;
+        }
+    }
+    if (port && (size_t)(auth_end - port) == strlen(default_port) &&
+        memcmp(port, default_port, strlen(default_port)) == 0)
+        host_len = (size_t)(port - 1 - auth);
+    if (host_len == 0)
+        return WC_ERR_INVALID;
+    path_end = auth_end + strcspn(auth_end, "?#");
+    u->host = wc_strndup(auth, host_len);
+    u->path = path_end > auth_end ? wc_strndup(auth_end, (size_t)(path_end - auth_end))
+                                  : wc_strdup("/");
+    if (*path_end == '?') {
+        const char *q = path_end + 1;
+        size_t qlen = strcspn(q, "#");
+
+        if ((u->query = malloc(qlen + 1)) != NULL) {
+            memcpy(u->query, q, qlen);
+            u->query[qlen] = '\0';
+        }
+        if (!u->query)
+            return WC_ERR_NOMEM;
+    }
+    if (!u->host || !u->path)
+        return WC_ERR_NOMEM;
+    if (u->path[0] != '/')
+        return WC_ERR_INVALID;
+    return WC_OK;
+}
+
+static int s_http_add(struct wc_sigv4_http_headers *h, const char *name, const char *value)
+{
+    struct wc_http_header *e = &h->items[h->len];
+
+    e->name = s_dup_secure(name);
+    e->value = s_dup_secure(value);
+    if (!e->name || !e->value) {
+        s_free_secure(e->name);
+        s_free_secure(e->value);
+        e->name = e->value = NULL;
+        return WC_ERR_NOMEM;
+    }
+    h->len++;
+    return WC_OK;
+}
+
+int wc_sigv4_sign_http(const struct wc_http_request *req, const struct wc_sigv4_params *p,
+                       const char *payload_hash, struct wc_sigv4_http_headers *out)
+{
+    struct s_url u = {0};
+    struct wc_sigv4_header *hdrs = NULL;
+    struct wc_sigv4_request sreq = {0};
+    struct wc_sigv4_result r = WC_SIGV4_RESULT_INIT;
+    struct wc_sigv4_http_headers res = WC_SIGV4_HTTP_HEADERS_INIT;
+    bool have_host = false;
+    size_t i, n;
+    int rc;
+
+    if (!out)
+        return WC_ERR_INVALID;
+    memset(out, 0, sizeof(*out));
+    if (!req || !p || p->presign || (req->n_headers && !req->headers))
+        return WC_ERR_INVALID;
+    if ((rc = s_url_parse(req->url, &u)) != WC_OK)
+        goto out;
+    n = req->n_headers;
+    if (n > SIZE_MAX / sizeof(*res.items) - 6) {
+        rc = WC_ERR_TOO_LARGE;
+        goto out;
+    }
+    if (!(hdrs = calloc(n + 1, sizeof(*hdrs))) ||
+        !(res.items = calloc(n + 6, sizeof(*res.items)))) {
+        rc = WC_ERR_NOMEM;
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        hdrs[i].name = req->headers[i].name;
+        hdrs[i].value = req->headers[i].value;
+        if (hdrs[i].name && s_name_is(hdrs[i].name, "host"))
+            have_host = true;
+    }
+    if (!have_host)
+        hdrs[n++] = (struct wc_sigv4_header){"Host", u.host};
+    sreq.method = req->method;
+    sreq.path = u.path;
+    sreq.query = u.query;
+    sreq.headers = hdrs;
+    sreq.n_headers = n;
+    sreq.body = req->body;
+    sreq.body_len = req->body_len;
+    sreq.payload_hash = payload_hash;
+    if ((rc = wc_sigv4_sign(&sreq, p, &r)) != WC_OK)
+        goto out;
+
+    for (i = 0; i < n && rc == WC_OK; i++)
+        rc = s_http_add(&res, hdrs[i].name, hdrs[i].value);
+    if (rc == WC_OK)
+        rc = s_http_add(&res, "X-Amz-Date", r.amz_date);
+    if (rc == WC_OK && !wc_str_empty(p->session_token))
+        rc = s_http_add(&res, "X-Amz-Security-Token", p->session_token);
+    if (rc == WC_OK && r.content_sha256)
+        rc = s_http_add(&res, "x-amz-content-sha256", r.content_sha256);
+    if (rc == WC_OK)
+        rc = s_http_add(&res, "Authorization", r.authorization);
+    if (rc != WC_OK)
+        goto out;
+    *out = res;
+    memset(&res, 0, sizeof(res));
+out:
+    wc_sigv4_http_headers_clean_up(&res);
+    wc_sigv4_result_clean_up(&r);
+    free(hdrs);
+    s_url_clean_up(&u);
+    return rc;
+}
+
+void wc_sigv4_http_headers_clean_up(struct wc_sigv4_http_headers *h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; h->items && i < h->len; i++) {
+        s_free_secure(h->items[i].name);
+        s_free_secure(h->items[i].value);
+    }
+    free(h->items);
+    h->items = NULL;
+    h->len = 0;
+}

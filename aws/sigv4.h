@@ -47,6 +47,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/http.h"
 #include "core/str.h"
 
 #define WC_SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
@@ -115,6 +116,29 @@ struct wc_sigv4_result {
 int wc_sigv4_sign(const struct wc_sigv4_request *req,
                   const struct wc_sigv4_params *p,
                   struct wc_sigv4_result *out);
+
+/* Headers to send with a signed wc_http_request; owned. */
+struct wc_sigv4_http_headers {
+    struct wc_http_header *items;
+    size_t len;
+};
+
+#define WC_SIGV4_HTTP_HEADERS_INIT {NULL, 0}
+
+/* Header auth for the HTTP transport. Path, query and (unless req has a
+ * Host header) Host are taken from req->url ("https://host[:port]/p?q";
+ * the default port is dropped from Host, as SDKs do). Every header of req
+ * is signed, so leave out the ones not to sign (User-Agent, Content-Length).
+ * The payload hash is payload_hash if not NULL, else that of req->body.
+ * On success out holds req's headers followed by Host (when added),
+ * X-Amz-Date, X-Amz-Security-Token (when there is a token),
+ * x-amz-content-sha256 (sign_body_header) and Authorization: set them as
+ * the request's headers and send. p->presign is refused (use
+ * wc_sigv4_sign). */
+int wc_sigv4_sign_http(const struct wc_http_request *req, const struct wc_sigv4_params *p,
+                       const char *payload_hash, struct wc_sigv4_http_headers *out);
+/* Wipe (they hold the token and signature), free, reset. NULL-safe. */
+void wc_sigv4_http_headers_clean_up(struct wc_sigv4_http_headers *h);
 
 /* Overwrite every string of r with zero bytes, keeping the storage. */
 void wc_sigv4_result_wipe(struct wc_sigv4_result *r);

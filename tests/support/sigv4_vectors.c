@@ -371,6 +371,7 @@ static void s_load_context(const struct wc_test_sigv4_vector *v, struct wc_test_
         c->params.sign_body_header = s_json_bool(root, "add_x_amz_content_sha256", false);
         c->params.omit_session_token = !s_json_bool(root, "session_token_is_signed", true);
         c->expect_amz_date = s_json_str(root, "x_amz_date", true);
+        c->url = s_json_str(root, "url", true);
     }
     cJSON_Delete(root);
 }
@@ -486,5 +487,6 @@ void wc_test_sigv4_case_clean_up(struct wc_test_sigv4_case *c)
     free(c->expect_signature);
     free(c->expect_authz);
     free(c->expect_amz_date);
+    free(c->url);
     memset(c, 0, sizeof(*c));
 }

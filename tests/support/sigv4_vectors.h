@@ -55,6 +55,7 @@ struct wc_test_sigv4_case {
     char *expect_signature;
     char *expect_authz;     /* NULL for presigned cases */
     char *expect_amz_date;  /* "YYYYMMDDTHHMMSSZ" */
+    char *url;              /* generated suite: the URL the client calls */
     /* storage */
     struct wc_sigv4_header *headers;
     size_t n_headers;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "aws/sigv4.h"
 #include "aws/sigv4_internal.h"
@@ -125,6 +126,64 @@ static bool s_presigned_query_matches(const struct wc_test_sigv4_vector *v, cons
     return ok;
 }
 
+static const char *s_http_header(const struct wc_sigv4_http_headers *h, const char *name)
+{
+    const char *found = NULL;
+
+    for (size_t i = 0; i < h->len; i++) {
+        if (strcasecmp(h->items[i].name, name) == 0) {
+            if (found)
+                fail_msg("header %s twice", name);
+            found = h->items[i].value;
+        }
+    }
+    return found;
+}
+
+/* Generated vectors again through wc_sigv4_sign_http, as the clients call
+ * it: URL from context.json, Host left to the signer. */
+static bool s_check_http(const struct wc_test_sigv4_case *c)
+{
+    struct wc_http_header *hh = calloc(c->n_headers + 1, sizeof(*hh));
+    struct wc_http_request req = {0};
+    struct wc_sigv4_http_headers out = WC_SIGV4_HTTP_HEADERS_INIT;
+    const char *host = NULL;
+    size_t n = 0;
+    bool ok = true;
+
+    assert_non_null(hh);
+    for (size_t i = 0; i < c->n_headers; i++) {
+        if (strcasecmp(c->headers[i].name, "host") == 0) {
+            host = c->headers[i].value;
+            continue;
+        }
+        hh[n].name = (char *)c->headers[i].name;
+        hh[n].value = (char *)c->headers[i].value;
+        n++;
+    }
+    req.method = c->method;
+    req.url = c->url;
+    req.headers = hh;
+    req.n_headers = n;
+    req.body = c->req.body;
+    req.body_len = c->req.body_len;
+    assert_int_equal(wc_sigv4_sign_http(&req, &c->params, NULL, &out), WC_OK);
+    ok &= s_same("http: Authorization", s_http_header(&out, "Authorization"), c->expect_authz);
+    ok &= s_same("http: Host", s_http_header(&out, "Host"), host);
+    ok &= s_same("http: X-Amz-Date", s_http_header(&out, "X-Amz-Date"), c->expect_amz_date);
+    if (c->token)
+        ok &= s_same("http: X-Amz-Security-Token", s_http_header(&out, "X-Amz-Security-Token"),
+                     c->token);
+    else
+        ok &= s_http_header(&out, "X-Amz-Security-Token") == NULL;
+    if (c->params.sign_body_header)
+        ok &= s_http_header(&out, "x-amz-content-sha256") != NULL;
+    ok &= out.len == n + 3 + (c->token != NULL) + c->params.sign_body_header;
+    wc_sigv4_http_headers_clean_up(&out);
+    free(hh);
+    return ok;
+}
+
 static void test_vector(void **state)
 {
     const struct wc_test_sigv4_vector *v = *state;
@@ -155,6 +214,8 @@ static void test_vector(void **state)
         ok &= r.content_sha256 == NULL;
     }
     ok &= s_secret_absent(&r, c.secret);
+    if (v->suite == WC_TEST_SIGV4_GENERATED)
+        ok &= s_check_http(&c);
 
     wc_sigv4_result_clean_up(&r);
     wc_test_sigv4_case_clean_up(&c);
@@ -546,6 +607,73 @@ static void test_result_wipe_and_clean_up(void **state)
     wc_sigv4_result_clean_up(NULL);
 }
 
+static int s_http_sign(const char *url, const struct wc_http_header *h, size_t n,
+                       const struct wc_sigv4_params *p, struct wc_sigv4_http_headers *out)
+{
+    struct wc_http_request req = {.method = "GET", .url = url, .headers = h, .n_headers = n};
+
+    return wc_sigv4_sign_http(&req, p, WC_SIGV4_EMPTY_SHA256, out);
+}
+
+static void test_sign_http_url(void **state)
+{
+    struct wc_sigv4_params p = s_params();
+    struct wc_sigv4_http_headers out = WC_SIGV4_HTTP_HEADERS_INIT;
+    struct wc_http_header host = {"Host", "example.com"};
+
+    (void)state;
+    assert_int_equal(s_http_sign("https://sqs.us-east-1.amazonaws.com:443", NULL, 0, &p, &out),
+                     WC_OK);
+    assert_string_equal(s_http_header(&out, "Host"), "sqs.us-east-1.amazonaws.com");
+    wc_sigv4_http_headers_clean_up(&out);
+    assert_int_equal(s_http_sign("http://127.0.0.1:8080/a/../b?x=1#frag", NULL, 0, &p, &out),
+                     WC_OK);
+    assert_string_equal(s_http_header(&out, "Host"), "127.0.0.1:8080");
+    wc_sigv4_http_headers_clean_up(&out);
+    assert_int_equal(s_http_sign("HTTP://[::1]:80", NULL, 0, &p, &out), WC_OK);
+    assert_string_equal(s_http_header(&out, "Host"), "[::1]");
+    wc_sigv4_http_headers_clean_up(&out);
+    /* a Host given by the caller is signed and not repeated */
+    assert_int_equal(s_http_sign("https://1.2.3.4/", &host, 1, &p, &out), WC_OK);
+    assert_string_equal(s_http_header(&out, "Host"), "example.com");
+    assert_int_equal(out.len, 3);
+    wc_sigv4_http_headers_clean_up(&out);
+
+    assert_int_equal(s_http_sign("ftp://h/", NULL, 0, &p, &out), WC_ERR_INVALID);
+    assert_int_equal(s_http_sign("https://user@h/", NULL, 0, &p, &out), WC_ERR_INVALID);
+    assert_int_equal(s_http_sign("https:///x", NULL, 0, &p, &out), WC_ERR_INVALID);
+    assert_int_equal(s_http_sign(NULL, NULL, 0, &p, &out), WC_ERR_INVALID);
+    p.presign = true;
+    p.expires_s = 60;
+    assert_int_equal(s_http_sign("https://h/", NULL, 0, &p, &out), WC_ERR_INVALID);
+    assert_null(out.items);
+    wc_sigv4_http_headers_clean_up(NULL);
+}
+
+/* Path and query come from the URL: the same request signed from parts and
+ * through the URL gives the same signature. */
+static void test_sign_http_matches_parts(void **state)
+{
+    struct wc_sigv4_params p = s_params();
+    struct wc_sigv4_http_headers out = WC_SIGV4_HTTP_HEADERS_INIT;
+    struct wc_sigv4_result r = WC_SIGV4_RESULT_INIT;
+    struct wc_sigv4_header h[] = {{"Host", "h.example"}};
+    struct wc_sigv4_request req = {
+        .method = "GET", .path = "/x%20y/./z", .query = "b=2&a=1", .headers = h,
+        .n_headers = 1, .payload_hash = WC_SIGV4_EMPTY_SHA256,
+    };
+    const char *authz;
+
+    (void)state;
+    assert_int_equal(wc_sigv4_sign(&req, &p, &r), WC_OK);
+    assert_int_equal(s_http_sign("https://h.example/x%20y/./z?b=2&a=1", NULL, 0, &p, &out), WC_OK);
+    authz = s_http_header(&out, "Authorization");
+    assert_non_null(authz);
+    assert_string_equal(authz, r.authorization);
+    wc_sigv4_http_headers_clean_up(&out);
+    wc_sigv4_result_clean_up(&r);
+}
+
 int main(void)
 {
     static const struct CMUnitTest fixed[] = {
@@ -561,6 +689,8 @@ int main(void)
         cmocka_unit_test(test_session_token_omitted),
         cmocka_unit_test(test_secret_never_in_results),
         cmocka_unit_test(test_result_wipe_and_clean_up),
+        cmocka_unit_test(test_sign_http_url),
+        cmocka_unit_test(test_sign_http_matches_parts),
     };
     size_t n_fixed = sizeof(fixed) / sizeof(fixed[0]), n;
     struct CMUnitTest *tests;
