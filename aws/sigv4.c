@@ -732,9 +732,9 @@ static int s_check_input(const struct wc_sigv4_request *req, const struct wc_sig
     if (!s_valid_scope_part(p->region) || !s_valid_scope_part(p->service) ||
         !s_valid_scope_part(p->access_key_id) || wc_str_empty(p->secret_access_key))
         return WC_ERR_INVALID;
-    if (p->session_token && !s_valid_value(p->session_token))
-        return WC_ERR_INVALID;
-    if (p->session_token && strpbrk(p->session_token, "\r\n"))
+    /* the token becomes a header value: no line breaks at all */
+    if (p->session_token &&
+        (!s_valid_value(p->session_token) || strpbrk(p->session_token, "\r\n")))
         return WC_ERR_INVALID;
     if (p->presign && (p->expires_s < 1 || p->expires_s > WC_SIGV4_MAX_EXPIRES_S))
         return WC_ERR_INVALID;
