@@ -33,6 +33,12 @@ struct s_curl {
     CURL **idle;
     size_t n_idle, pool_size;
 
+    /* DNS cache and TLS sessions, shared by every handle. Not the
+     * connection cache: libcurl documents CURL_LOCK_DATA_CONNECT as
+     * unsupported with concurrent threads (CURLSHOPT_SHARE(3)), so each
+     * pooled handle keeps its own live connections, which survive
+     * curl_easy_reset() and are reused by the next request that takes the
+     * handle (LIFO pool: a sequential caller always gets the same one). */
     CURLSH *share;
     pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
     bool share_mu_ok;
@@ -161,8 +167,8 @@ static void s_release(struct s_curl *c, CURL *e)
 {
     if (!e)
         return;
-    /* Options go back to defaults; the share (connections, DNS, TLS
-     * sessions) stays attached. */
+    /* Options go back to defaults; the handle's live connections and the
+     * share (DNS, TLS sessions) stay. */
     curl_easy_reset(e);
     pthread_mutex_lock(&c->pool_mu);
     if (c->n_idle < c->pool_size) {
@@ -526,7 +532,6 @@ struct wc_http *wc_http_curl_new(const struct wc_http_curl_options *opts)
     if (curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, s_share_lock) != CURLSHE_OK ||
         curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, s_share_unlock) != CURLSHE_OK ||
         curl_share_setopt(c->share, CURLSHOPT_USERDATA, c) != CURLSHE_OK ||
-        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
         curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
         curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
         goto fail;

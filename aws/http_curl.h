@@ -1,9 +1,12 @@
 /* http_curl.h - the HTTP transport (core/http.h) on libcurl.
  *
  * One wc_http may be used from several threads at once: easy handles come
- * from a small mutex-protected pool, and a CURLSH shares the connection
- * cache, DNS cache and TLS sessions between them (with lock callbacks), so
- * connections to a host are reused whichever thread sends.
+ * from a small mutex-protected pool (last in, first out), each keeping its
+ * live connections between requests, so connections to a host are reused;
+ * a CURLSH with lock callbacks shares the DNS cache and TLS sessions between
+ * the handles. The connection cache itself is deliberately not put in the
+ * share: libcurl documents CURL_LOCK_DATA_CONNECT as unsupported with
+ * concurrent threads (CURLSHOPT_SHARE(3)).
  *
  * Fixed behaviour: TLS peer and host verification always on; only http and
  * https; redirects never followed; no signals (CURLOPT_NOSIGNAL); gzip and
