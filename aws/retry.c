@@ -118,6 +118,13 @@ enum wc_retry_class wc_retry_classify(long status, const char *error_code,
     return WC_RETRY_NO;
 }
 
+enum wc_retry_class wc_retry_classify_error(const struct wc_aws_error *e, int transport_rc)
+{
+    if (!e)
+        return wc_retry_classify(0, NULL, NULL, transport_rc == WC_OK ? WC_ERR_INVALID : transport_rc);
+    return wc_retry_classify(e->status, e->code, e->message, transport_rc);
+}
+
 const char *wc_retry_class_name(enum wc_retry_class cls)
 {
     switch (cls) {

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "aws/aws_error.h"
 #include "core/clock.h"
 
 enum wc_retry_class {
@@ -38,6 +39,10 @@ enum wc_retry_class {
  * SignatureDoesNotMatch "Signature expired", or AuthFailure mentioning skew. */
 enum wc_retry_class wc_retry_classify(long status, const char *error_code,
                                       const char *error_message, int transport_rc);
+
+/* The same from a parsed error (NULL when the transport failed before any
+ * response: then only transport_rc counts). */
+enum wc_retry_class wc_retry_classify_error(const struct wc_aws_error *e, int transport_rc);
 
 /* true for exactly the botocore standard-mode throttling codes. */
 bool wc_retry_is_throttling_code(const char *code);

@@ -457,6 +457,46 @@ static void test_concurrent_sends(void **state)
     assert_true(wc_http_testserver_connections(f->srv) - c0 < 4 * S_PER_THREAD / 2);
 }
 
+static void test_env_proxy_ignored_by_default(void **state)
+{
+    struct s_fixture *f = *state;
+    struct wc_http_response resp = WC_HTTP_RESPONSE_INIT;
+    struct wc_http_curl_options with_env = {.allow_plain_http_loopback = true, .use_env_proxy = true};
+    struct wc_http *h;
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    char url[128], proxy[64];
+    struct wc_http_request req = {.method = "GET", .url = url, .timeout_ms = 2000};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    /* a "proxy" that refuses connections */
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%u", ntohs(a.sin_port));
+    setenv("http_proxy", proxy, 1);
+    setenv("ALL_PROXY", proxy, 1);
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    snprintf(url, sizeof(url), "%s/status/200", f->base);
+
+    /* default: the environment's proxy is not used */
+    assert_int_equal(wc_http_send(f->http, &req, &resp), WC_OK);
+    assert_int_equal(resp.status, 200);
+    wc_http_response_clean_up(&resp);
+    /* opted in: it is (and here it refuses) */
+    assert_non_null(h = wc_http_curl_new(&with_env));
+    assert_int_equal(wc_http_send(h, &req, &resp), WC_ERR_HTTP);
+    wc_http_destroy(h);
+
+    unsetenv("http_proxy");
+    unsetenv("ALL_PROXY");
+    close(fd);
+}
+
 static void s_capture(void *ctx, const char *line, size_t len)
 {
     wc_buf_append(ctx, line, len);
@@ -531,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_url_policy),
         cmocka_unit_test(test_connection_reuse),
         cmocka_unit_test(test_concurrent_sends),
+        cmocka_unit_test(test_env_proxy_ignored_by_default),
         cmocka_unit_test(test_header_values_never_logged),
         cmocka_unit_test(test_new_rejects_bad_options),
     };

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "aws/aws_error.h"
 #include "aws/retry.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -73,6 +74,28 @@ static void test_classify_table(void **state)
                      cases[i].code ? cases[i].code : "-", wc_retry_class_name(got),
                      wc_retry_class_name(cases[i].want));
     }
+}
+
+static void test_classify_parsed_error(void **state)
+{
+    static const char body[] = "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}";
+    static const char skew[] = "<Error><Code>RequestTimeTooSkewed</Code></Error>";
+    struct wc_aws_error e = WC_AWS_ERROR_INIT;
+
+    (void)state;
+    /* CloudTrail's HTTP 400 throttle, end to end through the error parser */
+    assert_int_equal(wc_aws_error_parse_parts(400, NULL, 0, body, strlen(body), &e), WC_OK);
+    assert_int_equal(wc_retry_classify_error(&e, WC_OK), WC_RETRY_THROTTLE);
+    wc_aws_error_clean_up(&e);
+    assert_int_equal(wc_aws_error_parse_parts(403, NULL, 0, skew, strlen(skew), &e), WC_OK);
+    assert_int_equal(wc_retry_classify_error(&e, WC_OK), WC_RETRY_CLOCK_SKEW);
+    wc_aws_error_clean_up(&e);
+    /* an empty 503 has the status as its code */
+    assert_int_equal(wc_aws_error_parse_parts(503, NULL, 0, NULL, 0, &e), WC_OK);
+    assert_int_equal(wc_retry_classify_error(&e, WC_OK), WC_RETRY_TRANSIENT);
+    wc_aws_error_clean_up(&e);
+    assert_int_equal(wc_retry_classify_error(NULL, WC_ERR_TIMEOUT), WC_RETRY_TIMEOUT);
+    assert_int_equal(wc_retry_classify_error(NULL, WC_OK), WC_RETRY_NO);
 }
 
 static void test_throttling_code_list(void **state)
@@ -332,6 +355,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classify_table),
+        cmocka_unit_test(test_classify_parsed_error),
         cmocka_unit_test(test_throttling_code_list),
         cmocka_unit_test(test_backoff_bounds),
         cmocka_unit_test(test_default_random_within_bounds),
