@@ -1,0 +1,61 @@
+/* http_curl.h - the HTTP transport (core/http.h) on libcurl.
+ *
+ * One wc_http may be used from several threads at once: easy handles come
+ * from a small mutex-protected pool (last in, first out), each keeping its
+ * live connections between requests, so connections to a host are reused;
+ * a CURLSH with lock callbacks shares the DNS cache and TLS sessions between
+ * the handles. The connection cache itself is deliberately not put in the
+ * share: libcurl documents CURL_LOCK_DATA_CONNECT as unsupported with
+ * concurrent threads (CURLSHOPT_SHARE(3)).
+ *
+ * Fixed behaviour: TLS peer and host verification always on; only http and
+ * https; redirects never followed; no signals (CURLOPT_NOSIGNAL); gzip and
+ * deflate accepted and decoded (CURLOPT_ACCEPT_ENCODING ""); the proxy
+ * environment variables are ignored unless use_env_proxy; plain http:// only
+ * to a loopback host (127.0.0.0/8, ::1, localhost) and only when
+ * allow_plain_http_loopback — anything else is refused with WC_ERR_INVALID
+ * before a connection is attempted. A body over the cap aborts the transfer
+ * with WC_ERR_TOO_LARGE. Header values are never logged.
+ *
+ * Process start-up: cmd/ calls wc_http_curl_global_init() once, before any
+ * thread is started and before wc_http_curl_new(), and
+ * wc_http_curl_global_clean_up() at exit. The library keeps no global state
+ * of its own beyond libcurl's.
+ */
+#ifndef WC_HTTP_CURL_H
+#define WC_HTTP_CURL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/http.h"
+#include "core/log.h"
+
+#define WC_HTTP_CURL_USER_AGENT "whochanged/0.1"
+
+struct wc_http_curl_options {
+    long connect_timeout_ms;        /* 0: 5000 */
+    long timeout_ms;                /* total per request; 0: 30000 */
+    const char *ca_bundle;          /* PEM file; NULL: the system store */
+    const char *user_agent;         /* NULL: WC_HTTP_CURL_USER_AGENT */
+    bool allow_plain_http_loopback; /* http:// to 127.0.0.0/8, ::1, localhost */
+    bool use_env_proxy;             /* honour http_proxy/https_proxy/no_proxy */
+    size_t max_response_bytes;      /* 0: WC_HTTP_DEFAULT_MAX_RESPONSE */
+    unsigned pool_size;             /* idle easy handles kept; 0: 8 */
+    struct wc_logger *logger;       /* borrowed; NULL: silent */
+};
+
+/* curl_global_init(CURL_GLOBAL_DEFAULT). Not thread-safe: call it from
+ * main() before starting threads. WC_OK or WC_ERR_HTTP. */
+int wc_http_curl_global_init(void);
+void wc_http_curl_global_clean_up(void);
+
+/* NULL on allocation failure or bad options. Destroy with wc_http_destroy(). */
+struct wc_http *wc_http_curl_new(const struct wc_http_curl_options *opts);
+
+/* The URL policy, exposed for tests: WC_OK for https://, or for http:// to
+ * a loopback host when allow_plain_loopback; WC_ERR_INVALID otherwise
+ * (other schemes, user:password@ in the URL, unparsable URL). */
+int wc_http_curl_check_url(const char *url, bool allow_plain_loopback);
+
+#endif
