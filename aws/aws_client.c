@@ -1,0 +1,209 @@
+#include "aws/aws_client.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aws/sigv4.h"
+#include "core/err.h"
+
+struct wc_aws {
+    struct wc_http *http;
+    struct wc_retry_policy *retry;
+    struct wc_clock_skew skew;
+    struct wc_logger *logger;
+    wc_sleep_fn *sleep_ms;
+    void *sleep_ctx;
+    long connect_timeout_ms;
+    long timeout_ms;
+};
+
+static void s_nanosleep(void *ctx, int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+    (void)ctx;
+    while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+struct wc_aws *wc_aws_new(const struct wc_aws_options *o)
+{
+    struct wc_aws *aws;
+    struct wc_clock sys = wc_clock_system();
+
+    if (!o || !o->http)
+        return NULL;
+    aws = calloc(1, sizeof(*aws));
+    if (!aws)
+        return NULL;
+    aws->http = o->http;
+    aws->retry = o->retry;
+    wc_clock_skew_init(&aws->skew, o->clock ? o->clock : &sys);
+    aws->logger = o->logger;
+    aws->sleep_ms = o->sleep_ms ? o->sleep_ms : s_nanosleep;
+    aws->sleep_ctx = o->sleep_ctx;
+    aws->connect_timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 5000;
+    aws->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+    return aws;
+}
+
+void wc_aws_destroy(struct wc_aws *aws)
+{
+    free(aws);
+}
+
+struct wc_logger *wc_aws_logger(const struct wc_aws *aws)
+{
+    return aws ? aws->logger : NULL;
+}
+
+struct wc_http *wc_aws_http(const struct wc_aws *aws)
+{
+    return aws ? aws->http : NULL;
+}
+
+int64_t wc_aws_now_ms(struct wc_aws *aws)
+{
+    struct wc_clock c = wc_clock_skew_clock(&aws->skew);
+
+    return wc_clock_now_ms(&c);
+}
+
+void wc_aws_sleep(struct wc_aws *aws, int64_t ms)
+{
+    if (ms > 0)
+        aws->sleep_ms(aws->sleep_ctx, ms);
+}
+
+/* Error codes that mean our credentials or signature were refused. */
+static bool s_auth_code(const char *code)
+{
+    static const char *const codes[] = {
+        "AccessDenied", "AccessDeniedException", "UnrecognizedClientException",
+        "InvalidClientTokenId", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+        "InvalidSignatureException", "IncompleteSignature", "MissingAuthenticationToken",
+        "MissingAuthenticationTokenException", "ExpiredToken", "ExpiredTokenException",
+        "AuthFailure", "AccessDeniedException", "KmsAccessDenied",
+    };
+
+    for (size_t i = 0; code && i < sizeof(codes) / sizeof(codes[0]); i++)
+        if (!strcmp(code, codes[i]))
+            return true;
+    return false;
+}
+
+int wc_aws_error_to_rc(const struct wc_aws_error *err)
+{
+    if (!err)
+        return WC_ERR_SERVICE;
+    if (wc_retry_is_throttling_code(err->code) || err->status == 429)
+        return WC_ERR_THROTTLED;
+    if (err->status == 401 || err->status == 403 || s_auth_code(err->code))
+        return WC_ERR_AUTH;
+    if (err->status == 404)
+        return WC_ERR_NOT_FOUND;
+    return WC_ERR_SERVICE;
+}
+
+static int s_attempt(struct wc_aws *aws, const struct wc_aws_credentials *creds,
+                     const struct wc_aws_request *req, struct wc_http_response *resp)
+{
+    struct wc_sigv4_http_headers signed_headers = WC_SIGV4_HTTP_HEADERS_INIT;
+    struct wc_sigv4_params p = {
+        .region = req->region,
+        .service = req->service,
+        .time_s = wc_aws_now_ms(aws) / 1000,
+        .access_key_id = creds->access_key_id,
+        .secret_access_key = creds->secret_access_key,
+        .session_token = creds->session_token,
+        .normalize_path = !req->s3,
+        .double_encode_path = !req->s3,
+        .sign_body_header = req->s3,
+    };
+    struct wc_http_request http = {
+        .method = req->method,
+        .url = req->url,
+        .headers = req->headers,
+        .n_headers = req->n_headers,
+        .body = req->body,
+        .body_len = req->body_len,
+        .connect_timeout_ms = aws->connect_timeout_ms,
+        .timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : aws->timeout_ms,
+        .max_response_bytes = req->max_response_bytes,
+    };
+    int rc;
+
+    if ((rc = wc_sigv4_sign_http(&http, &p, NULL, &signed_headers)) != WC_OK)
+        return rc;
+    http.headers = signed_headers.items;
+    http.n_headers = signed_headers.len;
+    rc = wc_http_send(aws->http, &http, resp);
+    wc_sigv4_http_headers_clean_up(&signed_headers);
+    return rc;
+}
+
+int wc_aws_send(struct wc_aws *aws, const struct wc_aws_credentials *creds,
+                const struct wc_aws_request *req, struct wc_http_response *resp,
+                struct wc_aws_error *err, int *attempts)
+{
+    enum wc_retry_class last = WC_RETRY_NO;
+    int attempt = 0, rc;
+
+    if (attempts)
+        *attempts = 0;
+    if (!aws || !creds || !req || !resp || !err || !wc_aws_credentials_valid(creds))
+        return WC_ERR_INVALID;
+    for (;;) {
+        enum wc_retry_class cls;
+        int64_t delay_ms = 0;
+
+        attempt++;
+        if (attempts)
+            *attempts = attempt;
+        wc_http_response_clean_up(resp);
+        wc_aws_error_clean_up(err);
+        rc = s_attempt(aws, creds, req, resp);
+        if (rc == WC_OK && resp->status >= 200 && resp->status < 300) {
+            if (aws->retry) {
+                if (attempt > 1)
+                    wc_retry_on_success_after_retry(aws->retry, last);
+                else
+                    wc_retry_on_success(aws->retry);
+            }
+            return WC_OK;
+        }
+        if (rc == WC_ERR_INVALID || rc == WC_ERR_NOMEM)
+            return rc; /* our request is wrong: no retry */
+        if (rc == WC_OK) {
+            if ((rc = wc_aws_error_parse(resp, err)) != WC_OK)
+                return rc;
+            cls = wc_retry_classify_error(err, WC_OK);
+            rc = wc_aws_error_to_rc(err);
+        } else {
+            cls = wc_retry_classify(0, NULL, NULL, rc);
+        }
+        if (cls == WC_RETRY_CLOCK_SKEW) {
+            const char *date = wc_http_response_header(resp, "Date");
+
+            if (!date || wc_clock_skew_update(&aws->skew, date,
+                                              wc_clock_now_ms(&aws->skew.base)) != WC_OK)
+                cls = WC_RETRY_NO; /* nothing to correct from */
+        }
+        if (cls == WC_RETRY_NO || !aws->retry ||
+            !wc_retry_should(aws->retry, attempt, cls, &delay_ms)) {
+            WC_LOGD(aws->logger, req->log_id, "%s %s: %s after %d attempt(s)%s%s", req->service,
+                    req->method, err->code ? err->code : wc_strerror(rc), attempt,
+                    err->message ? ": " : "", err->message ? err->message : "");
+            return rc;
+        }
+        if (cls == WC_RETRY_CLOCK_SKEW)
+            delay_ms = 0;
+        WC_LOGD(aws->logger, req->log_id, "%s: %s (%s), retrying in %lld ms", req->service,
+                err->code ? err->code : wc_strerror(rc), wc_retry_class_name(cls),
+                (long long)delay_ms);
+        last = cls;
+        wc_aws_sleep(aws, delay_ms);
+    }
+}
