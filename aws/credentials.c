@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 
@@ -145,27 +146,54 @@ int64_t wc_creds_ctx_now_ms(const struct wc_creds_ctx *c)
 
 int wc_creds_read_file(const char *path, size_t max, struct wc_buf *out)
 {
-    char chunk[4096];
-    size_t n;
+    struct stat st;
+    size_t n = 0;
+    char *data = NULL;
     int rc = WC_OK;
     FILE *f;
 
+    memset(&st, 0, sizeof(st));
     wc_buf_init(out, max);
     if (!path)
         return WC_ERR_INVALID;
     f = fopen(path, "rb");
     if (!f)
         return errno == ENOENT || errno == ENOTDIR ? WC_ERR_NOT_FOUND : WC_ERR_IO;
-    while (rc == WC_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        rc = wc_buf_append(out, chunk, n);
-    if (rc == WC_OK && ferror(f))
+    /* Read in one go into storage of the final size, so no reallocation
+     * leaves copies of a secret behind. */
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         rc = WC_ERR_IO;
-    if (rc == WC_OK && !out->ptr)
-        rc = wc_buf_append(out, "", 0);
-    OPENSSL_cleanse(chunk, sizeof(chunk));
+        goto out;
+    }
+    if ((uint64_t)st.st_size > (uint64_t)max) {
+        rc = WC_ERR_TOO_LARGE;
+        goto out;
+    }
+    if (!(data = malloc((size_t)st.st_size + 2))) {
+        rc = WC_ERR_NOMEM;
+        goto out;
+    }
+    /* Ask for one byte more than the size, to notice a file that grew. */
+    n = fread(data, 1, (size_t)st.st_size + 1, f);
+    if (ferror(f)) {
+        rc = WC_ERR_IO;
+        goto out;
+    }
+    if (n > (size_t)st.st_size) {
+        rc = WC_ERR_IO; /* changed while we read it */
+        goto out;
+    }
+    data[n] = '\0';
+    out->ptr = data;
+    out->len = n;
+    out->cap = (size_t)st.st_size + 2;
+    data = NULL;
+out:
+    if (data) {
+        OPENSSL_cleanse(data, (size_t)st.st_size + 2);
+        free(data);
+    }
     fclose(f);
-    if (rc != WC_OK)
-        wc_buf_clean_up_secure(out);
     return rc;
 }
 
@@ -196,14 +224,14 @@ int wc_creds_cache_get(struct wc_creds_cache *cache, const struct wc_creds_ctx *
         wc_creds_key_tail(fresh.access_key_id, tail);
         if (fresh.expiration_ms) {
             wc_time_format_iso8601(fresh.expiration_ms, when);
-            WC_LOGI(ctx->logger, NULL, "credentials: %s from %s (key %s), expire %s", what,
-                    fresh.source ? fresh.source : "?", tail, when);
+            WC_LOGI(ctx->logger, NULL, "credentials: %s gave credentials from %s (key %s), "
+                    "expiring %s", what, fresh.source ? fresh.source : "?", tail, when);
             if (fresh.expiration_ms <= now)
                 WC_LOGW(ctx->logger, NULL, "credentials: %s returned credentials that have "
                         "already expired", what);
         } else {
-            WC_LOGI(ctx->logger, NULL, "credentials: %s from %s (key %s), no expiry", what,
-                    fresh.source ? fresh.source : "?", tail);
+            WC_LOGI(ctx->logger, NULL, "credentials: %s gave credentials from %s (key %s), "
+                    "not expiring", what, fresh.source ? fresh.source : "?", tail);
         }
         if ((rc = wc_aws_credentials_copy(out, &fresh)) != WC_OK)
             goto out;

@@ -417,6 +417,7 @@ int wc_creds_fetch_profile(const struct wc_creds_ctx *c, struct wc_aws_credentia
 {
     const char *visited[S_MAX_DEPTH + 2] = {0};
     const char *profile = c->profile;
+    bool explicit_name = true;
     struct s_files f;
     char source[300] = {0};
     int rc, rc2;
@@ -426,8 +427,10 @@ int wc_creds_fetch_profile(const struct wc_creds_ctx *c, struct wc_aws_credentia
         profile = wc_creds_ctx_getenv(c, "AWS_PROFILE");
     if (!profile)
         profile = wc_creds_ctx_getenv(c, "AWS_DEFAULT_PROFILE");
-    if (!profile)
+    if (!profile) {
         profile = "default";
+        explicit_name = false;
+    }
     rc = s_load(c, "AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials", false, &f.creds);
     rc2 = s_load(c, "AWS_CONFIG_FILE", ".aws/config", true, &f.config);
     if (rc != WC_OK && rc != WC_ERR_NOT_FOUND)
@@ -436,8 +439,16 @@ int wc_creds_fetch_profile(const struct wc_creds_ctx *c, struct wc_aws_credentia
         rc = rc2;
         goto out;
     }
-    if ((rc = s_resolve(c, &f, profile, visited, 0, out)) != WC_OK)
+    if ((rc = s_resolve(c, &f, profile, visited, 0, out)) != WC_OK) {
+        if (rc == WC_ERR_NOT_FOUND && explicit_name && !s_ini_has(&f.creds, profile) &&
+            !s_ini_has(&f.config, profile)) {
+            /* A profile asked for by name must exist. */
+            WC_LOGE(c->logger, NULL, "credentials: profile %s not found in the shared "
+                    "credentials or config file", profile);
+            rc = WC_ERR_CONFIG;
+        }
         goto out;
+    }
     snprintf(source, sizeof(source), "shared-file:%s", profile);
     if ((rc = wc_creds_set_source(out, source)) != WC_OK)
         wc_aws_credentials_clean_up(out);

@@ -369,16 +369,18 @@ static void test_profile_static(void **state)
     s_expect_profile(f, "legacy-keys-in-config", WC_OK, "AKIACONFIGEXAMPLE123", NULL);
     /* In the credentials file "[profile literal]" is a profile called "profile literal". */
     s_expect_profile(f, "profile literal", WC_OK, "AKIALITERALNAME12345", NULL);
-    s_expect_profile(f, "literal", WC_ERR_NOT_FOUND, NULL, NULL);
-    /* Config sections that are not profiles are ignored. */
-    s_expect_profile(f, "notaprofile", WC_ERR_NOT_FOUND, NULL, NULL);
-    s_expect_profile(f, "corp", WC_ERR_NOT_FOUND, NULL, NULL);
-    s_expect_profile(f, "local", WC_ERR_NOT_FOUND, NULL, NULL);
+    s_expect_profile(f, "literal", WC_ERR_CONFIG, NULL, NULL);
+    /* Config sections that are not profiles are ignored (and a profile
+     * asked for by name that does not exist is an error). */
+    s_expect_profile(f, "notaprofile", WC_ERR_CONFIG, NULL, NULL);
+    s_expect_profile(f, "corp", WC_ERR_CONFIG, NULL, NULL);
+    s_expect_profile(f, "local", WC_ERR_CONFIG, NULL, NULL);
     /* Indented sub-settings do not override top-level keys. */
     s_expect_profile(f, "nested", WC_OK, "AKIANESTEDEXAMPLE000", "nestedSECRETexample666666666666666");
     /* A key without its secret. */
     s_expect_profile(f, "half", WC_ERR_AUTH, NULL, NULL);
-    s_expect_profile(f, "no-such-profile", WC_ERR_NOT_FOUND, NULL, NULL);
+    s_expect_profile(f, "no-such-profile", WC_ERR_CONFIG, NULL, NULL);
+    assert_true(s_log_has(f, "profile no-such-profile not found"));
     /* AWS_PROFILE picks the profile; options->profile wins over it. */
     s_setenv(f, "AWS_PROFILE", "base");
     f->o.profile = NULL;
@@ -593,6 +595,19 @@ static void test_web_identity(void **state)
                                     "eyJhbGciOiJSUzI1NiJ9.tokenTWO.sig"));
     wc_creds_provider_destroy(p);
 
+    /* Without an explicit endpoint: the regional STS endpoint. */
+    f->o.sts_endpoint = NULL;
+    f->o.region = "eu-west-1";
+    creds_fake_http_add(f->http, "POST", "https://sts.eu-west-1.amazonaws.com/", 200,
+                        s_wi_response);
+    assert_int_equal(s_get_once(wc_creds_web_identity_new, f, &c), WC_OK);
+    wc_aws_credentials_clean_up(&c);
+    assert_int_equal(creds_fake_http_count(f->http, "POST", "https://sts.eu-west-1.amazonaws.com/"), 1);
+    f->o.region = "eu-west-1/../evil";
+    assert_int_equal(s_get_once(wc_creds_web_identity_new, f, &c), WC_ERR_CONFIG);
+    f->o.region = NULL;
+    f->o.sts_endpoint = STS_URL;
+
     /* STS says no. */
     creds_fake_http_clear(f->http);
     {
@@ -607,6 +622,33 @@ static void test_web_identity(void **state)
     /* Token file gone. */
     s_setenv(f, "AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent/token");
     assert_int_equal(s_get_once(wc_creds_web_identity_new, f, &c), WC_ERR_AUTH);
+}
+
+static void test_profile_web_identity(void **state)
+{
+    struct fx *f = *state;
+    struct wc_aws_credentials c = {0};
+    char config[2048], token[1024];
+    const struct creds_fake_request *r;
+
+    snprintf(config, sizeof(config),
+             "[profile eks]\nrole_arn = %s\nweb_identity_token_file = %s\n"
+             "role_session_name = from-profile\n",
+             WI_ROLE, wc_test_data_path("credentials/web-identity-token", token, sizeof(token)));
+    s_write_tmp(f, config);
+    s_setenv(f, "AWS_CONFIG_FILE", f->tmp_path);
+    creds_fake_http_add(f->http, "POST", STS_URL, 200, s_wi_response);
+    f->o.profile = "eks";
+    assert_int_equal(s_get_once(wc_creds_profile_new, f, &c), WC_OK);
+    f->o.profile = NULL;
+    assert_string_equal(c.access_key_id, "ASIA3EXAMPLEKEYIDWEB1");
+    assert_string_equal(c.source, "shared-file:eks");
+    wc_aws_credentials_clean_up(&c);
+    assert_int_equal(f->assume_calls, 0);
+    r = creds_fake_http_request(f->http, 0);
+    assert_non_null(r);
+    assert_non_null(strstr(r->body, "&RoleSessionName=from-profile&WebIdentityToken="
+                                    "eyJhbGciOiJSUzI1NiJ9.webIDENTITYtokenONE.sig"));
 }
 
 /* --- ECS / EKS ------------------------------------------------------------ */
@@ -1216,6 +1258,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_profile_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_profile_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_web_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_profile_web_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ecs_relative, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ecs_full_uri, setup, teardown),
         cmocka_unit_test_setup_teardown(test_imds_v2_flow, setup, teardown),
