@@ -672,61 +672,89 @@ out:
     return rc;
 }
 
-static struct s_account *s_account_find(struct wc_creds_accounts *a, const char *account_id,
-                                        int *rc)
+static void s_account_destroy(struct s_account *acct)
+{
+    if (!acct)
+        return;
+    wc_creds_cache_clean_up(&acct->cache);
+    pthread_mutex_destroy(&acct->lock);
+    free(acct->role_arn);
+    free(acct);
+}
+
+/* A new entry for account_id (not yet in the list). */
+static int s_account_new(struct wc_creds_accounts *a, const char *account_id,
+                         struct s_account **out)
+{
+    struct s_account *acct = NULL;
+    char arn_acct[16] = {0};
+    char *role_arn = NULL;
+    int rc = WC_OK;
+
+    *out = NULL;
+    if (!(role_arn = s_role_arn_for(a, account_id))) {
+        rc = WC_ERR_NOMEM;
+        goto out;
+    }
+    /* A fixed ARN (no placeholder) only serves its own account. */
+    if (!s_arn_account(role_arn, arn_acct) || strcmp(arn_acct, account_id) != 0) {
+        WC_LOGE(a->ctx.logger, NULL, "credentials: role ARN %s does not belong to account %s",
+                role_arn, account_id);
+        rc = WC_ERR_CONFIG;
+        goto out;
+    }
+    if (!(acct = calloc(1, sizeof(*acct))) || pthread_mutex_init(&acct->lock, NULL) != 0) {
+        free(acct);
+        acct = NULL;
+        rc = WC_ERR_NOMEM;
+        goto out;
+    }
+    snprintf(acct->account_id, sizeof(acct->account_id), "%s", account_id);
+    acct->role_arn = role_arn;
+    role_arn = NULL;
+    *out = acct;
+out:
+    free(role_arn);
+    return rc;
+}
+
+/* The entry for account_id, created on first use. Entries live until the
+ * accounts object is destroyed, so the pointer stays valid unlocked. */
+static int s_account_find(struct wc_creds_accounts *a, const char *account_id,
+                          struct s_account **out)
 {
     struct s_account *acct = NULL, **items;
-    char arn_acct[16] = {0};
+    int rc = WC_OK;
 
+    *out = NULL;
     pthread_mutex_lock(&a->lock);
     for (size_t i = 0; i < a->len; i++) {
         if (strcmp(a->items[i]->account_id, account_id) == 0) {
-            acct = a->items[i];
+            *out = a->items[i];
             goto out;
         }
     }
     if (a->len >= S_MAX_ACCOUNTS) {
-        *rc = WC_ERR_TOO_LARGE;
+        rc = WC_ERR_TOO_LARGE;
         goto out;
     }
     if (a->len == a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 8;
 
-        items = realloc(a->items, cap * sizeof(*items));
-        if (!items) {
-            *rc = WC_ERR_NOMEM;
+        if (!(items = realloc(a->items, cap * sizeof(*items)))) {
+            rc = WC_ERR_NOMEM;
             goto out;
         }
         a->items = items;
         a->cap = cap;
     }
-    acct = calloc(1, sizeof(*acct));
-    if (!acct || !(acct->role_arn = s_role_arn_for(a, account_id))) {
-        *rc = WC_ERR_NOMEM;
-        goto fail;
-    }
-    /* A fixed ARN (no placeholder) only serves its own account. */
-    if (!s_arn_account(acct->role_arn, arn_acct) || strcmp(arn_acct, account_id) != 0) {
-        WC_LOGE(a->ctx.logger, NULL, "credentials: role ARN %s does not belong to account %s",
-                acct->role_arn, account_id);
-        *rc = WC_ERR_CONFIG;
-        goto fail;
-    }
-    if (pthread_mutex_init(&acct->lock, NULL) != 0) {
-        *rc = WC_ERR_NOMEM;
-        goto fail;
-    }
-    snprintf(acct->account_id, sizeof(acct->account_id), "%s", account_id);
+    if ((rc = s_account_new(a, account_id, &acct)) != WC_OK)
+        goto out;
     a->items[a->len++] = acct;
-    goto out;
-fail:
-    if (acct)
-        free(acct->role_arn);
-    free(acct);
-    acct = NULL;
+    *out = acct;
 out:
     pthread_mutex_unlock(&a->lock);
-    return acct;
+    return rc;
 }
 
 int wc_creds_accounts_get(struct wc_creds_accounts *a, const char *account_id,
@@ -734,7 +762,7 @@ int wc_creds_accounts_get(struct wc_creds_accounts *a, const char *account_id,
 {
     struct s_account_fetch f = {0};
     char what[64] = {0};
-    int rc = WC_ERR_NOMEM;
+    int rc;
 
     if (!a || !out)
         return WC_ERR_INVALID;
@@ -742,8 +770,7 @@ int wc_creds_accounts_get(struct wc_creds_accounts *a, const char *account_id,
     if (!s_account_id_valid(account_id))
         return WC_ERR_INVALID;
     f.a = a;
-    f.acct = s_account_find(a, account_id, &rc);
-    if (!f.acct)
+    if ((rc = s_account_find(a, account_id, &f.acct)) != WC_OK)
         return rc;
     snprintf(what, sizeof(what), "assume-role into %s", account_id);
     pthread_mutex_lock(&f.acct->lock);
@@ -756,12 +783,8 @@ void wc_creds_accounts_destroy(struct wc_creds_accounts *a)
 {
     if (!a)
         return;
-    for (size_t i = 0; i < a->len; i++) {
-        wc_creds_cache_clean_up(&a->items[i]->cache);
-        pthread_mutex_destroy(&a->items[i]->lock);
-        free(a->items[i]->role_arn);
-        free(a->items[i]);
-    }
+    for (size_t i = 0; i < a->len; i++)
+        s_account_destroy(a->items[i]);
     free(a->items);
     free(a->role_arn_template);
     free(a->external_id);

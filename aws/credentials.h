@@ -73,7 +73,8 @@ struct wc_creds_options {
 
 struct wc_creds_provider;
 
-/* Copy the current credentials into *out (caller cleans up). Returns WC_OK,
+/* Copy the current credentials into *out, which is overwritten (it must not
+ * own anything) and which the caller cleans up. Returns WC_OK,
  * WC_ERR_NOT_FOUND when the source is not configured, WC_ERR_AUTH when it is
  * configured but yields nothing usable, or a transport / parse error. */
 int wc_creds_provider_get(struct wc_creds_provider *p, struct wc_aws_credentials *out);
@@ -106,7 +107,7 @@ struct wc_creds_accounts *wc_creds_accounts_new(struct wc_creds_provider *base,
                                                 const char *external_id,
                                                 const char *session_name,
                                                 const struct wc_creds_options *o);
-/* account_id must be 12 digits. */
+/* account_id must be 12 digits; *out as for wc_creds_provider_get. */
 int wc_creds_accounts_get(struct wc_creds_accounts *a, const char *account_id,
                           struct wc_aws_credentials *out);
 void wc_creds_accounts_destroy(struct wc_creds_accounts *a);

@@ -119,7 +119,10 @@ static int s_parse_creds_json(const struct wc_creds_ctx *c, const struct wc_buf 
     tmp.session_token = (char *)s_json_str(root, "Token");
     tmp.source = (char *)source;
     exp = s_json_str(root, "Expiration");
-    if (!tmp.access_key_id || !tmp.secret_access_key || (imds && (!tmp.session_token || !exp))) {
+    /* Temporary credentials must say when they expire (else they would be
+     * cached for ever). */
+    if (!tmp.access_key_id || !tmp.secret_access_key || (tmp.session_token && !exp) ||
+        (imds && !tmp.session_token)) {
         rc = WC_ERR_PARSE;
         goto out;
     }

@@ -686,6 +686,22 @@ static void test_ecs_relative(void **state)
     creds_fake_http_clear(f->http);
     creds_fake_http_add(f->http, "GET", ECS_URL, 200, "{\"AccessKeyId\":\"A\"}");
     assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_ERR_PARSE);
+    /* A session token without an expiration would be cached for ever. */
+    creds_fake_http_clear(f->http);
+    creds_fake_http_add(f->http, "GET", ECS_URL, 200,
+                        "{\"AccessKeyId\":\"AKIAEXAMPLE\",\"SecretAccessKey\":\"s\",\"Token\":\"t\"}");
+    assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_ERR_PARSE);
+    /* Long-term keys need none. */
+    creds_fake_http_clear(f->http);
+    creds_fake_http_add(f->http, "GET", ECS_URL, 200,
+                        "{\"AccessKeyId\":\"AKIAEXAMPLE\",\"SecretAccessKey\":\"s\"}");
+    assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_OK);
+    assert_int_equal(c.expiration_ms, 0);
+    assert_null(c.session_token);
+    wc_aws_credentials_clean_up(&c);
+    creds_fake_http_clear(f->http);
+    creds_fake_http_add(f->http, "GET", ECS_URL, 200, "not json");
+    assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_ERR_PARSE);
     s_setenv(f, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "no-leading-slash");
     assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_ERR_CONFIG);
 }
