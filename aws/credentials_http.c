@@ -175,7 +175,7 @@ static int s_sts_url(const struct wc_creds_ctx *c, char *out, size_t len)
     return WC_OK;
 }
 
-static int s_sts_failure(const struct wc_creds_ctx *c, const char *action,
+int wc_creds_sts_failure(struct wc_logger *lg, const char *action,
                          const struct wc_http_response *resp)
 {
     struct wc_sts_error e = {0};
@@ -185,11 +185,11 @@ static int s_sts_failure(const struct wc_creds_ctx *c, const char *action,
         if (strcmp(e.code, "Throttling") == 0 || strcmp(e.code, "ThrottlingException") == 0 ||
             strcmp(e.code, "RequestLimitExceeded") == 0)
             rc = WC_ERR_THROTTLED;
-        WC_LOGW(c->logger, NULL, "credentials: STS %s failed: HTTP %ld %s: %s (request %s)",
+        WC_LOGW(lg, NULL, "credentials: STS %s failed: HTTP %ld %s: %s (request %s)",
                 action, resp->status, e.code, e.message ? e.message : "",
                 e.request_id ? e.request_id : "?");
     } else {
-        WC_LOGW(c->logger, NULL, "credentials: STS %s failed: HTTP %ld", action, resp->status);
+        WC_LOGW(lg, NULL, "credentials: STS %s failed: HTTP %ld", action, resp->status);
     }
     wc_sts_error_clean_up(&e);
     return rc;
@@ -236,7 +236,7 @@ int wc_creds_fetch_web_identity(const struct wc_creds_ctx *c, const char *token_
         goto out;
     }
     if (resp.status != 200) {
-        rc = s_sts_failure(c, "AssumeRoleWithWebIdentity", &resp);
+        rc = wc_creds_sts_failure(c->logger, "AssumeRoleWithWebIdentity", &resp);
         goto out;
     }
     if ((rc = wc_sts_xml_parse_credentials(resp.body.ptr ? resp.body.ptr : "", resp.body.len,

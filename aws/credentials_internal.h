@@ -85,6 +85,11 @@ int wc_creds_fetch_profile(const struct wc_creds_ctx *c, struct wc_aws_credentia
 int wc_creds_fetch_ecs(const struct wc_creds_ctx *c, struct wc_aws_credentials *out);
 int wc_creds_fetch_imds(const struct wc_creds_ctx *c, struct wc_aws_credentials *out);
 
+/* Log an STS error response and map it to an error code (WC_ERR_THROTTLED,
+ * WC_ERR_SERVICE for 5xx, else WC_ERR_AUTH). */
+int wc_creds_sts_failure(struct wc_logger *lg, const char *action,
+                         const struct wc_http_response *resp);
+
 /* Read a whole file (at most max bytes) into out; secrets: clean up securely. */
 int wc_creds_read_file(const char *path, size_t max, struct wc_buf *out);
 /* Set c->source (replacing any). */

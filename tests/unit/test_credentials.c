@@ -1205,6 +1205,164 @@ static void test_accounts_fixed_template(void **state)
     wc_creds_provider_destroy(bp);
 }
 
+/* --- STS AssumeRole with an injected signer ------------------------------- */
+
+struct s_signer {
+    int calls;
+    char akid[64];
+    char region[32];
+    char body[1024];
+    char content_type[128];
+    int fail;
+};
+
+static int s_fake_sign(void *ctx, const struct wc_aws_credentials *creds, const char *region,
+                       const struct wc_http_request *req, struct wc_http_header **add,
+                       size_t *n_add)
+{
+    struct s_signer *sg = ctx;
+    struct wc_http_header *h;
+
+    sg->calls++;
+    if (sg->fail)
+        return WC_ERR_INVALID;
+    snprintf(sg->akid, sizeof(sg->akid), "%s", creds->access_key_id);
+    snprintf(sg->region, sizeof(sg->region), "%s", region);
+    snprintf(sg->body, sizeof(sg->body), "%.*s", (int)req->body_len, (const char *)req->body);
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (strcmp(req->headers[i].name, "Content-Type") == 0)
+            snprintf(sg->content_type, sizeof(sg->content_type), "%s", req->headers[i].value);
+    h = calloc(2, sizeof(*h));
+    h[0].name = wc_strdup("X-Amz-Date");
+    h[0].value = wc_strdup("20240501T120000Z");
+    h[1].name = wc_strdup("Authorization");
+    h[1].value = wc_strdup("AWS4-HMAC-SHA256 Credential=fake, Signature=0123");
+    *add = h;
+    *n_add = 2;
+    return WC_OK;
+}
+
+static void test_sts_assume_role(void **state)
+{
+    struct fx *f = *state;
+    struct s_signer sg = {0};
+    struct wc_creds_sts sts = {0};
+    struct wc_aws_credentials src = {0}, c = {0};
+    const struct creds_fake_request *r;
+    struct wc_buf b = WC_BUF_INIT;
+
+    sts.http = creds_fake_http_transport(f->http);
+    sts.endpoint = STS_URL;
+    sts.region = "eu-west-1";
+    sts.sign_fn = s_fake_sign;
+    sts.sign_ctx = &sg;
+    sts.logger = f->logger;
+    src.access_key_id = (char *)"AKIABASEEXAMPLE12345";
+    src.secret_access_key = (char *)"baseSECRET";
+    wc_test_read_ref("samples/sts/assume-role-response.wire.constructed.xml", &b);
+    creds_fake_http_add(f->http, "POST", STS_URL, 200, b.ptr);
+    wc_buf_clean_up(&b);
+    assert_int_equal(wc_creds_sts_assume_role(&sts, &src, "arn:aws:iam::210987654321:role/ChangeAuditor",
+                                              "change-auditor", "a+b=c/d:e", &c), WC_OK);
+    assert_string_equal(c.access_key_id, "ASIA3EXAMPLEKEYID0777");
+    assert_string_equal(c.source, "assume-role");
+    assert_int_equal(c.expiration_ms, s_iso("2024-05-01T13:00:00Z"));
+    wc_aws_credentials_clean_up(&c);
+    assert_string_equal(sg.akid, "AKIABASEEXAMPLE12345");
+    assert_string_equal(sg.region, "eu-west-1");
+    assert_string_equal(sg.content_type, "application/x-www-form-urlencoded; charset=utf-8");
+    r = creds_fake_http_request(f->http, 0);
+    assert_string_equal(r->body, sg.body);
+    assert_string_equal(r->body, "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A"
+                                 "210987654321%3Arole%2FChangeAuditor&RoleSessionName=change-auditor"
+                                 "&ExternalId=a%2Bb%3Dc%2Fd%3Ae");
+    assert_string_equal(creds_fake_request_header(r, "Authorization"),
+                        "AWS4-HMAC-SHA256 Credential=fake, Signature=0123");
+    assert_string_equal(creds_fake_request_header(r, "X-Amz-Date"), "20240501T120000Z");
+    assert_string_equal(creds_fake_request_header(r, "Content-Type"),
+                        "application/x-www-form-urlencoded; charset=utf-8");
+
+    /* Errors. */
+    creds_fake_http_clear(f->http);
+    wc_test_read_ref("samples/sts/error-access-denied.constructed.xml", &b);
+    creds_fake_http_add(f->http, "POST", STS_URL, 403, b.ptr);
+    wc_buf_clean_up(&b);
+    assert_int_equal(wc_creds_sts_assume_role(&sts, &src, "arn:aws:iam::210987654321:role/R", NULL,
+                                              NULL, &c), WC_ERR_AUTH);
+    assert_true(s_log_has(f, "AccessDenied"));
+    creds_fake_http_clear(f->http);
+    creds_fake_http_add(f->http, "POST", STS_URL, 400,
+                        "<ErrorResponse><Error><Code>Throttling</Code></Error></ErrorResponse>");
+    assert_int_equal(wc_creds_sts_assume_role(&sts, &src, "arn:aws:iam::210987654321:role/R", NULL,
+                                              NULL, &c), WC_ERR_THROTTLED);
+    creds_fake_http_clear(f->http);
+    creds_fake_http_add(f->http, "POST", STS_URL, 503, "busy");
+    assert_int_equal(wc_creds_sts_assume_role(&sts, &src, "arn:aws:iam::210987654321:role/R", NULL,
+                                              NULL, &c), WC_ERR_SERVICE);
+    creds_fake_http_clear(f->http);
+    creds_fake_http_add(f->http, "POST", STS_URL, 200, "<AssumeRoleResponse/>");
+    assert_int_equal(wc_creds_sts_assume_role(&sts, &src, "arn:aws:iam::210987654321:role/R", NULL,
+                                              NULL, &c), WC_ERR_PARSE);
+    /* Bad parameters: nothing signed or sent. */
+    sg.calls = 0;
+    assert_int_equal(wc_creds_sts_assume_role(&sts, &src, "arn:aws:iam::210987654321:role/R", NULL,
+                                              "bad external id", &c), WC_ERR_INVALID);
+    sts.duration_s = 60;
+    assert_int_equal(wc_creds_sts_assume_role(&sts, &src, "arn:aws:iam::210987654321:role/R", NULL,
+                                              NULL, &c), WC_ERR_INVALID);
+    assert_int_equal(sg.calls, 0);
+    /* A signer failure stops the request. */
+    sts.duration_s = 3600;
+    sg.fail = 1;
+    assert_int_equal(wc_creds_sts_assume_role(&sts, &src, "arn:aws:iam::210987654321:role/R", NULL,
+                                              NULL, &c), WC_ERR_INVALID);
+    assert_int_equal(creds_fake_http_n_requests(f->http), 5); /* none since the bad-parameter cases */
+    assert_null(c.access_key_id);
+}
+
+static void test_accounts_over_sts(void **state)
+{
+    struct fx *f = *state;
+    struct s_signer sg = {0};
+    struct wc_creds_sts sts = {0};
+    struct wc_aws_credentials base = {0}, c = {0};
+    struct wc_creds_provider *bp;
+    struct wc_creds_accounts *acc;
+    struct wc_buf b = WC_BUF_INIT;
+
+    sts.http = creds_fake_http_transport(f->http);
+    sts.endpoint = STS_URL;
+    sts.region = "us-east-1";
+    sts.sign_fn = s_fake_sign;
+    sts.sign_ctx = &sg;
+    f->o.assume_role_fn = wc_creds_sts_assume_role;
+    f->o.assume_role_ctx = &sts;
+    base.access_key_id = (char *)"AKIABASEEXAMPLE12345";
+    base.secret_access_key = (char *)"baseSECRET";
+    bp = wc_creds_static_new(&base, &f->o);
+    acc = wc_creds_accounts_new(bp, "arn:aws:iam::{account_id}:role/whochanged-reader", NULL,
+                                NULL, &f->o);
+    wc_test_read_ref("samples/sts/assume-role-response.wire.constructed.xml", &b);
+    creds_fake_http_add(f->http, "POST", STS_URL, 200, b.ptr); /* expires 13:00 */
+    wc_buf_clean_up(&b);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(wc_creds_accounts_get(acc, "210987654321", &c), WC_OK);
+        assert_string_equal(c.access_key_id, "ASIA3EXAMPLEKEYID0777");
+        wc_aws_credentials_clean_up(&c);
+        f->now += 10 * 60 * 1000;
+    }
+    assert_int_equal(creds_fake_http_n_requests(f->http), 1);
+    assert_non_null(strstr(creds_fake_http_request(f->http, 0)->body,
+                           "RoleArn=arn%3Aaws%3Aiam%3A%3A210987654321%3Arole%2Fwhochanged-reader"
+                           "&RoleSessionName=whochanged"));
+    f->now = s_iso("2024-05-01T12:56:00Z");
+    assert_int_equal(wc_creds_accounts_get(acc, "210987654321", &c), WC_OK);
+    wc_aws_credentials_clean_up(&c);
+    assert_int_equal(creds_fake_http_n_requests(f->http), 2);
+    wc_creds_accounts_destroy(acc);
+    wc_creds_provider_destroy(bp);
+}
+
 /* --- no secrets in the log -------------------------------------------------- */
 
 static void test_no_secrets_logged(void **state)
@@ -1288,6 +1446,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_thread_safety, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accounts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accounts_fixed_template, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sts_assume_role, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accounts_over_sts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_secrets_logged, setup, teardown),
     };
 
