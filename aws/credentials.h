@@ -1,0 +1,141 @@
+/* credentials.h - the AWS credentials chain.
+ *
+ * A provider hands out the current credentials, caching temporary ones and
+ * refreshing them refresh_margin_ms before they expire. If a refresh fails
+ * while the cached credentials have not yet expired, the cached ones are
+ * kept (and a warning logged). Providers are thread-safe.
+ *
+ * Sources (the AWS SDKs' default order, as wc_creds_chain_new uses them):
+ *   1. environment   AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY [+ AWS_SESSION_TOKEN]
+ *   2. web identity  AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN [+ AWS_ROLE_SESSION_NAME]
+ *                    -> unsigned STS AssumeRoleWithWebIdentity
+ *   3. shared files  ~/.aws/credentials, ~/.aws/config, AWS_PROFILE; role_arn with
+ *                    source_profile / credential_source via assume_role_fn
+ *   4. container     AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI (ECS, EKS Pod Identity)
+ *   5. EC2 IMDSv2    (IMDSv1 only if imds_v1_fallback; AWS_EC2_METADATA_DISABLED=true skips)
+ *
+ * Secrets are wiped (OPENSSL_cleanse) when freed and never logged: log lines
+ * name the source and at most the last 4 characters of the access key id.
+ */
+#ifndef WC_AWS_CREDENTIALS_H
+#define WC_AWS_CREDENTIALS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/clock.h"
+#include "core/http.h"
+#include "core/log.h"
+
+struct wc_aws_credentials {
+    char *access_key_id;
+    char *secret_access_key;
+    char *session_token;   /* NULL for long-term keys */
+    int64_t expiration_ms; /* 0 = does not expire */
+    char *source;          /* "environment", "web-identity", "shared-file:<profile>",
+                            * "ecs", "imds", "assume-role", "static"; no secrets */
+};
+
+/* Deep copy; dst is overwritten (clean it up first if it owned anything). */
+int wc_aws_credentials_copy(struct wc_aws_credentials *dst, const struct wc_aws_credentials *src);
+/* Wipe and free the strings; leaves *c zeroed. NULL-safe. */
+void wc_aws_credentials_clean_up(struct wc_aws_credentials *c);
+/* true when key id and secret are both non-empty. */
+bool wc_aws_credentials_valid(const struct wc_aws_credentials *c);
+
+typedef const char *wc_creds_getenv_fn(void *ctx, const char *name);
+typedef int wc_creds_assume_role_fn(void *ctx, const struct wc_aws_credentials *source,
+                                    const char *role_arn, const char *session_name,
+                                    const char *external_id, struct wc_aws_credentials *out);
+
+#define WC_CREDS_DEFAULT_REFRESH_MARGIN_MS ((int64_t)5 * 60 * 1000)
+#define WC_CREDS_DEFAULT_IMDS_ENDPOINT "http://169.254.169.254"
+#define WC_CREDS_ECS_HOST "169.254.170.2"
+#define WC_CREDS_DEFAULT_SESSION_NAME "whochanged"
+
+struct wc_creds_options {
+    struct wc_http *http;          /* transport for IMDS, ECS, STS (borrowed) */
+    const struct wc_clock *clock;  /* NULL = system clock (copied) */
+    wc_creds_getenv_fn *getenv_fn; /* NULL = getenv(3) */
+    void *getenv_ctx;
+    const char *home_dir;          /* for ~/.aws; NULL = $HOME */
+    const char *profile;           /* NULL = $AWS_PROFILE, $AWS_DEFAULT_PROFILE, "default" */
+    const char *sts_endpoint;      /* resolved STS URL; NULL = https://sts.<region>.amazonaws.com */
+    const char *region;
+    bool imds_v1_fallback;         /* default false */
+    const char *imds_endpoint;     /* NULL = $AWS_EC2_METADATA_SERVICE_ENDPOINT or the default */
+    int64_t refresh_margin_ms;     /* 0 = WC_CREDS_DEFAULT_REFRESH_MARGIN_MS */
+    /* Signed STS AssumeRole (the SigV4 signer lives elsewhere). */
+    wc_creds_assume_role_fn *assume_role_fn;
+    void *assume_role_ctx;
+    struct wc_logger *logger;      /* may be NULL */
+};
+
+struct wc_creds_provider;
+
+/* Copy the current credentials into *out, which is overwritten (it must not
+ * own anything) and which the caller cleans up. Returns WC_OK,
+ * WC_ERR_NOT_FOUND when the source is not configured, WC_ERR_AUTH when it is
+ * configured but yields nothing usable, or a transport / parse error. */
+int wc_creds_provider_get(struct wc_creds_provider *p, struct wc_aws_credentials *out);
+/* Name of the source ("environment", "chain", ...). */
+const char *wc_creds_provider_name(const struct wc_creds_provider *p);
+void wc_creds_provider_destroy(struct wc_creds_provider *p);
+
+/* The default chain. The options' strings are copied; http, clock contents,
+ * logger and the contexts are borrowed and must outlive the provider. */
+struct wc_creds_provider *wc_creds_chain_new(const struct wc_creds_options *o);
+struct wc_creds_provider *wc_creds_env_new(const struct wc_creds_options *o);
+struct wc_creds_provider *wc_creds_web_identity_new(const struct wc_creds_options *o);
+struct wc_creds_provider *wc_creds_profile_new(const struct wc_creds_options *o);
+struct wc_creds_provider *wc_creds_ecs_new(const struct wc_creds_options *o);
+struct wc_creds_provider *wc_creds_imds_new(const struct wc_creds_options *o);
+/* Fixed credentials (copied). o may be NULL. */
+struct wc_creds_provider *wc_creds_static_new(const struct wc_aws_credentials *c,
+                                              const struct wc_creds_options *o);
+
+/* Cross-account access: AssumeRole into role_arn_template with "{account_id}"
+ * replaced by the account id, using base's credentials, through
+ * o->assume_role_fn. Credentials are cached per account and refreshed
+ * refresh_margin_ms before they expire. A template without the placeholder
+ * is a fixed role ARN and only serves the account named in it.
+ * session_name NULL = "whochanged"; external_id may be NULL. base is
+ * borrowed. */
+struct wc_creds_accounts;
+struct wc_creds_accounts *wc_creds_accounts_new(struct wc_creds_provider *base,
+                                                const char *role_arn_template,
+                                                const char *external_id,
+                                                const char *session_name,
+                                                const struct wc_creds_options *o);
+/* account_id must be 12 digits; *out as for wc_creds_provider_get. */
+int wc_creds_accounts_get(struct wc_creds_accounts *a, const char *account_id,
+                          struct wc_aws_credentials *out);
+void wc_creds_accounts_destroy(struct wc_creds_accounts *a);
+
+/* STS AssumeRole over the transport, for use as assume_role_fn. Signing is
+ * injected: sign_fn gets the finished request (POST, form body, its
+ * Content-Type header) and returns the headers to add (Authorization,
+ * X-Amz-Date, X-Amz-Security-Token, ...) as a heap array of heap strings,
+ * which this code frees. The SigV4 module supplies it (service "sts"). */
+typedef int wc_creds_sign_fn(void *ctx, const struct wc_aws_credentials *creds,
+                             const char *region, const struct wc_http_request *req,
+                             struct wc_http_header **add, size_t *n_add);
+
+struct wc_creds_sts {
+    struct wc_http *http;   /* borrowed */
+    const char *endpoint;   /* e.g. https://sts.us-east-1.amazonaws.com/ */
+    const char *region;     /* signing region */
+    wc_creds_sign_fn *sign_fn;
+    void *sign_ctx;
+    int duration_s;         /* 0 = STS default (1 h), else 900-43200 */
+    struct wc_logger *logger;
+};
+
+/* ctx is a struct wc_creds_sts *. Returns WC_OK, WC_ERR_AUTH (denied),
+ * WC_ERR_THROTTLED, WC_ERR_SERVICE (5xx), WC_ERR_PARSE, a transport error,
+ * or WC_ERR_INVALID for a bad role ARN / session name / external id. */
+int wc_creds_sts_assume_role(void *ctx, const struct wc_aws_credentials *source,
+                             const char *role_arn, const char *session_name,
+                             const char *external_id, struct wc_aws_credentials *out);
+
+#endif

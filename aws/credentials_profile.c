@@ -1,0 +1,458 @@
+/* credentials_profile.c - the shared files ~/.aws/credentials and
+ * ~/.aws/config: static keys, role_arn + source_profile / credential_source
+ * (through the injected assume_role_fn), web_identity_token_file. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "aws/credentials.h"
+#include "aws/credentials_internal.h"
+#include "aws/sts_xml.h"
+#include "core/err.h"
+#include "core/str.h"
+
+#define S_FILE_MAX ((size_t)1024 * 1024)
+#define S_MAX_DEPTH 4
+
+struct s_kv {
+    char *key; /* lower case */
+    char *value;
+};
+
+struct s_section {
+    char *name;
+    struct s_kv *kvs;
+    size_t n, cap;
+};
+
+struct s_ini {
+    struct s_section *secs;
+    size_t n, cap;
+};
+
+static void s_ini_clean_up(struct s_ini *ini)
+{
+    for (size_t i = 0; i < ini->n; i++) {
+        for (size_t j = 0; j < ini->secs[i].n; j++) {
+            free(ini->secs[i].kvs[j].key);
+            wc_creds_free_secret(ini->secs[i].kvs[j].value);
+        }
+        free(ini->secs[i].kvs);
+        free(ini->secs[i].name);
+    }
+    free(ini->secs);
+    memset(ini, 0, sizeof(*ini));
+}
+
+static struct s_section *s_ini_section(struct s_ini *ini, struct wc_str name, int *rc)
+{
+    struct s_section *secs;
+
+    for (size_t i = 0; i < ini->n; i++)
+        if (wc_str_eq_cstr(name, ini->secs[i].name))
+            return &ini->secs[i]; /* repeated section: merged */
+    if (ini->n == ini->cap) {
+        size_t cap = ini->cap ? ini->cap * 2 : 8;
+
+        if (!(secs = realloc(ini->secs, cap * sizeof(*secs)))) {
+            *rc = WC_ERR_NOMEM;
+            return NULL;
+        }
+        ini->secs = secs;
+        ini->cap = cap;
+    }
+    memset(&ini->secs[ini->n], 0, sizeof(ini->secs[0]));
+    if (!(ini->secs[ini->n].name = wc_strndup(name.ptr, name.len))) {
+        *rc = WC_ERR_NOMEM;
+        return NULL;
+    }
+    return &ini->secs[ini->n++];
+}
+
+static int s_section_set(struct s_section *s, struct wc_str key, struct wc_str value)
+{
+    struct s_kv *kvs;
+    char *k, *v;
+
+    if (!(k = wc_strndup(key.ptr, key.len)))
+        return WC_ERR_NOMEM;
+    for (char *p = k; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    if (!(v = wc_strndup(value.ptr ? value.ptr : "", value.len))) {
+        free(k);
+        return WC_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        if (strcmp(s->kvs[i].key, k) == 0) { /* last one wins */
+            free(k);
+            wc_creds_free_secret(s->kvs[i].value);
+            s->kvs[i].value = v;
+            return WC_OK;
+        }
+    }
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+
+        if (!(kvs = realloc(s->kvs, cap * sizeof(*kvs)))) {
+            free(k);
+            wc_creds_free_secret(v);
+            return WC_ERR_NOMEM;
+        }
+        s->kvs = kvs;
+        s->cap = cap;
+    }
+    s->kvs[s->n].key = k;
+    s->kvs[s->n].value = v;
+    s->n++;
+    return WC_OK;
+}
+
+static bool s_is_blank(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
+
+/* Parse an INI file. In a config file, sections are "[default]" and
+ * "[profile NAME]"; other sections ("[sso-session x]", "[services x]",
+ * bare names) are ignored. Indented lines following a key are sub-settings
+ * (e.g. "s3 =\n  max_concurrent_requests = 5") and are ignored. */
+static int s_ini_parse(const struct wc_creds_ctx *c, const char *path, struct wc_str text,
+                       bool config, struct s_ini *out)
+{
+    struct s_section *cur = NULL;
+    bool in_section = false, have_key = false;
+    size_t pos = 0;
+    int line_no = 0, rc = WC_OK;
+    const char *why = NULL;
+
+    memset(out, 0, sizeof(*out));
+    while (pos < text.len && rc == WC_OK) {
+        struct wc_str line = {text.ptr + pos, 0}, t;
+        const char *eq;
+
+        while (pos + line.len < text.len && text.ptr[pos + line.len] != '\n')
+            line.len++;
+        pos += line.len + 1;
+        line_no++;
+        if (memchr(line.ptr, '\0', line.len)) {
+            why = "NUL byte";
+            break;
+        }
+        t = wc_str_trim(line);
+        if (t.len == 0 || t.ptr[0] == '#' || t.ptr[0] == ';')
+            continue;
+        if (s_is_blank(line.ptr[0]) && have_key)
+            continue; /* continuation / nested sub-setting */
+        if (t.ptr[0] == '[') {
+            struct wc_str name;
+
+            if (t.ptr[t.len - 1] != ']') {
+                why = "section header without a closing ]";
+                break;
+            }
+            name = wc_str_trim((struct wc_str){t.ptr + 1, t.len - 2});
+            if (name.len == 0) {
+                why = "empty section name";
+                break;
+            }
+            in_section = true;
+            have_key = false;
+            cur = NULL;
+            if (config) {
+                if (wc_str_eq_cstr(name, "default")) {
+                    /* kept as is */
+                } else if (name.len > 7 && strncmp(name.ptr, "profile", 7) == 0 &&
+                           s_is_blank(name.ptr[7])) {
+                    name = wc_str_trim((struct wc_str){name.ptr + 8, name.len - 8});
+                    if (name.len == 0) {
+                        why = "empty profile name";
+                        break;
+                    }
+                } else {
+                    continue; /* sso-session, services, or not a profile */
+                }
+            }
+            cur = s_ini_section(out, name, &rc);
+            continue;
+        }
+        if (!(eq = memchr(t.ptr, '=', t.len))) {
+            why = "expected key = value";
+            break;
+        }
+        if (!in_section) {
+            why = "setting before any [section]";
+            break;
+        }
+        if (eq == t.ptr) {
+            why = "empty key";
+            break;
+        }
+        have_key = true;
+        if (!cur)
+            continue; /* ignored section */
+        rc = s_section_set(cur, wc_str_trim((struct wc_str){t.ptr, (size_t)(eq - t.ptr)}),
+                           wc_str_trim((struct wc_str){eq + 1, t.len - (size_t)(eq - t.ptr) - 1}));
+    }
+    if (why) {
+        WC_LOGE(c->logger, NULL, "credentials: %s:%d: %s", path, line_no, why);
+        rc = WC_ERR_PARSE;
+    }
+    if (rc != WC_OK)
+        s_ini_clean_up(out);
+    return rc;
+}
+
+static const char *s_ini_get(const struct s_ini *ini, const char *section, const char *key)
+{
+    for (size_t i = 0; i < ini->n; i++) {
+        if (strcmp(ini->secs[i].name, section) != 0)
+            continue;
+        for (size_t j = 0; j < ini->secs[i].n; j++)
+            if (strcmp(ini->secs[i].kvs[j].key, key) == 0)
+                return ini->secs[i].kvs[j].value[0] ? ini->secs[i].kvs[j].value : NULL;
+    }
+    return NULL;
+}
+
+static bool s_ini_has(const struct s_ini *ini, const char *section)
+{
+    for (size_t i = 0; i < ini->n; i++)
+        if (strcmp(ini->secs[i].name, section) == 0)
+            return true;
+    return false;
+}
+
+struct s_files {
+    struct s_ini creds;
+    struct s_ini config;
+};
+
+static void s_files_clean_up(struct s_files *f)
+{
+    s_ini_clean_up(&f->creds);
+    s_ini_clean_up(&f->config);
+}
+
+/* The credentials file wins over the config file. */
+static const char *s_get(const struct s_files *f, const char *profile, const char *key)
+{
+    const char *v = s_ini_get(&f->creds, profile, key);
+
+    return v ? v : s_ini_get(&f->config, profile, key);
+}
+
+static int s_path(const struct wc_creds_ctx *c, const char *env, const char *rel, char *out,
+                  size_t len)
+{
+    const char *p = wc_creds_ctx_getenv(c, env);
+    const char *home = c->home_dir ? c->home_dir : wc_creds_ctx_getenv(c, "HOME");
+
+    if (p && strncmp(p, "~/", 2) == 0) {
+        if (!home)
+            return WC_ERR_NOT_FOUND;
+        snprintf(out, len, "%s/%s", home, p + 2);
+    } else if (p) {
+        snprintf(out, len, "%s", p);
+    } else {
+        if (!home)
+            return WC_ERR_NOT_FOUND;
+        snprintf(out, len, "%s/%s", home, rel);
+    }
+    return WC_OK;
+}
+
+static int s_load(const struct wc_creds_ctx *c, const char *env, const char *rel, bool config,
+                  struct s_ini *out)
+{
+    struct wc_buf b = WC_BUF_INIT;
+    char path[4096] = {0};
+    int rc;
+
+    if ((rc = s_path(c, env, rel, path, sizeof(path))) != WC_OK)
+        return rc;
+    if ((rc = wc_creds_read_file(path, S_FILE_MAX, &b)) != WC_OK) {
+        if (rc != WC_ERR_NOT_FOUND)
+            WC_LOGE(c->logger, NULL, "credentials: cannot read %s: %s", path, wc_strerror(rc));
+        goto out;
+    }
+    rc = s_ini_parse(c, path, wc_buf_str(&b), config, out);
+out:
+    wc_buf_clean_up_secure(&b);
+    return rc;
+}
+
+static int s_resolve(const struct wc_creds_ctx *c, const struct s_files *f, const char *profile,
+                     const char **visited, int depth, struct wc_aws_credentials *out);
+
+static int s_static_keys(const struct s_files *f, const char *profile, const char *source,
+                         struct wc_aws_credentials *out)
+{
+    struct wc_aws_credentials tmp = {0};
+
+    tmp.access_key_id = (char *)s_get(f, profile, "aws_access_key_id");
+    tmp.secret_access_key = (char *)s_get(f, profile, "aws_secret_access_key");
+    tmp.session_token = (char *)s_get(f, profile, "aws_session_token");
+    if (!tmp.session_token)
+        tmp.session_token = (char *)s_get(f, profile, "aws_security_token");
+    tmp.source = (char *)source;
+    return wc_aws_credentials_copy(out, &tmp);
+}
+
+static int s_role_source(const struct wc_creds_ctx *c, const struct s_files *f,
+                         const char *profile, const char **visited, int depth,
+                         struct wc_aws_credentials *src)
+{
+    const char *source_profile = s_get(f, profile, "source_profile");
+    const char *credential_source = s_get(f, profile, "credential_source");
+    int rc;
+
+    if (source_profile && credential_source) {
+        WC_LOGE(c->logger, NULL, "credentials: profile %s has both source_profile and "
+                "credential_source", profile);
+        return WC_ERR_CONFIG;
+    }
+    if (source_profile) {
+        if (strcmp(source_profile, profile) == 0 && s_get(f, profile, "aws_access_key_id") &&
+            s_get(f, profile, "aws_secret_access_key"))
+            return s_static_keys(f, profile, "shared-file", src); /* its own keys */
+        for (int i = 0; i <= depth; i++) {
+            if (strcmp(visited[i], source_profile) == 0) {
+                WC_LOGE(c->logger, NULL, "credentials: source_profile cycle through profile %s",
+                        source_profile);
+                return WC_ERR_CONFIG;
+            }
+        }
+        return s_resolve(c, f, source_profile, visited, depth + 1, src);
+    }
+    if (!credential_source) {
+        WC_LOGE(c->logger, NULL, "credentials: profile %s has role_arn but neither "
+                "source_profile nor credential_source", profile);
+        return WC_ERR_CONFIG;
+    }
+    if (strcasecmp(credential_source, "Environment") == 0)
+        rc = wc_creds_fetch_env(c, src);
+    else if (strcasecmp(credential_source, "Ec2InstanceMetadata") == 0)
+        rc = wc_creds_fetch_imds(c, src);
+    else if (strcasecmp(credential_source, "EcsContainer") == 0)
+        rc = wc_creds_fetch_ecs(c, src);
+    else {
+        WC_LOGE(c->logger, NULL, "credentials: profile %s: unknown credential_source %s",
+                profile, credential_source);
+        return WC_ERR_CONFIG;
+    }
+    if (rc == WC_ERR_NOT_FOUND) {
+        WC_LOGW(c->logger, NULL, "credentials: profile %s: credential_source %s has no "
+                "credentials", profile, credential_source);
+        rc = WC_ERR_AUTH;
+    }
+    return rc;
+}
+
+static int s_resolve(const struct wc_creds_ctx *c, const struct s_files *f, const char *profile,
+                     const char **visited, int depth, struct wc_aws_credentials *out)
+{
+    struct wc_aws_credentials src = {0};
+    const char *role_arn, *akid, *secret, *session, *external_id, *wif;
+    int rc;
+
+    if (depth > S_MAX_DEPTH) {
+        WC_LOGE(c->logger, NULL, "credentials: source_profile chain deeper than %d", S_MAX_DEPTH);
+        return WC_ERR_CONFIG;
+    }
+    visited[depth] = profile;
+    if (!s_ini_has(&f->creds, profile) && !s_ini_has(&f->config, profile)) {
+        if (depth == 0)
+            return WC_ERR_NOT_FOUND;
+        WC_LOGE(c->logger, NULL, "credentials: source_profile %s not found", profile);
+        return WC_ERR_CONFIG;
+    }
+    role_arn = s_get(f, profile, "role_arn");
+    akid = s_get(f, profile, "aws_access_key_id");
+    secret = s_get(f, profile, "aws_secret_access_key");
+    if (!role_arn) {
+        if (akid && secret)
+            return s_static_keys(f, profile, "shared-file", out);
+        if (akid || secret) {
+            WC_LOGW(c->logger, NULL, "credentials: profile %s has only one of "
+                    "aws_access_key_id and aws_secret_access_key", profile);
+            return WC_ERR_AUTH;
+        }
+        if (depth == 0)
+            return WC_ERR_NOT_FOUND;
+        WC_LOGE(c->logger, NULL, "credentials: source_profile %s has no credentials", profile);
+        return WC_ERR_CONFIG;
+    }
+    session = s_get(f, profile, "role_session_name");
+    if (!session)
+        session = WC_CREDS_DEFAULT_SESSION_NAME;
+    external_id = s_get(f, profile, "external_id");
+    if (!wc_sts_valid_session_name(session) ||
+        (external_id && !wc_sts_valid_external_id(external_id))) {
+        WC_LOGE(c->logger, NULL, "credentials: profile %s: invalid role_session_name or "
+                "external_id", profile);
+        return WC_ERR_CONFIG;
+    }
+    wif = s_get(f, profile, "web_identity_token_file");
+    if (wif && !s_get(f, profile, "source_profile") && !s_get(f, profile, "credential_source"))
+        return wc_creds_fetch_web_identity(c, wif, role_arn, session, out);
+    if (!c->assume_role_fn) {
+        WC_LOGE(c->logger, NULL, "credentials: profile %s needs AssumeRole, which is not "
+                "available here", profile);
+        return WC_ERR_UNSUPPORTED;
+    }
+    if ((rc = s_role_source(c, f, profile, visited, depth, &src)) != WC_OK)
+        goto out;
+    rc = c->assume_role_fn(c->assume_role_ctx, &src, role_arn, session, external_id, out);
+    if (rc != WC_OK)
+        WC_LOGW(c->logger, NULL, "credentials: profile %s: AssumeRole %s failed: %s", profile,
+                role_arn, wc_strerror(rc));
+out:
+    wc_aws_credentials_clean_up(&src);
+    return rc;
+}
+
+int wc_creds_fetch_profile(const struct wc_creds_ctx *c, struct wc_aws_credentials *out)
+{
+    const char *visited[S_MAX_DEPTH + 2] = {0};
+    const char *profile = c->profile;
+    bool explicit_name = true;
+    struct s_files f;
+    char source[300] = {0};
+    int rc, rc2;
+
+    memset(&f, 0, sizeof(f));
+    if (!profile)
+        profile = wc_creds_ctx_getenv(c, "AWS_PROFILE");
+    if (!profile)
+        profile = wc_creds_ctx_getenv(c, "AWS_DEFAULT_PROFILE");
+    if (!profile) {
+        profile = "default";
+        explicit_name = false;
+    }
+    rc = s_load(c, "AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials", false, &f.creds);
+    rc2 = s_load(c, "AWS_CONFIG_FILE", ".aws/config", true, &f.config);
+    if (rc != WC_OK && rc != WC_ERR_NOT_FOUND)
+        goto out;
+    if (rc2 != WC_OK && rc2 != WC_ERR_NOT_FOUND) {
+        rc = rc2;
+        goto out;
+    }
+    if ((rc = s_resolve(c, &f, profile, visited, 0, out)) != WC_OK) {
+        if (rc == WC_ERR_NOT_FOUND && explicit_name && !s_ini_has(&f.creds, profile) &&
+            !s_ini_has(&f.config, profile)) {
+            /* A profile asked for by name must exist. */
+            WC_LOGE(c->logger, NULL, "credentials: profile %s not found in the shared "
+                    "credentials or config file", profile);
+            rc = WC_ERR_CONFIG;
+        }
+        goto out;
+    }
+    snprintf(source, sizeof(source), "shared-file:%s", profile);
+    if ((rc = wc_creds_set_source(out, source)) != WC_OK)
+        wc_aws_credentials_clean_up(out);
+out:
+    s_files_clean_up(&f);
+    return rc;
+}
