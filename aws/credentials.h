@@ -112,30 +112,4 @@ int wc_creds_accounts_get(struct wc_creds_accounts *a, const char *account_id,
                           struct wc_aws_credentials *out);
 void wc_creds_accounts_destroy(struct wc_creds_accounts *a);
 
-/* STS AssumeRole over the transport, for use as assume_role_fn. Signing is
- * injected: sign_fn gets the finished request (POST, form body, its
- * Content-Type header) and returns the headers to add (Authorization,
- * X-Amz-Date, X-Amz-Security-Token, ...) as a heap array of heap strings,
- * which this code frees. The SigV4 module supplies it (service "sts"). */
-typedef int wc_creds_sign_fn(void *ctx, const struct wc_aws_credentials *creds,
-                             const char *region, const struct wc_http_request *req,
-                             struct wc_http_header **add, size_t *n_add);
-
-struct wc_creds_sts {
-    struct wc_http *http;   /* borrowed */
-    const char *endpoint;   /* e.g. https://sts.us-east-1.amazonaws.com/ */
-    const char *region;     /* signing region */
-    wc_creds_sign_fn *sign_fn;
-    void *sign_ctx;
-    int duration_s;         /* 0 = STS default (1 h), else 900-43200 */
-    struct wc_logger *logger;
-};
-
-/* ctx is a struct wc_creds_sts *. Returns WC_OK, WC_ERR_AUTH (denied),
- * WC_ERR_THROTTLED, WC_ERR_SERVICE (5xx), WC_ERR_PARSE, a transport error,
- * or WC_ERR_INVALID for a bad role ARN / session name / external id. */
-int wc_creds_sts_assume_role(void *ctx, const struct wc_aws_credentials *source,
-                             const char *role_arn, const char *session_name,
-                             const char *external_id, struct wc_aws_credentials *out);
-
 #endif
