@@ -9,13 +9,13 @@ shared=${WC_SHARED:-$root/../shared}
 py=/usr/bin/python3
 sup="$root/tests/support/standins"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wc-standins.XXXXXX")
-standin_pid= fauxqs_pid=
+standin_pid= fauxqs_pid= short_pid=
 
 cleanup() {
-    for p in $standin_pid $fauxqs_pid; do
+    for p in $standin_pid $fauxqs_pid $short_pid; do
         kill "$p" 2>/dev/null || true
     done
-    for p in $standin_pid $fauxqs_pid; do
+    for p in $standin_pid $fauxqs_pid $short_pid; do
         for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$p" 2>/dev/null || true
     done
@@ -30,7 +30,7 @@ not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
 diag()   { sed 's/^/# /' "$@"; }
 
 checks=$("$py" "$sup/selftest.py" count) || checks=0
-plan=$((checks + 5))
+plan=$((checks + 6))
 echo "1..$plan"
 bail() { # name: fail it and everything after
     not_ok "$1"
@@ -67,6 +67,7 @@ mkdir -p "$tmp/state"
     --slack-token xoxb-selftest-token --slack-channel C0SELFTEST \
     --ecs-path /v2/credentials/selftest --ecs-token ecs-auth-token-for-tests \
     --webhook-secret hook-secret-for-tests --max-hang 5 \
+    --web-identity-token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ3aG9jaGFuZ2VkIn0.c2VsZnRlc3Q \
     >"$tmp/standin.out" 2>"$tmp/standin.err" &
 standin_pid=$!
 for _ in $(seq 1 50); do [ -s "$tmp/standin.port" ] && break; sleep 0.1; done
@@ -88,6 +89,18 @@ fi
 # 5..: the client checks
 "$py" "$sup/selftest.py" run $((n + 1)) "$port" "$standin_pid" "$fq_port" "$fauxqs_pid" "$tmp"
 n=$((n + checks))
+
+# short-lived credentials and a server clock 30 s ahead, on a second stand-in
+"$py" "$sup/standin.py" --quiet --sts --cloudtrail --sts-cred-ttl 2 --clock-offset 30 \
+    --port-file "$tmp/short.port" >/dev/null 2>"$tmp/short.err" &
+short_pid=$!
+for _ in $(seq 1 50); do [ -s "$tmp/short.port" ] && break; sleep 0.1; done
+if [ -s "$tmp/short.port" ]; then
+    "$py" "$sup/selftest.py" expiry $((n + 1)) "$(cat "$tmp/short.port")"
+    n=$((n + 1))
+else
+    diag "$tmp/short.err"; not_ok "second stand-in starts"
+fi
 
 # last: SIGTERM stops the stand-in cleanly
 kill -TERM "$standin_pid"

@@ -5,9 +5,11 @@ stand-in (and fauxqs) with botocore and prints TAP lines.
   selftest.py setup DIR              write fixtures (events.json, s3/, fauxqs-init.json)
   selftest.py count                  number of TAP lines `run` prints
   selftest.py run FIRST PORT PID FQPORT FQPID DIR
+  selftest.py expiry N PORT          against a stand-in run with --sts-cred-ttl 2 --clock-offset 30
 """
 
 import datetime
+import email.utils
 import hashlib
 import hmac
 import http.client
@@ -36,6 +38,7 @@ SLACK_TOKEN = "xoxb-selftest-token"
 SLACK_HOOK = "/services/T0001/B0001/abcDEF123"
 ECS_TOKEN = "ecs-auth-token-for-tests"
 SG = "sg-0aaa1111bbbb22223"
+WEB_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ3aG9jaGFuZ2VkIn0.c2VsZnRlc3Q"
 
 os.environ["AWS_CONFIG_FILE"] = "/dev/null"
 os.environ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
@@ -461,6 +464,20 @@ def t_sts_errors(ctx):
         "SignatureDoesNotMatch", 403)
     expect_error(lambda: ctx.client("sts", akid="AKIDNOPE").get_caller_identity(),
                  "InvalidClientTokenId", 403)
+    # web identity: unsigned, token checked, creds usable
+    anon = botocore.session.get_session().create_client(
+        "sts", region_name="us-east-1", endpoint_url=ctx.url,
+        config=Config(signature_version=botocore.UNSIGNED, retries={"total_max_attempts": 1}))
+    arn = "arn:aws:iam::%s:role/WebRole" % ACCOUNT
+    expect_error(lambda: anon.assume_role_with_web_identity(
+        RoleArn=arn, RoleSessionName="web", WebIdentityToken=WEB_TOKEN + "x"),
+        "InvalidIdentityToken", 400)
+    r = anon.assume_role_with_web_identity(RoleArn=arn, RoleSessionName="web",
+                                           WebIdentityToken=WEB_TOKEN)
+    c = r["Credentials"]
+    who = ctx.client("sts", akid=c["AccessKeyId"], secret=c["SecretAccessKey"],
+                     token=c["SessionToken"]).get_caller_identity()
+    assert who["Arn"] == "arn:aws:sts::%s:assumed-role/WebRole/web" % ACCOUNT, who
     return True
 
 
@@ -663,6 +680,34 @@ CHECKS = [
 ]
 
 
+def expiry(n, port):
+    """Second stand-in (--sts-cred-ttl 2 --clock-offset 30): issued creds stop
+    working once expired, and the Date header follows the server clock."""
+    ctx = Ctx(port, 0, 0, 0, "")
+    good = False
+    try:
+        st = ctx.client("sts")
+        c = st.assume_role(RoleArn="arn:aws:iam::%s:role/Short" % ACCOUNT,
+                           RoleSessionName="short")["Credentials"]
+        left = c["Expiration"].timestamp() - time.time()
+        assert 25 <= left <= 33, left   # 2 s lifetime on a clock 30 s ahead
+        ct = ctx.client("cloudtrail", "us-east-1", c["AccessKeyId"], c["SecretAccessKey"],
+                        c["SessionToken"])
+        ct.lookup_events(MaxResults=1)
+        time.sleep(2.3)
+        expect_error(lambda: ct.lookup_events(MaxResults=1), "ExpiredTokenException", 400)
+        _, h, _ = ctx.http("GET", "/_health")
+        server = email.utils.parsedate_to_datetime(h["date"]).timestamp()
+        assert 27 <= server - time.time() <= 33, server - time.time()
+        good = True
+    except Exception:
+        for line in traceback.format_exc().splitlines():
+            print("# " + line)
+    print("%s %d - sts: issued credentials expire (ExpiredTokenException); Date follows the "
+          "server clock" % ("ok" if good else "not ok", n), flush=True)
+    return 0 if good else 1
+
+
 def run(first, port, pid, fq_port, fq_pid, d):
     ctx = Ctx(port, pid, fq_port, fq_pid, d)
     started = os.stat(os.path.join(d, "standin.port")).st_mtime
@@ -688,6 +733,8 @@ def main(argv):
     if len(argv) == 2 and argv[1] == "count":
         print(len(CHECKS))
         return 0
+    if len(argv) == 4 and argv[1] == "expiry":
+        return expiry(int(argv[2]), int(argv[3]))
     if len(argv) == 8 and argv[1] == "run":
         return run(int(argv[2]), int(argv[3]), int(argv[4]), int(argv[5]), int(argv[6]),
                    argv[7])

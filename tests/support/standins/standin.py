@@ -16,6 +16,16 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+
+
+def _early_exit(_signum, _frame):
+    raise SystemExit(0)
+
+
+# Until the server runs (botocore takes a moment to import), SIGTERM/SIGINT
+# just end the process cleanly.
+signal.signal(signal.SIGTERM, _early_exit)
+signal.signal(signal.SIGINT, _early_exit)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import awsauth  # noqa: E402
