@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 import re
+import threading
 import time
 from urllib.parse import parse_qsl
 
@@ -51,6 +52,7 @@ class Slack:
         self.token = token
         self.channels = set(channels or [])
         self.webhook_path = webhook_path
+        self._lock = threading.Lock()
         self._ts = 0
 
     def owns(self, req):
@@ -124,8 +126,9 @@ class Slack:
         if not _has_content(payload):
             self.stats.count("slack", "no_text")
             return json_response(200, {"ok": False, "error": "no_text"})
-        self._ts += 1
-        ts = "%d.%06d" % (int(time.time()), self._ts % 1000000)
+        with self._lock:
+            self._ts += 1
+            ts = "%d.%06d" % (int(time.time()), self._ts % 1000000)
         self.recorder.add({"time": time.time(), "kind": "chat.postMessage", "path": req.path,
                            "channel": channel, "ts": ts,
                            "content_type": req.header("Content-Type"), "payload": payload})
