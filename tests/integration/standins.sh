@@ -79,7 +79,7 @@ else
 fi
 
 # 4: fauxqs starts on loopback
-if out=$("$root/tests/support/fauxqs/start" 0 "$tmp/fauxqs-init.json" 2>"$tmp/fauxqs.err"); then
+if out=$(FAUXQS_LOG="$tmp/fauxqs.log" "$root/tests/support/fauxqs/start" 0 "$tmp/fauxqs-init.json" 2>"$tmp/fauxqs.err"); then
     fauxqs_pid=${out% *}; fq_port=${out#* }
     ok "fauxqs starts on 127.0.0.1:$fq_port"
 else
@@ -91,12 +91,11 @@ fi
 n=$((n + checks))
 
 # short-lived credentials and a server clock 30 s ahead, on a second stand-in
-"$py" "$sup/standin.py" --quiet --sts --cloudtrail --sts-cred-ttl 2 --clock-offset 30 \
-    --port-file "$tmp/short.port" >/dev/null 2>"$tmp/short.err" &
-short_pid=$!
-for _ in $(seq 1 50); do [ -s "$tmp/short.port" ] && break; sleep 0.1; done
-if [ -s "$tmp/short.port" ]; then
-    "$py" "$sup/selftest.py" expiry $((n + 1)) "$(cat "$tmp/short.port")"
+# (started through tests/support/standins/start)
+if out=$(STANDIN_LOG="$tmp/short.err" "$sup/start" --sts --cloudtrail --sts-cred-ttl 2 \
+        --clock-offset 30); then
+    short_pid=${out% *}
+    "$py" "$sup/selftest.py" expiry $((n + 1)) "${out#* }"
     n=$((n + 1))
 else
     diag "$tmp/short.err"; not_ok "second stand-in starts"
