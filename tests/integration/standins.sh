@@ -92,8 +92,8 @@ n=$((n + checks))
 
 # short-lived credentials and a server clock 30 s ahead, on a second stand-in
 # (started through tests/support/standins/start)
-if out=$(STANDIN_LOG="$tmp/short.err" "$sup/start" --sts --cloudtrail --sts-cred-ttl 2 \
-        --clock-offset 30); then
+if out=$(STANDIN_LOG="$tmp/short.err" "$sup/start" --sts --cloudtrail --imds --sts-cred-ttl 2 \
+        --cred-ttl 2.5 --clock-offset 30); then
     short_pid=${out% *}
     "$py" "$sup/selftest.py" expiry $((n + 1)) "${out#* }"
     n=$((n + 1))

@@ -227,10 +227,15 @@ class CloudTrail:
     def add_records(self, records, relative_to):
         """Add records; `_visible_after_s` counts from `relative_to` (seconds
         since the stand-in started)."""
+        if not isinstance(records, list):
+            raise ValueError("want a list of CloudTrail records")
         events = []
-        for rec in records:
-            after = float(rec.get("_visible_after_s", 0) or 0)
-            events.append(Event(rec, relative_to + after))
+        for i, rec in enumerate(records):
+            try:
+                after = float(rec.get("_visible_after_s", 0) or 0)
+                events.append(Event(rec, relative_to + after))
+            except (AttributeError, KeyError, TypeError, ValueError) as e:
+                raise ValueError("event #%d: %s: %s" % (i, type(e).__name__, e)) from None
         with self._lock:
             self._events.extend(events)
         return len(events)

@@ -5,7 +5,8 @@ stand-in (and fauxqs) with botocore and prints TAP lines.
   selftest.py setup DIR              write fixtures (events.json, s3/, fauxqs-init.json)
   selftest.py count                  number of TAP lines `run` prints
   selftest.py run FIRST PORT PID FQPORT FQPID DIR
-  selftest.py expiry N PORT          against a stand-in run with --sts-cred-ttl 2 --clock-offset 30
+  selftest.py expiry N PORT          against a stand-in run with --sts --cloudtrail --imds
+                                     --sts-cred-ttl 2 --cred-ttl 2.5 --clock-offset 30
 """
 
 import datetime
@@ -680,6 +681,16 @@ CHECKS = [
 ]
 
 
+def imds_creds(ctx):
+    _, _, tok = ctx.http("PUT", "/latest/api/token",
+                         headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+    status, _, raw = ctx.http("GET", "/latest/meta-data/iam/security-credentials/"
+                              "whochanged-test-role",
+                              headers={"X-aws-ec2-metadata-token": tok.decode()})
+    assert status == 200, (status, raw)
+    return json.loads(raw)
+
+
 def expiry(n, port):
     """Second stand-in (--sts-cred-ttl 2 --clock-offset 30): issued creds stop
     working once expired, and the Date header follows the server clock."""
@@ -694,8 +705,18 @@ def expiry(n, port):
         ct = ctx.client("cloudtrail", "us-east-1", c["AccessKeyId"], c["SecretAccessKey"],
                         c["SessionToken"])
         ct.lookup_events(MaxResults=1)
+        first = imds_creds(ctx)
         time.sleep(2.3)
         expect_error(lambda: ct.lookup_events(MaxResults=1), "ExpiredTokenException", 400)
+        # IMDS (--cred-ttl 2.5) hands out new credentials before the old expire
+        second = imds_creds(ctx)
+        assert second["AccessKeyId"] != first["AccessKeyId"], (first, second)
+        time.sleep(0.4)
+        old = ctx.client("cloudtrail", "us-east-1", first["AccessKeyId"],
+                         first["SecretAccessKey"], first["Token"])
+        expect_error(lambda: old.lookup_events(MaxResults=1), "ExpiredTokenException", 400)
+        ctx.client("cloudtrail", "us-east-1", second["AccessKeyId"], second["SecretAccessKey"],
+                   second["Token"]).lookup_events(MaxResults=1)
         _, h, _ = ctx.http("GET", "/_health")
         server = email.utils.parsedate_to_datetime(h["date"]).timestamp()
         assert 27 <= server - time.time() <= 33, server - time.time()
@@ -703,8 +724,8 @@ def expiry(n, port):
     except Exception:
         for line in traceback.format_exc().splitlines():
             print("# " + line)
-    print("%s %d - sts: issued credentials expire (ExpiredTokenException); Date follows the "
-          "server clock" % ("ok" if good else "not ok", n), flush=True)
+    print("%s %d - sts/imds: credentials expire (ExpiredTokenException), IMDS renews them; "
+          "Date follows the server clock" % ("ok" if good else "not ok", n), flush=True)
     return 0 if good else 1
 
 

@@ -188,7 +188,7 @@ class Sts:
         expiration = int(now + ttl)
         role_id = "AROA" + hashlib.sha256(role_arn.encode()).hexdigest()[:17].upper()
         assumed_arn = "arn:aws:sts::%s:assumed-role/%s/%s" % (account, role_name, session)
-        cred = self.store.issue(account, expiration, assumed_arn, "sts:" + op, chained=not web)
+        cred = self.store.issue(account, expiration, assumed_arn, "sts:" + op, chained=True)
         self.stats.count("sts", "issued")
         body = ('<%sResponse xmlns="%s">\n  <%sResult>\n%s'
                 '    <AssumedRoleUser>\n      <AssumedRoleId>%s:%s</AssumedRoleId>\n'
