@@ -30,7 +30,7 @@ not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
 diag()   { sed 's/^/# /' "$@"; }
 
 checks=$("$py" "$sup/selftest.py" count) || checks=0
-plan=$((checks + 6))
+plan=$((checks + 7))
 echo "1..$plan"
 bail() { # name: fail it and everything after
     not_ok "$1"
@@ -89,6 +89,21 @@ fi
 # 5..: the client checks
 "$py" "$sup/selftest.py" run $((n + 1)) "$port" "$standin_pid" "$fq_port" "$fauxqs_pid" "$tmp"
 n=$((n + checks))
+
+# an independent signer (curl --aws-sigv4) is accepted; with a wrong secret it is not
+ct_curl() { # secret
+    curl -sS --max-time 10 --aws-sigv4 "aws:amz:ap-south-1:cloudtrail" --user "AKIDEXAMPLE:$1" \
+        -H 'Content-Type: application/x-amz-json-1.1' \
+        -H 'X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents' \
+        -d '{"MaxResults":5}' "http://127.0.0.1:$port/"
+}
+good=$(ct_curl 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' 2>&1)
+bad=$(ct_curl 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ' 2>&1)
+if [ "$good" = '{"Events":[]}' ] && [[ $bad == *'"__type":"InvalidSignatureException"'* ]]; then
+    ok "curl --aws-sigv4 request verifies; wrong secret refused"
+else
+    echo "# good: $good"; echo "# bad: $bad"; not_ok "curl --aws-sigv4 interop"
+fi
 
 # short-lived credentials and a server clock 30 s ahead, on a second stand-in
 # (started through tests/support/standins/start)
