@@ -61,7 +61,7 @@ class Slack:
     def _payload(self, req):
         ctype = (req.header("Content-Type") or "").lower()
         text = req.body.decode("utf-8")
-        if "x-www-form-urlencoded" in ctype:
+        if "x-www-form-urlencoded" in ctype and not text.lstrip().startswith("{"):
             form = dict(parse_qsl(text, keep_blank_values=True))
             if "payload" in form:
                 return json.loads(form["payload"])

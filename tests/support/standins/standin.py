@@ -10,6 +10,7 @@ Run with /usr/bin/python3 (needs Debian's python3-botocore)."""
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -38,6 +39,7 @@ from common import (Clock, Faults, Hang, Recorder, Request, Response,  # noqa: E
                     json_response, parse_faults)
 
 MAX_BODY = 16 * 1024 * 1024
+_WEBHOOK_SECRET_RE = re.compile(r"(/services/[^/\s]+/[^/\s]+/)[^\s?\"]+")
 ROLES = ("cloudtrail", "sts", "s3", "imds", "ecs", "slack", "webhook")
 
 
@@ -266,7 +268,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         if not self.app.args.quiet:
-            sys.stderr.write("standin: %s\n" % (fmt % args))
+            # a Slack webhook URL is a credential: keep only its first part
+            line = _WEBHOOK_SECRET_RE.sub(r"\1<redacted>", fmt % args)
+            sys.stderr.write("standin: %s\n" % line)
 
     def _read_body(self):
         te = (self.headers.get("Transfer-Encoding") or "").lower()
