@@ -9,10 +9,10 @@ shared=${WC_SHARED:-$root/../shared}
 py=/usr/bin/python3
 sup="$root/tests/support/standins"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wc-standins.XXXXXX")
-standin_pid= fauxqs_pid= short_pid=
+standin_pid= fauxqs_pid= short_pid= client_pid=
 
 cleanup() {
-    for p in $standin_pid $fauxqs_pid $short_pid; do
+    for p in $client_pid $standin_pid $fauxqs_pid $short_pid; do
         kill "$p" 2>/dev/null || true
     done
     for p in $standin_pid $fauxqs_pid $short_pid; do
@@ -87,7 +87,11 @@ else
 fi
 
 # 5..: the client checks
-"$py" "$sup/selftest.py" run $((n + 1)) "$port" "$standin_pid" "$fq_port" "$fauxqs_pid" "$tmp"
+# (in the background so a TERM from the test runner reaches the trap at once)
+"$py" "$sup/selftest.py" run $((n + 1)) "$port" "$standin_pid" "$fq_port" "$fauxqs_pid" "$tmp" &
+client_pid=$!
+wait "$client_pid"
+client_pid=
 n=$((n + checks))
 
 # an independent signer (curl --aws-sigv4) is accepted; with a wrong secret it is not
@@ -110,7 +114,10 @@ fi
 if out=$(STANDIN_LOG="$tmp/short.err" "$sup/start" --sts --cloudtrail --imds --sts-cred-ttl 2 \
         --cred-ttl 2.5 --clock-offset 30); then
     short_pid=${out% *}
-    "$py" "$sup/selftest.py" expiry $((n + 1)) "${out#* }"
+    "$py" "$sup/selftest.py" expiry $((n + 1)) "${out#* }" &
+    client_pid=$!
+    wait "$client_pid"
+    client_pid=
     n=$((n + 1))
 else
     diag "$tmp/short.err"; not_ok "second stand-in starts"
