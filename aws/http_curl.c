@@ -85,6 +85,20 @@ static bool s_host_is_loopback(const char *host)
     return false;
 }
 
+/* The link-local AWS metadata services, which only speak plain HTTP and are
+ * reachable only from the instance or task itself: EC2 IMDS (IPv4, IPv6)
+ * and the ECS / EKS Pod Identity credential endpoints. */
+static bool s_host_is_aws_metadata(const char *host)
+{
+    static const char *const hosts[] = {"169.254.169.254", "[fd00:ec2::254]", "169.254.170.2",
+                                        "169.254.170.23", "[fd00:ec2::23]"};
+
+    for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
+        if (strcasecmp(host, hosts[i]) == 0)
+            return true;
+    return false;
+}
+
 /* Check url against the policy; copy its host into host_out. */
 static int s_check_url(const char *url, bool allow_plain_loopback, char *host_out, size_t host_len)
 {
@@ -107,7 +121,8 @@ static int s_check_url(const char *url, bool allow_plain_loopback, char *host_ou
         goto out;
     if (strcasecmp(scheme, "https") == 0)
         rc = WC_OK;
-    else if (strcasecmp(scheme, "http") == 0 && allow_plain_loopback && s_host_is_loopback(host))
+    else if (strcasecmp(scheme, "http") == 0 &&
+             ((allow_plain_loopback && s_host_is_loopback(host)) || s_host_is_aws_metadata(host)))
         rc = WC_OK;
     if (rc == WC_OK && host_out && host_len) {
         size_t n = strlen(host);

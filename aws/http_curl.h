@@ -53,8 +53,11 @@ void wc_http_curl_global_clean_up(void);
 /* NULL on allocation failure or bad options. Destroy with wc_http_destroy(). */
 struct wc_http *wc_http_curl_new(const struct wc_http_curl_options *opts);
 
-/* The URL policy, exposed for tests: WC_OK for https://, or for http:// to
- * a loopback host when allow_plain_loopback; WC_ERR_INVALID otherwise
+/* The URL policy, exposed for tests: WC_OK for https://, for http:// to a
+ * loopback host when allow_plain_loopback, and for http:// to the link-local
+ * AWS metadata endpoints (169.254.169.254, fd00:ec2::254, 169.254.170.2,
+ * 169.254.170.23, fd00:ec2::23: IMDS and container credentials, which
+ * speak only plain HTTP); WC_ERR_INVALID otherwise
  * (other schemes, user:password@ in the URL, unparsable URL). */
 int wc_http_curl_check_url(const char *url, bool allow_plain_loopback);
 

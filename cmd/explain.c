@@ -11,12 +11,15 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/stack.h"
 #include "cmd/util.h"
 #include "config/config.h"
 #include "core/change.h"
 #include "core/err.h"
 #include "core/event.h"
 #include "core/finding.h"
+#include "core/log.h"
+#include "core/trail.h"
 
 #define MAX_EVENT_FILES 16
 
@@ -24,22 +27,31 @@ static void s_usage(FILE *f)
 {
     fprintf(f,
             "usage: whochanged explain --notification FILE [--events FILE]... [--config FILE]\n"
-            "                          [--pretty]\n\n"
+            "                          [--pretty] [--log-level LEVEL]\n\n"
             "Attribute one AWS Config notification: find the CloudTrail events that caused\n"
             "the change, classify who made them, and print the verdict as one JSON object.\n\n"
             "  --notification FILE  an SQS message body: SNS envelope, raw Config JSON or\n"
             "                       EventBridge event ('-' reads stdin)\n"
             "  --events FILE        CloudTrail events: a LookupEvents response, a log file\n"
-            "                       ({\"Records\":[...]}) or an array of records; repeatable\n"
+            "                       ({\"Records\":[...]}) or an array of records; repeatable.\n"
+            "                       Without it, the events are looked up in CloudTrail\n"
+            "                       (LookupEvents in the change's account and lookup region,\n"
+            "                       with the AWS credentials chain and accounts.role_arn)\n"
             "  --config FILE        config file (default $WHOCHANGED_CONFIG, then\n"
             "                       /etc/whochanged/config.yaml if it exists)\n"
-            "  --pretty             indent the JSON\n\n"
+            "  --pretty             indent the JSON\n"
+            "  --log-level LEVEL    trace|debug|info|warn|error (default warn), on stderr\n\n"
             "Exit status: 0 verdict printed, 1 runtime failure, 2 bad usage or bad input.\n");
 }
 
 int wc_cmd_explain(int argc, char **argv)
 {
     const char *note_path = NULL, *config_path = NULL, *event_paths[MAX_EVENT_FILES];
+    const char *level_name = "warn";
+    enum wc_log_level level = WC_LOG_WARN;
+    struct wc_logger *logger = NULL;
+    struct wc_stack stack = {0};
+    bool have_stack = false;
     size_t n_event_paths = 0;
     struct wc_buf body = WC_BUF_INIT, json = WC_BUF_INIT;
     struct wc_config *cfg = NULL;
@@ -80,6 +92,10 @@ int wc_cmd_explain(int argc, char **argv)
             if (r < 0)
                 return 2;
             config_path = v;
+        } else if ((r = wc_cmd_opt_value(argc, argv, &i, "--log-level", &v, "explain")) != 0) {
+            if (r < 0)
+                return 2;
+            level_name = v;
         } else {
             fprintf(stderr, "whochanged explain: unknown argument '%s'\n", argv[i]);
             s_usage(stderr);
@@ -92,9 +108,24 @@ int wc_cmd_explain(int argc, char **argv)
         return 2;
     }
 
+    if (wc_log_level_parse(level_name, &level) != WC_OK) {
+        fprintf(stderr, "whochanged explain: unknown log level '%s'\n", level_name);
+        return 2;
+    }
     if ((rc = wc_config_load(config_path, &cfg, &cerrs)) != WC_OK) {
         wc_config_errors_print(&cerrs, stderr);
         goto out;
+    }
+    {
+        struct wc_logger_options lo = {.level = level, .format = wc_config_log_format(cfg)};
+        const char *const *secrets = wc_config_secrets(cfg, NULL);
+
+        if (!(logger = wc_logger_new(&lo))) {
+            status = 1;
+            goto out;
+        }
+        for (size_t i = 0; secrets && secrets[i]; i++)
+            wc_logger_add_secret(logger, secrets[i]);
     }
 
     if ((rc = wc_cmd_read_file(note_path, WC_NOTIFICATION_MAX_BYTES, &body, err,
@@ -121,11 +152,28 @@ int wc_cmd_explain(int argc, char **argv)
             goto out;
         }
     }
-    if (n_event_paths == 0 && note->kind != WC_NOTE_OTHER) {
-        fprintf(stderr, "whochanged explain: live CloudTrail lookups are not available in "
-                        "this build yet; pass the events with --events FILE\n");
-        status = 1;
-        goto out;
+    if (n_event_paths == 0 && note->kind != WC_NOTE_OTHER &&
+        !wc_strlist_glob_any(&wc_config_policy(cfg)->ignore_resource_types,
+                             note->change.resource_type)) {
+        size_t n_calls = 0;
+
+        if ((rc = wc_stack_init(&stack, cfg, note->change.lookup_region, logger, err,
+                                sizeof(err))) != WC_OK) {
+            fprintf(stderr, "whochanged explain: %s\n", err);
+            status = rc == WC_ERR_CONFIG ? 2 : 1;
+            goto out;
+        }
+        have_stack = true;
+        rc = wc_trail_lookup_change(stack.trail, &note->change, wc_config_policy(cfg)->skew_s,
+                                    &events, &n_calls);
+        if (rc != WC_OK) {
+            fprintf(stderr, "whochanged explain: CloudTrail lookup for %s failed: %s\n",
+                    note->change.resource_id, wc_strerror(rc));
+            status = 1;
+            goto out;
+        }
+        WC_LOGI(logger, NULL, "%zu LookupEvents lookup(s) for %s in %s, %zu event(s)", n_calls,
+                note->change.resource_id, note->change.lookup_region, events.len);
     }
 
     if ((rc = wc_finding_decide(wc_config_policy(cfg), note, &events, &finding)) != WC_OK ||
@@ -137,6 +185,9 @@ int wc_cmd_explain(int argc, char **argv)
     printf("%s\n", json.ptr);
     status = fflush(stdout) == 0 ? 0 : 1;
 out:
+    if (have_stack)
+        wc_stack_clean_up(&stack);
+    wc_logger_destroy(logger);
     wc_finding_destroy(finding);
     wc_event_list_clean_up(&events);
     wc_notification_destroy(note);

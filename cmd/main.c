@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "aws/http_curl.h"
 #include "cmd/cmd.h"
 
 #ifndef WC_VERSION
@@ -43,9 +44,19 @@ int main(int argc, char **argv)
         printf("whochanged %s\n", WC_VERSION);
         return 0;
     }
-    for (size_t i = 0; i < sizeof(s_cmds) / sizeof(s_cmds[0]); i++)
-        if (!strcmp(argv[1], s_cmds[i].name))
-            return s_cmds[i].run(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof(s_cmds) / sizeof(s_cmds[0]); i++) {
+        if (!strcmp(argv[1], s_cmds[i].name)) {
+            int status;
+
+            if (wc_http_curl_global_init() != 0) {
+                fprintf(stderr, "whochanged: cannot initialise libcurl\n");
+                return 1;
+            }
+            status = s_cmds[i].run(argc - 1, argv + 1);
+            wc_http_curl_global_clean_up();
+            return status;
+        }
+    }
     fprintf(stderr, "whochanged: unknown command '%s'\n\n", argv[1]);
     s_usage(stderr);
     return 2;

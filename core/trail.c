@@ -60,6 +60,15 @@ int wc_trail_plan(const struct wc_change *c, int skew_s, struct wc_trail_query *
     return WC_OK;
 }
 
+/* A write call that succeeded: what can explain a change. */
+static bool s_any_write(const struct wc_event_list *l)
+{
+    for (size_t i = 0; i < l->len; i++)
+        if (!l->items[i].read_only && !l->items[i].error_code)
+            return true;
+    return false;
+}
+
 /* Move the events of src that out does not hold yet into out. */
 static int s_merge(struct wc_event_list *out, struct wc_event_list *src)
 {
@@ -98,14 +107,19 @@ int wc_trail_lookup_change(struct wc_trail *t, const struct wc_change *c, int sk
     for (size_t i = 0; i < n; i++) {
         struct wc_event_list found = WC_EVENT_LIST_INIT;
 
+        bool done;
+
         rc = wc_trail_lookup(t, &plan[i], &found);
         if (n_calls)
             (*n_calls)++;
+        done = rc == WC_OK && s_any_write(&found);
         if (rc == WC_OK)
             rc = s_merge(out, &found);
         wc_event_list_clean_up(&found);
         if (rc != WC_OK)
             return rc;
+        if (done)
+            break;
     }
     return WC_OK;
 }

@@ -51,7 +51,11 @@ int wc_trail_plan(const struct wc_change *c, int skew_s, struct wc_trail_query *
                   size_t max, size_t *n_out);
 
 /* Run the plan for c, appending the events found (deduplicated by event id)
- * to out. Stops at the first failing lookup and returns its error. */
+ * to out. The first lookup that finds a write event (not read-only, no
+ * errorCode) ends the plan: CloudTrail indexes an event under each of its
+ * resources, so the remaining lookups would find the same events and cost
+ * LookupEvents budget (2 calls/s per account and region). Stops at the
+ * first failing lookup and returns its error. */
 int wc_trail_lookup_change(struct wc_trail *t, const struct wc_change *c, int skew_s,
                            struct wc_event_list *out, size_t *n_calls);
 

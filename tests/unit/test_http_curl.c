@@ -380,6 +380,13 @@ static void test_url_policy(void **state)
     assert_int_equal(wc_http_curl_check_url("http://[::1]:8080/", true), WC_OK);
     assert_int_equal(wc_http_curl_check_url("http://127.0.0.1:1/", false), WC_ERR_INVALID);
     assert_int_equal(wc_http_curl_check_url(NULL, true), WC_ERR_INVALID);
+    /* the link-local AWS metadata endpoints speak only plain HTTP */
+    assert_int_equal(wc_http_curl_check_url("http://169.254.169.254/latest/api/token", false), WC_OK);
+    assert_int_equal(wc_http_curl_check_url("http://[fd00:ec2::254]/latest/", false), WC_OK);
+    assert_int_equal(wc_http_curl_check_url("http://169.254.170.2/v2/credentials/x", false), WC_OK);
+    assert_int_equal(wc_http_curl_check_url("http://169.254.170.23/v1/credentials", false), WC_OK);
+    assert_int_equal(wc_http_curl_check_url("http://169.254.169.253/", false), WC_ERR_INVALID);
+    assert_int_equal(wc_http_curl_check_url("http://169.254.170.3/", false), WC_ERR_INVALID);
 
     /* a transport without the loopback opt-in refuses plain http even to 127.0.0.1 */
     assert_non_null(h = wc_http_curl_new(&strict));

@@ -13,6 +13,7 @@ struct fake {
     struct wc_trail base;
     int calls;
     int fail_on; /* 1-based call that fails, 0 never */
+    int writes_from; /* 1-based call from which events are writes; 0 never */
     char keys[8][32];
     char values[8][128];
 };
@@ -36,7 +37,9 @@ static int s_fake_lookup(struct wc_trail *t, const struct wc_trail_query *q,
     e = &out->items[0];
     e->event_id = wc_strdup("shared");
     e->event_name = wc_strdup("PutRolePolicy");
+    e->read_only = !(f->writes_from && f->calls >= f->writes_from);
     e = &out->items[1];
+    e->read_only = !(f->writes_from && f->calls >= f->writes_from);
     e->event_id = malloc(16);
     snprintf(e->event_id, 16, "own-%d", f->calls);
     e->event_name = wc_strdup("PutRolePolicy");
@@ -113,6 +116,7 @@ static void test_plan_dedups_same_values(void **state)
 
 static void test_lookup_change_merges(void **state)
 {
+    /* only read-only events: every planned lookup runs */
     struct fake f = {.base = {&s_fake_vtable, NULL}};
     struct wc_change c;
     struct wc_event_list out = WC_EVENT_LIST_INIT;
@@ -126,6 +130,23 @@ static void test_lookup_change_merges(void **state)
     assert_int_equal(out.len, 4); /* "shared" once + own-1..3 */
     assert_string_equal(out.items[0].event_id, "shared");
     assert_string_equal(out.items[3].event_id, "own-3");
+    wc_event_list_clean_up(&out);
+    wc_change_clean_up(&c);
+}
+
+static void test_lookup_change_stops_at_first_write(void **state)
+{
+    struct fake f = {.base = {&s_fake_vtable, NULL}, .writes_from = 2};
+    struct wc_change c;
+    struct wc_event_list out = WC_EVENT_LIST_INIT;
+    size_t calls = 0;
+
+    (void)state;
+    s_change(&c);
+    assert_int_equal(wc_trail_lookup_change(&f.base, &c, 180, &out, &calls), WC_OK);
+    assert_int_equal(calls, 2);
+    assert_int_equal(out.len, 3); /* shared, own-1, own-2 */
+    assert_string_equal(f.values[1], "app-runtime");
     wc_event_list_clean_up(&out);
     wc_change_clean_up(&c);
 }
@@ -151,6 +172,7 @@ int main(void)
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_plan_dedups_same_values),
         cmocka_unit_test(test_lookup_change_merges),
+        cmocka_unit_test(test_lookup_change_stops_at_first_write),
         cmocka_unit_test(test_lookup_change_fails_fast),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,40 @@
+/* stack.h - the AWS stack built from the configuration: transport, retry
+ * policy, credentials chain (with STS for role profiles), per-account roles,
+ * and the CloudTrail trail. Shared by the subcommands that talk to AWS. */
+#ifndef WC_CMD_STACK_H
+#define WC_CMD_STACK_H
+
+#include <stddef.h>
+
+#include "aws/aws_client.h"
+#include "aws/credentials.h"
+#include "aws/endpoints.h"
+#include "aws/retry.h"
+#include "aws/sts.h"
+#include "config/config.h"
+#include "core/http.h"
+#include "core/log.h"
+#include "core/trail.h"
+
+struct wc_stack {
+    struct wc_logger *logger; /* borrowed */
+    char *region;
+    struct wc_http *http;
+    struct wc_retry_policy *retry;
+    struct wc_aws *aws;
+    struct wc_endpoint_override overrides[4];
+    size_t n_overrides;
+    char *sts_endpoint;
+    struct wc_sts *sts;
+    struct wc_creds_provider *creds;
+    struct wc_creds_accounts *accounts;
+    struct wc_trail *trail;
+};
+
+/* region: the config's, else fallback_region (e.g. the change's). On
+ * failure writes a one-line reason to err. */
+int wc_stack_init(struct wc_stack *s, const struct wc_config *cfg, const char *fallback_region,
+                  struct wc_logger *logger, char *err, size_t errlen);
+void wc_stack_clean_up(struct wc_stack *s);
+
+#endif
