@@ -13,7 +13,9 @@ static const char *const s_services[] = {"sqs", "cloudtrail", "sts", "s3"};
 int wc_stack_init(struct wc_stack *s, const struct wc_config *cfg, const char *fallback_region,
                   struct wc_logger *logger, char *err, size_t errlen)
 {
-    struct wc_http_curl_options ho = {.allow_plain_http_loopback = true, .logger = logger};
+    struct wc_http_curl_options ho = {.allow_plain_http_loopback = true,
+                                      .ca_bundle = wc_config_ca_bundle(cfg),
+                                      .logger = logger};
     struct wc_aws_options ao = {.logger = logger};
     struct wc_creds_options co = {.logger = logger};
     struct wc_sts_options so = {0};
@@ -83,6 +85,7 @@ int wc_stack_init(struct wc_stack *s, const struct wc_config *cfg, const char *f
     cto.accounts = s->accounts;
     cto.endpoint_overrides = s->overrides;
     cto.n_endpoint_overrides = s->n_overrides;
+    cto.rate_per_s = wc_config_cloudtrail_rate(cfg);
     if (!(s->trail = wc_cloudtrail_new(&cto))) {
         rc = WC_ERR_NOMEM;
         goto fail;

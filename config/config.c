@@ -49,6 +49,8 @@ struct wc_config {
     int max_in_flight;
     char *state_dir;
     char *metrics_listen;
+    int ct_rate;
+    char *ca_bundle;
     struct wc_config_notifier *notifiers;
     size_t n_notifiers;
     const char **secrets; /* NULL-terminated, borrowed from the fields above */
@@ -120,6 +122,11 @@ static const struct s_key s_accounts_keys[] = {
     S_END,
 };
 
+static const struct s_key s_cloudtrail_keys[] = {
+    {"lookups_per_second", S_INT, CFG(ct_rate), 0, 1, 100, NULL, NULL},
+    S_END,
+};
+
 static const struct s_key s_top_keys[] = {
     {"correlation", S_SECTION, 0, 0, 0, 0, NULL, s_correlation_keys},
     {"trusted", S_GLOBS, CFG(policy.trusted), 0, 0, 0, NULL, NULL},
@@ -128,6 +135,8 @@ static const struct s_key s_top_keys[] = {
     {"region", S_REGION, CFG(region), 0, 0, 0, NULL, NULL},
     {"endpoints", S_SECTION, 0, 0, 0, 0, NULL, s_endpoint_keys},
     {"accounts", S_SECTION, 0, 0, 0, 0, NULL, s_accounts_keys},
+    {"cloudtrail", S_SECTION, 0, 0, 0, 0, NULL, s_cloudtrail_keys},
+    {"ca_bundle", S_STR, CFG(ca_bundle), S_NONEMPTY, 0, 0, NULL, NULL},
     {"log_level", S_ENUM, CFG(log_level), 0, 0, 0, s_log_levels, NULL},
     {"log_format", S_ENUM, CFG(log_format), 0, 0, 0, s_log_formats, NULL},
     {"queue_url", S_URL, CFG(queue_url), 0, 0, 0, NULL, NULL},
@@ -306,6 +315,7 @@ static struct wc_config *s_defaults(void)
     c->log_level = WC_LOG_INFO;
     c->log_format = WC_LOG_TEXT;
     c->max_in_flight = WC_CONFIG_DEFAULT_MAX_IN_FLIGHT;
+    c->ct_rate = WC_CONFIG_DEFAULT_CT_RATE;
     if (wc_str_empty(region))
         region = getenv("AWS_DEFAULT_REGION");
     if ((!wc_str_empty(region) && s_dup_field(&c->region, region) != WC_OK) ||
@@ -1380,6 +1390,8 @@ bool wc_config_notify_unattributed(const struct wc_config *c) { return c->notify
 int wc_config_max_in_flight(const struct wc_config *c) { return c->max_in_flight; }
 const char *wc_config_state_dir(const struct wc_config *c) { return c->state_dir; }
 const char *wc_config_metrics_listen(const struct wc_config *c) { return c->metrics_listen; }
+int wc_config_cloudtrail_rate(const struct wc_config *c) { return c->ct_rate; }
+const char *wc_config_ca_bundle(const struct wc_config *c) { return c->ca_bundle; }
 size_t wc_config_notifier_count(const struct wc_config *c) { return c->n_notifiers; }
 
 const struct wc_config_notifier *wc_config_notifier(const struct wc_config *c, size_t i)

@@ -34,6 +34,7 @@
 #define WC_CONFIG_DEFAULT_RETRY_FOR_S 900
 #define WC_CONFIG_DEFAULT_RETRY_INITIAL_S 30
 #define WC_CONFIG_DEFAULT_MAX_IN_FLIGHT 64
+#define WC_CONFIG_DEFAULT_CT_RATE 2
 #define WC_CONFIG_DEFAULT_STATE_DIR "/var/lib/whochanged"
 #define WC_CONFIG_DEFAULT_SESSION_NAME "whochanged"
 
@@ -147,6 +148,11 @@ bool wc_config_notify_unattributed(const struct wc_config *c);
 int wc_config_max_in_flight(const struct wc_config *c);
 const char *wc_config_state_dir(const struct wc_config *c);
 const char *wc_config_metrics_listen(const struct wc_config *c); /* host:port or NULL */
+/* cloudtrail.lookups_per_second: LookupEvents calls per second per account
+ * and region (default 2, CloudTrail's limit). */
+int wc_config_cloudtrail_rate(const struct wc_config *c);
+/* ca_bundle: PEM file of CAs for TLS (NULL: the system store). */
+const char *wc_config_ca_bundle(const struct wc_config *c);
 size_t wc_config_notifier_count(const struct wc_config *c);
 const struct wc_config_notifier *wc_config_notifier(const struct wc_config *c, size_t i);
 
