@@ -188,7 +188,8 @@ int wc_notif_deliver(const struct wc_notif_delivery *d, const char *id,
 }
 
 struct wc_notifier *wc_notif_wrap(const struct wc_notifier_vtable *vt, void *impl,
-                                  const char *id, const char *default_id, unsigned mask)
+                                  const char *id, const char *default_id, unsigned mask,
+                                  unsigned default_mask)
 {
     struct wc_notifier *n = calloc(1, sizeof(*n));
 
@@ -201,7 +202,7 @@ struct wc_notifier *wc_notif_wrap(const struct wc_notifier_vtable *vt, void *imp
     }
     n->vtable = vt;
     n->impl = impl;
-    n->verdict_mask = mask ? mask : WC_VERDICT_BIT(WC_VERDICT_HUMAN);
+    n->verdict_mask = mask ? mask : default_mask;
     return n;
 }
 

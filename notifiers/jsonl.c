@@ -201,7 +201,8 @@ struct wc_notifier *wc_jsonl_notifier_new(const struct wc_notifier_options *o)
             goto fail;
         }
     }
-    n = wc_notif_wrap(&wc_jsonl_notifier_vtable, j, o->id, "jsonl", o->verdict_mask);
+    n = wc_notif_wrap(&wc_jsonl_notifier_vtable, j, o->id, "jsonl", o->verdict_mask,
+                      WC_VERDICT_MASK_ALL);
     if (!n)
         goto fail;
     return n;

@@ -76,7 +76,7 @@ struct wc_notifier_kv {
 struct wc_notifier_options {
     /* common */
     const char *id;               /* "slack#0"; NULL: the backend name */
-    unsigned verdict_mask;        /* WC_VERDICT_BIT set; 0: human only */
+    unsigned verdict_mask;        /* WC_VERDICT_BIT set; 0: human only (jsonl: all) */
     struct wc_http *http;         /* borrowed; required by slack and webhook */
     struct wc_logger *logger;     /* borrowed; NULL: silent */
     const struct wc_clock *clock; /* borrowed; NULL: the system clock */

@@ -53,9 +53,10 @@ int64_t wc_notif_retry_after_ms(const struct wc_http_response *resp);
 void wc_notif_snippet(const struct wc_buf *body, char *out, size_t outlen);
 
 /* Wrap impl into a heap wc_notifier (id copied; default_id when id is NULL
- * or empty; mask 0 means human only). NULL on allocation failure. */
+ * or empty; default_mask when mask is 0). NULL on allocation failure. */
 struct wc_notifier *wc_notif_wrap(const struct wc_notifier_vtable *vt, void *impl,
-                                  const char *id, const char *default_id, unsigned mask);
+                                  const char *id, const char *default_id, unsigned mask,
+                                  unsigned default_mask);
 /* Free the wrapper made by wc_notif_wrap (not impl). */
 void wc_notif_unwrap(struct wc_notifier *n);
 

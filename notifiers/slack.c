@@ -7,7 +7,8 @@
  *   section  fields Who / Where / How / When, from the first finding's first
  *            matching event (the CloudTrail event all findings share)
  *   per finding (at most S_MAX_FINDINGS):
- *     section  What: event name, resource type + id (+ name), the Config
+ *     section  What: event name, resource type + id (+ name), other
+ *              matching events (at most S_MAX_OTHER_EVENTS), the Config
  *              diff (at most S_MAX_DIFF_LINES lines, values shortened)
  *     context  links to the CloudTrail event and the Config timeline, and
  *              the verdict's reason
@@ -30,6 +31,7 @@
 
 #define S_MAX_FINDINGS 20
 #define S_MAX_DIFF_LINES 10
+#define S_MAX_OTHER_EVENTS 3 /* further matching events listed per finding */
 #define S_SECTION_MAX 2900 /* Slack: 3000 characters */
 #define S_FIELD_MAX 1900   /* Slack: 2000 characters */
 #define S_HEADER_MAX 150
@@ -427,6 +429,27 @@ static int s_what(struct wc_buf *b, const struct wc_finding *f)
     }
     if (rc == WC_OK)
         rc = s_append_line(b, &line, S_SECTION_MAX);
+    /* other matching events (for a human verdict: other human calls) */
+    for (size_t i = 1; rc == WC_OK && i < f->n_matches && i <= S_MAX_OTHER_EVENTS; i++) {
+        const struct wc_match *o = &f->matches[i];
+        char t[WC_TIME_ISO_MAX];
+
+        wc_buf_reset(&line);
+        wc_time_format_iso8601(o->event.event_time_ms, t);
+        if ((rc = wc_buf_append_cstr(&line, "also: *")) == WC_OK &&
+            (rc = wc_mrkdwn_value(&line, o->event.event_name, 100, "unknown call")) == WC_OK &&
+            (rc = wc_buf_append_cstr(&line, "* by ")) == WC_OK &&
+            (rc = wc_mrkdwn_value(&line, s_actor_label(&o->cls.actor), S_NAME_MAX,
+                                  "unknown principal")) == WC_OK &&
+            (rc = wc_buf_appendf(&line, " at %s", t)) == WC_OK)
+            rc = s_append_line(b, &line, S_SECTION_MAX);
+    }
+    if (rc == WC_OK && f->n_matches > S_MAX_OTHER_EVENTS + 1) {
+        wc_buf_reset(&line);
+        if ((rc = wc_buf_appendf(&line, "also: %zu more matching events",
+                                 f->n_matches - S_MAX_OTHER_EVENTS - 1)) == WC_OK)
+            rc = s_append_line(b, &line, S_SECTION_MAX);
+    }
     total = c->n_props_total > c->n_props ? c->n_props_total : c->n_props;
     for (size_t i = 0; rc == WC_OK && i < c->n_props && shown < S_MAX_DIFF_LINES; i++) {
         wc_buf_reset(&line);
@@ -597,7 +620,7 @@ static int s_render(const struct s_slack *s, const struct wc_notice *notice, str
     if ((rc = s_add_header(blocks, header.ptr)) != WC_OK)
         goto out;
 
-    if ((rc = s_who(&fields[0], m0)) != WC_OK || (rc = s_where(&fields[1], &f0->change, alias)) ||
+    if ((rc = s_who(&fields[0], m0)) != WC_OK || (rc = s_where(&fields[1], &f0->change, alias)) != WC_OK ||
         (rc = s_how(&fields[2], m0)) != WC_OK || (rc = s_when(&fields[3], f0, m0)) != WC_OK)
         goto out;
     for (size_t i = 0; i < 4; i++) {
@@ -847,7 +870,8 @@ struct wc_notifier *wc_slack_notifier_new(const struct wc_notifier_options *o)
     if (s_kv_copy(o->account_aliases, o->n_account_aliases, &s->aliases) != WC_OK)
         goto fail;
     s->n_aliases = o->n_account_aliases;
-    n = wc_notif_wrap(&wc_slack_notifier_vtable, s, o->id, "slack", o->verdict_mask);
+    n = wc_notif_wrap(&wc_slack_notifier_vtable, s, o->id, "slack", o->verdict_mask,
+                      WC_VERDICT_BIT(WC_VERDICT_HUMAN));
     if (!n)
         goto fail;
     return n;

@@ -174,7 +174,8 @@ struct wc_notifier *wc_webhook_notifier_new(const struct wc_notifier_options *o)
         goto fail;
     if (!wc_str_empty(o->hmac_secret) && !(w->hmac_secret = wc_strdup(o->hmac_secret)))
         goto fail;
-    n = wc_notif_wrap(&wc_webhook_notifier_vtable, w, o->id, "webhook", o->verdict_mask);
+    n = wc_notif_wrap(&wc_webhook_notifier_vtable, w, o->id, "webhook", o->verdict_mask,
+                      WC_VERDICT_BIT(WC_VERDICT_HUMAN));
     if (!n)
         goto fail;
     return n;

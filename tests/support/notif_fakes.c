@@ -230,13 +230,29 @@ struct wc_finding *notif_finding_new(const struct notif_spec *sp)
         c->props[i].after = s_dup(s_or(sp->prop_after, "{\"fromPort\":22,\"ipRanges\":[\"0.0.0.0/0\"]}"));
     }
     if (!sp->no_event) {
-        f->matches = calloc(1, sizeof(*f->matches));
+        size_t n_ev = sp->n_events ? sp->n_events : 1;
+
+        f->matches = calloc(n_ev, sizeof(*f->matches));
         assert_non_null(f->matches);
-        f->n_matches = 1;
-        s_fill_event(&f->matches[0].event, sp);
-        f->matches[0].offset_ms = -20000;
+        f->n_matches = n_ev;
         assert_int_equal(wc_policy_init_defaults(&pol), WC_OK);
-        wc_classify(&pol, &f->matches[0].event, &f->matches[0].cls);
+        for (size_t i = 0; i < n_ev; i++) {
+            struct wc_event *e = &f->matches[i].event;
+
+            s_fill_event(e, sp);
+            if (i > 0) {
+                char id[64];
+
+                snprintf(id, sizeof(id), "1a2b3c4d-0000-4000-8000-%012zu", i + 1);
+                free(e->event_id);
+                e->event_id = s_dup(id);
+                free(e->event_name);
+                e->event_name = s_dup("ModifySecurityGroupRules");
+                e->event_time_ms += (int64_t)i * 1000;
+            }
+            f->matches[i].offset_ms = e->event_time_ms - S_CAPTURE_MS;
+            wc_classify(&pol, e, &f->matches[i].cls);
+        }
         wc_policy_clean_up(&pol);
     }
     return f;

@@ -82,6 +82,8 @@ struct notif_spec {
     const char *session_name;    /* for the SSO actor: "alice@example.com" */
     bool iam_user;               /* an IAM user "Alice" instead of an SSO session */
     bool no_event;               /* no matching event (unattributed) */
+    size_t n_events;             /* matching events (0: one); the others are
+                                  * "ModifySecurityGroupRules" 1 s apart */
     size_t n_props;              /* changed properties generated (0: one) */
     size_t n_props_total;        /* 0: n_props */
     const char *prop_path;       /* "Configuration.IpPermissions.%zu" */

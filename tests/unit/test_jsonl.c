@@ -294,6 +294,7 @@ static void test_registry(void **state)
     assert_non_null(n);
     assert_ptr_equal(n->vtable, &wc_jsonl_notifier_vtable);
     assert_string_equal(n->id, "jsonl");
+    assert_int_equal(n->verdict_mask, WC_VERDICT_MASK_ALL); /* jsonl default: everything */
     wc_notifier_destroy(n);
     s_dir_clean_up(&d);
 }

@@ -467,6 +467,38 @@ static void test_many_resources_within_block_limit(void **state)
         wc_finding_destroy(f[i]);
 }
 
+static void test_other_events_listed(void **state)
+{
+    struct notif_spec sp = {0};
+    struct wc_finding *f;
+    const struct wc_finding *fs[1];
+    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_buf all = WC_BUF_INIT;
+    struct env e;
+    cJSON *root;
+    size_t also = 0;
+
+    (void)state;
+    sp.n_events = 6;
+    sp.iam_user = true;
+    fs[0] = f = notif_finding_new(&sp);
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &notice);
+    s_collect_strings(root, &all);
+    /* the first event is the headline, three more are listed, two counted */
+    assert_non_null(strstr(all.ptr, "*What*: *AuthorizeSecurityGroupIngress* on"));
+    for (const char *p = all.ptr; (p = strstr(p, "also: *ModifySecurityGroupRules* by Alice at "));
+         p++)
+        also++;
+    assert_int_equal(also, 3);
+    assert_non_null(strstr(all.ptr, "also: 2 more matching events"));
+    assert_non_null(strstr(all.ptr, "*Who*\nAlice\nIAMUser\n`arn:aws:iam::123456789012:user/Alice`"));
+    wc_buf_clean_up(&all);
+    cJSON_Delete(root);
+    s_env_clean_up(&e);
+    wc_finding_destroy(f);
+}
+
 static void test_unattributed_header(void **state)
 {
     struct notif_spec sp = {0};
@@ -822,6 +854,7 @@ int main(void)
         cmocka_unit_test(test_coalesced_lists_all),
         cmocka_unit_test(test_long_diff_truncated),
         cmocka_unit_test(test_many_resources_within_block_limit),
+        cmocka_unit_test(test_other_events_listed),
         cmocka_unit_test(test_unattributed_header),
         cmocka_unit_test(test_webhook_request_shape),
         cmocka_unit_test(test_bot_request_shape),
