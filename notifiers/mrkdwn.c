@@ -52,6 +52,32 @@ size_t wc_utf8_prefix(const char *s, size_t len, size_t max)
     return n;
 }
 
+void wc_mrkdwn_truncate(struct wc_buf *b, size_t max)
+{
+    size_t n, ticks = 0;
+
+    if (!b->ptr || b->len <= max || max < 8)
+        return;
+    /* room for a closing backtick and the ellipsis (3 bytes) */
+    n = wc_utf8_prefix(b->ptr, b->len, max - 4);
+    for (size_t k = n; k > 0 && n - k < 5; k--) {
+        if (b->ptr[k - 1] == ';')
+            break;
+        if (b->ptr[k - 1] == '&') {
+            n = k - 1; /* an entity would be cut: drop it whole */
+            break;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        ticks += b->ptr[i] == '`';
+    b->len = n;
+    b->ptr[n] = '\0';
+    /* fits: n + 4 <= max, and the buffer already held more than that */
+    if (ticks % 2)
+        wc_buf_append_char(b, '`');
+    wc_buf_append_cstr(b, S_ELLIPSIS);
+}
+
 /* Copy s into tmp with control characters as spaces and backticks replaced
  * when in_code, cut to max_bytes. */
 static int s_clean(struct wc_buf *tmp, const char *s, size_t max_bytes, bool in_code)

@@ -26,6 +26,11 @@ int wc_mrkdwn_value(struct wc_buf *out, const char *s, size_t max_bytes, const c
  * fallback verbatim, without the span. */
 int wc_mrkdwn_code(struct wc_buf *out, const char *s, size_t max_bytes, const char *fallback);
 
+/* Cut the mrkdwn text in b to at most max bytes (max >= 8): at a UTF-8
+ * boundary, never inside an &amp; &lt; &gt; entity, closing a code span
+ * left open, with "…" appended. No-op when it already fits. */
+void wc_mrkdwn_truncate(struct wc_buf *b, size_t max);
+
 /* Length of the longest prefix of s[0..len) of at most max bytes that does
  * not split a UTF-8 sequence. */
 size_t wc_utf8_prefix(const char *s, size_t len, size_t max);

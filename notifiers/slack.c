@@ -193,12 +193,16 @@ static int s_append_line(struct wc_buf *b, const struct wc_buf *line, size_t max
 
 /* --- JSON building --------------------------------------------------------- */
 
+/* A text object. mrkdwn ones are verbatim: Slack then formats only what we
+ * mark up and does not link-ify bare URLs, channel names or mentions that
+ * come from AWS data (it still honours our <url|label> links). */
 static cJSON *s_text_obj(const char *type, const char *text)
 {
     cJSON *o = cJSON_CreateObject();
 
     if (!o || !cJSON_AddStringToObject(o, "type", type) ||
-        !cJSON_AddStringToObject(o, "text", text ? text : "")) {
+        !cJSON_AddStringToObject(o, "text", text ? text : "") ||
+        (strcmp(type, "mrkdwn") == 0 && !cJSON_AddTrueToObject(o, "verbatim"))) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -590,13 +594,11 @@ static int s_render(const struct s_slack *s, const struct wc_notice *notice, str
             return WC_ERR_INVALID;
     if ((rc = s_header_text(&header, f0, alias, n)) != WC_OK)
         goto out;
-    /* the header is short by construction; cut anyway, UTF-8 safe */
-    header.len = wc_utf8_prefix(header.ptr, header.len, S_HEADER_MAX);
-    header.ptr[header.len] = '\0';
+    /* the header is short by construction; cut anyway */
+    wc_mrkdwn_truncate(&header, S_HEADER_MAX);
     if ((rc = s_fallback(&text, &header, f0, n)) != WC_OK)
         goto out;
-    text.len = wc_utf8_prefix(text.ptr, text.len, S_TEXT_MAX);
-    text.ptr[text.len] = '\0';
+    wc_mrkdwn_truncate(&text, S_TEXT_MAX);
 
     rc = WC_ERR_NOMEM;
     root = cJSON_CreateObject();
@@ -613,6 +615,7 @@ static int s_render(const struct s_slack *s, const struct wc_notice *notice, str
             goto out;
     }
     if (!cJSON_AddStringToObject(root, "text", text.ptr) ||
+        !cJSON_AddFalseToObject(root, "link_names") ||
         !cJSON_AddFalseToObject(root, "unfurl_links") ||
         !cJSON_AddFalseToObject(root, "unfurl_media") ||
         !(blocks = cJSON_AddArrayToObject(root, "blocks")))
@@ -623,11 +626,8 @@ static int s_render(const struct s_slack *s, const struct wc_notice *notice, str
     if ((rc = s_who(&fields[0], m0)) != WC_OK || (rc = s_where(&fields[1], &f0->change, alias)) != WC_OK ||
         (rc = s_how(&fields[2], m0)) != WC_OK || (rc = s_when(&fields[3], f0, m0)) != WC_OK)
         goto out;
-    for (size_t i = 0; i < 4; i++) {
-        fields[i].len = wc_utf8_prefix(fields[i].ptr, fields[i].len, S_FIELD_MAX);
-        if (fields[i].ptr)
-            fields[i].ptr[fields[i].len] = '\0';
-    }
+    for (size_t i = 0; i < 4; i++)
+        wc_mrkdwn_truncate(&fields[i], S_FIELD_MAX);
     if ((rc = s_add_fields(blocks, fields, 4)) != WC_OK)
         goto out;
 

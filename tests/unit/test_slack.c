@@ -255,6 +255,22 @@ static void s_assert_safe_text(const char *t)
                     strncmp(p, "&gt;", 4) == 0);
 }
 
+/* Every mrkdwn text object is verbatim (no auto-linking of bare URLs,
+ * #channels or @mentions). */
+static size_t s_assert_verbatim(const cJSON *node)
+{
+    const cJSON *c, *type = cJSON_GetObjectItemCaseSensitive(node, "type");
+    size_t n = 0;
+
+    if (cJSON_IsString(type) && strcmp(type->valuestring, "mrkdwn") == 0) {
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(node, "verbatim")));
+        n++;
+    }
+    cJSON_ArrayForEach(c, node)
+        n += s_assert_verbatim(c);
+    return n;
+}
+
 static void test_hostile_names_escaped(void **state)
 {
     static const char *const raw[] = {"<!channel>", "<@U123>", "<https://evil|x>", "<!here>",
@@ -299,6 +315,8 @@ static void test_hostile_names_escaped(void **state)
     assert_null(strstr(all.ptr, "\n&gt; quoted"));
     n = s_texts(root, texts, 256, 0);
     assert_true(n > 5);
+    assert_true(s_assert_verbatim(root) >= 6);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(root, "link_names")));
     for (size_t i = 0; i < n; i++)
         s_assert_safe_text(texts[i]);
     wc_buf_clean_up(&all);
@@ -380,6 +398,8 @@ static void s_assert_limits(const cJSON *root)
 static void test_long_diff_truncated(void **state)
 {
     char big[1500];
+    const char *texts[64];
+    size_t n_texts;
     struct notif_spec sp = {0};
     struct wc_finding *f;
     const struct wc_finding *fs[1];
@@ -397,10 +417,15 @@ static void test_long_diff_truncated(void **state)
     sp.prop_after = big;
     sp.user_agent = big;
     sp.resource_name = big;
+    sp.session_name = big; /* Who and the fallback text get cut */
     fs[0] = f = notif_finding_new(&sp);
     s_env_init(&e, s_ok, 1, false);
     root = s_render(e.n, &notice);
     s_assert_limits(root);
+    /* cuts never leave half an entity */
+    n_texts = s_texts(root, texts, 64, 0);
+    for (size_t i = 0; i < n_texts; i++)
+        s_assert_safe_text(texts[i]);
     s_collect_strings(root, &all);
     for (const char *p = all.ptr; (p = strstr(p, "\xe2\x80\xa2 `Configuration.IpPermissions.")); p++)
         lines++;
@@ -840,6 +865,19 @@ static void test_mrkdwn_helpers(void **state)
     assert_int_equal(wc_utf8_prefix(s, 4, 2), 1); /* not inside é */
     assert_int_equal(wc_utf8_prefix(s, 4, 3), 3);
     assert_int_equal(wc_utf8_prefix(s, 4, 9), 4);
+    /* truncation never splits an entity or leaves a code span open */
+    wc_buf_reset(&b);
+    assert_int_equal(wc_buf_append_cstr(&b, "`ab&amp;cdefgh`"), WC_OK);
+    wc_mrkdwn_truncate(&b, 10);
+    assert_string_equal(b.ptr, "`ab`\xe2\x80\xa6");
+    wc_buf_reset(&b);
+    assert_int_equal(wc_buf_append_cstr(&b, "abcdefgh&lt;ij"), WC_OK);
+    wc_mrkdwn_truncate(&b, 13);
+    assert_string_equal(b.ptr, "abcdefgh\xe2\x80\xa6");
+    wc_buf_reset(&b);
+    assert_int_equal(wc_buf_append_cstr(&b, "short"), WC_OK);
+    wc_mrkdwn_truncate(&b, 8);
+    assert_string_equal(b.ptr, "short");
     wc_buf_reset(&b);
     assert_int_equal(wc_url_encode(&b, "AWS::S3::Bucket a/b?&=#|>~"), WC_OK);
     assert_string_equal(b.ptr, "AWS%3A%3AS3%3A%3ABucket%20a%2Fb%3F%26%3D%23%7C%3E~");
