@@ -178,8 +178,9 @@ int wc_notif_deliver(const struct wc_notif_delivery *d, const char *id,
                     detail[0] ? detail : "no detail");
             return rc;
         }
-        WC_LOGW(d->logger, NULL, "notifier %s: attempt %d failed (HTTP %ld): %s: %s; retrying in %lld ms",
-                id, attempt, res->http_status, wc_strerror(rc), detail[0] ? detail : "no detail",
+        WC_LOGW(d->logger, NULL,
+                "notifier %s: attempt %d failed (HTTP %ld): %s: %s; retrying in %lld ms", id,
+                attempt, res->http_status, wc_strerror(rc), detail[0] ? detail : "no detail",
                 (long long)delay_ms);
         d->sleep_ms(d->sleep_ctx, delay_ms);
         waited_ms += delay_ms;
@@ -212,6 +213,16 @@ void wc_notif_unwrap(struct wc_notifier *n)
         return;
     free(n->id);
     free(n);
+}
+
+bool wc_notif_token_ok(const char *s)
+{
+    if (wc_str_empty(s))
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s <= 0x20 || (unsigned char)*s == 0x7f)
+            return false;
+    return true;
 }
 
 void wc_notif_secret_free(char *s)

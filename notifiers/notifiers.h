@@ -94,7 +94,8 @@ struct wc_notifier_options {
     const char *channel;          /* default channel (bot token) */
     const struct wc_notifier_kv *channel_by_account; /* account id -> channel */
     size_t n_channel_by_account;
-    const struct wc_notifier_kv *account_aliases;    /* account id -> display name */
+    const struct wc_notifier_kv *account_aliases;    /* account id -> display name,
+                                                      * when the notice has none */
     size_t n_account_aliases;
     const char *api_base_url;     /* NULL: WC_SLACK_DEFAULT_API_BASE */
 

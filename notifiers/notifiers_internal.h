@@ -60,6 +60,10 @@ struct wc_notifier *wc_notif_wrap(const struct wc_notifier_vtable *vt, void *imp
 /* Free the wrapper made by wc_notif_wrap (not impl). */
 void wc_notif_unwrap(struct wc_notifier *n);
 
+/* true when s is non-empty and has no spaces or control characters (a URL
+ * or token that cannot smuggle a header line). */
+bool wc_notif_token_ok(const char *s);
+
 /* Free a secret string after wiping it. NULL-safe. */
 void wc_notif_secret_free(char *s);
 

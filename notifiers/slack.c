@@ -575,7 +575,8 @@ static const char *s_channel_for(const struct s_slack *s, const char *account)
     return ch ? ch : s->channel;
 }
 
-/* Build the message. channel: included when non-NULL (chat.postMessage). */
+/* Build the message; with a bot token it names the channel
+ * (channel_by_account[account], else the default). */
 static int s_render(const struct s_slack *s, const struct wc_notice *notice, struct wc_buf *out)
 {
     const struct wc_finding *f0 = notice->findings[0];
@@ -623,7 +624,8 @@ static int s_render(const struct s_slack *s, const struct wc_notice *notice, str
     if ((rc = s_add_header(blocks, header.ptr)) != WC_OK)
         goto out;
 
-    if ((rc = s_who(&fields[0], m0)) != WC_OK || (rc = s_where(&fields[1], &f0->change, alias)) != WC_OK ||
+    if ((rc = s_who(&fields[0], m0)) != WC_OK ||
+        (rc = s_where(&fields[1], &f0->change, alias)) != WC_OK ||
         (rc = s_how(&fields[2], m0)) != WC_OK || (rc = s_when(&fields[3], f0, m0)) != WC_OK)
         goto out;
     for (size_t i = 0; i < 4; i++)
@@ -649,7 +651,8 @@ static int s_render(const struct s_slack *s, const struct wc_notice *notice, str
     if (n > S_MAX_FINDINGS) {
         wc_buf_reset(&ctx[0]);
         wc_buf_reset(&ctx[1]);
-        if ((rc = wc_buf_appendf(&ctx[0], "\xe2\x80\xa6 and %zu more resources changed by the same call",
+        if ((rc = wc_buf_appendf(&ctx[0],
+                                 "\xe2\x80\xa6 and %zu more resources changed by the same call",
                                  n - S_MAX_FINDINGS)) != WC_OK ||
             (rc = s_add_context(blocks, ctx, 1)) != WC_OK)
             goto out;
@@ -836,13 +839,20 @@ struct wc_notifier *wc_slack_notifier_new(const struct wc_notifier_options *o)
     hook = !wc_str_empty(o->webhook_url);
     bot = !wc_str_empty(o->bot_token);
     if (hook == bot) {
-        WC_LOGE(o->logger, NULL, "notifier %s: slack needs exactly one of webhook_url and bot_token",
+        WC_LOGE(o->logger, NULL,
+                "notifier %s: slack needs exactly one of webhook_url and bot_token",
                 s_or(o->id, "slack"));
         return NULL;
     }
     if (bot && wc_str_empty(o->channel) && o->n_channel_by_account == 0) {
         WC_LOGE(o->logger, NULL, "notifier %s: slack bot_token needs channel or channel_by_account",
                 s_or(o->id, "slack"));
+        return NULL;
+    }
+    if (!wc_notif_token_ok(hook ? o->webhook_url : o->bot_token) ||
+        (bot && !wc_str_empty(o->api_base_url) && !wc_notif_token_ok(o->api_base_url))) {
+        WC_LOGE(o->logger, NULL, "notifier %s: slack %s contains spaces or control characters",
+                s_or(o->id, "slack"), hook ? "webhook_url" : "bot_token or api_base_url");
         return NULL;
     }
     s = calloc(1, sizeof(*s));

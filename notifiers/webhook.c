@@ -163,7 +163,7 @@ struct wc_notifier *wc_webhook_notifier_new(const struct wc_notifier_options *o)
     struct s_webhook *w;
     struct wc_notifier *n;
 
-    if (!o || !o->http || wc_str_empty(o->url))
+    if (!o || !o->http || !wc_notif_token_ok(o->url))
         return NULL;
     w = calloc(1, sizeof(*w));
     if (!w)

@@ -227,7 +227,8 @@ struct wc_finding *notif_finding_new(const struct notif_spec *sp)
         c->props[i].path = s_dup(path);
         c->props[i].change = s_dup(i == 0 ? "CREATE" : "UPDATE");
         c->props[i].before = i == 0 ? NULL : s_dup("{\"fromPort\":22}");
-        c->props[i].after = s_dup(s_or(sp->prop_after, "{\"fromPort\":22,\"ipRanges\":[\"0.0.0.0/0\"]}"));
+        c->props[i].after =
+            s_dup(s_or(sp->prop_after, "{\"fromPort\":22,\"ipRanges\":[\"0.0.0.0/0\"]}"));
     }
     if (!sp->no_event) {
         size_t n_ev = sp->n_events ? sp->n_events : 1;

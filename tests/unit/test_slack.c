@@ -174,7 +174,8 @@ static struct wc_finding *s_scenario_finding(void)
 }
 
 static const struct notif_fake_reply s_ok[] = {{200, "ok", NULL, WC_OK}};
-static const struct notif_fake_reply s_api_ok[] = {{200, "{\"ok\":true,\"ts\":\"1.2\"}", NULL, WC_OK}};
+static const struct notif_fake_reply s_api_ok[] = {
+    {200, "{\"ok\":true,\"ts\":\"1.2\"}", NULL, WC_OK}};
 
 /* --- payload ---------------------------------------------------------------- */
 
@@ -226,7 +227,8 @@ static void test_payload_from_scenario(void **state)
     snprintf(want, sizeof(want), "*What*: *%s* on AWS::EC2::SecurityGroup `sg-0123456789abcdef0`",
              f->matches[0].event.event_name);
     assert_non_null(strstr(all.ptr, want));
-    assert_non_null(strstr(all.ptr, "`Configuration.IpPermissions.0` CREATE: (none) \xe2\x86\x92 `"));
+    assert_non_null(
+        strstr(all.ptr, "`Configuration.IpPermissions.0` CREATE: (none) \xe2\x86\x92 `"));
     /* links, URL-encoded, & escaped inside mrkdwn */
     snprintf(want, sizeof(want),
              "<https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1"
@@ -427,7 +429,8 @@ static void test_long_diff_truncated(void **state)
     for (size_t i = 0; i < n_texts; i++)
         s_assert_safe_text(texts[i]);
     s_collect_strings(root, &all);
-    for (const char *p = all.ptr; (p = strstr(p, "\xe2\x80\xa2 `Configuration.IpPermissions.")); p++)
+    for (const char *p = all.ptr;
+         (p = strstr(p, "\xe2\x80\xa2 `Configuration.IpPermissions.")) != NULL; p++)
         lines++;
     assert_true(lines >= 1 && lines <= 10);
     {
@@ -517,7 +520,8 @@ static void test_other_events_listed(void **state)
         also++;
     assert_int_equal(also, 3);
     assert_non_null(strstr(all.ptr, "also: 2 more matching events"));
-    assert_non_null(strstr(all.ptr, "*Who*\nAlice\nIAMUser\n`arn:aws:iam::123456789012:user/Alice`"));
+    assert_non_null(
+        strstr(all.ptr, "*Who*\nAlice\nIAMUser\n`arn:aws:iam::123456789012:user/Alice`"));
     wc_buf_clean_up(&all);
     cJSON_Delete(root);
     s_env_clean_up(&e);
@@ -643,6 +647,9 @@ static void test_constructor_validation(void **state)
     o.webhook_url = NULL;
     assert_null(wc_slack_notifier_new(&o)); /* bot without a channel */
     o.channel = "C1";
+    o.bot_token = "xoxb-1\r\nX-Injected: 1";
+    assert_null(wc_slack_notifier_new(&o)); /* a header line smuggled in the token */
+    o.bot_token = BOT_TOKEN;
     o.http = NULL;
     assert_null(wc_slack_notifier_new(&o)); /* no transport */
     o.http = &http.http;

@@ -305,6 +305,8 @@ static void test_constructor(void **state)
     o.http = &http.http;
     o.url = NULL;
     assert_null(wc_webhook_notifier_new(&o)); /* no URL */
+    o.url = "https://x.test/a b";
+    assert_null(wc_webhook_notifier_new(&o)); /* not a URL */
     o.url = URL;
     n = wc_webhook_notifier_new(&o);
     assert_non_null(n);
