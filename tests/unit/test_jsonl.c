@@ -3,6 +3,7 @@
 #include "tests/support/testutil.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -233,6 +234,73 @@ static void test_stdout_mode(void **state)
     s_dir_clean_up(&d);
 }
 
+struct worker {
+    struct wc_notifier *n;
+    const struct wc_notice *notice;
+    int failures;
+    bool reopen;
+};
+
+static void *s_worker(void *arg)
+{
+    struct worker *w = arg;
+
+    for (int i = 0; i < 50; i++) {
+        if (wc_notifier_send(w->n, w->notice, NULL) != WC_OK)
+            w->failures++;
+        if (w->reopen && i % 10 == 0 && wc_notifier_reopen(w->n) != WC_OK)
+            w->failures++;
+    }
+    return NULL;
+}
+
+/* Several threads sending (one of them also reopening): every line whole. */
+static void test_concurrent_sends(void **state)
+{
+    enum { THREADS = 4 };
+    struct notif_spec sp = {0};
+    struct wc_finding *f;
+    const struct wc_finding *fs[1];
+    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_buf b = WC_BUF_INIT, want = WC_BUF_INIT;
+    struct worker w[THREADS];
+    pthread_t th[THREADS];
+    struct wc_notifier *n;
+    struct dir d;
+    const char *p;
+    size_t lines = 0;
+
+    (void)state;
+    s_dir_init(&d);
+    sp.n_props = 20; /* a longer line */
+    fs[0] = f = notif_finding_new(&sp);
+    n = s_new(d.file);
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (struct worker){n, &notice, 0, i == 0};
+        assert_int_equal(pthread_create(&th[i], NULL, s_worker, &w[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(w[i].failures, 0);
+    }
+    wc_notifier_destroy(n);
+    s_read(d.file, &b);
+    assert_int_equal(wc_finding_to_json(f, false, &want), WC_OK);
+    for (p = b.ptr; p < b.ptr + b.len; lines++) {
+        const char *nl = strchr(p, '\n');
+
+        assert_non_null(nl);
+        assert_int_equal((size_t)(nl - p), want.len);
+        assert_memory_equal(p, want.ptr, want.len);
+        p = nl + 1;
+    }
+    assert_int_equal(lines, THREADS * 50);
+    wc_buf_clean_up(&b);
+    wc_buf_clean_up(&want);
+    wc_finding_destroy(f);
+    s_dir_clean_up(&d);
+}
+
 static void test_errors(void **state)
 {
     struct notif_spec sp = {0};
@@ -306,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_coalesced_two_lines),
         cmocka_unit_test(test_reopen_after_rename),
         cmocka_unit_test(test_stdout_mode),
+        cmocka_unit_test(test_concurrent_sends),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_registry),
     };
