@@ -1,0 +1,151 @@
+/* mrkdwn.c - safe text for Slack mrkdwn, and URL helpers. */
+#include "notifiers/mrkdwn.h"
+
+#include <string.h>
+
+#include "core/err.h"
+#include "core/str.h"
+
+#define S_ELLIPSIS "\xe2\x80\xa6"      /* U+2026 … */
+#define S_GRAVE_SUBST "\xcb\x8b"       /* U+02CB ˋ */
+
+int wc_mrkdwn_escape(struct wc_buf *out, const char *s, size_t len)
+{
+    size_t start = 0;
+    int rc = WC_OK;
+
+    for (size_t i = 0; rc == WC_OK && i < len; i++) {
+        const char *rep = NULL;
+
+        switch (s[i]) {
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        default:
+            continue;
+        }
+        if ((rc = wc_buf_append(out, s + start, i - start)) == WC_OK)
+            rc = wc_buf_append_cstr(out, rep);
+        start = i + 1;
+    }
+    if (rc == WC_OK)
+        rc = wc_buf_append(out, s + start, len - start);
+    return rc;
+}
+
+size_t wc_utf8_prefix(const char *s, size_t len, size_t max)
+{
+    size_t n;
+
+    if (len <= max)
+        return len;
+    n = max;
+    /* back off continuation bytes so the cut falls before a lead byte */
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+void wc_mrkdwn_truncate(struct wc_buf *b, size_t max)
+{
+    size_t n, ticks = 0;
+
+    if (!b->ptr || b->len <= max || max < 8)
+        return;
+    /* room for a closing backtick and the ellipsis (3 bytes) */
+    n = wc_utf8_prefix(b->ptr, b->len, max - 4);
+    for (size_t k = n; k > 0 && n - k < 5; k--) {
+        if (b->ptr[k - 1] == ';')
+            break;
+        if (b->ptr[k - 1] == '&') {
+            n = k - 1; /* an entity would be cut: drop it whole */
+            break;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        ticks += b->ptr[i] == '`';
+    b->len = n;
+    b->ptr[n] = '\0';
+    /* fits: n + 4 <= max, and the buffer already held more than that */
+    if (ticks % 2)
+        wc_buf_append_char(b, '`');
+    wc_buf_append_cstr(b, S_ELLIPSIS);
+}
+
+/* Copy s into tmp with control characters as spaces and backticks replaced
+ * when in_code, cut to max_bytes. */
+static int s_clean(struct wc_buf *tmp, const char *s, size_t max_bytes, bool in_code)
+{
+    size_t len = strlen(s), cut = wc_utf8_prefix(s, len, max_bytes);
+    int rc = WC_OK;
+
+    for (size_t i = 0; rc == WC_OK && i < cut; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c < 0x20 || c == 0x7f)
+            rc = wc_buf_append_char(tmp, ' ');
+        else if (c == '`' && in_code)
+            rc = wc_buf_append_cstr(tmp, S_GRAVE_SUBST);
+        else
+            rc = wc_buf_append_char(tmp, (char)c);
+    }
+    if (rc == WC_OK && cut < len)
+        rc = wc_buf_append_cstr(tmp, S_ELLIPSIS);
+    return rc;
+}
+
+static int s_value(struct wc_buf *out, const char *s, size_t max_bytes, const char *fallback,
+                   bool in_code)
+{
+    struct wc_buf tmp = WC_BUF_INIT;
+    int rc;
+
+    if (wc_str_empty(s))
+        return wc_buf_append_cstr(out, fallback ? fallback : "");
+    if ((rc = s_clean(&tmp, s, max_bytes, in_code)) != WC_OK)
+        goto out;
+    if (in_code && (rc = wc_buf_append_char(out, '`')) != WC_OK)
+        goto out;
+    if ((rc = wc_mrkdwn_escape(out, tmp.ptr ? tmp.ptr : "", tmp.len)) != WC_OK)
+        goto out;
+    if (in_code)
+        rc = wc_buf_append_char(out, '`');
+out:
+    wc_buf_clean_up(&tmp);
+    return rc;
+}
+
+int wc_mrkdwn_value(struct wc_buf *out, const char *s, size_t max_bytes, const char *fallback)
+{
+    return s_value(out, s, max_bytes, fallback, false);
+}
+
+int wc_mrkdwn_code(struct wc_buf *out, const char *s, size_t max_bytes, const char *fallback)
+{
+    return s_value(out, s, max_bytes, fallback, true);
+}
+
+int wc_url_encode(struct wc_buf *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int rc = WC_OK;
+
+    for (; s && *s && rc == WC_OK; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            rc = wc_buf_append_char(out, (char)c);
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            rc = wc_buf_append(out, e, 3);
+        }
+    }
+    return rc;
+}

@@ -1,0 +1,41 @@
+/* mrkdwn.h - safe text for Slack mrkdwn, and URL helpers.
+ *
+ * Slack treats only &, < and > as control characters in message text
+ * (<@U123>, <!channel>, <https://x|label>); escaping them as &amp; &lt; &gt;
+ * is all it documents and all it decodes. Everything that comes from AWS
+ * data goes through these functions before it reaches a Slack text field.
+ */
+#ifndef WC_MRKDWN_H
+#define WC_MRKDWN_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+
+/* Append s (len bytes) with & < > escaped. */
+int wc_mrkdwn_escape(struct wc_buf *out, const char *s, size_t len);
+
+/* Append an untrusted value for display: control characters (newlines
+ * included) become spaces, it is cut to at most max_bytes bytes at a UTF-8
+ * boundary with "…" appended when cut, then escaped. NULL or "" appends
+ * fallback verbatim (a trusted literal). */
+int wc_mrkdwn_value(struct wc_buf *out, const char *s, size_t max_bytes, const char *fallback);
+
+/* The same inside a code span: `value`, with backticks in the value replaced
+ * by U+02CB (ˋ) so the span cannot be closed early. NULL or "" appends
+ * fallback verbatim, without the span. */
+int wc_mrkdwn_code(struct wc_buf *out, const char *s, size_t max_bytes, const char *fallback);
+
+/* Cut the mrkdwn text in b to at most max bytes (max >= 8): at a UTF-8
+ * boundary, never inside an &amp; &lt; &gt; entity, closing a code span
+ * left open, with "…" appended. No-op when it already fits. */
+void wc_mrkdwn_truncate(struct wc_buf *b, size_t max);
+
+/* Length of the longest prefix of s[0..len) of at most max bytes that does
+ * not split a UTF-8 sequence. */
+size_t wc_utf8_prefix(const char *s, size_t len, size_t max);
+
+/* Append s percent-encoded: everything but A-Z a-z 0-9 - . _ ~ . */
+int wc_url_encode(struct wc_buf *out, const char *s);
+
+#endif

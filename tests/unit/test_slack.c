@@ -1,0 +1,918 @@
+/* Unit tests for notifiers/slack (and notifiers/mrkdwn, notifiers/deliver):
+ * Block Kit payload, escaping of AWS data, limits, request shape, retries. */
+#include "tests/support/testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/change.h"
+#include "core/err.h"
+#include "core/event.h"
+#include "core/finding.h"
+#include "core/log.h"
+#include "core/notifier.h"
+#include "core/policy.h"
+#include "notifiers/mrkdwn.h"
+#include "notifiers/notifiers.h"
+#include "tests/support/notif_fakes.h"
+
+#define HOOK_URL "https://hooks.slack.com/services/T0000TEST/B0000TEST/abcdefSECRETxyz"
+#define BOT_TOKEN "xoxb-1111-2222-SECRETbottoken"
+#define ACCOUNT "123456789012"
+
+/* --- helpers ---------------------------------------------------------------- */
+
+struct env {
+    struct notif_fake_http http;
+    struct notif_sleeps sleeps;
+    struct notif_log log;
+    struct wc_logger *logger;
+    struct wc_notifier *n;
+};
+
+static void s_env_init(struct env *e, const struct notif_fake_reply *script, size_t n_script,
+                       bool bot)
+{
+    static const struct wc_notifier_kv channels[] = {{ACCOUNT, "C0PROD"}};
+    static const struct wc_notifier_kv aliases[] = {{ACCOUNT, "production"}};
+    struct wc_notifier_options o = {0};
+
+    memset(e, 0, sizeof(*e));
+    notif_fake_http_init(&e->http, script, n_script);
+    e->logger = notif_log_new(&e->log, WC_LOG_INFO);
+    o.id = "slack#0";
+    o.http = &e->http.http;
+    o.logger = e->logger;
+    o.sleep_ms = notif_sleep_record;
+    o.sleep_ctx = &e->sleeps;
+    o.account_aliases = aliases;
+    o.n_account_aliases = 1;
+    if (bot) {
+        o.bot_token = BOT_TOKEN;
+        o.channel = "#whochanged";
+        o.channel_by_account = channels;
+        o.n_channel_by_account = 1;
+        o.api_base_url = "http://127.0.0.1:9/api/";
+    } else {
+        o.webhook_url = HOOK_URL;
+    }
+    e->n = wc_slack_notifier_new(&o);
+    assert_non_null(e->n);
+}
+
+static void s_env_clean_up(struct env *e)
+{
+    wc_notifier_destroy(e->n);
+    wc_logger_destroy(e->logger);
+    notif_fake_http_clean_up(&e->http);
+}
+
+static cJSON *s_render(struct wc_notifier *n, const struct wc_notice *notice)
+{
+    struct wc_buf out = WC_BUF_INIT;
+    cJSON *root;
+
+    assert_int_equal(wc_notifier_render(n, notice, &out), WC_OK);
+    root = cJSON_Parse(out.ptr);
+    assert_non_null(root);
+    wc_buf_clean_up(&out);
+    return root;
+}
+
+/* Every string value in the tree, joined by newlines. */
+static void s_collect_strings(const cJSON *node, struct wc_buf *out)
+{
+    const cJSON *c;
+
+    if (cJSON_IsString(node)) {
+        assert_int_equal(wc_buf_append_cstr(out, node->valuestring), WC_OK);
+        assert_int_equal(wc_buf_append_char(out, '\n'), WC_OK);
+    }
+    cJSON_ArrayForEach(c, node)
+        s_collect_strings(c, out);
+}
+
+/* Text of every mrkdwn/plain_text object and the fallback text. */
+static size_t s_texts(const cJSON *node, const char **out, size_t max, size_t n)
+{
+    const cJSON *c, *t = cJSON_GetObjectItemCaseSensitive(node, "text");
+
+    if (cJSON_IsString(t) && n < max)
+        out[n++] = t->valuestring;
+    cJSON_ArrayForEach(c, node)
+        n = s_texts(c, out, max, n);
+    return n;
+}
+
+static size_t s_utf8_chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+static const cJSON *s_blocks(const cJSON *root)
+{
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(root, "blocks");
+
+    assert_true(cJSON_IsArray(b));
+    return b;
+}
+
+static const char *s_block_type(const cJSON *b)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "type");
+
+    assert_true(cJSON_IsString(t));
+    return t->valuestring;
+}
+
+/* The fields section's field whose text starts with label. */
+static const char *s_field(const cJSON *root, const char *label)
+{
+    const cJSON *b, *f;
+
+    cJSON_ArrayForEach(b, s_blocks(root))
+    {
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(b, "fields"))
+        {
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(f, "text");
+            if (cJSON_IsString(t) && strncmp(t->valuestring, label, strlen(label)) == 0)
+                return t->valuestring;
+        }
+    }
+    return NULL;
+}
+
+static struct wc_finding *s_scenario_finding(void)
+{
+    struct wc_buf note = WC_BUF_INIT, evs = WC_BUF_INIT;
+    struct wc_notification *n = NULL;
+    struct wc_event_list list = WC_EVENT_LIST_INIT;
+    struct wc_policy pol;
+    struct wc_finding *f = NULL;
+    char err[256];
+
+    wc_test_read_data("scenarios/sg-sso-console/notification.json", &note);
+    wc_test_read_ref("samples/cloudtrail/lookup-events-response.wire.constructed.json", &evs);
+    assert_int_equal(wc_notification_parse(wc_buf_str(&note), &n, err, sizeof(err)), WC_OK);
+    assert_int_equal(wc_events_parse(wc_buf_str(&evs), &list, err, sizeof(err)), WC_OK);
+    assert_int_equal(wc_policy_init_defaults(&pol), WC_OK);
+    assert_int_equal(wc_finding_decide(&pol, n, &list, &f), WC_OK);
+    assert_int_equal(f->verdict, WC_VERDICT_HUMAN);
+    wc_policy_clean_up(&pol);
+    wc_event_list_clean_up(&list);
+    wc_notification_destroy(n);
+    wc_buf_clean_up(&note);
+    wc_buf_clean_up(&evs);
+    return f;
+}
+
+static const struct notif_fake_reply s_ok[] = {{200, "ok", NULL, WC_OK}};
+static const struct notif_fake_reply s_api_ok[] = {
+    {200, "{\"ok\":true,\"ts\":\"1.2\"}", NULL, WC_OK}};
+
+/* --- payload ---------------------------------------------------------------- */
+
+static void test_payload_from_scenario(void **state)
+{
+    struct wc_finding *f = s_scenario_finding();
+    const struct wc_finding *fs[] = {f};
+    struct wc_notice notice = {fs, 1, NULL};
+    struct env e;
+    cJSON *root;
+    const cJSON *blocks, *hdr;
+    const char *who, *where, *how, *when;
+    struct wc_buf all = WC_BUF_INIT;
+    char want[512];
+
+    (void)state;
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &notice);
+    assert_null(cJSON_GetObjectItemCaseSensitive(root, "channel")); /* webhook: fixed channel */
+    assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "text")));
+    blocks = s_blocks(root);
+    assert_true(cJSON_GetArraySize(blocks) <= 50);
+    hdr = cJSON_GetArrayItem(blocks, 0);
+    assert_string_equal(s_block_type(hdr), "header");
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(hdr, "text"), "text")
+            ->valuestring,
+        "Manual change in production (" ACCOUNT ")");
+    who = s_field(root, "*Who*");
+    where = s_field(root, "*Where*");
+    how = s_field(root, "*How*");
+    when = s_field(root, "*When*");
+    assert_non_null(who);
+    assert_non_null(where);
+    assert_non_null(how);
+    assert_non_null(when);
+    /* SSO user by session name, then type and role, then the ARN */
+    assert_non_null(strstr(who, "*Who*\nalice@example.com\nAssumedRole"));
+    assert_non_null(strstr(who, f->matches[0].cls.actor.arn));
+    assert_non_null(strstr(where, ACCOUNT " (production)"));
+    assert_non_null(strstr(where, "eu-west-1"));
+    assert_non_null(strstr(how, "AWS console"));
+    assert_non_null(strstr(how, f->matches[0].event.source_ip));
+    assert_non_null(strstr(when, "(CloudTrail)"));
+    assert_non_null(strstr(when, "2024-05-01T11:59:30Z (recorded by Config)"));
+
+    s_collect_strings(root, &all);
+    /* what: event name, resource type and id, the diff */
+    snprintf(want, sizeof(want), "*What*: *%s* on AWS::EC2::SecurityGroup `sg-0123456789abcdef0`",
+             f->matches[0].event.event_name);
+    assert_non_null(strstr(all.ptr, want));
+    assert_non_null(
+        strstr(all.ptr, "`Configuration.IpPermissions.0` CREATE: (none) \xe2\x86\x92 `"));
+    /* links, URL-encoded, & escaped inside mrkdwn */
+    snprintf(want, sizeof(want),
+             "<https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1"
+             "#/events/%s|CloudTrail event>",
+             f->matches[0].event.event_id);
+    assert_non_null(strstr(all.ptr, want));
+    assert_non_null(strstr(all.ptr, "<https://eu-west-1.console.aws.amazon.com/config/home?"
+                                    "region=eu-west-1#/resources/timeline?resourceId="
+                                    "sg-0123456789abcdef0&amp;resourceType="
+                                    "AWS%3A%3AEC2%3A%3ASecurityGroup|Config timeline>"));
+    wc_buf_clean_up(&all);
+    cJSON_Delete(root);
+    s_env_clean_up(&e);
+    wc_finding_destroy(f);
+}
+
+/* Every '<' in text is one of our own console links and every '&' an
+ * entity: nothing from AWS data can mention, link or break out. */
+static void s_assert_safe_text(const char *t)
+{
+    for (const char *p = t; (p = strchr(p, '<')) != NULL; p++)
+        assert_true(strncmp(p, "<https://eu-west-1.console.aws.amazon.com/", 42) == 0 ||
+                    strncmp(p, "<https://us-east-1.console.aws.amazon.com/", 42) == 0);
+    for (const char *p = t; (p = strchr(p, '&')) != NULL; p++)
+        assert_true(strncmp(p, "&amp;", 5) == 0 || strncmp(p, "&lt;", 4) == 0 ||
+                    strncmp(p, "&gt;", 4) == 0);
+}
+
+/* Every mrkdwn text object is verbatim (no auto-linking of bare URLs,
+ * #channels or @mentions). */
+static size_t s_assert_verbatim(const cJSON *node)
+{
+    const cJSON *c, *type = cJSON_GetObjectItemCaseSensitive(node, "type");
+    size_t n = 0;
+
+    if (cJSON_IsString(type) && strcmp(type->valuestring, "mrkdwn") == 0) {
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(node, "verbatim")));
+        n++;
+    }
+    cJSON_ArrayForEach(c, node)
+        n += s_assert_verbatim(c);
+    return n;
+}
+
+static void test_hostile_names_escaped(void **state)
+{
+    static const char *const raw[] = {"<!channel>", "<@U123>", "<https://evil|x>", "<!here>",
+                                      "<!everyone>", "<#C999>", "a > b", "<!subteam^S1>"};
+    struct notif_spec sp = {0};
+    struct wc_finding *f1, *f2;
+    const struct wc_finding *fs[2];
+    struct wc_notice notice = {fs, 2, "<!channel> & co"};
+    const char *texts[256];
+    struct wc_buf all = WC_BUF_INIT;
+    struct env e;
+    cJSON *root;
+    size_t n;
+
+    (void)state;
+    sp.resource_name = "<!channel> & <@U123>";
+    sp.resource_id = "sg-<https://evil|x>";
+    sp.user_agent = "Mozilla <https://evil|x> `rm -rf` && <!here>";
+    sp.session_name = "<!everyone>";
+    sp.event_name = "Put<#C999>";
+    sp.prop_path = "Tags.<!subteam^S1>";
+    sp.prop_after = "\"a > b\" & <!channel>";
+    sp.source_ip = "<!here>";
+    f1 = notif_finding_new(&sp);
+    sp.resource_id = "i-<@U123>\n> quoted";
+    sp.verdict = WC_VERDICT_HUMAN;
+    f2 = notif_finding_new(&sp);
+    fs[0] = f1;
+    fs[1] = f2;
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &notice);
+
+    s_collect_strings(root, &all);
+    for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++)
+        assert_null(strstr(all.ptr, raw[i]));
+    /* shown escaped, not dropped */
+    assert_non_null(strstr(all.ptr, "&lt;!channel&gt; &amp; &lt;@U123&gt;"));
+    assert_non_null(strstr(all.ptr, "&lt;!everyone&gt;"));
+    assert_non_null(strstr(all.ptr, "&lt;https://evil|x&gt;"));
+    /* a backtick run cannot close the code span early; newlines flattened */
+    assert_null(strstr(all.ptr, "`rm -rf`"));
+    assert_null(strstr(all.ptr, "\n&gt; quoted"));
+    n = s_texts(root, texts, 256, 0);
+    assert_true(n > 5);
+    assert_true(s_assert_verbatim(root) >= 6);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(root, "link_names")));
+    for (size_t i = 0; i < n; i++)
+        s_assert_safe_text(texts[i]);
+    wc_buf_clean_up(&all);
+    cJSON_Delete(root);
+    s_env_clean_up(&e);
+    wc_finding_destroy(f1);
+    wc_finding_destroy(f2);
+}
+
+static void test_coalesced_lists_all(void **state)
+{
+    static const char *const ids[] = {"sg-aaaa1111", "sg-bbbb2222", "sg-cccc3333"};
+    struct notif_spec sp = {0};
+    struct wc_finding *f[3];
+    const struct wc_finding *fs[3];
+    struct wc_notice notice = {fs, 3, NULL};
+    struct wc_buf all = WC_BUF_INIT;
+    const cJSON *text, *hdr;
+    struct env e;
+    cJSON *root;
+    size_t sections = 0;
+    const cJSON *b;
+
+    (void)state;
+    for (size_t i = 0; i < 3; i++) {
+        sp.resource_id = ids[i];
+        fs[i] = f[i] = notif_finding_new(&sp);
+    }
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &notice);
+    s_collect_strings(root, &all);
+    for (size_t i = 0; i < 3; i++) {
+        char want[128];
+
+        snprintf(want, sizeof(want), "on AWS::EC2::SecurityGroup `%s`", ids[i]);
+        assert_non_null(strstr(all.ptr, want));
+        snprintf(want, sizeof(want), "resourceId=%s&amp;", ids[i]);
+        assert_non_null(strstr(all.ptr, want));
+    }
+    cJSON_ArrayForEach(b, s_blocks(root))
+        if (strcmp(s_block_type(b), "section") == 0 &&
+            cJSON_GetObjectItemCaseSensitive(b, "text"))
+            sections++;
+    assert_int_equal(sections, 3);
+    hdr = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(s_blocks(root), 0), "text");
+    assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(hdr, "text")->valuestring,
+                           ": 3 resources"));
+    text = cJSON_GetObjectItemCaseSensitive(root, "text");
+    assert_non_null(strstr(text->valuestring, "and 2 more resources"));
+    wc_buf_clean_up(&all);
+    cJSON_Delete(root);
+    s_env_clean_up(&e);
+    for (size_t i = 0; i < 3; i++)
+        wc_finding_destroy(f[i]);
+}
+
+static void s_assert_limits(const cJSON *root)
+{
+    const cJSON *b;
+
+    assert_true(cJSON_GetArraySize(s_blocks(root)) <= 50);
+    cJSON_ArrayForEach(b, s_blocks(root))
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "text"), *f;
+
+        if (t) {
+            size_t len = s_utf8_chars(cJSON_GetObjectItemCaseSensitive(t, "text")->valuestring);
+            assert_true(len <= (strcmp(s_block_type(b), "header") == 0 ? 150u : 3000u));
+        }
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(b, "fields"))
+            assert_true(s_utf8_chars(cJSON_GetObjectItemCaseSensitive(f, "text")->valuestring) <=
+                        2000);
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(b, "elements"))
+            assert_true(s_utf8_chars(cJSON_GetObjectItemCaseSensitive(f, "text")->valuestring) <=
+                        3000);
+    }
+}
+
+static void test_long_diff_truncated(void **state)
+{
+    char big[1500];
+    const char *texts[64];
+    size_t n_texts;
+    struct notif_spec sp = {0};
+    struct wc_finding *f;
+    const struct wc_finding *fs[1];
+    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_buf all = WC_BUF_INIT;
+    struct env e;
+    cJSON *root;
+    size_t lines = 0;
+
+    (void)state;
+    memset(big, '&', sizeof(big) - 1); /* escaping grows it fivefold */
+    big[sizeof(big) - 1] = '\0';
+    sp.n_props = 50;
+    sp.n_props_total = 120;
+    sp.prop_after = big;
+    sp.user_agent = big;
+    sp.resource_name = big;
+    sp.session_name = big; /* Who and the fallback text get cut */
+    fs[0] = f = notif_finding_new(&sp);
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &notice);
+    s_assert_limits(root);
+    /* cuts never leave half an entity */
+    n_texts = s_texts(root, texts, 64, 0);
+    for (size_t i = 0; i < n_texts; i++)
+        s_assert_safe_text(texts[i]);
+    s_collect_strings(root, &all);
+    for (const char *p = all.ptr;
+         (p = strstr(p, "\xe2\x80\xa2 `Configuration.IpPermissions.")) != NULL; p++)
+        lines++;
+    assert_true(lines >= 1 && lines <= 10);
+    {
+        char want[64];
+        snprintf(want, sizeof(want), "and %zu more changed properties", (size_t)120 - lines);
+        assert_non_null(strstr(all.ptr, want));
+    }
+    /* values are shortened, with an ellipsis */
+    assert_null(strstr(all.ptr, "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
+                                "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
+                                "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
+                                "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
+                                "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
+                                "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
+                                "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
+                                "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
+                                "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
+                                "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
+                                "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
+                                "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
+                                "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
+                                "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
+                                "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
+                                "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
+                                "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"));
+    assert_non_null(strstr(all.ptr, "&amp;\xe2\x80\xa6`"));
+    wc_buf_clean_up(&all);
+    cJSON_Delete(root);
+    s_env_clean_up(&e);
+    wc_finding_destroy(f);
+}
+
+static void test_many_resources_within_block_limit(void **state)
+{
+    enum { N = 40 };
+    struct notif_spec sp = {0};
+    struct wc_finding *f[N];
+    const struct wc_finding *fs[N];
+    struct wc_notice notice = {fs, N, NULL};
+    struct wc_buf all = WC_BUF_INIT;
+    char ids[N][32];
+    struct env e;
+    cJSON *root;
+
+    (void)state;
+    for (size_t i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "sg-%08zu", i);
+        sp.resource_id = ids[i];
+        sp.n_props = 12;
+        fs[i] = f[i] = notif_finding_new(&sp);
+    }
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &notice);
+    s_assert_limits(root);
+    s_collect_strings(root, &all);
+    assert_non_null(strstr(all.ptr, "`sg-00000000`"));
+    assert_non_null(strstr(all.ptr, "more resources changed by the same call"));
+    wc_buf_clean_up(&all);
+    cJSON_Delete(root);
+    s_env_clean_up(&e);
+    for (size_t i = 0; i < N; i++)
+        wc_finding_destroy(f[i]);
+}
+
+static void test_other_events_listed(void **state)
+{
+    struct notif_spec sp = {0};
+    struct wc_finding *f;
+    const struct wc_finding *fs[1];
+    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_buf all = WC_BUF_INIT;
+    struct env e;
+    cJSON *root;
+    size_t also = 0;
+
+    (void)state;
+    sp.n_events = 6;
+    sp.iam_user = true;
+    fs[0] = f = notif_finding_new(&sp);
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &notice);
+    s_collect_strings(root, &all);
+    /* the first event is the headline, three more are listed, two counted */
+    assert_non_null(strstr(all.ptr, "*What*: *AuthorizeSecurityGroupIngress* on"));
+    for (const char *p = all.ptr; (p = strstr(p, "also: *ModifySecurityGroupRules* by Alice at "));
+         p++)
+        also++;
+    assert_int_equal(also, 3);
+    assert_non_null(strstr(all.ptr, "also: 2 more matching events"));
+    assert_non_null(
+        strstr(all.ptr, "*Who*\nAlice\nIAMUser\n`arn:aws:iam::123456789012:user/Alice`"));
+    wc_buf_clean_up(&all);
+    cJSON_Delete(root);
+    s_env_clean_up(&e);
+    wc_finding_destroy(f);
+}
+
+static void test_unattributed_header(void **state)
+{
+    struct notif_spec sp = {0};
+    struct wc_finding *f;
+    const struct wc_finding *fs[1];
+    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_buf all = WC_BUF_INIT;
+    struct env e;
+    cJSON *root;
+
+    (void)state;
+    sp.verdict = WC_VERDICT_UNATTRIBUTED;
+    sp.no_event = true;
+    sp.account_id = "210987654321"; /* no alias configured */
+    sp.reason = "no CloudTrail write event <!channel>";
+    fs[0] = f = notif_finding_new(&sp);
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &notice);
+    s_collect_strings(root, &all);
+    assert_non_null(strstr(all.ptr, "Unattributed change in account 210987654321\n"));
+    assert_non_null(strstr(all.ptr, "*Who*\nunknown (no matching CloudTrail event)"));
+    assert_non_null(strstr(all.ptr, "no CloudTrail write event &lt;!channel&gt;"));
+    assert_null(strstr(all.ptr, "CloudTrail event>")); /* no event link */
+    assert_non_null(strstr(all.ptr, "|Config timeline>"));
+    wc_buf_clean_up(&all);
+    cJSON_Delete(root);
+    s_env_clean_up(&e);
+    wc_finding_destroy(f);
+}
+
+/* --- request shape ---------------------------------------------------------- */
+
+static void test_webhook_request_shape(void **state)
+{
+    struct notif_spec sp = {0};
+    struct wc_finding *f = notif_finding_new(&sp);
+    const struct wc_finding *fs[] = {f};
+    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_send_result res = {0};
+    struct wc_buf rendered = WC_BUF_INIT;
+    struct env e;
+
+    (void)state;
+    s_env_init(&e, s_ok, 1, false);
+    assert_int_equal(wc_notifier_send(e.n, &notice, &res), WC_OK);
+    assert_int_equal(res.http_status, 200);
+    assert_int_equal(e.http.n_reqs, 1);
+    assert_string_equal(e.http.reqs[0].method, "POST");
+    assert_string_equal(e.http.reqs[0].url, HOOK_URL);
+    assert_string_equal(notif_fake_header(&e.http.reqs[0], "Content-Type"),
+                        "application/json; charset=utf-8");
+    assert_null(notif_fake_header(&e.http.reqs[0], "Authorization"));
+    assert_true(e.http.reqs[0].timeout_ms > 0);
+    /* render is exactly what send posts */
+    assert_int_equal(wc_notifier_render(e.n, &notice, &rendered), WC_OK);
+    assert_string_equal(rendered.ptr, e.http.reqs[0].body);
+    assert_int_equal(e.sleeps.n, 0);
+    assert_int_equal(e.log.n, 0);
+    wc_buf_clean_up(&rendered);
+    s_env_clean_up(&e);
+    wc_finding_destroy(f);
+}
+
+static void test_bot_request_shape(void **state)
+{
+    struct notif_spec sp = {0};
+    struct wc_finding *f1 = notif_finding_new(&sp), *f2;
+    const struct wc_finding *fs[1];
+    struct wc_notice notice = {fs, 1, NULL};
+    struct env e;
+    cJSON *body;
+
+    (void)state;
+    sp.account_id = "999999999999";
+    f2 = notif_finding_new(&sp);
+    s_env_init(&e, s_api_ok, 1, true);
+    fs[0] = f1;
+    assert_int_equal(wc_notifier_send(e.n, &notice, NULL), WC_OK);
+    fs[0] = f2;
+    assert_int_equal(wc_notifier_send(e.n, &notice, NULL), WC_OK);
+    assert_int_equal(e.http.n_reqs, 2);
+    assert_string_equal(e.http.reqs[0].url, "http://127.0.0.1:9/api/chat.postMessage");
+    assert_string_equal(notif_fake_header(&e.http.reqs[0], "Authorization"),
+                        "Bearer " BOT_TOKEN);
+    assert_string_equal(notif_fake_header(&e.http.reqs[0], "Content-Type"),
+                        "application/json; charset=utf-8");
+    body = cJSON_Parse(e.http.reqs[0].body);
+    assert_non_null(body);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(body, "channel")->valuestring, "C0PROD");
+    assert_true(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(body, "blocks")));
+    cJSON_Delete(body);
+    /* an account without its own channel goes to the default */
+    body = cJSON_Parse(e.http.reqs[1].body);
+    assert_non_null(body);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(body, "channel")->valuestring,
+                        "#whochanged");
+    assert_null(strstr(e.http.reqs[1].body, BOT_TOKEN));
+    cJSON_Delete(body);
+    s_env_clean_up(&e);
+    wc_finding_destroy(f1);
+    wc_finding_destroy(f2);
+}
+
+static void test_constructor_validation(void **state)
+{
+    struct notif_fake_http http;
+    struct wc_notifier_options o = {0};
+    struct wc_notifier *n;
+
+    (void)state;
+    notif_fake_http_init(&http, s_ok, 1);
+    o.http = &http.http;
+    assert_null(wc_slack_notifier_new(&o)); /* neither */
+    o.webhook_url = HOOK_URL;
+    o.bot_token = BOT_TOKEN;
+    assert_null(wc_slack_notifier_new(&o)); /* both */
+    o.webhook_url = NULL;
+    assert_null(wc_slack_notifier_new(&o)); /* bot without a channel */
+    o.channel = "C1";
+    o.bot_token = "xoxb-1\r\nX-Injected: 1";
+    assert_null(wc_slack_notifier_new(&o)); /* a header line smuggled in the token */
+    o.bot_token = BOT_TOKEN;
+    o.http = NULL;
+    assert_null(wc_slack_notifier_new(&o)); /* no transport */
+    o.http = &http.http;
+    n = wc_slack_notifier_new(&o);
+    assert_non_null(n);
+    assert_string_equal(n->id, "slack");
+    assert_int_equal(n->verdict_mask, WC_VERDICT_BIT(WC_VERDICT_HUMAN));
+    assert_true(wc_notifier_wants(n, WC_VERDICT_HUMAN));
+    assert_false(wc_notifier_wants(n, WC_VERDICT_AUTOMATION));
+    assert_ptr_equal(n->vtable, &wc_slack_notifier_vtable);
+    wc_notifier_destroy(n);
+    notif_fake_http_clean_up(&http);
+}
+
+/* --- delivery --------------------------------------------------------------- */
+
+static int s_send(const struct notif_fake_reply *script, size_t n_script, bool bot,
+                  struct env *e, struct wc_send_result *res)
+{
+    struct notif_spec sp = {0};
+    struct wc_finding *f = notif_finding_new(&sp);
+    const struct wc_finding *fs[] = {f};
+    struct wc_notice notice = {fs, 1, NULL};
+    int rc;
+
+    s_env_init(e, script, n_script, bot);
+    rc = wc_notifier_send(e->n, &notice, res);
+    wc_finding_destroy(f);
+    return rc;
+}
+
+static void test_500_then_ok(void **state)
+{
+    static const struct notif_fake_reply script[] = {{500, "boom", NULL, WC_OK},
+                                                     {200, "ok", NULL, WC_OK}};
+    struct wc_send_result res = {0};
+    struct env e;
+
+    (void)state;
+    assert_int_equal(s_send(script, 2, false, &e, &res), WC_OK);
+    assert_int_equal(e.http.n_reqs, 2);
+    assert_int_equal(e.sleeps.n, 1);
+    /* first backoff step 1000 ms with equal jitter: [500, 1000] */
+    assert_in_range(e.sleeps.ms[0], 500, 1000);
+    assert_string_equal(e.http.reqs[0].body, e.http.reqs[1].body);
+    s_env_clean_up(&e);
+}
+
+static void test_429_retry_after(void **state)
+{
+    static const struct notif_fake_reply script[] = {{429, "rate_limited", "2", WC_OK},
+                                                     {200, "ok", NULL, WC_OK}};
+    struct wc_send_result res = {0};
+    struct env e;
+
+    (void)state;
+    assert_int_equal(s_send(script, 2, false, &e, &res), WC_OK);
+    assert_int_equal(e.http.n_reqs, 2);
+    assert_int_equal(e.sleeps.n, 1);
+    assert_int_equal(e.sleeps.ms[0], 2000);
+    assert_int_equal(res.retry_after_ms, 0);
+    s_env_clean_up(&e);
+}
+
+static void test_persistent_429_throttled(void **state)
+{
+    static const struct notif_fake_reply always[] = {{429, "rate_limited", "2", WC_OK}};
+    static const struct notif_fake_reply long_wait[] = {{429, "rate_limited", "50", WC_OK}};
+    struct wc_send_result res = {0};
+    struct env e;
+
+    (void)state;
+    assert_int_equal(s_send(always, 1, false, &e, &res), WC_ERR_THROTTLED);
+    assert_int_equal(e.http.n_reqs, 3); /* bounded attempts */
+    assert_int_equal(e.sleeps.n, 2);
+    assert_int_equal(e.sleeps.total_ms, 4000);
+    assert_int_equal(res.retry_after_ms, 2000);
+    assert_int_equal(res.http_status, 429);
+    assert_int_equal(e.log.n, 3); /* two warnings, one error */
+    s_env_clean_up(&e);
+
+    /* bounded total wait: 50 s + 50 s would pass 60 s */
+    assert_int_equal(s_send(long_wait, 1, false, &e, &res), WC_ERR_THROTTLED);
+    assert_int_equal(e.http.n_reqs, 2);
+    assert_int_equal(e.sleeps.total_ms, 50000);
+    assert_int_equal(res.retry_after_ms, 50000);
+    s_env_clean_up(&e);
+}
+
+static void s_assert_no_secret(const struct notif_log *log)
+{
+    assert_false(notif_log_contains(log, "hooks.slack.com"));
+    assert_false(notif_log_contains(log, "T0000TEST"));
+    assert_false(notif_log_contains(log, "abcdefSECRETxyz"));
+    assert_false(notif_log_contains(log, "SECRETbottoken"));
+    assert_false(notif_log_contains(log, "xoxb"));
+}
+
+static void test_400_invalid_no_retry(void **state)
+{
+    static const struct notif_fake_reply script[] = {{400, "invalid_payload", NULL, WC_OK},
+                                                     {200, "ok", NULL, WC_OK}};
+    struct wc_send_result res = {0};
+    struct env e;
+
+    (void)state;
+    assert_int_equal(s_send(script, 2, false, &e, &res), WC_ERR_INVALID);
+    assert_int_equal(e.http.n_reqs, 1);
+    assert_int_equal(e.sleeps.n, 0);
+    assert_int_equal(res.http_status, 400);
+    assert_int_equal(e.log.n, 1);
+    assert_non_null(strstr(e.log.lines[0], "error"));
+    assert_non_null(strstr(e.log.lines[0], "slack#0"));
+    assert_non_null(strstr(e.log.lines[0], "400"));
+    assert_non_null(strstr(e.log.lines[0], "invalid_payload"));
+    s_assert_no_secret(&e.log);
+    s_env_clean_up(&e);
+}
+
+static void test_403_auth(void **state)
+{
+    static const struct notif_fake_reply script[] = {{403, "action_prohibited", NULL, WC_OK}};
+    struct env e;
+
+    (void)state;
+    assert_int_equal(s_send(script, 1, false, &e, NULL), WC_ERR_AUTH);
+    assert_int_equal(e.http.n_reqs, 1);
+    s_assert_no_secret(&e.log);
+    s_env_clean_up(&e);
+}
+
+static void test_api_errors(void **state)
+{
+    static const struct notif_fake_reply not_in_channel[] = {
+        {200, "{\"ok\":false,\"error\":\"not_in_channel\"}", NULL, WC_OK}};
+    static const struct notif_fake_reply bad_auth[] = {
+        {200, "{\"ok\":false,\"error\":\"invalid_auth\"}", NULL, WC_OK}};
+    static const struct notif_fake_reply ratelimited[] = {
+        {200, "{\"ok\":false,\"error\":\"ratelimited\"}", "1", WC_OK},
+        {200, "{\"ok\":true}", NULL, WC_OK}};
+    static const struct notif_fake_reply always_ratelimited[] = {
+        {429, "{\"ok\":false,\"error\":\"ratelimited\"}", "3", WC_OK}};
+    static const struct notif_fake_reply garbage[] = {{200, "<html>proxy</html>", NULL, WC_OK}};
+    struct wc_send_result res = {0};
+    struct env e;
+
+    (void)state;
+    assert_int_equal(s_send(not_in_channel, 1, true, &e, &res), WC_ERR_INVALID);
+    assert_int_equal(e.http.n_reqs, 1);
+    assert_int_equal(e.log.n, 1);
+    assert_non_null(strstr(e.log.lines[0], "not_in_channel"));
+    s_assert_no_secret(&e.log);
+    s_env_clean_up(&e);
+
+    assert_int_equal(s_send(bad_auth, 1, true, &e, &res), WC_ERR_AUTH);
+    assert_int_equal(e.http.n_reqs, 1);
+    assert_non_null(strstr(e.log.lines[0], "invalid_auth"));
+    s_assert_no_secret(&e.log);
+    s_env_clean_up(&e);
+
+    assert_int_equal(s_send(ratelimited, 2, true, &e, &res), WC_OK);
+    assert_int_equal(e.http.n_reqs, 2);
+    assert_int_equal(e.sleeps.n, 1);
+    assert_int_equal(e.sleeps.ms[0], 1000);
+    s_env_clean_up(&e);
+
+    assert_int_equal(s_send(always_ratelimited, 1, true, &e, &res), WC_ERR_THROTTLED);
+    assert_int_equal(res.retry_after_ms, 3000);
+    assert_int_equal(e.http.n_reqs, 3);
+    s_env_clean_up(&e);
+
+    assert_int_equal(s_send(garbage, 1, true, &e, &res), WC_ERR_SERVICE);
+    assert_int_equal(e.http.n_reqs, 3);
+    s_env_clean_up(&e);
+}
+
+static void test_transport_errors_backoff(void **state)
+{
+    static const struct notif_fake_reply timeouts[] = {{0, NULL, NULL, WC_ERR_TIMEOUT}};
+    static const struct notif_fake_reply resets[] = {{0, NULL, NULL, WC_ERR_HTTP},
+                                                     {0, NULL, NULL, WC_ERR_HTTP},
+                                                     {503, "down", NULL, WC_OK}};
+    struct wc_send_result res = {0};
+    struct env e;
+
+    (void)state;
+    assert_int_equal(s_send(timeouts, 1, false, &e, &res), WC_ERR_TIMEOUT);
+    assert_int_equal(e.http.n_reqs, 3);
+    assert_int_equal(e.sleeps.n, 2);
+    assert_in_range(e.sleeps.ms[0], 500, 1000);
+    assert_in_range(e.sleeps.ms[1], 1000, 2000); /* exponential */
+    assert_int_equal(res.http_status, 0);
+    s_env_clean_up(&e);
+
+    assert_int_equal(s_send(resets, 3, false, &e, &res), WC_ERR_SERVICE);
+    assert_int_equal(e.http.n_reqs, 3);
+    assert_int_equal(res.http_status, 503);
+    s_env_clean_up(&e);
+}
+
+/* --- mrkdwn helpers --------------------------------------------------------- */
+
+static void test_mrkdwn_helpers(void **state)
+{
+    struct wc_buf b = WC_BUF_INIT;
+    const char *s = "a\xc3\xa9z"; /* aéz */
+
+    (void)state;
+    assert_int_equal(wc_mrkdwn_escape(&b, "<!channel> & \"x\" > *y*", 22), WC_OK);
+    assert_string_equal(b.ptr, "&lt;!channel&gt; &amp; \"x\" &gt; *y*");
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_code(&b, "a`b\nc", 100, "-"), WC_OK);
+    assert_string_equal(b.ptr, "`a\xcb\x8b" "b c`");
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_code(&b, NULL, 100, "(none)"), WC_OK);
+    assert_string_equal(b.ptr, "(none)");
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_value(&b, "<<<<", 2, ""), WC_OK);
+    assert_string_equal(b.ptr, "&lt;&lt;\xe2\x80\xa6");
+    assert_int_equal(wc_utf8_prefix(s, 4, 2), 1); /* not inside é */
+    assert_int_equal(wc_utf8_prefix(s, 4, 3), 3);
+    assert_int_equal(wc_utf8_prefix(s, 4, 9), 4);
+    /* truncation never splits an entity or leaves a code span open */
+    wc_buf_reset(&b);
+    assert_int_equal(wc_buf_append_cstr(&b, "`ab&amp;cdefgh`"), WC_OK);
+    wc_mrkdwn_truncate(&b, 10);
+    assert_string_equal(b.ptr, "`ab`\xe2\x80\xa6");
+    wc_buf_reset(&b);
+    assert_int_equal(wc_buf_append_cstr(&b, "abcdefgh&lt;ij"), WC_OK);
+    wc_mrkdwn_truncate(&b, 13);
+    assert_string_equal(b.ptr, "abcdefgh\xe2\x80\xa6");
+    wc_buf_reset(&b);
+    assert_int_equal(wc_buf_append_cstr(&b, "short"), WC_OK);
+    wc_mrkdwn_truncate(&b, 8);
+    assert_string_equal(b.ptr, "short");
+    wc_buf_reset(&b);
+    assert_int_equal(wc_url_encode(&b, "AWS::S3::Bucket a/b?&=#|>~"), WC_OK);
+    assert_string_equal(b.ptr, "AWS%3A%3AS3%3A%3ABucket%20a%2Fb%3F%26%3D%23%7C%3E~");
+    wc_buf_clean_up(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_payload_from_scenario),
+        cmocka_unit_test(test_hostile_names_escaped),
+        cmocka_unit_test(test_coalesced_lists_all),
+        cmocka_unit_test(test_long_diff_truncated),
+        cmocka_unit_test(test_many_resources_within_block_limit),
+        cmocka_unit_test(test_other_events_listed),
+        cmocka_unit_test(test_unattributed_header),
+        cmocka_unit_test(test_webhook_request_shape),
+        cmocka_unit_test(test_bot_request_shape),
+        cmocka_unit_test(test_constructor_validation),
+        cmocka_unit_test(test_500_then_ok),
+        cmocka_unit_test(test_429_retry_after),
+        cmocka_unit_test(test_persistent_429_throttled),
+        cmocka_unit_test(test_400_invalid_no_retry),
+        cmocka_unit_test(test_403_auth),
+        cmocka_unit_test(test_api_errors),
+        cmocka_unit_test(test_transport_errors_backoff),
+        cmocka_unit_test(test_mrkdwn_helpers),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
