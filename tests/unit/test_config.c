@@ -224,6 +224,26 @@ static void test_every_key(void **state)
     wc_config_errors_clean_up(&errs);
 }
 
+static void test_cloudtrail_rate_and_ca_bundle(void **state)
+{
+    struct wc_config *c = s_ok("");
+    struct wc_config_errors errs = WC_CONFIG_ERRORS_INIT;
+
+    (void)state;
+    assert_int_equal(wc_config_cloudtrail_rate(c), 2);
+    assert_null(wc_config_ca_bundle(c));
+    wc_config_destroy(c);
+    c = s_ok("cloudtrail: {lookups_per_second: 1}\nca_bundle: /etc/ssl/ca.pem\n");
+    assert_int_equal(wc_config_cloudtrail_rate(c), 1);
+    assert_string_equal(wc_config_ca_bundle(c), "/etc/ssl/ca.pem");
+    wc_config_destroy(c);
+    s_bad("cloudtrail:\n  lookups_per_second: 0\n", &errs);
+    s_find(&errs, 2, 23, "lookups_per_second");
+    wc_config_errors_clean_up(&errs);
+    s_bad("ca_bundle: \"\"\n", &errs);
+    wc_config_errors_clean_up(&errs);
+}
+
 static void test_block_and_flow_lists(void **state)
 {
     struct wc_config *a, *b;
@@ -781,6 +801,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_region_from_env),
         cmocka_unit_test(test_every_key),
+        cmocka_unit_test(test_cloudtrail_rate_and_ca_bundle),
         cmocka_unit_test(test_block_and_flow_lists),
         cmocka_unit_test(test_env_expansion),
         cmocka_unit_test(test_unknown_key_position),
