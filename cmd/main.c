@@ -15,6 +15,7 @@ static const struct wc_cmd {
     const char *summary;
 } s_cmds[] = {
     {"explain", wc_cmd_explain, "attribute one Config notification and print the verdict as JSON"},
+    {"run", wc_cmd_run, "the worker: from the SQS queue to Slack, for every change"},
     {"check-config", wc_cmd_check_config, "validate a config file and print the effective config"},
 };
 

@@ -1,0 +1,817 @@
+/* run.c - `whochanged run`: the worker.
+ *
+ * Threads: the main thread long-polls the queue and hands messages to a
+ * fixed pool of max_in_flight worker threads through a bounded work queue
+ * (so memory is bounded by max_in_flight whatever the queue depth). A
+ * worker carries one message from parse to delete: S3 fetch for oversized
+ * items, CloudTrail lookups (rate-limited per account-region by the trail,
+ * whose token buckets every thread shares), the verdict, the notifiers
+ * (skipping those the state file says already accepted it), and the delete.
+ * Receives go on while lookups wait for their slot.
+ *
+ * Signals: SIGTERM/SIGINT stop receiving; a message already being worked on
+ * is finished, queued ones are released (visible again at once); exit 0.
+ * SIGHUP reloads the policy part of the config (trusted, ignore, skew) and
+ * reopens the JSON lines files (logrotate).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aws/endpoints.h"
+#include "aws/s3.h"
+#include "aws/sqs.h"
+#include "cmd/cmd.h"
+#include "cmd/stack.h"
+#include "cmd/statefile.h"
+#include "cmd/util.h"
+#include "config/config.h"
+#include "core/change.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/event.h"
+#include "core/finding.h"
+#include "core/log.h"
+#include "core/notifier.h"
+#include "core/queue.h"
+#include "core/trail.h"
+#include "core/worker.h"
+#include "notifiers/notifiers.h"
+
+#define LOOKUP_FAILURE_RETRY_S 30
+#define NOTIFY_FAILURE_RETRY_S 30
+#define ONCE_WAIT_S 2
+
+static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_reload;
+
+static void s_on_stop(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void s_on_hup(int sig)
+{
+    (void)sig;
+    g_reload = 1;
+}
+
+/* Sleep that a stop request cuts short. */
+static void s_sleep(void *ctx, int64_t ms)
+{
+    (void)ctx;
+    while (ms > 0 && !g_stop) {
+        int64_t step = ms < 100 ? ms : 100;
+        struct timespec ts = {0, (long)step * 1000000L};
+
+        nanosleep(&ts, NULL);
+        ms -= step;
+    }
+}
+
+struct s_deferred {
+    char *id;
+    int64_t due_ms;
+};
+
+struct s_runner {
+    const char *config_path;
+    struct wc_config *cfg;
+    struct wc_logger *logger;
+    struct wc_stack stack;
+    struct wc_queue *queue;
+    struct wc_s3_options s3;
+    char *sqs_endpoint;
+    struct wc_notifier **notifiers;
+    size_t n_notifiers;
+    struct wc_statefile *state;
+    struct wc_schedule schedule;
+    struct wc_clock clock;
+    bool once, dry_run;
+    int max_in_flight;
+
+    pthread_rwlock_t policy_lock;
+    struct wc_policy policy;
+
+    pthread_mutex_t lock;
+    pthread_cond_t work_cond, space_cond;
+    struct wc_queue_message *work; /* ring of max_in_flight */
+    size_t work_head, work_len;
+    int in_flight;
+    bool stopping;
+    struct s_deferred *deferred;
+    size_t n_deferred;
+    struct wc_strlist seen; /* --dry-run: messages already shown */
+    pthread_t *threads;
+    int n_threads;
+    atomic_uint_fast64_t n_messages, n_errors;
+};
+
+/* --- deferred messages (for --once) ------------------------------------- */
+
+static void s_deferred_remove(struct s_runner *r, const char *id)
+{
+    for (size_t i = 0; i < r->n_deferred; i++) {
+        if (!strcmp(r->deferred[i].id, id)) {
+            free(r->deferred[i].id);
+            r->deferred[i] = r->deferred[--r->n_deferred];
+            return;
+        }
+    }
+}
+
+static void s_deferred_add(struct s_runner *r, const char *id, int64_t due_ms)
+{
+    struct s_deferred *d;
+
+    pthread_mutex_lock(&r->lock);
+    s_deferred_remove(r, id);
+    d = realloc(r->deferred, (r->n_deferred + 1) * sizeof(*d));
+    if (d) {
+        r->deferred = d;
+        d[r->n_deferred].id = wc_strdup(id);
+        d[r->n_deferred].due_ms = due_ms;
+        if (d[r->n_deferred].id)
+            r->n_deferred++;
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* --- one message ---------------------------------------------------------- */
+
+static const char *s_actor(const struct wc_finding *f)
+{
+    const struct wc_actor *a;
+
+    if (!f->n_matches)
+        return "-";
+    a = &f->matches[0].cls.actor;
+    if (a->session_name)
+        return a->session_name;
+    if (a->name)
+        return a->name;
+    return a->arn ? a->arn : "-";
+}
+
+static void s_outcome(struct s_runner *r, const struct wc_queue_message *m,
+                      const struct wc_finding *f, const char *action)
+{
+    WC_LOGI(r->logger, m->message_id, "verdict=%s resource=%s/%s actor=%s action=%s",
+            wc_verdict_name(f->verdict), f->is_change ? f->change.resource_type : "-",
+            f->is_change ? f->change.resource_id : "-", s_actor(f), action);
+}
+
+static void s_release(struct s_runner *r, const struct wc_queue_message *m, int delay_s)
+{
+    int rc;
+
+    if (r->dry_run)
+        return;
+    rc = wc_queue_retry_later(r->queue, m->receipt_handle, delay_s);
+    if (rc != WC_OK && rc != WC_ERR_NOT_FOUND)
+        WC_LOGW(r->logger, m->message_id, "cannot change the message's visibility: %s",
+                wc_strerror(rc));
+}
+
+static int s_delete(struct s_runner *r, const struct wc_queue_message *m)
+{
+    const char *h = m->receipt_handle;
+    int result = WC_OK, rc;
+
+    rc = wc_queue_delete_batch(r->queue, &h, 1, &result);
+    if (rc == WC_OK)
+        rc = result;
+    if (rc != WC_OK)
+        WC_LOGW(r->logger, m->message_id,
+                "delete failed (%s): the message will come back and be recognised as done",
+                wc_strerror(rc));
+    return rc;
+}
+
+/* Hand f to every notifier that wants it. WC_OK when all accepted (or had
+ * it already); else *retry_s says when to try again, 0 = leave for redrive. */
+static int s_deliver(struct s_runner *r, const struct wc_queue_message *m,
+                     const struct wc_finding *f, int *retry_s, int *n_sent)
+{
+    const struct wc_finding *one[1] = {f};
+    struct wc_notice notice = {one, 1, NULL};
+    struct wc_buf subject = WC_BUF_INIT;
+    int rc = WC_OK, retry_after_s = 0;
+    bool permanent = false;
+
+    *retry_s = 0;
+    *n_sent = 0;
+    if ((rc = wc_worker_subject(f, m->message_id, &subject)) != WC_OK)
+        return rc;
+    for (size_t i = 0; i < r->n_notifiers; i++) {
+        struct wc_notifier *n = r->notifiers[i];
+        struct wc_send_result res = {0};
+        int nrc;
+
+        if (!wc_notifier_wants(n, f->verdict))
+            continue;
+        if (r->dry_run) {
+            struct wc_buf payload = WC_BUF_INIT;
+
+            if (wc_notifier_render(n, &notice, &payload) == WC_OK) {
+                wc_log_redact(&payload);
+                flockfile(stdout);
+                printf("--- %s would send (message %s):\n%s\n", n->id, m->message_id,
+                       payload.ptr ? payload.ptr : "");
+                fflush(stdout);
+                funlockfile(stdout);
+            }
+            wc_buf_clean_up(&payload);
+            continue;
+        }
+        if (wc_statefile_accepted(r->state, n->id, subject.ptr)) {
+            WC_LOGD(r->logger, m->message_id, "%s already accepted %s", n->id, subject.ptr);
+            continue;
+        }
+        nrc = wc_notifier_send(n, &notice, &res);
+        if (nrc == WC_OK) {
+            (*n_sent)++;
+            if ((nrc = wc_statefile_record(r->state, n->id, subject.ptr)) != WC_OK) {
+                WC_LOGE(r->logger, m->message_id, "cannot record delivery to %s: %s", n->id,
+                        wc_strerror(nrc));
+                rc = nrc;
+                retry_after_s = NOTIFY_FAILURE_RETRY_S;
+            }
+            continue;
+        }
+        rc = nrc;
+        if (nrc == WC_ERR_INVALID || nrc == WC_ERR_AUTH) {
+            permanent = true;
+            WC_LOGE(r->logger, m->message_id, "%s refused the finding (%s, HTTP %ld): "
+                    "the message is left for the dead-letter queue", n->id, wc_strerror(nrc),
+                    res.http_status);
+        } else {
+            int s = res.retry_after_ms > 0 ? (int)((res.retry_after_ms + 999) / 1000)
+                                           : NOTIFY_FAILURE_RETRY_S;
+            if (s > retry_after_s)
+                retry_after_s = s;
+            WC_LOGW(r->logger, m->message_id, "%s failed (%s, HTTP %ld): retrying in %d s", n->id,
+                    wc_strerror(nrc), res.http_status, s);
+        }
+    }
+    wc_buf_clean_up(&subject);
+    *retry_s = permanent ? 0 : retry_after_s;
+    return rc;
+}
+
+static int s_parse(struct s_runner *r, const struct wc_queue_message *m,
+                   struct wc_notification **note)
+{
+    char err[256] = "";
+    int rc;
+
+    rc = wc_notification_parse((struct wc_str){m->body, m->body_len}, note, err, sizeof(err));
+    if (rc != WC_OK) {
+        WC_LOGW(r->logger, m->message_id,
+                "invalid message (receive %d), left for the dead-letter queue: %s",
+                m->receive_count, err);
+        return rc;
+    }
+    if ((*note)->kind != WC_NOTE_OVERSIZED)
+        return WC_OK;
+    {
+        struct wc_notification *full = NULL;
+        struct wc_s3_options o = r->s3;
+
+        o.log_id = m->message_id;
+        rc = wc_s3_fetch_oversized(&o, &(*note)->oversized, (*note)->change.region, &full, err,
+                                   sizeof(err));
+        if (rc != WC_OK) {
+            WC_LOGW(r->logger, m->message_id, "oversized item %s: %s",
+                    (*note)->oversized.s3_location ? (*note)->oversized.s3_location : "?", err);
+            return rc;
+        }
+        wc_notification_destroy(*note);
+        *note = full;
+    }
+    return WC_OK;
+}
+
+static void s_process(struct s_runner *r, const struct wc_queue_message *m)
+{
+    struct wc_notification *note = NULL;
+    struct wc_event_list events = WC_EVENT_LIST_INIT;
+    struct wc_finding *f = NULL;
+    struct wc_plan plan;
+    bool lookup;
+    int skew_s;
+    size_t calls = 0;
+    int rc, retry_s = 0, sent = 0;
+
+    atomic_fetch_add(&r->n_messages, 1);
+    if ((rc = s_parse(r, m, &note)) != WC_OK) {
+        /* a malformed body stays put (redrive); a failed S3 fetch is retried */
+        if (note && note->kind == WC_NOTE_OVERSIZED && rc != WC_ERR_INVALID)
+            s_release(r, m, LOOKUP_FAILURE_RETRY_S);
+        atomic_fetch_add(&r->n_errors, 1);
+        goto out;
+    }
+    pthread_rwlock_rdlock(&r->policy_lock);
+    lookup = note->kind != WC_NOTE_OTHER &&
+             !wc_strlist_glob_any(&r->policy.ignore_resource_types, note->change.resource_type);
+    skew_s = r->policy.skew_s;
+    pthread_rwlock_unlock(&r->policy_lock);
+    if (lookup) {
+        rc = wc_trail_lookup_change(r->stack.trail, &note->change, skew_s, &events, &calls);
+        if (rc != WC_OK) {
+            WC_LOGW(r->logger, m->message_id, "CloudTrail lookup for %s failed (%s): "
+                    "looking again in %d s", note->change.resource_id, wc_strerror(rc),
+                    LOOKUP_FAILURE_RETRY_S);
+            s_release(r, m, LOOKUP_FAILURE_RETRY_S);
+            atomic_fetch_add(&r->n_errors, 1);
+            goto out;
+        }
+    }
+    pthread_rwlock_rdlock(&r->policy_lock);
+    rc = wc_finding_decide(&r->policy, note, &events, &f);
+    pthread_rwlock_unlock(&r->policy_lock);
+    if (rc != WC_OK) {
+        WC_LOGE(r->logger, m->message_id, "cannot decide: %s", wc_strerror(rc));
+        goto out;
+    }
+    wc_worker_plan(&r->schedule, f, m->receive_count, wc_clock_now_ms(&r->clock), &plan);
+    if (plan.kind == WC_PLAN_RETRY) {
+        char line[160];
+
+        snprintf(line, sizeof(line), "retry in %ds (receive %d, no matching event yet, %zu lookups)",
+                 plan.delay_s, m->receive_count, calls);
+        s_outcome(r, m, f, line);
+        if (!r->dry_run) {
+            s_release(r, m, plan.delay_s);
+            if (r->once)
+                s_deferred_add(r, m->message_id,
+                               wc_clock_now_ms(&r->clock) + (int64_t)plan.delay_s * 1000);
+        }
+        goto out;
+    }
+    rc = s_deliver(r, m, f, &retry_s, &sent);
+    if (r->dry_run) {
+        s_outcome(r, m, f, "dry-run");
+    } else if (rc == WC_OK) {
+        char line[64];
+
+        snprintf(line, sizeof(line), "%s%s", sent ? "notified, " : "",
+                 s_delete(r, m) == WC_OK ? "deleted" : "delete-failed");
+        s_outcome(r, m, f, line);
+    } else if (retry_s > 0) {
+        s_outcome(r, m, f, "notify-failed, retry");
+        s_release(r, m, retry_s);
+    } else {
+        s_outcome(r, m, f, "notify-refused, left for redrive");
+    }
+out:
+    wc_finding_destroy(f);
+    wc_event_list_clean_up(&events);
+    wc_notification_destroy(note);
+}
+
+/* --- threads -------------------------------------------------------------- */
+
+static void *s_worker_main(void *arg)
+{
+    struct s_runner *r = arg;
+
+    for (;;) {
+        struct wc_queue_message m;
+        bool release;
+
+        pthread_mutex_lock(&r->lock);
+        while (r->work_len == 0 && !r->stopping)
+            pthread_cond_wait(&r->work_cond, &r->lock);
+        if (r->work_len == 0) {
+            pthread_mutex_unlock(&r->lock);
+            break;
+        }
+        m = r->work[r->work_head];
+        r->work_head = (r->work_head + 1) % (size_t)r->max_in_flight;
+        r->work_len--;
+        release = r->stopping;
+        pthread_mutex_unlock(&r->lock);
+
+        if (release)
+            s_release(r, &m, 0); /* not started: let another worker have it now */
+        else
+            s_process(r, &m);
+        wc_queue_message_clean_up(&m);
+
+        pthread_mutex_lock(&r->lock);
+        r->in_flight--;
+        pthread_cond_signal(&r->space_cond);
+        pthread_mutex_unlock(&r->lock);
+    }
+    return NULL;
+}
+
+static void s_enqueue(struct s_runner *r, struct wc_queue_message *m)
+{
+    size_t tail;
+
+    pthread_mutex_lock(&r->lock);
+    s_deferred_remove(r, m->message_id);
+    tail = (r->work_head + r->work_len) % (size_t)r->max_in_flight;
+    r->work[tail] = *m;
+    r->work_len++;
+    pthread_cond_signal(&r->work_cond);
+    pthread_mutex_unlock(&r->lock);
+    memset(m, 0, sizeof(*m));
+}
+
+/* --- configuration -------------------------------------------------------- */
+
+static int s_build_notifiers(struct s_runner *r)
+{
+    size_t n = wc_config_notifier_count(r->cfg);
+
+    r->notifiers = calloc(n ? n : 1, sizeof(*r->notifiers));
+    if (!r->notifiers)
+        return WC_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const struct wc_config_notifier *cn = wc_config_notifier(r->cfg, i);
+        const struct wc_notifier_backend *b =
+            wc_notifier_backend_find(wc_config_notifier_type_name(cn->type));
+        struct wc_notifier_kv *channels = NULL, *aliases = NULL;
+        struct wc_notifier_options o = {0};
+        char id[32];
+
+        snprintf(id, sizeof(id), "%s#%zu", wc_config_notifier_type_name(cn->type), i);
+        if (!b) {
+            WC_LOGE(r->logger, NULL, "notifier %s: no such backend", id);
+            return WC_ERR_CONFIG;
+        }
+        channels = calloc(cn->channel_by_account.len + 1, sizeof(*channels));
+        aliases = calloc(cn->account_aliases.len + 1, sizeof(*aliases));
+        if (!channels || !aliases) {
+            free(channels);
+            free(aliases);
+            return WC_ERR_NOMEM;
+        }
+        for (size_t k = 0; k < cn->channel_by_account.len; k++)
+            channels[k] = (struct wc_notifier_kv){cn->channel_by_account.items[k].key,
+                                                  cn->channel_by_account.items[k].value};
+        for (size_t k = 0; k < cn->account_aliases.len; k++)
+            aliases[k] = (struct wc_notifier_kv){cn->account_aliases.items[k].key,
+                                                 cn->account_aliases.items[k].value};
+        o.id = id;
+        o.verdict_mask = cn->verdicts;
+        /* notify_unattributed: whoever gets human findings gets these too */
+        if (wc_config_notify_unattributed(r->cfg) && (o.verdict_mask & WC_VERDICT_BIT(WC_VERDICT_HUMAN)))
+            o.verdict_mask |= WC_VERDICT_BIT(WC_VERDICT_UNATTRIBUTED);
+        o.http = r->stack.http;
+        o.logger = r->logger;
+        o.sleep_ms = s_sleep;
+        o.webhook_url = cn->webhook_url;
+        o.bot_token = cn->bot_token;
+        o.channel = cn->channel;
+        o.channel_by_account = channels;
+        o.n_channel_by_account = cn->channel_by_account.len;
+        o.account_aliases = aliases;
+        o.n_account_aliases = cn->account_aliases.len;
+        o.url = cn->url;
+        o.hmac_secret = cn->hmac_secret;
+        o.path = cn->path;
+        r->notifiers[i] = b->create(&o);
+        free(channels);
+        free(aliases);
+        if (!r->notifiers[i]) {
+            WC_LOGE(r->logger, NULL, "notifier %s: cannot be set up (see above)", id);
+            return WC_ERR_CONFIG;
+        }
+        r->n_notifiers++;
+    }
+    return WC_OK;
+}
+
+static void s_reload(struct s_runner *r)
+{
+    struct wc_config *cfg = NULL;
+    struct wc_config_errors errs = WC_CONFIG_ERRORS_INIT;
+    struct wc_policy p;
+
+    if (wc_config_load(r->config_path, &cfg, &errs) != WC_OK) {
+        WC_LOGE(r->logger, NULL, "SIGHUP: the new configuration is invalid; keeping the old one");
+        for (size_t i = 0; i < errs.len; i++)
+            WC_LOGE(r->logger, NULL, "%s:%d:%d: %s", errs.items[i].file, errs.items[i].line,
+                    errs.items[i].col, errs.items[i].reason);
+        wc_config_errors_clean_up(&errs);
+        return;
+    }
+    wc_config_errors_clean_up(&errs);
+    if (wc_policy_copy(&p, wc_config_policy(cfg)) == WC_OK) {
+        pthread_rwlock_wrlock(&r->policy_lock);
+        wc_policy_clean_up(&r->policy);
+        r->policy = p;
+        pthread_rwlock_unlock(&r->policy_lock);
+    }
+    wc_config_destroy(cfg);
+    for (size_t i = 0; i < r->n_notifiers; i++)
+        wc_notifier_reopen(r->notifiers[i]);
+    WC_LOGI(r->logger, NULL, "SIGHUP: reloaded trusted/ignore/skew rules, reopened files "
+            "(queue, notifiers and AWS settings change on restart)");
+}
+
+static void s_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: whochanged run [--config FILE] [--once] [--dry-run] [--log-level LEVEL]\n"
+            "                      [--log-format text|json]\n\n"
+            "The worker: long-polls the SQS queue of AWS Config change notifications, finds\n"
+            "the CloudTrail events behind each change, and sends human changes to the\n"
+            "configured notifiers (Slack, webhook, JSON lines).\n\n"
+            "  --config FILE        config file (default $WHOCHANGED_CONFIG, then\n"
+            "                       /etc/whochanged/config.yaml)\n"
+            "  --once               stop when the queue holds nothing more for this worker\n"
+            "                       (nothing received, nothing in flight, no change waiting\n"
+            "                       for a late CloudTrail event), then exit 0\n"
+            "  --dry-run            print what each notifier would send; send, delete and\n"
+            "                       defer nothing\n"
+            "  --log-level LEVEL    trace|debug|info|warn|error (default: the config's, info)\n"
+            "  --log-format FORMAT  text (default) or json\n\n"
+            "Signals: SIGTERM/SIGINT finish the messages being worked on and exit 0;\n"
+            "SIGHUP reloads the trusted/ignore rules and reopens JSON lines files.\n");
+}
+
+static int s_setup(struct s_runner *r, const char *level_name, const char *format_name)
+{
+    struct wc_config_errors errs = WC_CONFIG_ERRORS_INIT;
+    struct wc_logger_options lo = {0};
+    struct wc_sqs_options so = {0};
+    const char *queue_url, *region;
+    char *queue_region = NULL;
+    char err[512] = "";
+    int rc;
+
+    if ((rc = wc_config_load(r->config_path, &r->cfg, &errs)) != WC_OK) {
+        wc_config_errors_print(&errs, stderr);
+        wc_config_errors_clean_up(&errs);
+        return 2;
+    }
+    wc_config_errors_clean_up(&errs);
+    lo.level = wc_config_log_level(r->cfg);
+    lo.format = wc_config_log_format(r->cfg);
+    if (level_name && wc_log_level_parse(level_name, &lo.level) != WC_OK) {
+        fprintf(stderr, "whochanged run: unknown log level '%s'\n", level_name);
+        return 2;
+    }
+    if (format_name) {
+        if (!strcmp(format_name, "json"))
+            lo.format = WC_LOG_JSON;
+        else if (!strcmp(format_name, "text"))
+            lo.format = WC_LOG_TEXT;
+        else {
+            fprintf(stderr, "whochanged run: --log-format is text or json\n");
+            return 2;
+        }
+    }
+    if (!(r->logger = wc_logger_new(&lo)))
+        return 1;
+    for (const char *const *s = wc_config_secrets(r->cfg, NULL); s && *s; s++)
+        wc_logger_add_secret(r->logger, *s);
+
+    queue_url = wc_config_queue_url(r->cfg);
+    if (!queue_url && !wc_config_queue_name(r->cfg)) {
+        fprintf(stderr, "whochanged run: set queue_url or queue_name in the config\n");
+        return 2;
+    }
+    region = wc_config_region(r->cfg);
+    if (!region && queue_url)
+        region = queue_region = wc_sqs_region_from_queue_url(queue_url);
+    if ((rc = wc_stack_init(&r->stack, r->cfg, region, r->logger, err, sizeof(err))) != WC_OK) {
+        fprintf(stderr, "whochanged run: %s\n", err);
+        free(queue_region);
+        return rc == WC_ERR_CONFIG ? 2 : 1;
+    }
+    free(queue_region);
+    if (wc_endpoint_resolve("sqs", r->stack.region, r->stack.overrides, r->stack.n_overrides, NULL,
+                            &r->sqs_endpoint) != WC_OK) {
+        fprintf(stderr, "whochanged run: cannot resolve the SQS endpoint\n");
+        return 2;
+    }
+    so.aws = r->stack.aws;
+    so.creds = r->stack.creds;
+    so.region = r->stack.region;
+    so.endpoint = r->sqs_endpoint;
+    so.queue_url = queue_url;
+    so.queue_name = queue_url ? NULL : wc_config_queue_name(r->cfg);
+    so.logger = r->logger;
+    if (!(r->queue = wc_sqs_new(&so))) {
+        fprintf(stderr, "whochanged run: cannot set up the SQS client\n");
+        return 2;
+    }
+    r->s3.aws = r->stack.aws;
+    r->s3.creds = r->stack.creds;
+    r->s3.endpoint = wc_config_endpoint(r->cfg, "s3");
+    if ((rc = s_build_notifiers(r)) != WC_OK)
+        return rc == WC_ERR_CONFIG ? 2 : 1;
+    if (!r->dry_run &&
+        !(r->state = wc_statefile_open(wc_config_state_dir(r->cfg), 0, NULL, r->logger, err,
+                                       sizeof(err)))) {
+        fprintf(stderr, "whochanged run: state_dir: %s\n", err);
+        return 1;
+    }
+    if (wc_policy_copy(&r->policy, wc_config_policy(r->cfg)) != WC_OK)
+        return 1;
+    r->schedule = (struct wc_schedule){wc_config_retry_initial_s(r->cfg),
+                                       wc_config_retry_for_s(r->cfg), WC_RETRY_CAP_S};
+    r->max_in_flight = wc_config_max_in_flight(r->cfg);
+    r->clock = wc_clock_system();
+    return 0;
+}
+
+static void s_teardown(struct s_runner *r)
+{
+    for (size_t i = 0; i < r->n_notifiers; i++)
+        wc_notifier_destroy(r->notifiers[i]);
+    free(r->notifiers);
+    wc_statefile_close(r->state);
+    wc_queue_destroy(r->queue);
+    free(r->sqs_endpoint);
+    wc_stack_clean_up(&r->stack);
+    wc_policy_clean_up(&r->policy);
+    for (size_t i = 0; i < r->n_deferred; i++)
+        free(r->deferred[i].id);
+    free(r->deferred);
+    wc_strlist_clean_up(&r->seen);
+    free(r->work);
+    free(r->threads);
+    wc_logger_destroy(r->logger);
+    wc_config_destroy(r->cfg);
+}
+
+/* --- the loop ------------------------------------------------------------- */
+
+static bool s_once_done(struct s_runner *r)
+{
+    bool done;
+
+    pthread_mutex_lock(&r->lock);
+    done = r->in_flight == 0 && r->n_deferred == 0;
+    pthread_mutex_unlock(&r->lock);
+    return done;
+}
+
+static void s_loop(struct s_runner *r)
+{
+    int backoff_s = 1;
+
+    while (!g_stop) {
+        struct wc_queue_batch batch = WC_QUEUE_BATCH_INIT;
+        int room, rc;
+
+        if (g_reload) {
+            g_reload = 0;
+            s_reload(r);
+        }
+        pthread_mutex_lock(&r->lock);
+        while (r->in_flight >= r->max_in_flight && !g_stop) {
+            struct timespec ts;
+
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&r->space_cond, &r->lock, &ts);
+        }
+        room = r->max_in_flight - r->in_flight;
+        pthread_mutex_unlock(&r->lock);
+        if (g_stop)
+            break;
+        if (room > WC_QUEUE_MAX_BATCH)
+            room = WC_QUEUE_MAX_BATCH;
+        rc = wc_queue_receive(r->queue, room, r->once ? ONCE_WAIT_S : 20, &batch);
+        if (rc != WC_OK) {
+            WC_LOGE(r->logger, NULL, "receive failed: %s; trying again in %d s", wc_strerror(rc),
+                    backoff_s);
+            s_sleep(NULL, (int64_t)backoff_s * 1000);
+            backoff_s = backoff_s < 30 ? backoff_s * 2 : 30;
+            continue;
+        }
+        backoff_s = 1;
+        if (batch.len == 0) {
+            wc_queue_batch_clean_up(&batch);
+            if (r->once && s_once_done(r))
+                break;
+            continue;
+        }
+        for (size_t i = 0; i < batch.len; i++) {
+            struct wc_queue_message *m = &batch.items[i];
+
+            if (r->dry_run) {
+                if (wc_strlist_contains(&r->seen, m->message_id))
+                    continue;
+                wc_strlist_push(&r->seen, m->message_id);
+            }
+            pthread_mutex_lock(&r->lock);
+            r->in_flight++;
+            pthread_mutex_unlock(&r->lock);
+            s_enqueue(r, m);
+        }
+        wc_queue_batch_clean_up(&batch);
+    }
+}
+
+int wc_cmd_run(int argc, char **argv)
+{
+    struct s_runner r;
+    const char *level = NULL, *format = NULL;
+    struct sigaction sa;
+    int status;
+
+    memset(&r, 0, sizeof(r));
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int k;
+
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            s_usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--once")) {
+            r.once = true;
+        } else if (!strcmp(argv[i], "--dry-run")) {
+            r.dry_run = true;
+        } else if ((k = wc_cmd_opt_value(argc, argv, &i, "--config", &v, "run")) != 0) {
+            if (k < 0)
+                return 2;
+            r.config_path = v;
+        } else if ((k = wc_cmd_opt_value(argc, argv, &i, "--log-level", &v, "run")) != 0) {
+            if (k < 0)
+                return 2;
+            level = v;
+        } else if ((k = wc_cmd_opt_value(argc, argv, &i, "--log-format", &v, "run")) != 0) {
+            if (k < 0)
+                return 2;
+            format = v;
+        } else {
+            fprintf(stderr, "whochanged run: unknown argument '%s'\n", argv[i]);
+            s_usage(stderr);
+            return 2;
+        }
+    }
+    pthread_mutex_init(&r.lock, NULL);
+    pthread_cond_init(&r.work_cond, NULL);
+    pthread_cond_init(&r.space_cond, NULL);
+    pthread_rwlock_init(&r.policy_lock, NULL);
+    if ((status = s_setup(&r, level, format)) != 0)
+        goto out;
+
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = s_on_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = s_on_hup;
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    r.work = calloc((size_t)r.max_in_flight, sizeof(*r.work));
+    r.threads = calloc((size_t)r.max_in_flight, sizeof(*r.threads));
+    if (!r.work || !r.threads) {
+        status = 1;
+        goto out;
+    }
+    for (int i = 0; i < r.max_in_flight; i++) {
+        if (pthread_create(&r.threads[i], NULL, s_worker_main, &r) != 0)
+            break;
+        r.n_threads++;
+    }
+    if (r.n_threads == 0) {
+        fprintf(stderr, "whochanged run: cannot start worker threads\n");
+        status = 1;
+        goto out;
+    }
+    WC_LOGI(r.logger, NULL, "whochanged run: queue %s, %d in flight, %zu notifier(s)%s%s; "
+            "a change waiting for its CloudTrail event is received up to %d times "
+            "(keep the queue's maxReceiveCount above that)",
+            wc_config_queue_url(r.cfg) ? wc_config_queue_url(r.cfg) : wc_config_queue_name(r.cfg),
+            r.n_threads, r.n_notifiers, r.once ? ", --once" : "", r.dry_run ? ", --dry-run" : "",
+            wc_worker_max_receives(&r.schedule));
+
+    s_loop(&r);
+
+    pthread_mutex_lock(&r.lock);
+    r.stopping = true;
+    pthread_cond_broadcast(&r.work_cond);
+    pthread_mutex_unlock(&r.lock);
+    for (int i = 0; i < r.n_threads; i++)
+        pthread_join(r.threads[i], NULL);
+    WC_LOGI(r.logger, NULL, "stopped after %llu message(s), %llu error(s)",
+            (unsigned long long)atomic_load(&r.n_messages),
+            (unsigned long long)atomic_load(&r.n_errors));
+    status = 0;
+out:
+    s_teardown(&r);
+    pthread_rwlock_destroy(&r.policy_lock);
+    pthread_cond_destroy(&r.space_cond);
+    pthread_cond_destroy(&r.work_cond);
+    pthread_mutex_destroy(&r.lock);
+    return status;
+}
