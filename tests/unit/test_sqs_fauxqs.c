@@ -190,9 +190,10 @@ static int group_setup(void **state)
         print_error("mkdtemp failed\n");
         goto fail;
     }
-    snprintf(cmd, sizeof(cmd), "cd '%s' && timeout 300 scripts/fauxqs-install >'%s/install.log' 2>&1",
-             l->root, l->dir);
-    if (system(cmd) != 0) {
+    if (snprintf(cmd, sizeof(cmd),
+                 "cd '%s' && timeout 300 scripts/fauxqs-install >'%s/install.log' 2>&1", l->root,
+                 l->dir) >= (int)sizeof(cmd) ||
+        system(cmd) != 0) {
         print_error("scripts/fauxqs-install failed (see %s/install.log)\n", l->dir);
         goto fail;
     }
