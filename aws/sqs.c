@@ -156,7 +156,10 @@ static int s_call(struct s_sqs *s, const char *op, const char *queue, const stru
     rc = wc_aws_send(s->aws, &creds, &req, resp, &err, NULL);
     if (rc != WC_OK) {
         rc = wc_sqs_error_rc(err.code, rc);
-        if (rc == WC_ERR_NOT_FOUND && !s_code_is(err.code, "MessageNotInflight"))
+        if (s_code_is(err.code, "MessageNotInflight"))
+            WC_LOGI(s->logger, NULL, "sqs: %s: the message is no longer in flight (deleted, "
+                    "or visible again)", op);
+        else if (rc == WC_ERR_NOT_FOUND)
             WC_LOGE(s->logger, NULL, "sqs: %s: queue %s does not exist (%s)", op,
                     queue, err.code);
         else

@@ -423,6 +423,8 @@ static void test_change_visibility(void **state)
     assert_int_equal(results[0], WC_OK);
     assert_int_equal(wc_queue_receive(q, 10, 1, &none), WC_OK);
     assert_int_equal(none.len, 0);
+    /* deleted meanwhile: MessageNotInflight, for the worker "move on" */
+    assert_int_equal(wc_queue_retry_later(q, c.items[0].receipt_handle, 5), WC_ERR_NOT_FOUND);
     wc_queue_batch_clean_up(&a);
     wc_queue_batch_clean_up(&b);
     wc_queue_batch_clean_up(&c);
