@@ -316,6 +316,8 @@ int wc_s3_get_object(const struct wc_s3_options *o, const char *bucket, const ch
     snprintf(cur, sizeof(cur), "%s",
              wc_region_is_valid(region) && strlen(region) <= S_REGION_MAX ? region : "us-east-1");
     if ((rc = wc_creds_provider_get(o->creds, &creds)) != WC_OK) {
+        if (rc == WC_ERR_NOT_FOUND) /* not "no such key" */
+            rc = WC_ERR_AUTH;
         if (errbuf)
             snprintf(errbuf, errlen, "s3: no credentials: %s", wc_strerror(rc));
         goto out;

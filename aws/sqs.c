@@ -149,12 +149,17 @@ static int s_call(struct s_sqs *s, const char *op, const char *queue, const stru
     snprintf(target, sizeof(target), WC_SQS_TARGET_PREFIX "%s", op);
     if ((rc = wc_creds_provider_get(s->creds, &creds)) != WC_OK) {
         WC_LOGW(s->logger, NULL, "sqs: %s: no credentials: %s", op, wc_strerror(rc));
+        if (rc == WC_ERR_NOT_FOUND) /* not "no such queue / message" */
+            rc = WC_ERR_AUTH;
         goto out;
     }
     rc = wc_aws_send(s->aws, &creds, &req, resp, &err, NULL);
     if (rc != WC_OK) {
         rc = wc_sqs_error_rc(err.code, rc);
-        if (rc == WC_ERR_NOT_FOUND && !s_code_is(err.code, "MessageNotInflight"))
+        if (s_code_is(err.code, "MessageNotInflight"))
+            WC_LOGI(s->logger, NULL, "sqs: %s: the message is no longer in flight (deleted, "
+                    "or visible again)", op);
+        else if (rc == WC_ERR_NOT_FOUND)
             WC_LOGE(s->logger, NULL, "sqs: %s: queue %s does not exist (%s)", op,
                     queue, err.code);
         else
@@ -168,17 +173,18 @@ out:
     return rc;
 }
 
-static cJSON *s_parse_object(struct s_sqs *s, const char *op, const struct wc_http_response *resp)
+/* Parse the answer of op; a tree only when it is a JSON object (the caller
+ * frees it in the same function, having copied out what it needs). */
+static bool s_answer_is_object(struct s_sqs *s, const char *op, const cJSON *root)
 {
-    cJSON *root = cJSON_ParseWithLength(resp->body.ptr ? resp->body.ptr : "", resp->body.len);
-
-    if (!cJSON_IsObject(root)) {
-        WC_LOGW(s->logger, NULL, "sqs: %s: the answer is not a JSON object", op);
-        cJSON_Delete(root);
-        return NULL;
-    }
-    return root;
+    if (cJSON_IsObject(root))
+        return true;
+    WC_LOGW(s->logger, NULL, "sqs: %s: the answer is not a JSON object", op);
+    return false;
 }
+
+#define S_PARSE(resp) cJSON_ParseWithLength((resp)->body.ptr ? (resp)->body.ptr : "", \
+                                            (resp)->body.len)
 
 /* --- queue URL ------------------------------------------------------------- */
 
@@ -196,10 +202,12 @@ static int s_get_queue_url(struct s_sqs *s, char **out)
           cJSON_AddStringToObject(req, "QueueOwnerAWSAccountId", s->owner_account_id));
     if ((rc = s_print(req, ok, &body)) != WC_OK)
         goto out;
-    if ((rc = s_call(s, "GetQueueUrl", s->queue_name, &body, 0, WC_SQS_MAX_RESPONSE_BYTES, &resp)) != WC_OK)
+    rc = s_call(s, "GetQueueUrl", s->queue_name, &body, 0, WC_SQS_MAX_RESPONSE_BYTES, &resp);
+    if (rc != WC_OK)
         goto out;
     rc = WC_ERR_PARSE;
-    if (!(root = s_parse_object(s, "GetQueueUrl", &resp)))
+    root = S_PARSE(&resp);
+    if (!s_answer_is_object(s, "GetQueueUrl", root))
         goto out;
     url = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "QueueUrl"));
     if (wc_str_empty(url)) {
@@ -345,12 +353,13 @@ static int s_receive(struct wc_queue *q, int max_messages, int wait_s, struct wc
     if ((rc = wc_sqs_receive_body(url, max_messages, wait_s, s->visibility_timeout_s, &body)) !=
         WC_OK)
         goto out;
-    rc = s_call(s, "ReceiveMessage", url, &body, ((long)wait_s + 10) * 1000L, WC_SQS_MAX_RECEIVE_BYTES,
-                &resp);
+    rc = s_call(s, "ReceiveMessage", url, &body, ((long)wait_s + 10) * 1000L,
+                WC_SQS_MAX_RECEIVE_BYTES, &resp);
     if (rc != WC_OK)
         goto out;
     rc = WC_ERR_PARSE;
-    if (!(root = s_parse_object(s, "ReceiveMessage", &resp)))
+    root = S_PARSE(&resp);
+    if (!s_answer_is_object(s, "ReceiveMessage", root))
         goto out;
     msgs = cJSON_GetObjectItemCaseSensitive(root, "Messages");
     if (msgs && !cJSON_IsArray(msgs) && !cJSON_IsNull(msgs)) {
@@ -426,7 +435,8 @@ static int s_batch(struct s_sqs *s, const char *op, const char *const *handles, 
     if ((rc = s_call(s, op, url, &body, 0, WC_SQS_MAX_RESPONSE_BYTES, &resp)) != WC_OK)
         goto out;
     rc = WC_ERR_PARSE;
-    if (!(root = s_parse_object(s, op, &resp)))
+    root = S_PARSE(&resp);
+    if (!s_answer_is_object(s, op, root))
         goto out;
     rc = WC_OK;
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "Successful")) {

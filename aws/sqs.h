@@ -24,7 +24,10 @@
  * message's MD5OfBody is checked against the MD5 of its body and a
  * mismatching (corrupt) message is logged with its id and skipped - not
  * deleted, so it comes back and eventually goes to the dead-letter queue.
- * A message without MessageId, ReceiptHandle or Body is skipped the same way.
+ * A message without MessageId, ReceiptHandle or Body is skipped the same way;
+ * one without MD5OfBody (SQS always sends it) is taken unchecked.
+ * Credentials that cannot be had are WC_ERR_AUTH (never WC_ERR_NOT_FOUND,
+ * which means "no such queue / message" here).
  *
  * Errors (the code after the SDKs' query-compatible mapping, see
  * aws/aws_error.h):

@@ -555,6 +555,32 @@ static void test_errors(void **state)
     assert_int_equal(f->n_reqs, 4); /* no region retry for any of these */
 }
 
+static const char *s_empty_env(void *ctx, const char *name)
+{
+    (void)ctx;
+    (void)name;
+    return NULL;
+}
+
+/* No credentials is an auth problem, never "no such key". */
+static void test_no_credentials(void **state)
+{
+    struct fx *f = *state;
+    struct wc_creds_options co = {.getenv_fn = s_empty_env};
+    struct wc_creds_provider *none = wc_creds_env_new(&co);
+    struct wc_s3_options o = s_opts(f, NULL);
+    struct wc_buf out = WC_BUF_INIT;
+    char err[256];
+
+    assert_non_null(none);
+    o.creds = none;
+    assert_int_equal(wc_s3_get_object(&o, BUCKET, "k", "us-east-1", &out, err, sizeof(err)),
+                     WC_ERR_AUTH);
+    assert_non_null(strstr(err, "no credentials"));
+    assert_int_equal(f->n_reqs, 0);
+    wc_creds_provider_destroy(none);
+}
+
 static void test_region_redirect_retried_once(void **state)
 {
     struct fx *f = *state;
@@ -620,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_gunzip_caps_and_corruption),
         T(test_fetch_gzip_bomb),
         T(test_errors),
+        T(test_no_credentials),
         T(test_region_redirect_retried_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -319,7 +319,8 @@ static void test_receive_request_with_session_token(void **state)
     /* the vector asks for no attribute names; ours adds ["All"] - compare the rest */
     s_vector_body("sqs-receive-message-with-session-token", &want);
     assert_int_equal(strncmp(f->reqs[0].body, want.ptr, want.len - 1), 0);
-    assert_string_equal(f->reqs[0].body + want.len - 1, ",\"MessageSystemAttributeNames\":[\"All\"]}");
+    assert_string_equal(f->reqs[0].body + want.len - 1,
+                        ",\"MessageSystemAttributeNames\":[\"All\"]}");
     assert_non_null(req_header(&f->reqs[0], "X-Amz-Security-Token"));
     assert_non_null(strstr(req_header(&f->reqs[0], "Authorization"),
                            "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;"
@@ -546,6 +547,34 @@ static void test_errors(void **state)
     wc_queue_destroy(q);
 }
 
+static const char *s_empty_env(void *ctx, const char *name)
+{
+    (void)ctx;
+    (void)name;
+    return NULL;
+}
+
+/* No credentials is an auth problem, never "no such queue / message". */
+static void test_no_credentials(void **state)
+{
+    struct fx *f = *state;
+    struct wc_creds_options co = {.getenv_fn = s_empty_env};
+    struct wc_creds_provider *none = wc_creds_env_new(&co);
+    struct wc_sqs_options o = {.aws = f->aws, .creds = none, .region = "us-east-1",
+                               .queue_url = QURL};
+    struct wc_queue *q;
+    struct wc_queue_batch b = WC_QUEUE_BATCH_INIT;
+
+    assert_non_null(none);
+    q = wc_sqs_new(&o);
+    assert_non_null(q);
+    assert_int_equal(wc_queue_receive(q, 1, 0, &b), WC_ERR_AUTH);
+    assert_int_equal(wc_queue_retry_later(q, RH1, 0), WC_ERR_AUTH);
+    assert_int_equal(f->n_reqs, 0);
+    wc_queue_destroy(q);
+    wc_creds_provider_destroy(none);
+}
+
 static void test_receive_too_large(void **state)
 {
     struct fx *f = *state;
@@ -622,8 +651,10 @@ static void test_legacy_queue_url(void **state)
     fake_add(f, 200, NULL, "{}");
     assert_int_equal(wc_queue_receive(q, 1, 0, &b), WC_OK);
     assert_string_equal(f->reqs[0].url, SQS_URL);
-    assert_non_null(strstr(f->reqs[0].body, "\"QueueUrl\":\"https://queue.amazonaws.com/123456789012/q\""));
-    assert_non_null(strstr(req_header(&f->reqs[0], "Authorization"), "/us-east-1/sqs/aws4_request"));
+    assert_non_null(strstr(f->reqs[0].body,
+                           "\"QueueUrl\":\"https://queue.amazonaws.com/123456789012/q\""));
+    assert_non_null(strstr(req_header(&f->reqs[0], "Authorization"),
+                           "/us-east-1/sqs/aws4_request"));
     wc_queue_destroy(q);
 
     o.queue_url = "https://eu-west-2.queue.amazonaws.com/123456789012/q";
@@ -632,7 +663,8 @@ static void test_legacy_queue_url(void **state)
     fake_add(f, 200, NULL, "{}");
     assert_int_equal(wc_queue_receive(q, 1, 0, &b), WC_OK);
     assert_string_equal(f->reqs[1].url, "https://sqs.eu-west-2.amazonaws.com/");
-    assert_non_null(strstr(f->reqs[1].body, "https://eu-west-2.queue.amazonaws.com/123456789012/q"));
+    assert_non_null(strstr(f->reqs[1].body,
+                           "\"https://eu-west-2.queue.amazonaws.com/123456789012/q\""));
     wc_queue_destroy(q);
 }
 
@@ -675,6 +707,7 @@ int main(void)
         T(test_delete_batch_partial_failure),
         T(test_change_visibility_batch),
         T(test_errors),
+        T(test_no_credentials),
         T(test_receive_too_large),
         T(test_get_queue_url_from_name),
         T(test_legacy_queue_url),
