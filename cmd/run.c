@@ -609,6 +609,11 @@ static int s_setup(struct s_runner *r, const char *level_name, const char *forma
         fprintf(stderr, "whochanged run: cannot set up the SQS client\n");
         return 2;
     }
+    if ((rc = wc_sqs_resolve(r->queue)) != WC_OK) {
+        fprintf(stderr, "whochanged run: queue %s: %s\n",
+                queue_url ? queue_url : wc_config_queue_name(r->cfg), wc_strerror(rc));
+        return 1;
+    }
     r->s3.aws = r->stack.aws;
     r->s3.creds = r->stack.creds;
     r->s3.endpoint = wc_config_endpoint(r->cfg, "s3");
