@@ -47,6 +47,9 @@
 #define LOOKUP_FAILURE_RETRY_S 30
 #define NOTIFY_FAILURE_RETRY_S 30
 #define ONCE_WAIT_S 2
+/* --once: a deferred message not seen again this long after it was due was
+ * taken by another worker or moved to the dead-letter queue: stop waiting. */
+#define DEFERRED_GRACE_MS 30000
 
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_reload;
@@ -658,9 +661,21 @@ static void s_teardown(struct s_runner *r)
 
 static bool s_once_done(struct s_runner *r)
 {
+    int64_t now = wc_clock_now_ms(&r->clock);
     bool done;
 
     pthread_mutex_lock(&r->lock);
+    for (size_t i = 0; i < r->n_deferred;) {
+        if (now > r->deferred[i].due_ms + DEFERRED_GRACE_MS) {
+            WC_LOGW(r->logger, r->deferred[i].id,
+                    "deferred message did not come back (another worker has it, or it went to "
+                    "the dead-letter queue): no longer waiting for it");
+            free(r->deferred[i].id);
+            r->deferred[i] = r->deferred[--r->n_deferred];
+        } else {
+            i++;
+        }
+    }
     done = r->in_flight == 0 && r->n_deferred == 0;
     pthread_mutex_unlock(&r->lock);
     return done;

@@ -64,7 +64,7 @@ def slack(url):
     posts = posts.get("posts", posts) if isinstance(posts, dict) else posts
     print("Slack received %d message(s):" % len(posts))
     for p in posts:
-        body = p.get("body", p)
+        body = p.get("payload", p)
         if isinstance(body, str):
             body = json.loads(body)
         print()

@@ -1,0 +1,399 @@
+#!/usr/bin/python3
+"""End-to-end tests of `whochanged run`: the real binary against the fauxqs SQS
+emulator and the CloudTrail + Slack stand-ins (SigV4 verified), all on
+127.0.0.1. TAP on stdout. Every process started is stopped; every wait is
+bounded."""
+import json, os, signal, subprocess, sys, tempfile, time, urllib.request, uuid
+
+ROOT = os.environ.get("WC_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("WHOCHANGED") or os.path.join(ROOT, "build", "whochanged")
+ACCOUNT = "123456789012"
+SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+QUEUES = ["basic", "late", "nothing", "flaky", "throttled", "crash", "malformed", "term", "hostile"]
+# maxReceiveCount 3 sends the malformed message to its DLQ quickly; the others
+# use 10, what the example CloudFormation template sets (a change waiting for
+# a late event needs up to wc_worker_max_receives() receives).
+MAX_RECEIVES = {"malformed": "3"}
+TMP = tempfile.mkdtemp(prefix="wc-worker-e2e.")
+PROCS = []
+
+
+def log(msg):
+    sys.stdout.write("# " + msg.replace("\n", "\n# ") + "\n")
+
+
+def start(cmd, env=None):
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        raise RuntimeError("%s: %s" % (cmd[0], out.stderr))
+    pid, port = out.stdout.split()
+    PROCS.append(int(pid))
+    return int(pid), int(port)
+
+
+def stop_all():
+    for pid in PROCS:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.time() + 5
+    for pid in PROCS:
+        while time.time() < deadline:
+            try:
+                os.kill(pid, 0)
+                time.sleep(0.1)
+            except ProcessLookupError:
+                break
+        else:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def http(method, url, body=None, headers=None, timeout=10):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+class Env:
+    def __init__(self):
+        subprocess.run([os.path.join(ROOT, "scripts", "fauxqs-install")], check=True,
+                       capture_output=True, timeout=300)
+        queues = []
+        for q in QUEUES:
+            queues.append({"name": q + "-dlq"})
+            queues.append({"name": q, "attributes": {
+                "VisibilityTimeout": "30",
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn":
+                                             "arn:aws:sqs:us-east-1:000000000000:%s-dlq" % q,
+                                             "maxReceiveCount": MAX_RECEIVES.get(q, "10")})}})
+        init = os.path.join(TMP, "init.json")
+        with open(init, "w") as f:
+            json.dump({"region": "us-east-1", "queues": queues}, f)
+        env = dict(os.environ, FAUXQS_LOG=os.path.join(TMP, "fauxqs.log"))
+        self.fq_pid, self.fq_port = start([os.path.join(ROOT, "tests/support/fauxqs/start"), "0", init], env)
+        with open(os.path.join(TMP, "events.json"), "w") as f:
+            json.dump([], f)
+        env = dict(os.environ, STANDIN_LOG=os.path.join(TMP, "standin.log"))
+        self.st_pid, self.st_port = start([os.path.join(ROOT, "tests/support/standins/start"),
+                                           "--cloudtrail", "--slack", "--events",
+                                           os.path.join(TMP, "events.json"), "--state-dir", TMP], env)
+        self.st = "http://127.0.0.1:%d" % self.st_port
+        self.fq = "http://127.0.0.1:%d" % self.fq_port
+
+    # --- SQS (fauxqs does not check signatures; the worker's are checked by
+    # the CloudTrail stand-in, and its SQS requests by botocore in the unit tests)
+    def sqs(self, op, payload):
+        status, body = http("POST", self.fq + "/", json.dumps(payload).encode(), {
+            "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS." + op,
+            "x-amzn-query-mode": "true",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0"})
+        if status != 200:
+            raise RuntimeError("%s: %s %s" % (op, status, body))
+        return json.loads(body or b"{}")
+
+    def queue_url(self, q):
+        return "%s/000000000000/%s" % (self.fq, q)
+
+    def send(self, q, body):
+        self.sqs("SendMessage", {"QueueUrl": self.queue_url(q), "MessageBody": body})
+
+    def depth(self, q):
+        a = self.sqs("GetQueueAttributes", {"QueueUrl": self.queue_url(q), "AttributeNames": ["All"]})["Attributes"]
+        return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
+
+    def add_events(self, records):
+        status, body = http("POST", self.st + "/_events", json.dumps(records).encode())
+        assert status == 200, body
+
+    def posts(self):
+        return json.loads(http("GET", self.st + "/_posts")[1])
+
+    def posts_for(self, resource_id):
+        return [p for p in self.posts() if resource_id in json.dumps(p["payload"])]
+
+    def faults(self, spec):
+        assert http("POST", self.st + "/_faults", json.dumps(spec).encode())[0] == 200
+
+    def config(self, q, extra=""):
+        path = os.path.join(TMP, q + ".yaml")
+        state = os.path.join(TMP, "state-" + q)
+        os.makedirs(state, exist_ok=True)
+        with open(path, "w") as f:
+            f.write("""region: us-east-1
+queue_url: "%s"
+endpoints: {sqs: "%s", cloudtrail: "%s"}
+trusted: ["arn:aws:iam::*:role/terraform-*"]
+correlation: {skew_seconds: 180, retry_initial_seconds: 1, retry_for_seconds: 8}
+max_in_flight: 8
+state_dir: "%s"
+notifiers:
+  - {type: slack, webhook_url: "%s/services/T0E2E/B0E2E/e2esecret", verdicts: [human]}
+  - {type: jsonl, path: "%s/findings.jsonl"}
+%s
+""" % (self.queue_url(q), self.fq, self.st, state, self.st, state, extra))
+        return path
+
+    def run(self, q, once=True, extra_args=(), timeout=90, wait=True, extra=""):
+        env = {"PATH": os.environ["PATH"], "HOME": TMP, "AWS_EC2_METADATA_DISABLED": "true",
+               "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": SECRET}
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        args = [BIN, "run", "--config", self.config(q, extra)] + (["--once"] if once else []) + list(extra_args)
+        errlog = open(os.path.join(TMP, "worker-%s.log" % q), "a")
+        p = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=errlog, text=True)
+        if not wait:
+            return p
+        try:
+            out, _ = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, _ = p.communicate()
+            raise AssertionError("worker did not finish within %d s" % timeout)
+        return p.returncode, out
+
+    def worker_log(self, q):
+        with open(os.path.join(TMP, "worker-%s.log" % q)) as f:
+            return f.read()
+
+
+def record(event_id, name, t, identity, params, source="ec2.amazonaws.com", ua="aws-cli/2.15.30", visible_after=None):
+    r = {"eventVersion": "1.10", "userIdentity": identity, "eventTime": iso(t), "eventSource": source,
+         "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.10", "userAgent": ua,
+         "requestParameters": params, "responseElements": None, "eventID": event_id, "readOnly": False,
+         "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": ACCOUNT}
+    if visible_after is not None:
+        r["_visible_after_s"] = visible_after
+    return r
+
+
+def user(name):
+    return {"type": "IAMUser", "principalId": "AIDA" + name.upper(), "arn": "arn:aws:iam::%s:user/%s" % (ACCOUNT, name),
+            "accountId": ACCOUNT, "accessKeyId": "AKIA" + name.upper(), "userName": name}
+
+
+TF = {"type": "AssumedRole", "arn": "arn:aws:sts::%s:assumed-role/terraform-deployer/s1" % ACCOUNT, "accountId": ACCOUNT,
+      "sessionContext": {"sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::%s:role/terraform-deployer" % ACCOUNT,
+                                           "userName": "terraform-deployer"}}}
+ASG = {"type": "AWSService", "invokedBy": "autoscaling.amazonaws.com"}
+
+
+def change(sg, capture, name=None, envelope=True, tags=None):
+    item = {"configurationItemDiff": {"changeType": "UPDATE", "changedProperties": {
+        "Configuration.IpPermissions.0": {"previousValue": None, "changeType": "CREATE",
+                                          "updatedValue": {"fromPort": 22, "toPort": 22}}}},
+            "configurationItem": {"relatedEvents": [], "configurationItemCaptureTime": iso(capture),
+                                  "awsAccountId": ACCOUNT, "configurationItemStatus": "OK",
+                                  "resourceType": "AWS::EC2::SecurityGroup", "resourceId": sg,
+                                  "resourceName": name, "ARN": "arn:aws:ec2:us-east-1:%s:security-group/%s" % (ACCOUNT, sg),
+                                  "awsRegion": "us-east-1", "tags": tags or {}},
+            "notificationCreationTime": iso(capture), "messageType": "ConfigurationItemChangeNotification",
+            "recordVersion": "1.3"}
+    if not envelope:
+        return json.dumps(item)
+    return json.dumps({"Type": "Notification", "MessageId": str(uuid.uuid4()),
+                       "TopicArn": "arn:aws:sns:us-east-1:%s:config" % ACCOUNT, "Message": json.dumps(item),
+                       "Timestamp": iso(capture), "SignatureVersion": "1", "Signature": "EXAMPLE"})
+
+
+def sg(n):
+    return "sg-%017x" % n
+
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+@test
+def human_posted_once_and_deleted(e):
+    now = time.time()
+    e.add_events([record("ev-basic-1", "AuthorizeSecurityGroupIngress", now - 20, user("alice"), {"groupId": sg(1)}),
+                  record("ev-basic-2", "AuthorizeSecurityGroupIngress", now - 20, TF, {"groupId": sg(2)}),
+                  record("ev-basic-3", "AuthorizeSecurityGroupIngress", now - 20, ASG, {"groupId": sg(3)})])
+    for i in (1, 2, 3):
+        e.send("basic", change(sg(i), now - 10))
+    e.send("basic", change(sg(1), now - 10))  # a redelivery of the human change
+    rc, _ = e.run("basic")
+    assert rc == 0, rc
+    assert len(e.posts_for(sg(1))) == 1, e.posts_for(sg(1))
+    assert e.posts_for(sg(2)) == [] and e.posts_for(sg(3)) == [], "automation/service posted"
+    assert e.depth("basic") == 0, "queue not drained"
+    lines = open(os.path.join(TMP, "state-basic", "findings.jsonl")).read().splitlines()
+    verdicts = sorted(json.loads(l)["verdict"] for l in lines)
+    assert verdicts == ["automation", "aws_service", "human"], verdicts
+    "human change posted exactly once (redelivery deduplicated), automation and service recorded not posted, queue drained"
+
+
+@test
+def late_event_posted_after_retry(e):
+    now = time.time()
+    e.add_events([record("ev-late-1", "AuthorizeSecurityGroupIngress", now - 5, user("bob"), {"groupId": sg(10)},
+                         visible_after=3)])
+    e.send("late", change(sg(10), now - 3))
+    t0 = time.time()
+    rc, _ = e.run("late")
+    assert rc == 0
+    assert len(e.posts_for(sg(10))) == 1, "late event not posted"
+    assert "retry in" in e.worker_log("late"), "no retry logged"
+    assert time.time() - t0 >= 2.5
+    assert e.depth("late") == 0
+
+
+@test
+def no_event_becomes_unattributed(e):
+    now = time.time()
+    e.send("nothing", change(sg(20), now))
+    rc, _ = e.run("nothing")
+    assert rc == 0
+    lines = open(os.path.join(TMP, "state-nothing", "findings.jsonl")).read().splitlines()
+    assert [json.loads(l)["verdict"] for l in lines] == ["unattributed"], lines
+    assert e.posts_for(sg(20)) == [], "unattributed posted without notify_unattributed"
+    assert e.depth("nothing") == 0
+
+
+@test
+def slack_500_then_200(e):
+    now = time.time()
+    e.add_events([record("ev-flaky-1", "AuthorizeSecurityGroupIngress", now - 20, user("carol"), {"groupId": sg(30)})])
+    e.faults({"slack": "500"})
+    e.send("flaky", change(sg(30), now - 10))
+    rc, _ = e.run("flaky")
+    assert rc == 0
+    assert len(e.posts_for(sg(30))) == 1
+    assert e.depth("flaky") == 0
+
+
+@test
+def slack_429_retry_after_honoured(e):
+    now = time.time()
+    e.add_events([record("ev-429-1", "AuthorizeSecurityGroupIngress", now - 20, user("dave"), {"groupId": sg(40)})])
+    e.faults({"slack": "429:2"})
+    e.send("throttled", change(sg(40), now - 10))
+    t0 = time.time()
+    rc, _ = e.run("throttled")
+    assert rc == 0
+    assert len(e.posts_for(sg(40))) == 1
+    assert time.time() - t0 >= 2.0, "Retry-After not honoured"
+
+
+@test
+def kill_9_then_restart_posts_each_once(e):
+    now = time.time()
+    n = 12
+    e.add_events([record("ev-crash-%d" % i, "AuthorizeSecurityGroupIngress", now - 30, user("erin"), {"groupId": sg(100 + i)})
+                  for i in range(n)])
+    for i in range(n):
+        e.send("crash", change(sg(100 + i), now - 20))
+    p = e.run("crash", once=False, wait=False)
+    deadline = time.time() + 30
+    while time.time() < deadline and sum(len(e.posts_for(sg(100 + i))) for i in range(n)) < 3:
+        time.sleep(0.1)
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=10)
+    posted = sum(len(e.posts_for(sg(100 + i))) for i in range(n))
+    assert posted < n, "the kill came too late to test anything (%d posted)" % posted
+    # restart: messages the killed worker held come back after their
+    # visibility timeout (30 s); run --once until the queue is empty
+    deadline = time.time() + 100
+    while e.depth("crash") > 0 and time.time() < deadline:
+        rc, _ = e.run("crash", timeout=100)
+        assert rc == 0
+        time.sleep(1)
+    counts = [len(e.posts_for(sg(100 + i))) for i in range(n)]
+    assert counts == [1] * n, counts
+    assert e.depth("crash") == 0
+
+
+@test
+def malformed_left_for_redrive(e):
+    now = time.time()
+    e.add_events([record("ev-mal-1", "AuthorizeSecurityGroupIngress", now - 20, user("frank"), {"groupId": sg(50)})])
+    e.send("malformed", '{"Type":"Notification","Message":"{\\"configurationItem\\":')
+    e.send("malformed", change(sg(50), now - 10))
+    rc, _ = e.run("malformed", extra_args=["--log-format", "json"])
+    assert rc == 0
+    assert len(e.posts_for(sg(50))) == 1
+    log_ = e.worker_log("malformed")
+    assert "invalid message" in log_ and '"msg_id"' in log_, log_[-2000:]
+    # not deleted: still in the queue (invisible until its timeout), then the DLQ
+    assert e.depth("malformed") == 1, e.depth("malformed")
+
+
+@test
+def sigterm_exits_cleanly(e):
+    p = e.run("term", once=False, wait=False)
+    time.sleep(2)
+    t0 = time.time()
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(timeout=40)
+    assert rc == 0, rc
+    assert time.time() - t0 < 35
+    assert "stopped after" in e.worker_log("term")
+
+
+@test
+def hostile_resource_name_escaped(e):
+    now = time.time()
+    hostile = "<!channel> <https://evil.example|click> & <@U123>"
+    e.add_events([record("ev-host-1", "AuthorizeSecurityGroupIngress", now - 20, user("mallory"), {"groupId": sg(60)})])
+    e.send("hostile", change(sg(60), now - 10, name=hostile, tags={"Name": hostile}))
+    rc, _ = e.run("hostile")
+    assert rc == 0
+    posts = e.posts_for(sg(60))
+    assert len(posts) == 1
+    text = json.dumps(posts[0]["payload"])
+    for bad in ("<!channel>", "<https://evil.example", "<@U123>"):
+        assert bad not in text, bad
+    assert "&lt;!channel&gt;" in text
+
+
+def main():
+    print("1..%d" % len(TESTS))
+    try:
+        e = Env()
+    except Exception as ex:  # noqa
+        for i, t in enumerate(TESTS, 1):
+            print("not ok %d - %s # environment: %s" % (i, t.__name__, ex))
+        stop_all()
+        return 1
+    failed = 0
+    for i, t in enumerate(TESTS, 1):
+        t0 = time.time()
+        try:
+            t(e)
+            print("ok %d - %s" % (i, t.__name__.replace("_", " ")))
+        except Exception as ex:  # noqa
+            failed += 1
+            print("not ok %d - %s" % (i, t.__name__.replace("_", " ")))
+            log("%s: %s" % (type(ex).__name__, ex))
+            for q in QUEUES:
+                p = os.path.join(TMP, "worker-%s.log" % q)
+                if os.path.exists(p) and os.path.getmtime(p) >= t0:
+                    log(open(p).read()[-1500:])
+        sys.stdout.flush()
+    stop_all()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    try:
+        rc = main()
+    finally:
+        stop_all()
+        subprocess.run(["rm", "-rf", TMP])
+    sys.exit(rc)
