@@ -1,5 +1,6 @@
 #include "cmd/statefile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -377,6 +378,35 @@ out:
     return rc;
 }
 
+/* A crash during a compaction leaves its temp file behind. None can be in
+ * progress while we hold the exclusive lock on the current log (a compactor
+ * holds it until its rename is done), so remove them then. */
+static int s_remove_stale_temps(struct wc_statefile *sf)
+{
+    static const char prefix[] = "." WC_STATEFILE_NAME ".";
+    struct wc_buf p = WC_BUF_INIT;
+    DIR *d;
+    struct dirent *e;
+    int rc;
+
+    if ((rc = s_lock(sf, LOCK_EX)) != WC_OK)
+        return rc;
+    if ((d = opendir(sf->dir)) != NULL) {
+        while ((e = readdir(d)) != NULL) {
+            if (strncmp(e->d_name, prefix, sizeof(prefix) - 1) != 0)
+                continue;
+            wc_buf_reset(&p);
+            if (wc_buf_appendf(&p, "%s/%s", sf->dir, e->d_name) == WC_OK && unlink(p.ptr) == 0)
+                WC_LOGI(sf->logger, NULL, "state directory %s: removed %s left by a crash",
+                        sf->dir, e->d_name);
+        }
+        closedir(d);
+    }
+    s_unlock(sf);
+    wc_buf_clean_up(&p);
+    return WC_OK;
+}
+
 struct wc_statefile *wc_statefile_open(const char *dir, int64_t ttl_ms,
                                        const struct wc_clock *clock,
                                        struct wc_logger *logger, char *err, size_t errlen)
@@ -419,11 +449,11 @@ struct wc_statefile *wc_statefile_open(const char *dir, int64_t ttl_ms,
         s_err(err, errlen, "state file %s: cannot open: %s", sf->path, strerror(errno));
         goto fail;
     }
-    if (s_fsync_dir(sf) != WC_OK) {
-        s_err(err, errlen, "state directory %s: fsync: %s", dir, strerror(errno));
-        goto fail;
-    }
-    if (s_refresh(sf, "on load") != WC_OK) {
+    /* the file's directory entry, if we just created it (some file systems
+     * cannot fsync a directory: not worth refusing to start for) */
+    if (s_fsync_dir(sf) != WC_OK)
+        WC_LOGW(sf->logger, NULL, "state directory %s: fsync: %s", dir, strerror(errno));
+    if (s_remove_stale_temps(sf) != WC_OK || s_refresh(sf, "on load") != WC_OK) {
         s_err(err, errlen, "state file %s: cannot read: %s", sf->path, strerror(errno));
         goto fail;
     }
@@ -507,6 +537,10 @@ int wc_statefile_record(struct wc_statefile *sf, const char *notifier_id, const 
     }
     if ((rc = wc_dedup_format_line(notifier_id, subject, expires, &line)) != WC_OK)
         goto out;
+    if (line.len > S_MAX_LINE) { /* it could not be read back */
+        rc = WC_ERR_TOO_LARGE;
+        goto out;
+    }
     if ((rc = s_write_all(sf->fd, line.ptr, line.len)) != WC_OK)
         goto out;
     if ((rc = s_fsync(sf, sf->fd)) != WC_OK)

@@ -6,7 +6,6 @@
 
 #include "cmd/statefile.c"
 
-#include <dirent.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -155,6 +154,16 @@ static void test_record_survives_reopen(void **state)
     assert_int_equal(wc_statefile_record(sf, "web hook#1", "ev 2/odd\nid%"), WC_OK);
     assert_true(wc_statefile_accepted(sf, "slack#0", "ev-1/sg-1"));
     assert_int_equal(wc_statefile_record(sf, "", "x"), WC_ERR_INVALID);
+    {
+        /* a subject so long its line could not be read back is refused */
+        char *huge = malloc(S_MAX_LINE);
+
+        assert_non_null(huge);
+        memset(huge, 'r', S_MAX_LINE - 1);
+        huge[S_MAX_LINE - 1] = '\0';
+        assert_int_equal(wc_statefile_record(sf, "slack#0", huge), WC_ERR_TOO_LARGE);
+        free(huge);
+    }
     wc_statefile_get_stats(sf, &st);
     assert_int_equal(st.lines, 2);
     /* the crash between "posted" and "deleted": nothing but the file survives */
@@ -358,6 +367,13 @@ static void test_compaction_at_start_up(void **state)
     s_prefill(f, "dead", 1100, now - 1);
     s_prefill(f, "live", 7, now + 60000);
     before = s_file_size(f->path);
+    /* a temp file left by a crash mid-compaction is removed at open */
+    {
+        char stale[256];
+
+        snprintf(stale, sizeof(stale), "%s/.%s.Ab12Cd", f->dir, WC_STATEFILE_NAME);
+        s_append_raw(stale, "1 x y\n", 6);
+    }
 
     sf = s_open(f, 0);
     wc_statefile_get_stats(sf, &st);
