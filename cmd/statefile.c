@@ -407,44 +407,58 @@ static int s_remove_stale_temps(struct wc_statefile *sf)
     return WC_OK;
 }
 
+/* The object, before any I/O; NULL when out of memory. */
+static struct wc_statefile *s_alloc(const char *dir, int64_t ttl_ms,
+                                    const struct wc_clock *clock, struct wc_logger *logger)
+{
+    struct wc_statefile *sf = calloc(1, sizeof(*sf));
+    struct wc_buf path = WC_BUF_INIT;
+
+    if (!sf)
+        return NULL;
+    sf->fd = -1;
+    if (pthread_mutex_init(&sf->lock, NULL) != 0) {
+        free(sf);
+        return NULL;
+    }
+    sf->clock = clock ? *clock : wc_clock_system();
+    sf->logger = logger;
+    sf->dir = wc_strdup(dir);
+    if (wc_buf_appendf(&path, "%s/%s", dir, WC_STATEFILE_NAME) == WC_OK)
+        sf->path = wc_buf_steal(&path);
+    sf->rbuf = malloc(S_MAX_LINE + S_CHUNK);
+    sf->dedup = wc_dedup_new(ttl_ms, &sf->clock);
+    wc_buf_clean_up(&path);
+    if (!sf->dir || !sf->path || !sf->rbuf || !sf->dedup) {
+        wc_statefile_close(sf);
+        return NULL;
+    }
+    return sf;
+}
+
 struct wc_statefile *wc_statefile_open(const char *dir, int64_t ttl_ms,
                                        const struct wc_clock *clock,
                                        struct wc_logger *logger, char *err, size_t errlen)
 {
     struct wc_statefile *sf = NULL;
-    struct wc_buf path = WC_BUF_INIT;
-    bool mutex_ok = false;
 
     s_err(err, errlen, "%s", "");
     if (wc_str_empty(dir)) {
         s_err(err, errlen, "state directory is not set");
-        return NULL;
+        goto fail;
     }
     if (s_mkdirs(dir) != 0) {
         s_err(err, errlen, "state directory %s: cannot create: %s", dir, strerror(errno));
-        return NULL;
+        goto fail;
     }
     if (access(dir, W_OK | X_OK) != 0) {
         s_err(err, errlen, "state directory %s: not writable: %s", dir, strerror(errno));
-        return NULL;
+        goto fail;
     }
-    sf = calloc(1, sizeof(*sf));
-    if (!sf)
-        goto nomem;
-    sf->fd = -1;
-    if (pthread_mutex_init(&sf->lock, NULL) != 0)
-        goto nomem;
-    mutex_ok = true;
-    sf->clock = clock ? *clock : wc_clock_system();
-    sf->logger = logger;
-    sf->dir = wc_strdup(dir);
-    if (!sf->dir || wc_buf_appendf(&path, "%s/%s", dir, WC_STATEFILE_NAME) != WC_OK)
-        goto nomem;
-    sf->path = wc_buf_steal(&path);
-    sf->rbuf = malloc(S_MAX_LINE + S_CHUNK);
-    sf->dedup = wc_dedup_new(ttl_ms, &sf->clock);
-    if (!sf->path || !sf->rbuf || !sf->dedup)
-        goto nomem;
+    if (!(sf = s_alloc(dir, ttl_ms, clock, logger))) {
+        s_err(err, errlen, "state directory %s: out of memory", dir);
+        goto fail;
+    }
     if (s_open_file(sf) != WC_OK) {
         s_err(err, errlen, "state file %s: cannot open: %s", sf->path, strerror(errno));
         goto fail;
@@ -460,14 +474,7 @@ struct wc_statefile *wc_statefile_open(const char *dir, int64_t ttl_ms,
     WC_LOGI(sf->logger, NULL, "state file %s: %zu live entries, %zu lines", sf->path,
             wc_dedup_size(sf->dedup), sf->lines);
     return sf;
-nomem:
-    s_err(err, errlen, "state directory %s: out of memory", dir);
 fail:
-    wc_buf_clean_up(&path);
-    if (sf && !mutex_ok) {
-        free(sf);
-        return NULL;
-    }
     wc_statefile_close(sf);
     return NULL;
 }
