@@ -1,0 +1,73 @@
+/* statefile.h - the worker's durable record of what each notifier has
+ * already accepted, so that a redelivered SQS message, or a restart after a
+ * crash between "posted" and "deleted", never posts twice.
+ *
+ * DIR/accepted.log (mode 0600; DIR is created 0700 if missing) holds one
+ * line per accepted (notifier id, subject) in the core/dedup.h line format.
+ * Entries live for ttl_ms after they are recorded.
+ *
+ * Several workers may share one state directory on one machine: appends
+ * are made under an exclusive flock (so lines from two processes never
+ * interleave), reads under a shared one, and a miss in memory first reads
+ * the lines other processes appended since the last look. A compaction by
+ * one process (temp file, fsync, rename, fsync DIR) is noticed by the
+ * others, which reopen the new file. A line cut short by a crash mid-write
+ * is ignored (counted as malformed) and never glued to the next record.
+ *
+ * Every function is thread-safe.
+ */
+#ifndef WC_CMD_STATEFILE_H
+#define WC_CMD_STATEFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+
+#define WC_STATEFILE_NAME "accepted.log"
+/* Compaction rewrites the file once it has more lines than this and more
+ * than twice the live entries. */
+#define WC_STATEFILE_COMPACT_MIN_LINES 1000
+
+struct wc_statefile;
+
+struct wc_statefile_stats {
+    size_t entries;       /* in memory (expired ones not yet pruned included) */
+    size_t lines;         /* complete lines in the file as last read */
+    size_t malformed;     /* malformed lines skipped since open */
+    uint64_t fsyncs;      /* successful fsync() calls (records, compactions) */
+    uint64_t compactions; /* rewrites done by this object */
+};
+
+/* Open (creating) DIR/accepted.log and load it: expired and malformed lines
+ * are skipped (malformed ones counted, with one warning). ttl_ms <= 0:
+ * WC_DEDUP_DEFAULT_TTL_MS. clock is copied (NULL: system); logger is
+ * borrowed (NULL: silent). On failure returns NULL with a one-line reason
+ * in err (e.g. the directory cannot be created or is not writable). */
+struct wc_statefile *wc_statefile_open(const char *dir, int64_t ttl_ms,
+                                       const struct wc_clock *clock,
+                                       struct wc_logger *logger, char *err, size_t errlen);
+void wc_statefile_close(struct wc_statefile *sf);
+
+/* true if notifier_id already accepted subject (in this process or, as the
+ * file says, in another one) and the record has not expired. */
+bool wc_statefile_accepted(struct wc_statefile *sf, const char *notifier_id,
+                           const char *subject);
+
+/* Record that notifier_id accepted subject and make it durable (write +
+ * fsync) before returning. WC_ERR_IO when the write or fsync fails: the
+ * worker then keeps the message for redelivery. The pair is remembered in
+ * memory even then (the notifier did accept it, so this process will not
+ * post it again). May compact the file. */
+int wc_statefile_record(struct wc_statefile *sf, const char *notifier_id, const char *subject);
+
+/* Rewrite the file with only the live entries if it has grown past twice
+ * their number and WC_STATEFILE_COMPACT_MIN_LINES lines; otherwise WC_OK
+ * without touching it. Called by record() and by the worker at start-up. */
+int wc_statefile_compact(struct wc_statefile *sf);
+
+void wc_statefile_get_stats(struct wc_statefile *sf, struct wc_statefile_stats *out);
+
+#endif

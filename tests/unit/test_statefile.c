@@ -1,0 +1,723 @@
+/* Unit tests for cmd/statefile: the worker's durable "already accepted" log.
+ *
+ * cmd/ is not part of the library the unit tests link, so the module is
+ * compiled into this test directly. */
+#include "tests/support/testutil.h"
+
+#include "cmd/statefile.c"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+struct fake_clock {
+    int64_t now_ms;
+};
+
+static int64_t s_fake_now(void *ctx)
+{
+    return ((struct fake_clock *)ctx)->now_ms;
+}
+
+struct fixture {
+    char root[64];  /* mkdtemp */
+    char dir[128];  /* root/state/sub: created by open */
+    char path[192]; /* dir/accepted.log */
+    struct fake_clock fc;
+    struct wc_clock clock;
+    struct wc_buf log;
+    struct wc_logger *logger;
+};
+
+static void s_capture(void *ctx, const char *line, size_t len)
+{
+    struct wc_buf *b = ctx;
+
+    wc_buf_append(b, line, len);
+    wc_buf_append_char(b, '\n');
+}
+
+static int s_setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct wc_logger_options lo = {.level = WC_LOG_DEBUG, .write = s_capture};
+
+    if (!f)
+        return -1;
+    snprintf(f->root, sizeof(f->root), "/tmp/wc-statefile-XXXXXX");
+    if (!mkdtemp(f->root)) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->dir, sizeof(f->dir), "%s/state/sub", f->root);
+    snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, WC_STATEFILE_NAME);
+    f->fc.now_ms = 1700000000000LL;
+    f->clock = (struct wc_clock){s_fake_now, s_fake_now, &f->fc};
+    lo.write_ctx = &f->log;
+    f->logger = wc_logger_new(&lo);
+    *state = f;
+    return f->logger ? 0 : -1;
+}
+
+static void s_rm_rf(const char *path)
+{
+    struct stat st;
+    DIR *d;
+    struct dirent *e;
+    char sub[512];
+
+    if (lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        chmod(path, 0700);
+        if ((d = opendir(path)) != NULL) {
+            while ((e = readdir(d)) != NULL) {
+                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                    continue;
+                snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+                s_rm_rf(sub);
+            }
+            closedir(d);
+        }
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+static int s_teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    s_rm_rf(f->root);
+    wc_logger_destroy(f->logger);
+    wc_buf_clean_up(&f->log);
+    free(f);
+    return 0;
+}
+
+static struct wc_statefile *s_open(struct fixture *f, int64_t ttl_ms)
+{
+    char err[256] = "";
+    struct wc_statefile *sf = wc_statefile_open(f->dir, ttl_ms, &f->clock, f->logger, err,
+                                                sizeof(err));
+
+    if (!sf)
+        fail_msg("open %s: %s", f->dir, err);
+    return sf;
+}
+
+static off_t s_file_size(const char *path)
+{
+    struct stat st;
+
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_size;
+}
+
+static size_t s_count_lines(const char *path)
+{
+    struct wc_buf b = WC_BUF_INIT;
+    size_t n = 0;
+
+    wc_test_read_file(path, &b);
+    for (size_t i = 0; i < b.len; i++)
+        n += b.ptr[i] == '\n';
+    wc_buf_clean_up(&b);
+    return n;
+}
+
+static void s_append_raw(const char *path, const char *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0600);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    close(fd);
+}
+
+static void test_record_survives_reopen(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open(f, 0);
+    struct wc_statefile_stats st;
+    struct stat sb;
+
+    /* created with tight modes */
+    assert_int_equal(stat(f->dir, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0700);
+    assert_int_equal(stat(f->path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+
+    assert_false(wc_statefile_accepted(sf, "slack#0", "ev-1/sg-1"));
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "ev-1/sg-1"), WC_OK);
+    assert_int_equal(wc_statefile_record(sf, "web hook#1", "ev 2/odd\nid%"), WC_OK);
+    assert_true(wc_statefile_accepted(sf, "slack#0", "ev-1/sg-1"));
+    assert_int_equal(wc_statefile_record(sf, "", "x"), WC_ERR_INVALID);
+    {
+        /* a subject so long its line could not be read back is refused */
+        char *huge = malloc(S_MAX_LINE);
+
+        assert_non_null(huge);
+        memset(huge, 'r', S_MAX_LINE - 1);
+        huge[S_MAX_LINE - 1] = '\0';
+        assert_int_equal(wc_statefile_record(sf, "slack#0", huge), WC_ERR_TOO_LARGE);
+        free(huge);
+    }
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.lines, 2);
+    /* the crash between "posted" and "deleted": nothing but the file survives */
+    wc_statefile_close(sf);
+    assert_int_equal(s_count_lines(f->path), 2);
+
+    sf = s_open(f, 0);
+    assert_true(wc_statefile_accepted(sf, "slack#0", "ev-1/sg-1"));
+    assert_true(wc_statefile_accepted(sf, "web hook#1", "ev 2/odd\nid%"));
+    assert_false(wc_statefile_accepted(sf, "slack#1", "ev-1/sg-1"));
+    assert_false(wc_statefile_accepted(sf, "slack#0", "ev-1/sg-2"));
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.entries, 2);
+    assert_int_equal(st.malformed, 0);
+    wc_statefile_close(sf);
+    wc_statefile_close(NULL);
+}
+
+static void test_expired_dropped_on_reopen(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open(f, 500);
+    struct wc_statefile_stats st;
+    int64_t t0 = f->fc.now_ms;
+
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "old"), WC_OK); /* until t0+500 */
+    f->fc.now_ms = t0 + 200;
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "young"), WC_OK); /* until t0+700 */
+    f->fc.now_ms = t0 + 600;
+    assert_false(wc_statefile_accepted(sf, "slack#0", "old"));
+    assert_true(wc_statefile_accepted(sf, "slack#0", "young"));
+    wc_statefile_close(sf);
+
+    sf = s_open(f, 500);
+    assert_false(wc_statefile_accepted(sf, "slack#0", "old"));
+    assert_true(wc_statefile_accepted(sf, "slack#0", "young"));
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.entries, 1); /* the expired line was not loaded */
+    assert_int_equal(st.lines, 2);
+    f->fc.now_ms = t0 + 700;
+    assert_false(wc_statefile_accepted(sf, "slack#0", "young"));
+    wc_statefile_close(sf);
+}
+
+static size_t s_count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+
+    for (const char *p = hay ? strstr(hay, needle) : NULL; p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+static void test_truncated_and_malformed_lines(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open(f, 0);
+    struct wc_statefile_stats st;
+    struct wc_buf b = WC_BUF_INIT;
+    char *big = malloc(100000); /* an over-long line, longer than a read */
+    int64_t exp = f->fc.now_ms + 10000;
+
+    wc_statefile_close(sf);
+    assert_int_equal(wc_dedup_format_line("slack#0", "good-1", exp, &b), WC_OK);
+    assert_int_equal(wc_buf_appendf(&b, "garbage line\n"), WC_OK);
+    assert_non_null(big);
+    memset(big, 'x', 100000 - 1);
+    big[100000 - 1] = '\n';
+    assert_int_equal(wc_buf_append(&b, big, 100000), WC_OK);
+    free(big);
+    assert_int_equal(wc_dedup_format_line("slack#0", "good-2", exp, &b), WC_OK);
+    /* a crash mid-write: the last record is cut short, with no newline */
+    assert_int_equal(wc_buf_appendf(&b, "%lld slack#0 cut-sh", (long long)exp), WC_OK);
+    s_append_raw(f->path, b.ptr, b.len);
+    wc_buf_clean_up(&b);
+
+    wc_buf_reset(&f->log);
+    sf = s_open(f, 0);
+    assert_true(wc_statefile_accepted(sf, "slack#0", "good-1"));
+    assert_true(wc_statefile_accepted(sf, "slack#0", "good-2"));
+    assert_false(wc_statefile_accepted(sf, "slack#0", "cut-sh"));
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.malformed, 2);
+    assert_int_equal(st.entries, 2);
+    /* one warning for the load, naming the count */
+    assert_int_equal(s_count(f->log.ptr, "malformed"), 1);
+    assert_non_null(strstr(f->log.ptr, "skipped 2 malformed"));
+
+    /* the next record is not glued onto the cut line */
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "after-crash"), WC_OK);
+    wc_statefile_close(sf);
+    sf = s_open(f, 0);
+    assert_true(wc_statefile_accepted(sf, "slack#0", "after-crash"));
+    assert_true(wc_statefile_accepted(sf, "slack#0", "good-1"));
+    assert_false(wc_statefile_accepted(sf, "slack#0", "cut-sh"));
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.malformed, 3); /* the cut line, now ended, is malformed */
+    assert_int_equal(st.entries, 3);
+    wc_statefile_close(sf);
+}
+
+/* Whatever prefix of a record a crash leaves, the mark written after it
+ * makes the line malformed: a cut never reads as a (different) record. */
+static void test_cut_mark_spoils_every_prefix(void **state)
+{
+    struct wc_buf line = WC_BUF_INIT, cut = WC_BUF_INIT;
+    char *n = NULL, *s = NULL;
+    int64_t e = 0;
+
+    (void)state;
+    assert_int_equal(wc_dedup_format_line("slack#0", "ev 1/sg-1%", 1700000000000LL, &line),
+                     WC_OK);
+    for (size_t len = 1; len < line.len; len++) { /* every prefix without its '\n' */
+        wc_buf_reset(&cut);
+        assert_int_equal(wc_buf_append(&cut, line.ptr, len), WC_OK);
+        assert_int_equal(wc_buf_append_cstr(&cut, S_CUT_MARK), WC_OK);
+        if (wc_dedup_parse_line(wc_buf_str(&cut), &n, &s, &e) != WC_ERR_PARSE)
+            fail_msg("prefix %zu read as a record: %s", len, cut.ptr);
+    }
+    /* without the mark, some prefixes would have passed */
+    assert_int_equal(wc_dedup_parse_line((struct wc_str){line.ptr, line.len - 4}, &n, &s, &e),
+                     WC_OK);
+    free(n);
+    free(s);
+    wc_buf_clean_up(&line);
+    wc_buf_clean_up(&cut);
+}
+
+/* Write n lines for "notifier" expiring at exp straight into the log. */
+static void s_prefill(struct fixture *f, const char *prefix, int n, int64_t exp)
+{
+    struct wc_buf b = WC_BUF_INIT;
+    char subj[64];
+
+    for (int i = 0; i < n; i++) {
+        snprintf(subj, sizeof(subj), "%s-%d", prefix, i);
+        assert_int_equal(wc_dedup_format_line("slack#0", subj, exp, &b), WC_OK);
+    }
+    s_append_raw(f->path, b.ptr, b.len);
+    wc_buf_clean_up(&b);
+}
+
+struct seen {
+    int n;
+    int bad;
+};
+
+static int s_check_live(void *ctx, const char *nid, const char *subj, int64_t expires_ms)
+{
+    struct seen *s = ctx;
+
+    (void)expires_ms;
+    s->n++;
+    if (strcmp(nid, "slack#0") != 0 || strncmp(subj, "live-", 5) != 0)
+        s->bad++;
+    return WC_OK;
+}
+
+/* Every line of the file parses and names a "live-" subject. */
+static void s_check_file_live_only(struct fixture *f, int want)
+{
+    const char *path = f->path;
+    struct wc_buf b = WC_BUF_INIT;
+    struct wc_dedup *d = wc_dedup_new(0, &f->clock);
+    struct seen s = {0};
+    size_t start = 0;
+
+    wc_test_read_file(path, &b);
+    for (size_t i = 0; i < b.len; i++) {
+        char *n = NULL, *subj = NULL;
+        int64_t e = 0;
+
+        if (b.ptr[i] != '\n')
+            continue;
+        assert_int_equal(wc_dedup_parse_line((struct wc_str){b.ptr + start, i - start}, &n,
+                                             &subj, &e),
+                         WC_OK);
+        assert_int_equal(wc_dedup_insert(d, n, subj, e), WC_OK);
+        free(n);
+        free(subj);
+        start = i + 1;
+    }
+    assert_int_equal(start, b.len); /* ends with a newline */
+    assert_int_equal(wc_dedup_foreach(d, s_check_live, &s), WC_OK);
+    assert_int_equal(s.n, want);
+    assert_int_equal(s.bad, 0);
+    assert_int_equal(wc_dedup_size(d), (size_t)want); /* no duplicate lines either */
+    wc_dedup_destroy(d);
+    wc_buf_clean_up(&b);
+}
+
+static void test_compaction_at_start_up(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open(f, 0);
+    struct wc_statefile_stats st;
+    int64_t now = f->fc.now_ms;
+    off_t before;
+
+    wc_statefile_close(sf);
+    s_prefill(f, "dead", 1100, now - 1);
+    s_prefill(f, "live", 7, now + 60000);
+    before = s_file_size(f->path);
+    /* a temp file left by a crash mid-compaction is removed at open */
+    {
+        char stale[256];
+
+        snprintf(stale, sizeof(stale), "%s/.%s.Ab12Cd", f->dir, WC_STATEFILE_NAME);
+        s_append_raw(stale, "1 x y\n", 6);
+    }
+
+    sf = s_open(f, 0);
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.lines, 1107);
+    assert_int_equal(st.entries, 7);
+    assert_int_equal(wc_statefile_compact(sf), WC_OK);
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.compactions, 1);
+    assert_int_equal(st.lines, 7);
+    assert_true(s_file_size(f->path) < before / 100);
+    s_check_file_live_only(f, 7);
+    /* still 0600, and no temp file left behind */
+    {
+        struct stat sb;
+        DIR *d = opendir(f->dir);
+        struct dirent *e;
+        int files = 0;
+
+        assert_int_equal(stat(f->path, &sb), 0);
+        assert_int_equal(sb.st_mode & 0777, 0600);
+        assert_non_null(d);
+        while ((e = readdir(d)) != NULL)
+            files += e->d_name[0] != '.' || (e->d_name[1] && e->d_name[1] != '.');
+        closedir(d);
+        assert_int_equal(files, 1);
+    }
+    /* below the threshold now: compact() leaves the file alone */
+    assert_int_equal(wc_statefile_compact(sf), WC_OK);
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.compactions, 1);
+    /* the object keeps working on the new file */
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "live-new"), WC_OK);
+    assert_true(wc_statefile_accepted(sf, "slack#0", "live-3"));
+    wc_statefile_close(sf);
+    s_check_file_live_only(f, 8);
+    sf = s_open(f, 0);
+    assert_true(wc_statefile_accepted(sf, "slack#0", "live-new"));
+    assert_true(wc_statefile_accepted(sf, "slack#0", "live-0"));
+    assert_false(wc_statefile_accepted(sf, "slack#0", "dead-0"));
+    wc_statefile_close(sf);
+}
+
+static void test_compaction_below_threshold_untouched(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open(f, 0);
+    struct wc_statefile_stats st;
+    int64_t now = f->fc.now_ms;
+
+    wc_statefile_close(sf);
+    /* mostly dead but only 900 lines: not worth a rewrite */
+    s_prefill(f, "dead", 900, now - 1);
+    s_prefill(f, "live", 3, now + 60000);
+    sf = s_open(f, 0);
+    assert_int_equal(wc_statefile_compact(sf), WC_OK);
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.compactions, 0);
+    assert_int_equal(s_count_lines(f->path), 903);
+    wc_statefile_close(sf);
+}
+
+static void test_record_compacts_automatically(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open(f, 1000);
+    struct wc_statefile_stats st;
+    char subj[32];
+
+    wc_statefile_close(sf);
+    s_prefill(f, "dead", 1200, f->fc.now_ms + 10);
+    sf = s_open(f, 1000);
+    f->fc.now_ms += 20; /* everything loaded has now expired */
+    for (int i = 0; i < 3; i++) {
+        snprintf(subj, sizeof(subj), "live-%d", i);
+        assert_int_equal(wc_statefile_record(sf, "slack#0", subj), WC_OK);
+    }
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.compactions, 1);
+    assert_int_equal(st.lines, 3);
+    s_check_file_live_only(f, 3);
+    wc_statefile_close(sf);
+}
+
+static void test_two_objects_share_a_dir(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *a = s_open(f, 1000);
+    struct wc_statefile *b = s_open(f, 1000);
+    struct wc_statefile *c;
+    struct wc_statefile_stats st;
+
+    assert_int_equal(wc_statefile_record(a, "slack#0", "from-a"), WC_OK);
+    assert_true(wc_statefile_accepted(b, "slack#0", "from-a"));
+    assert_int_equal(wc_statefile_record(b, "slack#0", "from-b"), WC_OK);
+    assert_true(wc_statefile_accepted(a, "slack#0", "from-b"));
+    assert_false(wc_statefile_accepted(a, "slack#0", "from-nobody"));
+
+    assert_int_equal(wc_statefile_record(b, "slack#0", "live-b1"), WC_OK);
+
+    /* a compacts while b still has the old file open */
+    wc_statefile_close(a);
+    s_prefill(f, "dead", 1100, f->fc.now_ms + 1);
+    a = s_open(f, 1000);
+    f->fc.now_ms += 10; /* the prefilled lines are dead now */
+    assert_int_equal(wc_statefile_compact(a), WC_OK);
+    wc_statefile_get_stats(a, &st);
+    assert_int_equal(st.compactions, 1);
+    assert_int_equal(st.lines, 3);
+    assert_true(wc_statefile_accepted(a, "slack#0", "live-b1"));
+    /* b follows the rename: its next record lands in the new file */
+    assert_int_equal(wc_statefile_record(b, "slack#0", "live-b2"), WC_OK);
+    assert_true(wc_statefile_accepted(a, "slack#0", "live-b2"));
+    c = s_open(f, 1000);
+    assert_true(wc_statefile_accepted(c, "slack#0", "live-b1"));
+    assert_true(wc_statefile_accepted(c, "slack#0", "live-b2"));
+    assert_true(wc_statefile_accepted(c, "slack#0", "from-a"));
+    assert_true(wc_statefile_accepted(c, "slack#0", "from-b"));
+    assert_false(wc_statefile_accepted(c, "slack#0", "dead-5"));
+    wc_statefile_close(c);
+    wc_statefile_close(a);
+    wc_statefile_close(b);
+}
+
+#define S_PER_PROC 300
+
+static void s_record_many(struct wc_statefile *sf, const char *who, int *failures)
+{
+    char subj[64];
+
+    for (int i = 0; i < S_PER_PROC; i++) {
+        snprintf(subj, sizeof(subj), "%s-%d/a fairly long resource id to widen the line", who, i);
+        if (wc_statefile_record(sf, "slack#0", subj) != WC_OK)
+            (*failures)++;
+    }
+}
+
+static void test_two_processes_append_concurrently(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open(f, 0);
+    struct wc_statefile_stats st;
+    int failures = 0, status = 0;
+    char subj[128];
+    pid_t pid;
+
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char err[256];
+        struct wc_statefile *child = wc_statefile_open(f->dir, 0, &f->clock, NULL, err,
+                                                       sizeof(err));
+        int fails = 0;
+
+        if (!child)
+            _exit(2);
+        s_record_many(child, "child", &fails);
+        /* the child sees what the parent recorded */
+        if (!wc_statefile_accepted(child, "slack#0",
+                                   "parent-0/a fairly long resource id to widen the line"))
+            fails++;
+        wc_statefile_close(child);
+        _exit(fails ? 1 : 0);
+    }
+    s_record_many(sf, "parent", &failures);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(failures, 0);
+    snprintf(subj, sizeof(subj), "child-%d/a fairly long resource id to widen the line",
+             S_PER_PROC - 1);
+    assert_true(wc_statefile_accepted(sf, "slack#0", subj));
+    wc_statefile_close(sf);
+
+    /* every line whole: nothing interleaved */
+    sf = s_open(f, 0);
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.malformed, 0);
+    assert_int_equal(st.lines, 2 * S_PER_PROC);
+    assert_int_equal(st.entries, 2 * S_PER_PROC);
+    for (int i = 0; i < S_PER_PROC; i++) {
+        snprintf(subj, sizeof(subj), "child-%d/a fairly long resource id to widen the line", i);
+        assert_true(wc_statefile_accepted(sf, "slack#0", subj));
+        snprintf(subj, sizeof(subj), "parent-%d/a fairly long resource id to widen the line", i);
+        assert_true(wc_statefile_accepted(sf, "slack#0", subj));
+    }
+    wc_statefile_close(sf);
+}
+
+struct thr {
+    struct wc_statefile *sf;
+    int id;
+    int failures;
+};
+
+static void *s_thread(void *p)
+{
+    struct thr *t = p;
+    char subj[64];
+
+    for (int i = 0; i < 50; i++) {
+        snprintf(subj, sizeof(subj), "t%d-%d", t->id, i);
+        if (wc_statefile_accepted(t->sf, "slack#0", subj))
+            t->failures++;
+        if (wc_statefile_record(t->sf, "slack#0", subj) != WC_OK)
+            t->failures++;
+        if (!wc_statefile_accepted(t->sf, "slack#0", subj))
+            t->failures++;
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *a = s_open(f, 0), *b = s_open(f, 0);
+    struct thr t[4];
+    pthread_t th[4];
+    struct wc_statefile_stats st;
+
+    for (int i = 0; i < 4; i++) {
+        t[i] = (struct thr){i % 2 ? b : a, i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, s_thread, &t[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(t[i].failures, 0);
+    }
+    assert_true(wc_statefile_accepted(a, "slack#0", "t1-49"));
+    assert_true(wc_statefile_accepted(b, "slack#0", "t0-49"));
+    wc_statefile_close(a);
+    wc_statefile_close(b);
+    a = s_open(f, 0);
+    wc_statefile_get_stats(a, &st);
+    assert_int_equal(st.lines, 200);
+    assert_int_equal(st.entries, 200);
+    assert_int_equal(st.malformed, 0);
+    wc_statefile_close(a);
+}
+
+static void test_unwritable_dir(void **state)
+{
+    struct fixture *f = *state;
+    char file[192], below[256], err[256];
+
+    snprintf(file, sizeof(file), "%s/plain-file", f->root);
+    s_append_raw(file, "x", 1);
+    /* the state dir is a file */
+    strcpy(err, "stale");
+    assert_null(wc_statefile_open(file, 0, NULL, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, file));
+    assert_non_null(strstr(err, "Not a directory"));
+    /* below a file: cannot be created */
+    snprintf(below, sizeof(below), "%s/state", file);
+    assert_null(wc_statefile_open(below, 0, NULL, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "cannot create"));
+    /* not set */
+    assert_null(wc_statefile_open("", 0, NULL, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "not set"));
+    /* a read-only directory (permissions do not bind root) */
+    if (geteuid() != 0) {
+        char ro[192];
+
+        snprintf(ro, sizeof(ro), "%s/ro", f->root);
+        assert_int_equal(mkdir(ro, 0500), 0);
+        assert_null(wc_statefile_open(ro, 0, NULL, NULL, err, sizeof(err)));
+        assert_non_null(strstr(err, "not writable"));
+    }
+    /* the log itself cannot be opened read-write (it is a directory) */
+    {
+        char d2[192], p2[256];
+        struct wc_statefile *sf;
+
+        snprintf(d2, sizeof(d2), "%s/d2", f->root);
+        snprintf(p2, sizeof(p2), "%s/%s", d2, WC_STATEFILE_NAME);
+        assert_int_equal(mkdir(d2, 0700), 0);
+        assert_int_equal(mkdir(p2, 0700), 0);
+        sf = wc_statefile_open(d2, 0, NULL, NULL, err, sizeof(err));
+        assert_null(sf);
+        assert_non_null(strstr(err, "cannot open"));
+    }
+}
+
+/* fsync after every record; a failed write is WC_ERR_IO and leaves the file
+ * whole. */
+static void test_fsync_and_write_failure(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open(f, 0);
+    struct wc_statefile_stats st0, st1;
+    struct rlimit old, lim;
+    void (*old_handler)(int);
+    int rc;
+
+    wc_statefile_get_stats(sf, &st0);
+    assert_true(st0.fsyncs >= 1); /* the directory, after creating the file */
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "one"), WC_OK);
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "two"), WC_OK);
+    wc_statefile_get_stats(sf, &st1);
+    assert_int_equal(st1.fsyncs, st0.fsyncs + 2);
+
+    /* the file cannot grow: the write fails with EFBIG */
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)s_file_size(f->path);
+    old_handler = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    rc = wc_statefile_record(sf, "slack#0", "three");
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, old_handler);
+    assert_int_equal(rc, WC_ERR_IO);
+    assert_non_null(strstr(f->log.ptr, "cannot record"));
+    wc_statefile_get_stats(sf, &st0);
+    assert_int_equal(st0.fsyncs, st1.fsyncs); /* nothing claimed durable */
+    /* remembered in this process (the notifier did accept it) ... */
+    assert_true(wc_statefile_accepted(sf, "slack#0", "three"));
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "four"), WC_OK);
+    wc_statefile_close(sf);
+    /* ... but not claimed durable; the file is intact */
+    sf = s_open(f, 0);
+    wc_statefile_get_stats(sf, &st0);
+    assert_int_equal(st0.malformed, 0);
+    assert_int_equal(st0.lines, 3);
+    assert_false(wc_statefile_accepted(sf, "slack#0", "three"));
+    assert_true(wc_statefile_accepted(sf, "slack#0", "four"));
+    wc_statefile_close(sf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_record_survives_reopen, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_expired_dropped_on_reopen, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_and_malformed_lines, s_setup, s_teardown),
+        cmocka_unit_test(test_cut_mark_spoils_every_prefix),
+        cmocka_unit_test_setup_teardown(test_compaction_at_start_up, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_below_threshold_untouched, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_record_compacts_automatically, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_two_objects_share_a_dir, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_two_processes_append_concurrently, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_threads, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_unwritable_dir, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_fsync_and_write_failure, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
