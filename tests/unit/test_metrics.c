@@ -15,7 +15,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "cmd/metrics_http.c"
+#include "cmd/metrics_http.c" /* tests the static address parser too */
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/metrics.h"

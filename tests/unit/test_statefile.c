@@ -4,7 +4,7 @@
  * compiled into this test directly. */
 #include "tests/support/testutil.h"
 
-#include "cmd/statefile.c"
+#include "cmd/statefile.c" /* reaches its internals too */
 
 #include <signal.h>
 #include <sys/resource.h>
