@@ -28,6 +28,7 @@
 #include "aws/s3.h"
 #include "aws/sqs.h"
 #include "cmd/cmd.h"
+#include "cmd/metrics_http.h"
 #include "cmd/stack.h"
 #include "cmd/statefile.h"
 #include "cmd/util.h"
@@ -38,6 +39,7 @@
 #include "core/event.h"
 #include "core/finding.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/notifier.h"
 #include "core/queue.h"
 #include "core/trail.h"
@@ -50,6 +52,12 @@
 /* --once: a deferred message not seen again this long after it was due was
  * taken by another worker or moved to the dead-letter queue: stop waiting. */
 #define DEFERRED_GRACE_MS 30000
+/* Deferred messages remembered (for --once and the oldest-retry gauge). */
+#define DEFERRED_MAX 10000
+
+#ifndef WC_VERSION
+#define WC_VERSION "0.1.0"
+#endif
 
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_reload;
@@ -82,6 +90,7 @@ static void s_sleep(void *ctx, int64_t ms)
 struct s_deferred {
     char *id;
     int64_t due_ms;
+    int64_t capture_ms;
 };
 
 struct s_runner {
@@ -95,6 +104,8 @@ struct s_runner {
     struct wc_notifier **notifiers;
     size_t n_notifiers;
     struct wc_statefile *state;
+    struct wc_metrics *metrics;
+    struct wc_metrics_http *metrics_http;
     struct wc_schedule schedule;
     struct wc_clock clock;
     bool once, dry_run;
@@ -130,21 +141,52 @@ static void s_deferred_remove(struct s_runner *r, const char *id)
     }
 }
 
-static void s_deferred_add(struct s_runner *r, const char *id, int64_t due_ms)
+static void s_deferred_add(struct s_runner *r, const char *id, int64_t due_ms,
+                           int64_t capture_ms)
 {
     struct s_deferred *d;
 
     pthread_mutex_lock(&r->lock);
     s_deferred_remove(r, id);
+    if (r->n_deferred >= DEFERRED_MAX) { /* forget the one due first */
+        size_t first = 0;
+        for (size_t i = 1; i < r->n_deferred; i++)
+            if (r->deferred[i].due_ms < r->deferred[first].due_ms)
+                first = i;
+        free(r->deferred[first].id);
+        r->deferred[first] = r->deferred[--r->n_deferred];
+    }
     d = realloc(r->deferred, (r->n_deferred + 1) * sizeof(*d));
     if (d) {
         r->deferred = d;
         d[r->n_deferred].id = wc_strdup(id);
         d[r->n_deferred].due_ms = due_ms;
+        d[r->n_deferred].capture_ms = capture_ms;
         if (d[r->n_deferred].id)
             r->n_deferred++;
     }
     pthread_mutex_unlock(&r->lock);
+}
+
+/* The age of the oldest change still waiting for its CloudTrail event. */
+static void s_update_retry_age(struct s_runner *r)
+{
+    int64_t now = wc_clock_now_ms(&r->clock), oldest = 0;
+
+    pthread_mutex_lock(&r->lock);
+    for (size_t i = 0; i < r->n_deferred;) {
+        if (!r->once && now > r->deferred[i].due_ms + DEFERRED_GRACE_MS) {
+            /* taken by another worker, or in the dead-letter queue */
+            free(r->deferred[i].id);
+            r->deferred[i] = r->deferred[--r->n_deferred];
+            continue;
+        }
+        if (now - r->deferred[i].capture_ms > oldest)
+            oldest = now - r->deferred[i].capture_ms;
+        i++;
+    }
+    pthread_mutex_unlock(&r->lock);
+    wc_metrics_set_oldest_retry_age(r->metrics, oldest / 1000);
 }
 
 /* --- one message ---------------------------------------------------------- */
@@ -241,6 +283,7 @@ static int s_deliver(struct s_runner *r, const struct wc_queue_message *m,
         nrc = wc_notifier_send(n, &notice, &res);
         if (nrc == WC_OK) {
             (*n_sent)++;
+            wc_metrics_notification(r->metrics, n->id);
             if ((nrc = wc_statefile_record(r->state, n->id, subject.ptr)) != WC_OK) {
                 WC_LOGE(r->logger, m->message_id, "cannot record delivery to %s: %s", n->id,
                         wc_strerror(nrc));
@@ -250,6 +293,7 @@ static int s_deliver(struct s_runner *r, const struct wc_queue_message *m,
             continue;
         }
         rc = nrc;
+        wc_metrics_notifier_failure(r->metrics, n->id);
         if (nrc == WC_ERR_INVALID || nrc == WC_ERR_AUTH) {
             permanent = true;
             WC_LOGE(r->logger, m->message_id, "%s refused the finding (%s, HTTP %ld): "
@@ -315,6 +359,7 @@ static void s_process(struct s_runner *r, const struct wc_queue_message *m)
 
     atomic_fetch_add(&r->n_messages, 1);
     if ((rc = s_parse(r, m, &note)) != WC_OK) {
+        wc_metrics_message(r->metrics, "invalid");
         /* a malformed body stays put (redrive); a failed S3 fetch is retried */
         if (note && note->kind == WC_NOTE_OVERSIZED && rc != WC_ERR_INVALID)
             s_release(r, m, LOOKUP_FAILURE_RETRY_S);
@@ -328,6 +373,9 @@ static void s_process(struct s_runner *r, const struct wc_queue_message *m)
     pthread_rwlock_unlock(&r->policy_lock);
     if (lookup) {
         rc = wc_trail_lookup_change(r->stack.trail, &note->change, skew_s, &events, &calls);
+        wc_metrics_lookup(r->metrics, (int)calls);
+        if (rc == WC_ERR_THROTTLED)
+            wc_metrics_throttle(r->metrics);
         if (rc != WC_OK) {
             WC_LOGW(r->logger, m->message_id, "CloudTrail lookup for %s failed (%s): "
                     "looking again in %d s", note->change.resource_id, wc_strerror(rc),
@@ -353,12 +401,14 @@ static void s_process(struct s_runner *r, const struct wc_queue_message *m)
         s_outcome(r, m, f, line);
         if (!r->dry_run) {
             s_release(r, m, plan.delay_s);
-            if (r->once)
-                s_deferred_add(r, m->message_id,
-                               wc_clock_now_ms(&r->clock) + (int64_t)plan.delay_s * 1000);
+            s_deferred_add(r, m->message_id,
+                           wc_clock_now_ms(&r->clock) + (int64_t)plan.delay_s * 1000,
+                           f->change.capture_time_ms);
+            wc_metrics_retry(r->metrics);
         }
         goto out;
     }
+    wc_metrics_message(r->metrics, wc_verdict_name(f->verdict));
     rc = s_deliver(r, m, f, &retry_s, &sent);
     if (r->dry_run) {
         s_outcome(r, m, f, "dry-run");
@@ -413,6 +463,7 @@ static void *s_worker_main(void *arg)
         r->in_flight--;
         pthread_cond_signal(&r->space_cond);
         pthread_mutex_unlock(&r->lock);
+        wc_metrics_in_flight(r->metrics, -1);
     }
     return NULL;
 }
@@ -630,6 +681,15 @@ static int s_setup(struct s_runner *r, const char *level_name, const char *forma
     }
     if (wc_policy_copy(&r->policy, wc_config_policy(r->cfg)) != WC_OK)
         return 1;
+    if (!(r->metrics = wc_metrics_new()))
+        return 1;
+    wc_metrics_set_build_info(r->metrics, WC_VERSION);
+    if (wc_config_metrics_listen(r->cfg) &&
+        !(r->metrics_http = wc_metrics_http_start(wc_config_metrics_listen(r->cfg), r->metrics,
+                                                  r->logger, err, sizeof(err)))) {
+        fprintf(stderr, "whochanged run: %s\n", err);
+        return 1;
+    }
     r->schedule = (struct wc_schedule){wc_config_retry_initial_s(r->cfg),
                                        wc_config_retry_for_s(r->cfg), WC_RETRY_CAP_S};
     r->max_in_flight = wc_config_max_in_flight(r->cfg);
@@ -639,6 +699,8 @@ static int s_setup(struct s_runner *r, const char *level_name, const char *forma
 
 static void s_teardown(struct s_runner *r)
 {
+    wc_metrics_http_stop(r->metrics_http);
+    wc_metrics_destroy(r->metrics);
     for (size_t i = 0; i < r->n_notifiers; i++)
         wc_notifier_destroy(r->notifiers[i]);
     free(r->notifiers);
@@ -693,6 +755,7 @@ static void s_loop(struct s_runner *r)
             g_reload = 0;
             s_reload(r);
         }
+        s_update_retry_age(r);
         pthread_mutex_lock(&r->lock);
         while (r->in_flight >= r->max_in_flight && !g_stop) {
             struct timespec ts;
@@ -733,6 +796,7 @@ static void s_loop(struct s_runner *r)
             pthread_mutex_lock(&r->lock);
             r->in_flight++;
             pthread_mutex_unlock(&r->lock);
+            wc_metrics_in_flight(r->metrics, 1);
             s_enqueue(r, m);
         }
         wc_queue_batch_clean_up(&batch);
@@ -815,7 +879,9 @@ int wc_cmd_run(int argc, char **argv)
             r.n_threads, r.n_notifiers, r.once ? ", --once" : "", r.dry_run ? ", --dry-run" : "",
             wc_worker_max_receives(&r.schedule));
 
+    wc_metrics_set_ready(r.metrics, true);
     s_loop(&r);
+    wc_metrics_set_ready(r.metrics, false);
 
     pthread_mutex_lock(&r.lock);
     r.stopping = true;

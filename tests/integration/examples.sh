@@ -57,7 +57,7 @@ def statements(doc):
 
 WORKER_ACTIONS = {
     "cloudtrail:LookupEvents", "sqs:ReceiveMessage", "sqs:DeleteMessage",
-    "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:SendMessage",
+    "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl",
     "s3:GetObject", "sts:AssumeRole",
 }
 

@@ -9,7 +9,8 @@ ROOT = os.environ.get("WC_ROOT") or os.path.abspath(os.path.join(os.path.dirname
 BIN = os.environ.get("WHOCHANGED") or os.path.join(ROOT, "build", "whochanged")
 ACCOUNT = "123456789012"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-QUEUES = ["basic", "late", "nothing", "flaky", "throttled", "crash", "malformed", "term", "hostile"]
+QUEUES = ["basic", "late", "nothing", "flaky", "throttled", "crash", "malformed", "term", "hostile",
+          "metrics"]
 # maxReceiveCount 3 sends the malformed message to its DLQ quickly; the others
 # use 10, what the example CloudFormation template sets (a change waiting for
 # a late event needs up to wc_worker_max_receives() receives).
@@ -352,6 +353,43 @@ def sigterm_exits_cleanly(e):
     assert rc == 0, rc
     assert time.time() - t0 < 35
     assert "stopped after" in e.worker_log("term")
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@test
+def metrics_and_healthz(e):
+    now = time.time()
+    e.add_events([record("ev-met-1", "AuthorizeSecurityGroupIngress", now - 20, user("gina"), {"groupId": sg(70)})])
+    e.send("metrics", change(sg(70), now - 10))
+    port = free_port()
+    p = e.run("metrics", once=False, wait=False, extra='metrics_listen: "127.0.0.1:%d"' % port)
+    base = "http://127.0.0.1:%d" % port
+    deadline = time.time() + 30
+    body = ""
+    while time.time() < deadline:
+        try:
+            status, raw = http("GET", base + "/metrics", timeout=2)
+            body = raw.decode()
+            if 'whochanged_messages_total{verdict="human"} 1' in body:
+                break
+        except OSError:
+            pass
+        time.sleep(0.2)
+    status, health = http("GET", base + "/healthz", timeout=2)
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=40) == 0
+    assert 'whochanged_messages_total{verdict="human"} 1' in body, body[-1500:]
+    assert 'whochanged_notifications_total{notifier="slack#0"} 1' in body, body[-1500:]
+    assert "whochanged_cloudtrail_lookups_total 1" in body, body[-1500:]
+    assert status == 200 and health.strip() == b"ok", (status, health)
 
 
 @test
