@@ -49,6 +49,8 @@
 #define LOOKUP_FAILURE_RETRY_S 30
 #define NOTIFY_FAILURE_RETRY_S 30
 #define ONCE_WAIT_S 2
+/* Changes in one coalesced notice at most. */
+#define WC_COALESCE_MAX 20
 /* --once: a deferred message not seen again this long after it was due was
  * taken by another worker or moved to the dead-letter queue: stop waiting. */
 #define DEFERRED_GRACE_MS 30000
@@ -87,6 +89,8 @@ static void s_sleep(void *ctx, int64_t ms)
     }
 }
 
+struct s_group;
+
 struct s_deferred {
     char *id;
     int64_t due_ms;
@@ -123,6 +127,8 @@ struct s_runner {
     struct s_deferred *deferred;
     size_t n_deferred;
     struct wc_strlist seen; /* --dry-run: messages already shown */
+    int64_t coalesce_ms;
+    struct s_group *groups; /* open coalescing groups (under lock) */
     pthread_t *threads;
     int n_threads;
     atomic_uint_fast64_t n_messages, n_errors;
@@ -240,35 +246,53 @@ static int s_delete(struct s_runner *r, const struct wc_queue_message *m)
     return rc;
 }
 
-/* Hand f to every notifier that wants it. WC_OK when all accepted (or had
- * it already); else *retry_s says when to try again, 0 = leave for redrive. */
-static int s_deliver(struct s_runner *r, const struct wc_queue_message *m,
-                     const struct wc_finding *f, int *retry_s, int *n_sent)
+/* Hand the findings (one, or several caused by the same CloudTrail event,
+ * all with the same verdict) to every notifier that wants that verdict, as
+ * one notice, leaving out those a notifier already accepted (state file).
+ * WC_OK when all accepted; else *retry_s says when to try again, 0 = leave
+ * the messages for redrive (the notifier refused them). */
+static int s_deliver(struct s_runner *r, const char *log_id, const struct wc_finding *const *fs,
+                     char *const *subjects, size_t n, int *retry_s, int *n_sent)
 {
-    const struct wc_finding *one[1] = {f};
-    struct wc_notice notice = {one, 1, NULL};
-    struct wc_buf subject = WC_BUF_INIT;
+    const struct wc_finding *todo[WC_COALESCE_MAX];
+    size_t todo_subject[WC_COALESCE_MAX];
     int rc = WC_OK, retry_after_s = 0;
     bool permanent = false;
 
     *retry_s = 0;
     *n_sent = 0;
-    if ((rc = wc_worker_subject(f, m->message_id, &subject)) != WC_OK)
-        return rc;
     for (size_t i = 0; i < r->n_notifiers; i++) {
-        struct wc_notifier *n = r->notifiers[i];
+        struct wc_notifier *nt = r->notifiers[i];
         struct wc_send_result res = {0};
+        struct wc_notice notice = {todo, 0, NULL};
         int nrc;
 
-        if (!wc_notifier_wants(n, f->verdict))
+        if (!wc_notifier_wants(nt, fs[0]->verdict))
+            continue;
+        for (size_t k = 0; k < n; k++) {
+            bool dup = false;
+
+            /* a redelivered copy of a message in the same group */
+            for (size_t j = 0; j < k && !dup; j++)
+                dup = !strcmp(subjects[j], subjects[k]);
+            if (dup)
+                continue;
+            if (!r->dry_run && wc_statefile_accepted(r->state, nt->id, subjects[k])) {
+                WC_LOGD(r->logger, log_id, "%s already accepted %s", nt->id, subjects[k]);
+                continue;
+            }
+            todo_subject[notice.n_findings] = k;
+            todo[notice.n_findings++] = fs[k];
+        }
+        if (notice.n_findings == 0)
             continue;
         if (r->dry_run) {
             struct wc_buf payload = WC_BUF_INIT;
 
-            if (wc_notifier_render(n, &notice, &payload) == WC_OK) {
+            if (wc_notifier_render(nt, &notice, &payload) == WC_OK) {
                 wc_log_redact(&payload);
                 flockfile(stdout);
-                printf("--- %s would send (message %s):\n%s\n", n->id, m->message_id,
+                printf("--- %s would send (message %s):\n%s\n", nt->id, log_id,
                        payload.ptr ? payload.ptr : "");
                 fflush(stdout);
                 funlockfile(stdout);
@@ -276,40 +300,143 @@ static int s_deliver(struct s_runner *r, const struct wc_queue_message *m,
             wc_buf_clean_up(&payload);
             continue;
         }
-        if (wc_statefile_accepted(r->state, n->id, subject.ptr)) {
-            WC_LOGD(r->logger, m->message_id, "%s already accepted %s", n->id, subject.ptr);
-            continue;
-        }
-        nrc = wc_notifier_send(n, &notice, &res);
+        nrc = wc_notifier_send(nt, &notice, &res);
         if (nrc == WC_OK) {
             (*n_sent)++;
-            wc_metrics_notification(r->metrics, n->id);
-            if ((nrc = wc_statefile_record(r->state, n->id, subject.ptr)) != WC_OK) {
-                WC_LOGE(r->logger, m->message_id, "cannot record delivery to %s: %s", n->id,
-                        wc_strerror(nrc));
-                rc = nrc;
-                retry_after_s = NOTIFY_FAILURE_RETRY_S;
+            wc_metrics_notification(r->metrics, nt->id);
+            for (size_t k = 0; k < notice.n_findings; k++) {
+                int src = wc_statefile_record(r->state, nt->id, subjects[todo_subject[k]]);
+                if (src != WC_OK) {
+                    WC_LOGE(r->logger, log_id, "cannot record delivery to %s: %s", nt->id,
+                            wc_strerror(src));
+                    rc = src;
+                    retry_after_s = NOTIFY_FAILURE_RETRY_S;
+                }
             }
             continue;
         }
         rc = nrc;
-        wc_metrics_notifier_failure(r->metrics, n->id);
+        wc_metrics_notifier_failure(r->metrics, nt->id);
         if (nrc == WC_ERR_INVALID || nrc == WC_ERR_AUTH) {
             permanent = true;
-            WC_LOGE(r->logger, m->message_id, "%s refused the finding (%s, HTTP %ld): "
-                    "the message is left for the dead-letter queue", n->id, wc_strerror(nrc),
+            WC_LOGE(r->logger, log_id, "%s refused the finding (%s, HTTP %ld): "
+                    "the message is left for the dead-letter queue", nt->id, wc_strerror(nrc),
                     res.http_status);
         } else {
-            int s = res.retry_after_ms > 0 ? (int)((res.retry_after_ms + 999) / 1000)
-                                           : NOTIFY_FAILURE_RETRY_S;
-            if (s > retry_after_s)
-                retry_after_s = s;
-            WC_LOGW(r->logger, m->message_id, "%s failed (%s, HTTP %ld): retrying in %d s", n->id,
-                    wc_strerror(nrc), res.http_status, s);
+            int sec = res.retry_after_ms > 0 ? (int)((res.retry_after_ms + 999) / 1000)
+                                             : NOTIFY_FAILURE_RETRY_S;
+            if (sec > retry_after_s)
+                retry_after_s = sec;
+            WC_LOGW(r->logger, log_id, "%s failed (%s, HTTP %ld): retrying in %d s", nt->id,
+                    wc_strerror(nrc), res.http_status, sec);
         }
     }
-    wc_buf_clean_up(&subject);
     *retry_s = permanent ? 0 : retry_after_s;
+    return rc;
+}
+
+/* --- coalescing ------------------------------------------------------------
+ * One API call can change several resources: Config sends one change each,
+ * all naming the same CloudTrail event. The first human finding for an event
+ * opens a group and waits coalesce_ms for others; then one notice lists
+ * every changed resource, and each member acts on its own message with the
+ * shared result. */
+
+struct s_group {
+    char *event_id;
+    const struct wc_finding *findings[WC_COALESCE_MAX];
+    char *subjects[WC_COALESCE_MAX];
+    const char *log_id;
+    size_t n;
+    bool closed, done;
+    int rc, retry_s, sent;
+    int refs;
+    pthread_cond_t cond;
+    struct s_group *next;
+};
+
+static void s_group_unref(struct s_runner *r, struct s_group *g)
+{
+    /* r->lock held */
+    (void)r;
+    if (--g->refs > 0)
+        return;
+    pthread_cond_destroy(&g->cond);
+    free(g->event_id);
+    free(g);
+}
+
+static int s_deliver_coalesced(struct s_runner *r, const struct wc_queue_message *m,
+                               const struct wc_finding *f, char *subject, int *retry_s,
+                               int *n_sent, size_t *n_group)
+{
+    const char *event_id = f->n_matches ? f->matches[0].event.event_id : NULL;
+    struct s_group *g = NULL, **pp;
+    int rc;
+
+    *n_group = 1;
+    if (r->coalesce_ms <= 0 || !event_id || f->verdict != WC_VERDICT_HUMAN)
+        return s_deliver(r, m->message_id, &f, &subject, 1, retry_s, n_sent);
+
+    pthread_mutex_lock(&r->lock);
+    for (g = r->groups; g; g = g->next)
+        if (!g->closed && g->n < WC_COALESCE_MAX && !strcmp(g->event_id, event_id))
+            break;
+    if (g) { /* join: the group's leader sends for us */
+        g->findings[g->n] = f;
+        g->subjects[g->n] = subject;
+        g->n++;
+        g->refs++;
+        while (!g->done)
+            pthread_cond_wait(&g->cond, &r->lock);
+        rc = g->rc;
+        *retry_s = g->retry_s;
+        *n_sent = g->sent;
+        *n_group = g->n;
+        s_group_unref(r, g);
+        pthread_mutex_unlock(&r->lock);
+        return rc;
+    }
+    g = calloc(1, sizeof(*g));
+    if (!g || !(g->event_id = wc_strdup(event_id))) {
+        free(g);
+        pthread_mutex_unlock(&r->lock);
+        return s_deliver(r, m->message_id, &f, &subject, 1, retry_s, n_sent);
+    }
+    pthread_cond_init(&g->cond, NULL);
+    g->findings[0] = f;
+    g->subjects[0] = subject;
+    g->n = 1;
+    g->refs = 1;
+    g->log_id = m->message_id;
+    g->next = r->groups;
+    r->groups = g;
+    pthread_mutex_unlock(&r->lock);
+
+    s_sleep(NULL, r->coalesce_ms); /* others join meanwhile */
+
+    pthread_mutex_lock(&r->lock);
+    g->closed = true;
+    for (pp = &r->groups; *pp; pp = &(*pp)->next)
+        if (*pp == g) {
+            *pp = g->next;
+            break;
+        }
+    pthread_mutex_unlock(&r->lock);
+    /* closed: nobody joins any more, so g->findings is stable */
+    if (g->n > 1)
+        WC_LOGI(r->logger, m->message_id, "one CloudTrail event (%s) changed %zu resources: "
+                "one notice for all", g->event_id, g->n);
+    rc = s_deliver(r, m->message_id, g->findings, g->subjects, g->n, retry_s, n_sent);
+    pthread_mutex_lock(&r->lock);
+    g->rc = rc;
+    g->retry_s = *retry_s;
+    g->sent = *n_sent;
+    g->done = true;
+    *n_group = g->n;
+    pthread_cond_broadcast(&g->cond);
+    s_group_unref(r, g);
+    pthread_mutex_unlock(&r->lock);
     return rc;
 }
 
@@ -352,9 +479,10 @@ static void s_process(struct s_runner *r, const struct wc_queue_message *m)
     struct wc_event_list events = WC_EVENT_LIST_INIT;
     struct wc_finding *f = NULL;
     struct wc_plan plan;
+    struct wc_buf subject = WC_BUF_INIT;
     bool lookup;
     int skew_s;
-    size_t calls = 0;
+    size_t calls = 0, group = 1;
     int rc, retry_s = 0, sent = 0;
 
     atomic_fetch_add(&r->n_messages, 1);
@@ -409,13 +537,16 @@ static void s_process(struct s_runner *r, const struct wc_queue_message *m)
         goto out;
     }
     wc_metrics_message(r->metrics, wc_verdict_name(f->verdict));
-    rc = s_deliver(r, m, f, &retry_s, &sent);
+    if ((rc = wc_worker_subject(f, m->message_id, &subject)) != WC_OK)
+        goto out;
+    rc = s_deliver_coalesced(r, m, f, subject.ptr, &retry_s, &sent, &group);
     if (r->dry_run) {
         s_outcome(r, m, f, "dry-run");
     } else if (rc == WC_OK) {
         char line[64];
 
-        snprintf(line, sizeof(line), "%s%s", sent ? "notified, " : "",
+        snprintf(line, sizeof(line), "%s%s%s", sent ? "notified, " : "",
+                 group > 1 ? "coalesced, " : "",
                  s_delete(r, m) == WC_OK ? "deleted" : "delete-failed");
         s_outcome(r, m, f, line);
     } else if (retry_s > 0) {
@@ -425,6 +556,7 @@ static void s_process(struct s_runner *r, const struct wc_queue_message *m)
         s_outcome(r, m, f, "notify-refused, left for redrive");
     }
 out:
+    wc_buf_clean_up(&subject);
     wc_finding_destroy(f);
     wc_event_list_clean_up(&events);
     wc_notification_destroy(note);
@@ -693,6 +825,7 @@ static int s_setup(struct s_runner *r, const char *level_name, const char *forma
     r->schedule = (struct wc_schedule){wc_config_retry_initial_s(r->cfg),
                                        wc_config_retry_for_s(r->cfg), WC_RETRY_CAP_S};
     r->max_in_flight = wc_config_max_in_flight(r->cfg);
+    r->coalesce_ms = (int64_t)wc_config_coalesce_s(r->cfg) * 1000;
     r->clock = wc_clock_system();
     return 0;
 }

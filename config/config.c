@@ -36,6 +36,7 @@ struct wc_config {
     struct wc_policy policy;
     int retry_for_s;
     int retry_initial_s;
+    int coalesce_s;
     char *region;
     char *endpoints[S_NSERVICES];
     char *role_arn;
@@ -98,6 +99,7 @@ static const struct s_key s_correlation_keys[] = {
     {"skew_seconds", S_INT, CFG(policy.skew_s), 0, 1, 3600, NULL, NULL},
     {"retry_for_seconds", S_INT, CFG(retry_for_s), 0, 0, 86400, NULL, NULL},
     {"retry_initial_seconds", S_INT, CFG(retry_initial_s), 0, 1, 3600, NULL, NULL},
+    {"coalesce_seconds", S_INT, CFG(coalesce_s), 0, 0, 60, NULL, NULL},
     S_END,
 };
 
@@ -312,6 +314,7 @@ static struct wc_config *s_defaults(void)
     }
     c->retry_for_s = WC_CONFIG_DEFAULT_RETRY_FOR_S;
     c->retry_initial_s = WC_CONFIG_DEFAULT_RETRY_INITIAL_S;
+    c->coalesce_s = WC_CONFIG_DEFAULT_COALESCE_S;
     c->log_level = WC_LOG_INFO;
     c->log_format = WC_LOG_TEXT;
     c->max_in_flight = WC_CONFIG_DEFAULT_MAX_IN_FLIGHT;
@@ -1391,6 +1394,7 @@ int wc_config_max_in_flight(const struct wc_config *c) { return c->max_in_flight
 const char *wc_config_state_dir(const struct wc_config *c) { return c->state_dir; }
 const char *wc_config_metrics_listen(const struct wc_config *c) { return c->metrics_listen; }
 int wc_config_cloudtrail_rate(const struct wc_config *c) { return c->ct_rate; }
+int wc_config_coalesce_s(const struct wc_config *c) { return c->coalesce_s; }
 const char *wc_config_ca_bundle(const struct wc_config *c) { return c->ca_bundle; }
 size_t wc_config_notifier_count(const struct wc_config *c) { return c->n_notifiers; }
 

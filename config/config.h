@@ -35,6 +35,7 @@
 #define WC_CONFIG_DEFAULT_RETRY_INITIAL_S 30
 #define WC_CONFIG_DEFAULT_MAX_IN_FLIGHT 64
 #define WC_CONFIG_DEFAULT_CT_RATE 2
+#define WC_CONFIG_DEFAULT_COALESCE_S 3
 #define WC_CONFIG_DEFAULT_STATE_DIR "/var/lib/whochanged"
 #define WC_CONFIG_DEFAULT_SESSION_NAME "whochanged"
 
@@ -151,6 +152,10 @@ const char *wc_config_metrics_listen(const struct wc_config *c); /* host:port or
 /* cloudtrail.lookups_per_second: LookupEvents calls per second per account
  * and region (default 2, CloudTrail's limit). */
 int wc_config_cloudtrail_rate(const struct wc_config *c);
+/* correlation.coalesce_seconds: how long a human finding waits for other
+ * changes caused by the same CloudTrail event, to post them as one message
+ * (0..60, default 3; 0 posts each at once). */
+int wc_config_coalesce_s(const struct wc_config *c);
 /* ca_bundle: PEM file of CAs for TLS (NULL: the system store). */
 const char *wc_config_ca_bundle(const struct wc_config *c);
 size_t wc_config_notifier_count(const struct wc_config *c);
