@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "aws/s3.h"
 #include "cmd/stack.h"
 #include "cmd/util.h"
 #include "config/config.h"
@@ -36,7 +37,8 @@ static void s_usage(FILE *f)
             "                       ({\"Records\":[...]}) or an array of records; repeatable.\n"
             "                       Without it, the events are looked up in CloudTrail\n"
             "                       (LookupEvents in the change's account and lookup region,\n"
-            "                       with the AWS credentials chain and accounts.role_arn)\n"
+            "                       with the AWS credentials chain and accounts.role_arn);\n"
+            "                       an oversized item is first fetched from S3\n"
             "  --config FILE        config file (default $WHOCHANGED_CONFIG, then\n"
             "                       /etc/whochanged/config.yaml if it exists)\n"
             "  --pretty             indent the JSON\n"
@@ -164,6 +166,22 @@ int wc_cmd_explain(int argc, char **argv)
             goto out;
         }
         have_stack = true;
+        if (note->kind == WC_NOTE_OVERSIZED) {
+            /* the full item (and its diff) is in the Config bucket */
+            struct wc_s3_options so = {.aws = stack.aws, .creds = stack.creds,
+                                       .endpoint = wc_config_endpoint(cfg, "s3")};
+            struct wc_notification *full = NULL;
+
+            if ((rc = wc_s3_fetch_oversized(&so, &note->oversized, note->change.region, &full,
+                                            err, sizeof(err))) != WC_OK) {
+                fprintf(stderr, "whochanged explain: %s: oversized item %s: %s\n", note_path,
+                        note->oversized.s3_location ? note->oversized.s3_location : "?", err);
+                status = 1;
+                goto out;
+            }
+            wc_notification_destroy(note);
+            note = full;
+        }
         rc = wc_trail_lookup_change(stack.trail, &note->change, wc_config_policy(cfg)->skew_s,
                                     &events, &n_calls);
         if (rc != WC_OK) {

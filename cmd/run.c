@@ -660,6 +660,7 @@ static int s_build_notifiers(struct s_runner *r)
         o.webhook_url = cn->webhook_url;
         o.bot_token = cn->bot_token;
         o.channel = cn->channel;
+        o.api_base_url = cn->api_url;
         o.channel_by_account = channels;
         o.n_channel_by_account = cn->channel_by_account.len;
         o.account_aliases = aliases;

@@ -159,6 +159,7 @@ static const struct s_key s_slack_keys[] = {
     {"verdicts", S_VERDICTS, NTF(verdicts), 0, 0, 0, NULL, NULL},
     {"channel_by_account", S_ACCOUNT_MAP, NTF(channel_by_account), 0, 0, 0, NULL, NULL},
     {"account_aliases", S_ACCOUNT_MAP, NTF(account_aliases), 0, 0, 0, NULL, NULL},
+    {"api_url", S_URL, NTF(api_url), 0, 0, 0, NULL, NULL},
     S_END,
 };
 

@@ -85,6 +85,7 @@ struct wc_config_notifier {
     char *webhook_url;            /* secret */
     char *bot_token;              /* secret */
     char *channel;
+    char *api_url;                /* Slack Web API base (default https://slack.com/api) */
     struct wc_config_map channel_by_account; /* 12-digit account id -> channel */
     struct wc_config_map account_aliases;    /* 12-digit account id -> display name */
     /* jsonl */

@@ -19,15 +19,40 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-echo "1..9"
+echo "1..10"
 n=0
 ok()     { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; [ -s "$tmp/err" ] && sed 's/^/# /' "$tmp/err" | tail -5; }
 
+# an oversized notification: the summary in SNS, the item (gzip JSON) in S3
+python3 - "$ex/notifications/01-sso-console-security-group.json" "$tmp" <<'PY'
+import gzip, json, os, sys
+env = json.load(open(sys.argv[1]))
+item = json.loads(env["Message"])
+ci = item["configurationItem"]
+key = ("AWSLogs/123456789012/Config/eu-west-1/2026/11/20/OversizedChangeNotification/"
+       "AWS::EC2::SecurityGroup/%s/123456789012_Config_eu-west-1_ChangeNotification_"
+       "AWS::EC2::SecurityGroup_%s_20261120T100030Z_0.json.gz" % (ci["resourceId"], ci["resourceId"]))
+path = os.path.join(sys.argv[2], "s3", "config-bucket-123456789012", key)
+os.makedirs(os.path.dirname(path))
+with open(path, "wb") as f:
+    f.write(gzip.compress(json.dumps(item).encode()))
+summary = {k: ci[k] for k in ("configurationItemCaptureTime", "awsAccountId", "configurationItemStatus",
+                              "resourceType", "resourceId", "resourceName", "ARN", "awsRegion")}
+summary["changeType"] = "UPDATE"
+msg = {"configurationItemSummary": summary,
+       "s3DeliverySummary": {"s3BucketLocation": "config-bucket-123456789012/" + key,
+                             "errorCode": None, "errorMessage": None},
+       "notificationCreationTime": ci["configurationItemCaptureTime"],
+       "messageType": "OversizedConfigurationItemChangeNotification", "recordVersion": "1.0"}
+env["Message"] = json.dumps(msg)
+json.dump(env, open(os.path.join(sys.argv[2], "oversized.json"), "w"))
+PY
+
 if ! read -r pid port < <(STANDIN_LOG="$tmp/standin.log" "$root/tests/support/standins/start" \
-        --cloudtrail --sts --events "$ex/cloudtrail-events.json" \
+        --cloudtrail --sts --s3 --s3-dir "$tmp/s3" --events "$ex/cloudtrail-events.json" \
         --events "$root/tests/data/live/other-account-events.json"); then
-    for _ in $(seq 1 9); do not_ok "stand-in did not start"; done
+    for _ in $(seq 1 10); do not_ok "stand-in did not start"; done
     exit 1
 fi
 url="http://127.0.0.1:$port"
@@ -38,6 +63,7 @@ region: eu-west-1
 endpoints:
   cloudtrail: $url
   sts: $url
+  s3: $url
 trusted: ["arn:aws:iam::*:role/terraform-*"]
 $2
 YAML
@@ -106,6 +132,13 @@ stats=$(curl -fsS "$url/_stats")
 if python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(0 if s.get("throttled",0)==0 else 1)' "$stats"; then
     ok "no LookupEvents call was throttled"
 else not_ok "no throttling: $stats"; fi
+
+# oversized: the item is fetched from S3 (signature checked by the stand-in), then attributed
+run "$good" "$tmp/config.yaml" "$tmp/oversized.json"
+if [ "$rc" = 0 ] && [ "$(field 'd["verdict"]')" = human ] &&
+   [ "$(field 'd["change"]["changed_properties"][0]["path"]')" = Configuration.IpPermissions.0 ]; then
+    ok "oversized notification: item fetched from S3, diff included, attributed"
+else not_ok "oversized notification (rc=$rc)"; fi
 
 # One lookup per change when it finds the write event: SSO, Terraform (by
 # ResourceName) and Auto Scaling (by EventId) 1 each; the bucket, whose
