@@ -321,6 +321,18 @@ static void test_lookup_body_matches_vector(void **state)
     assert_non_null(strstr(body.ptr, "\"StartTime\":1714560000,"));
     assert_non_null(strstr(body.ptr, "\"EndTime\":1714564801,"));
     assert_non_null(strstr(body.ptr, "\"NextToken\":\"tok\""));
+    /* the write-events scan over a window, and a related event by id */
+    q.attribute_key = "ReadOnly";
+    q.attribute_value = "false";
+    wc_buf_reset(&body);
+    assert_int_equal(wc_cloudtrail_lookup_body(&q, NULL, &body), WC_OK);
+    assert_non_null(strstr(body.ptr, "{\"LookupAttributes\":[{\"AttributeKey\":\"ReadOnly\","
+                                     "\"AttributeValue\":\"false\"}]"));
+    q.attribute_key = "EventId";
+    q.attribute_value = "1a2b3c4d-5e6f-4a7b-8c9d-EXAMPLE00002";
+    wc_buf_reset(&body);
+    assert_int_equal(wc_cloudtrail_lookup_body(&q, NULL, &body), WC_OK);
+    assert_non_null(strstr(body.ptr, "\"AttributeKey\":\"EventId\""));
     wc_buf_clean_up(&body);
     wc_buf_clean_up(&want);
 }
