@@ -15,6 +15,8 @@ struct wc_aws {
     struct wc_logger *logger;
     wc_sleep_fn *sleep_ms;
     void *sleep_ctx;
+    bool (*cancelled)(void *ctx);
+    void *cancelled_ctx;
     long connect_timeout_ms;
     long timeout_ms;
 };
@@ -44,6 +46,8 @@ struct wc_aws *wc_aws_new(const struct wc_aws_options *o)
     aws->logger = o->logger;
     aws->sleep_ms = o->sleep_ms ? o->sleep_ms : s_nanosleep;
     aws->sleep_ctx = o->sleep_ctx;
+    aws->cancelled = o->cancelled;
+    aws->cancelled_ctx = o->cancelled_ctx;
     aws->connect_timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 5000;
     aws->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
     return aws;
@@ -159,6 +163,8 @@ int wc_aws_send(struct wc_aws *aws, const struct wc_aws_credentials *creds,
         enum wc_retry_class cls;
         int64_t delay_ms = 0;
 
+        if (aws->cancelled && aws->cancelled(aws->cancelled_ctx))
+            return WC_ERR_CANCELLED;
         attempt++;
         if (attempts)
             *attempts = attempt;

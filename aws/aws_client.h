@@ -31,6 +31,10 @@ struct wc_aws_options {
     struct wc_logger *logger;     /* may be NULL */
     wc_sleep_fn *sleep_ms;        /* NULL: nanosleep */
     void *sleep_ctx;
+    /* true once the process is shutting down: no new attempt is made and
+     * wc_aws_send returns WC_ERR_CANCELLED (NULL: never) */
+    bool (*cancelled)(void *ctx);
+    void *cancelled_ctx;
     long connect_timeout_ms;      /* 0: 5000 */
     long timeout_ms;              /* 0: 30000 */
 };
@@ -64,6 +68,7 @@ struct wc_aws_request {
 
 /* Perform req with creds. WC_OK: resp holds the 2xx response. Otherwise the
  * service's error is in err (when it answered) and the result is
+ * WC_ERR_CANCELLED (shutting down, see wc_aws_options.cancelled),
  * WC_ERR_THROTTLED, WC_ERR_AUTH (401/403 and the credential/signature
  * codes), WC_ERR_NOT_FOUND (404), WC_ERR_SERVICE (other errors), or the
  * transport's WC_ERR_TIMEOUT / WC_ERR_HTTP / WC_ERR_TOO_LARGE. resp and err

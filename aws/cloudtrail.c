@@ -189,7 +189,10 @@ struct wc_trail *wc_cloudtrail_new(const struct wc_cloudtrail_options *o)
     ct->n_overrides = o->n_endpoint_overrides;
     ct->env = o->env;
     ct->max_pages = o->max_pages > 0 ? o->max_pages : WC_CLOUDTRAIL_DEFAULT_MAX_PAGES;
-    ct->rate = wc_ratelimit_new(o->rate_per_s > 0 ? o->rate_per_s : WC_CLOUDTRAIL_DEFAULT_RATE,
+    /* 10% under the limit: requests leave here evenly spaced but reach
+     * CloudTrail with network jitter, and its window is strict */
+    ct->rate = wc_ratelimit_new((o->rate_per_s > 0 ? o->rate_per_s : WC_CLOUDTRAIL_DEFAULT_RATE) /
+                                    WC_CLOUDTRAIL_RATE_MARGIN,
                                 1.0, o->clock);
     if (!ct->rate) {
         free(ct);

@@ -22,6 +22,8 @@
 #define WC_CLOUDTRAIL_TARGET "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
 #define WC_CLOUDTRAIL_DEFAULT_RATE 2.0
 #define WC_CLOUDTRAIL_DEFAULT_MAX_PAGES 20
+/* Calls are spaced 10% wider than the rate: at 2/s, 550 ms apart. */
+#define WC_CLOUDTRAIL_RATE_MARGIN 1.1
 
 struct wc_cloudtrail_options {
     struct wc_aws *aws;                       /* borrowed */

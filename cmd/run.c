@@ -76,6 +76,12 @@ static void s_on_hup(int sig)
     g_reload = 1;
 }
 
+static bool s_stopping(void *ctx)
+{
+    (void)ctx;
+    return g_stop != 0;
+}
+
 /* Sleep that a stop request cuts short. */
 static void s_sleep(void *ctx, int64_t ms)
 {
@@ -116,6 +122,7 @@ struct s_runner {
     int max_in_flight;
 
     pthread_rwlock_t policy_lock;
+    pthread_mutex_t reload_lock;
     struct wc_policy policy;
 
     pthread_mutex_t lock;
@@ -473,6 +480,8 @@ static int s_parse(struct s_runner *r, const struct wc_queue_message *m,
     return WC_OK;
 }
 
+static void s_maybe_reload(struct s_runner *r);
+
 static void s_process(struct s_runner *r, const struct wc_queue_message *m)
 {
     struct wc_notification *note = NULL;
@@ -486,6 +495,7 @@ static void s_process(struct s_runner *r, const struct wc_queue_message *m)
     int rc, retry_s = 0, sent = 0;
 
     atomic_fetch_add(&r->n_messages, 1);
+    s_maybe_reload(r);
     if ((rc = s_parse(r, m, &note)) != WC_OK) {
         wc_metrics_message(r->metrics, "invalid");
         /* a malformed body stays put (redrive); a failed S3 fetch is retried */
@@ -504,6 +514,11 @@ static void s_process(struct s_runner *r, const struct wc_queue_message *m)
         wc_metrics_lookup(r->metrics, (int)calls);
         if (rc == WC_ERR_THROTTLED)
             wc_metrics_throttle(r->metrics);
+        if (rc == WC_ERR_CANCELLED) {
+            WC_LOGI(r->logger, m->message_id, "shutting down: released unfinished");
+            s_release(r, m, 0);
+            goto out;
+        }
         if (rc != WC_OK) {
             WC_LOGW(r->logger, m->message_id, "CloudTrail lookup for %s failed (%s): "
                     "looking again in %d s", note->change.resource_id, wc_strerror(rc),
@@ -708,6 +723,20 @@ static void s_reload(struct s_runner *r)
             "(queue, notifiers and AWS settings change on restart)");
 }
 
+/* SIGHUP is acted on by whichever thread sees it first — the receiver may
+ * be inside a 20 s long poll — and only once. */
+static void s_maybe_reload(struct s_runner *r)
+{
+    if (!g_reload)
+        return;
+    pthread_mutex_lock(&r->reload_lock);
+    if (g_reload) {
+        g_reload = 0;
+        s_reload(r);
+    }
+    pthread_mutex_unlock(&r->reload_lock);
+}
+
 static void s_usage(FILE *f)
 {
     fprintf(f,
@@ -774,7 +803,8 @@ static int s_setup(struct s_runner *r, const char *level_name, const char *forma
     region = wc_config_region(r->cfg);
     if (!region && queue_url)
         region = queue_region = wc_sqs_region_from_queue_url(queue_url);
-    if ((rc = wc_stack_init(&r->stack, r->cfg, region, r->logger, err, sizeof(err))) != WC_OK) {
+    if ((rc = wc_stack_init_cancellable(&r->stack, r->cfg, region, r->logger, s_sleep,
+                                        s_stopping, err, sizeof(err))) != WC_OK) {
         fprintf(stderr, "whochanged run: %s\n", err);
         free(queue_region);
         return rc == WC_ERR_CONFIG ? 2 : 1;
@@ -885,10 +915,7 @@ static void s_loop(struct s_runner *r)
         struct wc_queue_batch batch = WC_QUEUE_BATCH_INIT;
         int room, rc;
 
-        if (g_reload) {
-            g_reload = 0;
-            s_reload(r);
-        }
+        s_maybe_reload(r);
         s_update_retry_age(r);
         pthread_mutex_lock(&r->lock);
         while (r->in_flight >= r->max_in_flight && !g_stop) {
@@ -978,6 +1005,7 @@ int wc_cmd_run(int argc, char **argv)
     pthread_cond_init(&r.work_cond, NULL);
     pthread_cond_init(&r.space_cond, NULL);
     pthread_rwlock_init(&r.policy_lock, NULL);
+    pthread_mutex_init(&r.reload_lock, NULL);
     if ((status = s_setup(&r, level, format)) != 0)
         goto out;
 
@@ -1030,6 +1058,7 @@ int wc_cmd_run(int argc, char **argv)
 out:
     s_teardown(&r);
     pthread_rwlock_destroy(&r.policy_lock);
+    pthread_mutex_destroy(&r.reload_lock);
     pthread_cond_destroy(&r.space_cond);
     pthread_cond_destroy(&r.work_cond);
     pthread_mutex_destroy(&r.lock);

@@ -13,10 +13,18 @@ static const char *const s_services[] = {"sqs", "cloudtrail", "sts", "s3"};
 int wc_stack_init(struct wc_stack *s, const struct wc_config *cfg, const char *fallback_region,
                   struct wc_logger *logger, char *err, size_t errlen)
 {
+    return wc_stack_init_cancellable(s, cfg, fallback_region, logger, NULL, NULL, err, errlen);
+}
+
+int wc_stack_init_cancellable(struct wc_stack *s, const struct wc_config *cfg,
+                              const char *fallback_region, struct wc_logger *logger,
+                              wc_sleep_fn *sleep_ms, bool (*cancelled)(void *ctx), char *err,
+                              size_t errlen)
+{
     struct wc_http_curl_options ho = {.allow_plain_http_loopback = true,
                                       .ca_bundle = wc_config_ca_bundle(cfg),
                                       .logger = logger};
-    struct wc_aws_options ao = {.logger = logger};
+    struct wc_aws_options ao = {.logger = logger, .sleep_ms = sleep_ms, .cancelled = cancelled};
     struct wc_creds_options co = {.logger = logger};
     struct wc_sts_options so = {0};
     struct wc_cloudtrail_options cto = {0};

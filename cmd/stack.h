@@ -35,6 +35,13 @@ struct wc_stack {
  * failure writes a one-line reason to err. */
 int wc_stack_init(struct wc_stack *s, const struct wc_config *cfg, const char *fallback_region,
                   struct wc_logger *logger, char *err, size_t errlen);
+/* The same, with a sleep that shutdown cuts short and a shutdown test (the
+ * worker's): waits for rate-limit slots and retries end at once, and no new
+ * request starts once cancelled() is true. */
+int wc_stack_init_cancellable(struct wc_stack *s, const struct wc_config *cfg,
+                              const char *fallback_region, struct wc_logger *logger,
+                              wc_sleep_fn *sleep_ms, bool (*cancelled)(void *ctx), char *err,
+                              size_t errlen);
 void wc_stack_clean_up(struct wc_stack *s);
 
 #endif

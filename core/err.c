@@ -17,6 +17,7 @@ const char *wc_strerror(int err)
     case WC_ERR_SERVICE: return "service error";
     case WC_ERR_UNSUPPORTED: return "not supported";
     case WC_ERR_CONFIG: return "invalid configuration";
+    case WC_ERR_CANCELLED: return "cancelled";
     }
     return "unknown error";
 }

@@ -21,6 +21,7 @@ enum wc_err {
     WC_ERR_SERVICE = -11,    /* the service returned an error */
     WC_ERR_UNSUPPORTED = -12,/* not implemented / not supported */
     WC_ERR_CONFIG = -13,     /* configuration rejected */
+    WC_ERR_CANCELLED = -14,  /* stopped on request (shutdown) */
 };
 
 /* Short, static, human-readable description of an error code. */
