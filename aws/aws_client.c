@@ -197,6 +197,8 @@ int wc_aws_send(struct wc_aws *aws, const struct wc_aws_credentials *creds,
                                               wc_clock_now_ms(&aws->skew.base)) != WC_OK)
                 cls = WC_RETRY_NO; /* nothing to correct from */
         }
+        if (cls == WC_RETRY_THROTTLE && req->caller_retries_throttles)
+            return rc;
         if (cls == WC_RETRY_NO || !aws->retry ||
             !wc_retry_should(aws->retry, attempt, cls, &delay_ms)) {
             WC_LOGD(aws->logger, req->log_id, "%s %s: %s after %d attempt(s)%s%s", req->service,

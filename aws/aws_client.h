@@ -64,6 +64,8 @@ struct wc_aws_request {
     size_t max_response_bytes;            /* 0: transport default */
     long timeout_ms;                      /* 0: the wc_aws default */
     const char *log_id;                   /* message id for log lines, may be NULL */
+    bool caller_retries_throttles;        /* return throttling at once: the caller
+                                           * waits for its own rate limiter's slot */
 };
 
 /* Perform req with creds. WC_OK: resp holds the 2xx response. Otherwise the

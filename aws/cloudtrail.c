@@ -96,24 +96,35 @@ static int s_lookup(struct wc_trail *t, const struct wc_trail_query *q, struct w
             .n_headers = sizeof(headers) / sizeof(headers[0]),
         };
         int64_t wait;
+        int tries = 0;
 
         wc_buf_reset(&body);
         if ((rc = wc_cloudtrail_lookup_body(q, token, &body)) != WC_OK)
             goto out;
         req.body = body.ptr;
         req.body_len = body.len;
-        wait = wc_ratelimit_reserve(ct->rate, key);
-        if (wait < 0) {
-            rc = (int)wait;
-            goto out;
-        }
-        wc_aws_sleep(ct->aws, wait);
-        rc = wc_aws_send(ct->aws, &creds, &req, &resp, &aerr, NULL);
-        if (resp.status)
-            atomic_fetch_add(&ct->calls, 1);
-        if (rc == WC_ERR_THROTTLED) {
+        /* a throttled call waits for a new slot, like every other call:
+         * retrying outside the bucket would take the slots of others */
+        req.caller_retries_throttles = true;
+        for (;;) {
+            wait = wc_ratelimit_reserve(ct->rate, key);
+            if (wait < 0) {
+                rc = (int)wait;
+                goto out;
+            }
+            wc_aws_sleep(ct->aws, wait);
+            rc = wc_aws_send(ct->aws, &creds, &req, &resp, &aerr, NULL);
+            if (resp.status)
+                atomic_fetch_add(&ct->calls, 1);
+            if (rc != WC_ERR_THROTTLED)
+                break;
             atomic_fetch_add(&ct->throttled, 1);
-            wc_ratelimit_penalize(ct->rate, key, 1000);
+            if (++tries >= WC_CLOUDTRAIL_THROTTLE_TRIES)
+                break;
+            /* back off: push this account-region's next slot out */
+            wc_ratelimit_penalize(ct->rate, key, (int64_t)1000 << (tries - 1));
+            wc_http_response_clean_up(&resp);
+            wc_aws_error_clean_up(&aerr);
         }
         if (rc == WC_OK) {
             rc = wc_events_parse(wc_buf_str(&resp.body), out, err_text, sizeof(err_text));

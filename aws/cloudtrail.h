@@ -24,6 +24,8 @@
 #define WC_CLOUDTRAIL_DEFAULT_MAX_PAGES 20
 /* Calls are spaced 10% wider than the rate: at 2/s, 550 ms apart. */
 #define WC_CLOUDTRAIL_RATE_MARGIN 1.1
+/* Throttled calls tried again (through the bucket, backing off 1, 2, 4 s). */
+#define WC_CLOUDTRAIL_THROTTLE_TRIES 4
 
 struct wc_cloudtrail_options {
     struct wc_aws *aws;                       /* borrowed */

@@ -374,6 +374,7 @@ static void test_cloudtrail_pages_and_rate(void **state)
     struct wc_env env = {s_no_env, NULL};
     struct wc_cloudtrail_options o = {.aws = f->aws, .clock = &c, .env = &env};
     char page1[2048], page2[2048];
+    size_t before;
 
     bp = wc_creds_static_new(&s_base, NULL);
     o.creds = bp;
@@ -403,16 +404,29 @@ static void test_cloudtrail_pages_and_rate(void **state)
     assert_int_equal(st.failures, 0);
     wc_event_list_clean_up(&out);
 
-    /* throttled three times: the retry loop gives up, the bucket backs off */
+    /* throttled: each try waits for a new slot of the bucket, pushed back
+     * 1 s, 2 s, 4 s; after WC_CLOUDTRAIL_THROTTLE_TRIES the lookup fails */
     creds_fake_http_clear(f->http);
     f->n_sleeps = 0;
-    for (int i = 0; i < 3; i++)
-        creds_fake_http_add(f->http, "POST", CT_URL, 400,
-                            "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}");
+    before = creds_fake_http_n_requests(f->http);
+    creds_fake_http_add(f->http, "POST", CT_URL, 400,
+                        "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}");
     assert_int_equal(wc_trail_lookup(t, &q, &out), WC_ERR_THROTTLED);
+    assert_int_equal(creds_fake_http_n_requests(f->http) - before, WC_CLOUDTRAIL_THROTTLE_TRIES);
     wc_cloudtrail_stats(t, &st);
-    assert_int_equal(st.throttled, 1);
+    assert_int_equal(st.throttled, WC_CLOUDTRAIL_THROTTLE_TRIES);
     assert_int_equal(st.failures, 1);
+    /* the waits before tries 2..4 include the back-off: >= 1, 2, 4 s */
+    assert_int_equal(f->n_sleeps, WC_CLOUDTRAIL_THROTTLE_TRIES);
+    assert_true(f->slept[1] >= 1000 && f->slept[2] >= 2000 && f->slept[3] >= 4000);
+    /* and a throttle followed by success is no failure */
+    creds_fake_http_clear(f->http);
+    creds_fake_http_add(f->http, "POST", CT_URL, 400,
+                        "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}");
+    creds_fake_http_add(f->http, "POST", CT_URL, 200, s_page("e-9", NULL));
+    assert_int_equal(wc_trail_lookup(t, &q, &out), WC_OK);
+    assert_int_equal(out.len, 1);
+    wc_event_list_clean_up(&out);
     assert_int_equal(out.len, 0);
     wc_trail_destroy(t);
     wc_creds_provider_destroy(bp);
