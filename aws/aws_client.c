@@ -163,7 +163,7 @@ int wc_aws_send(struct wc_aws *aws, const struct wc_aws_credentials *creds,
         enum wc_retry_class cls;
         int64_t delay_ms = 0;
 
-        if (aws->cancelled && aws->cancelled(aws->cancelled_ctx))
+        if (req->cancellable && aws->cancelled && aws->cancelled(aws->cancelled_ctx))
             return WC_ERR_CANCELLED;
         attempt++;
         if (attempts)

@@ -31,8 +31,9 @@ struct wc_aws_options {
     struct wc_logger *logger;     /* may be NULL */
     wc_sleep_fn *sleep_ms;        /* NULL: nanosleep */
     void *sleep_ctx;
-    /* true once the process is shutting down: no new attempt is made and
-     * wc_aws_send returns WC_ERR_CANCELLED (NULL: never) */
+    /* true once the process is shutting down: no new attempt of a
+     * cancellable request is made and wc_aws_send returns WC_ERR_CANCELLED
+     * (NULL: never) */
     bool (*cancelled)(void *ctx);
     void *cancelled_ctx;
     long connect_timeout_ms;      /* 0: 5000 */
@@ -66,6 +67,9 @@ struct wc_aws_request {
     const char *log_id;                   /* message id for log lines, may be NULL */
     bool caller_retries_throttles;        /* return throttling at once: the caller
                                            * waits for its own rate limiter's slot */
+    bool cancellable;                     /* give up (WC_ERR_CANCELLED) once the
+                                           * process is shutting down; leave false
+                                           * for calls that release or delete */
 };
 
 /* Perform req with creds. WC_OK: resp holds the 2xx response. Otherwise the

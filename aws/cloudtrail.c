@@ -106,6 +106,7 @@ static int s_lookup(struct wc_trail *t, const struct wc_trail_query *q, struct w
         /* a throttled call waits for a new slot, like every other call:
          * retrying outside the bucket would take the slots of others */
         req.caller_retries_throttles = true;
+        req.cancellable = true;
         for (;;) {
             wait = wc_ratelimit_reserve(ct->rate, key);
             if (wait < 0) {

@@ -588,8 +588,18 @@ static void *s_worker_main(void *arg)
         bool release;
 
         pthread_mutex_lock(&r->lock);
-        while (r->work_len == 0 && !r->stopping)
-            pthread_cond_wait(&r->work_cond, &r->lock);
+        while (r->work_len == 0 && !r->stopping) {
+            struct timespec ts;
+
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&r->work_cond, &r->lock, &ts);
+            if (g_reload) { /* the receiver may be in a 20 s long poll */
+                pthread_mutex_unlock(&r->lock);
+                s_maybe_reload(r);
+                pthread_mutex_lock(&r->lock);
+            }
+        }
         if (r->work_len == 0) {
             pthread_mutex_unlock(&r->lock);
             break;
