@@ -15,45 +15,10 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/trail.h"
-#include "tests/support/creds_fake_http.h"
+#include "tests/support/aws_fixture.h"
 
 #define STS_URL "https://sts.eu-west-1.amazonaws.com/"
 #define CT_URL "https://cloudtrail.eu-west-1.amazonaws.com/"
-#define T0_MS 1714564800000LL /* 2024-05-01T12:00:00Z */
-
-struct fx {
-    struct creds_fake_http *http;
-    struct wc_aws *aws;
-    struct wc_retry_policy *retry;
-    struct wc_logger *logger;
-    struct wc_buf log;
-    int64_t now;
-    int64_t slept[16];
-    int n_sleeps;
-};
-
-static int64_t s_now(void *ctx)
-{
-    return ((struct fx *)ctx)->now;
-}
-
-static void s_sleep(void *ctx, int64_t ms)
-{
-    struct fx *f = ctx;
-
-    if (f->n_sleeps < 16)
-        f->slept[f->n_sleeps] = ms;
-    f->n_sleeps++;
-    f->now += ms;
-}
-
-static void s_log(void *ctx, const char *line, size_t len)
-{
-    struct fx *f = ctx;
-
-    wc_buf_append(&f->log, line, len);
-    wc_buf_append_char(&f->log, '\n');
-}
 
 static double s_half(void *ctx)
 {
@@ -61,47 +26,14 @@ static double s_half(void *ctx)
     return 0.5;
 }
 
-static struct wc_clock s_clock(struct fx *f)
-{
-    return (struct wc_clock){s_now, s_now, f};
-}
-
+/* The shared fixture with a retry policy whose jitter is always 0.5. */
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    struct wc_clock c;
-    struct wc_logger_options lo = {.level = WC_LOG_DEBUG, .write = s_log};
     struct wc_retry_options ro = {.rand01 = s_half};
-    struct wc_aws_options ao = {0};
+    struct aws_fixture_options o = {.retry = &ro};
 
-    f->now = T0_MS;
-    c = s_clock(f);
-    lo.write_ctx = f;
-    f->http = creds_fake_http_new();
-    f->logger = wc_logger_new(&lo);
-    f->retry = wc_retry_policy_new(&ro);
-    ao.http = creds_fake_http_transport(f->http);
-    ao.retry = f->retry;
-    ao.clock = &c;
-    ao.logger = f->logger;
-    ao.sleep_ms = s_sleep;
-    ao.sleep_ctx = f;
-    f->aws = wc_aws_new(&ao);
-    *state = f;
-    return f->aws && f->retry && f->logger ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    wc_aws_destroy(f->aws);
-    wc_retry_policy_destroy(f->retry);
-    wc_logger_destroy(f->logger);
-    creds_fake_http_destroy(f->http);
-    wc_buf_clean_up(&f->log);
-    free(f);
-    return 0;
+    *state = aws_fixture_new(&o);
+    return *state ? 0 : -1;
 }
 
 static const struct wc_aws_credentials s_base = {
@@ -113,19 +45,19 @@ static const struct wc_aws_credentials s_base = {
 
 static void test_send_signs_and_retries_transient(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_http_response resp = WC_HTTP_RESPONSE_INIT;
     struct wc_aws_error err = WC_AWS_ERROR_INIT;
     static const struct wc_http_header h[] = {{(char *)"Content-Type", (char *)"text/plain"}};
     struct wc_aws_request req = {.service = "sts", .region = "eu-west-1", .method = "POST",
                                  .url = STS_URL, .headers = h, .n_headers = 1,
                                  .body = "x=1", .body_len = 3};
-    const struct creds_fake_request *r;
+    const struct fake_http_req *r;
     int attempts = 0;
 
-    creds_fake_http_add(f->http, "POST", STS_URL, 500, "<Error><Code>InternalError</Code></Error>");
-    creds_fake_http_add(f->http, "POST", STS_URL, 503, "busy");
-    creds_fake_http_add(f->http, "POST", STS_URL, 200, "fine");
+    fake_http_add(f->http, "POST", STS_URL, 500, "<Error><Code>InternalError</Code></Error>");
+    fake_http_add(f->http, "POST", STS_URL, 503, "busy");
+    fake_http_add(f->http, "POST", STS_URL, 200, "fine");
     assert_int_equal(wc_aws_send(f->aws, &s_base, &req, &resp, &err, &attempts), WC_OK);
     assert_int_equal(attempts, 3);
     assert_string_equal(resp.body.ptr, "fine");
@@ -133,20 +65,20 @@ static void test_send_signs_and_retries_transient(void **state)
     assert_int_equal(f->n_sleeps, 2);
     assert_int_equal(f->slept[0], 500);
     assert_int_equal(f->slept[1], 1000);
-    r = creds_fake_http_request(f->http, 2);
-    assert_non_null(creds_fake_request_header(r, "Authorization"));
-    assert_non_null(strstr(creds_fake_request_header(r, "Authorization"),
+    r = fake_http_request(f->http, 2);
+    assert_non_null(fake_http_req_header(r, "Authorization"));
+    assert_non_null(strstr(fake_http_req_header(r, "Authorization"),
                            "Credential=AKIABASEEXAMPLE12345/20240501/eu-west-1/sts/aws4_request"));
     /* signed at the clock's time, which the sleeps advanced by 1.5 s */
-    assert_string_equal(creds_fake_request_header(r, "X-Amz-Date"), "20240501T120001Z");
-    assert_non_null(creds_fake_request_header(r, "Host"));
+    assert_string_equal(fake_http_req_header(r, "X-Amz-Date"), "20240501T120001Z");
+    assert_non_null(fake_http_req_header(r, "Host"));
     wc_http_response_clean_up(&resp);
     wc_aws_error_clean_up(&err);
 }
 
 static void test_send_client_error_not_retried(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_http_response resp = WC_HTTP_RESPONSE_INIT;
     struct wc_aws_error err = WC_AWS_ERROR_INIT;
     struct wc_aws_request req = {.service = "sts", .region = "eu-west-1", .method = "POST",
@@ -154,16 +86,16 @@ static void test_send_client_error_not_retried(void **state)
     struct wc_aws_credentials bad = {0};
     int attempts = 0;
 
-    creds_fake_http_add(f->http, "POST", STS_URL, 400,
-                        "<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code>"
-                        "<Message>bad</Message></Error></ErrorResponse>");
+    fake_http_add(f->http, "POST", STS_URL, 400,
+                  "<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code>"
+                  "<Message>bad</Message></Error></ErrorResponse>");
     assert_int_equal(wc_aws_send(f->aws, &s_base, &req, &resp, &err, &attempts), WC_ERR_SERVICE);
     assert_int_equal(attempts, 1);
     assert_string_equal(err.code, "ValidationError");
     assert_int_equal(f->n_sleeps, 0);
     /* credentials without a secret never reach the wire */
     assert_int_equal(wc_aws_send(f->aws, &bad, &req, &resp, &err, NULL), WC_ERR_INVALID);
-    assert_int_equal(creds_fake_http_n_requests(f->http), 1);
+    assert_int_equal(fake_http_n_requests(f->http), 1);
     wc_http_response_clean_up(&resp);
     wc_aws_error_clean_up(&err);
 }
@@ -191,7 +123,7 @@ static void test_error_mapping(void **state)
 
 /* --- STS ------------------------------------------------------------------- */
 
-static struct wc_sts *s_sts(struct fx *f, int duration_s)
+static struct wc_sts *s_sts(struct aws_fixture *f, int duration_s)
 {
     struct wc_sts_options o = {.aws = f->aws, .endpoint = "https://sts.eu-west-1.amazonaws.com",
                                .region = "eu-west-1", .duration_s = duration_s};
@@ -201,14 +133,14 @@ static struct wc_sts *s_sts(struct fx *f, int duration_s)
 
 static void test_sts_assume_role(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_sts *sts = s_sts(f, 0);
     struct wc_aws_credentials c = {0};
-    const struct creds_fake_request *r;
+    const struct fake_http_req *r;
     struct wc_buf b = WC_BUF_INIT;
 
     wc_test_read_ref("samples/sts/assume-role-response.wire.constructed.xml", &b);
-    creds_fake_http_add(f->http, "POST", STS_URL, 200, b.ptr);
+    fake_http_add(f->http, "POST", STS_URL, 200, b.ptr);
     wc_buf_clean_up(&b);
     assert_int_equal(wc_sts_assume_role(sts, &s_base, "arn:aws:iam::210987654321:role/ChangeAuditor",
                                         "change-auditor", "a+b=c/d:e", &c),
@@ -216,53 +148,55 @@ static void test_sts_assume_role(void **state)
     assert_string_equal(c.access_key_id, "ASIA3EXAMPLEKEYID0777");
     assert_non_null(c.session_token);
     assert_string_equal(c.source, "assume-role");
-    assert_true(c.expiration_ms > T0_MS);
+    assert_true(c.expiration_ms > AWS_FIXTURE_T0_MS);
     wc_aws_credentials_clean_up(&c);
-    r = creds_fake_http_request(f->http, 0);
-    assert_string_equal(r->body, "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A"
-                                 "210987654321%3Arole%2FChangeAuditor&RoleSessionName=change-auditor"
-                                 "&ExternalId=a%2Bb%3Dc%2Fd%3Ae");
-    assert_string_equal(creds_fake_request_header(r, "Content-Type"),
+    r = fake_http_request(f->http, 0);
+    assert_string_equal(r->body,
+                        "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A"
+                        "210987654321%3Arole%2FChangeAuditor&RoleSessionName=change-auditor"
+                        "&ExternalId=a%2Bb%3Dc%2Fd%3Ae");
+    assert_string_equal(fake_http_req_header(r, "Content-Type"),
                         "application/x-www-form-urlencoded; charset=utf-8");
-    assert_non_null(strstr(creds_fake_request_header(r, "Authorization"),
-                           "/eu-west-1/sts/aws4_request, SignedHeaders=content-type;host;x-amz-date"));
+    assert_non_null(
+        strstr(fake_http_req_header(r, "Authorization"),
+               "/eu-west-1/sts/aws4_request, SignedHeaders=content-type;host;x-amz-date"));
     wc_sts_destroy(sts);
 }
 
 static void test_sts_errors(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_sts *sts = s_sts(f, 0);
     struct wc_aws_credentials c = {0};
     struct wc_buf b = WC_BUF_INIT;
     const char *role = "arn:aws:iam::210987654321:role/R";
 
     wc_test_read_ref("samples/sts/error-access-denied.constructed.xml", &b);
-    creds_fake_http_add(f->http, "POST", STS_URL, 403, b.ptr);
+    fake_http_add(f->http, "POST", STS_URL, 403, b.ptr);
     wc_buf_clean_up(&b);
     assert_int_equal(wc_sts_assume_role(sts, &s_base, role, "s1", NULL, &c), WC_ERR_AUTH);
     assert_non_null(strstr(f->log.ptr, "AccessDenied"));
     assert_null(c.access_key_id);
-    creds_fake_http_clear(f->http);
-    creds_fake_http_add(f->http, "POST", STS_URL, 200, "<AssumeRoleResponse/>");
+    fake_http_clear(f->http);
+    fake_http_add(f->http, "POST", STS_URL, 200, "<AssumeRoleResponse/>");
     assert_int_equal(wc_sts_assume_role(sts, &s_base, role, "s1", NULL, &c), WC_ERR_PARSE);
     /* bad parameters: nothing is sent */
     assert_int_equal(wc_sts_assume_role(sts, &s_base, role, "s1", "bad external id", &c),
                      WC_ERR_INVALID);
-    assert_int_equal(creds_fake_http_n_requests(f->http), 2);
+    assert_int_equal(fake_http_n_requests(f->http), 2);
     assert_null(strstr(f->log.ptr, "baseSECRETexample"));
     wc_sts_destroy(sts);
     sts = s_sts(f, 60); /* below STS's 900 s minimum */
     assert_int_equal(wc_sts_assume_role(sts, &s_base, role, "s1", NULL, &c), WC_ERR_INVALID);
-    assert_int_equal(creds_fake_http_n_requests(f->http), 2);
+    assert_int_equal(fake_http_n_requests(f->http), 2);
     wc_sts_destroy(sts);
 }
 
 static void test_accounts_over_sts(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_sts *sts = s_sts(f, 0);
-    struct wc_clock c = s_clock(f);
+    struct wc_clock c = f->clock;
     struct wc_creds_options o = {.clock = &c, .assume_role_fn = wc_sts_assume_role,
                                  .assume_role_ctx = sts, .logger = f->logger};
     struct wc_aws_credentials got = {0};
@@ -273,7 +207,7 @@ static void test_accounts_over_sts(void **state)
 
     assert_non_null(acc);
     wc_test_read_ref("samples/sts/assume-role-response.wire.constructed.xml", &b);
-    creds_fake_http_add(f->http, "POST", STS_URL, 200, b.ptr); /* expires 13:00 */
+    fake_http_add(f->http, "POST", STS_URL, 200, b.ptr); /* expires 13:00 */
     wc_buf_clean_up(&b);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(wc_creds_accounts_get(acc, "210987654321", &got), WC_OK);
@@ -281,15 +215,15 @@ static void test_accounts_over_sts(void **state)
         wc_aws_credentials_clean_up(&got);
         f->now += 10 * 60 * 1000;
     }
-    assert_int_equal(creds_fake_http_n_requests(f->http), 1);
-    assert_non_null(strstr(creds_fake_http_request(f->http, 0)->body,
+    assert_int_equal(fake_http_n_requests(f->http), 1);
+    assert_non_null(strstr(fake_http_request(f->http, 0)->body,
                            "RoleArn=arn%3Aaws%3Aiam%3A%3A210987654321%3Arole%2Fwhochanged-reader"
                            "&RoleSessionName=whochanged"));
     /* within the refresh margin of the expiry: assumed again */
-    f->now = T0_MS + 56 * 60 * 1000;
+    f->now = AWS_FIXTURE_T0_MS + 56 * 60 * 1000;
     assert_int_equal(wc_creds_accounts_get(acc, "210987654321", &got), WC_OK);
     wc_aws_credentials_clean_up(&got);
-    assert_int_equal(creds_fake_http_n_requests(f->http), 2);
+    assert_int_equal(fake_http_n_requests(f->http), 2);
     wc_creds_accounts_destroy(acc);
     wc_creds_provider_destroy(bp);
     wc_sts_destroy(sts);
@@ -353,25 +287,19 @@ static const char *s_page(const char *id, const char *token)
     return buf;
 }
 
-static const char *s_no_env(void *ctx, const char *name)
-{
-    (void)ctx;
-    (void)name;
-    return NULL;
-}
-
 static void test_cloudtrail_pages_and_rate(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_creds_provider *bp = NULL;
     struct wc_trail *t;
     struct wc_event_list out = WC_EVENT_LIST_INIT;
     struct wc_cloudtrail_stats st;
     struct wc_trail_query q = {.account_id = "123456789012", .region = "eu-west-1",
                                .attribute_key = "ResourceName", .attribute_value = "sg-1",
-                               .start_ms = T0_MS - 180000, .end_ms = T0_MS + 180000};
-    struct wc_clock c = s_clock(f);
-    struct wc_env env = {s_no_env, NULL};
+                               .start_ms = AWS_FIXTURE_T0_MS - 180000,
+                               .end_ms = AWS_FIXTURE_T0_MS + 180000};
+    struct wc_clock c = f->clock;
+    struct wc_env env = {aws_fixture_no_env, NULL};
     struct wc_cloudtrail_options o = {.aws = f->aws, .clock = &c, .env = &env};
     char page1[2048], page2[2048];
     size_t before;
@@ -382,18 +310,17 @@ static void test_cloudtrail_pages_and_rate(void **state)
     assert_non_null(t);
     snprintf(page1, sizeof(page1), "%s", s_page("e-1", "page-2-token"));
     snprintf(page2, sizeof(page2), "%s", s_page("e-2", "page-3-token"));
-    creds_fake_http_add(f->http, "POST", CT_URL, 200, page1);
-    creds_fake_http_add(f->http, "POST", CT_URL, 200, page2);
-    creds_fake_http_add(f->http, "POST", CT_URL, 200, s_page("e-3", NULL));
+    fake_http_add(f->http, "POST", CT_URL, 200, page1);
+    fake_http_add(f->http, "POST", CT_URL, 200, page2);
+    fake_http_add(f->http, "POST", CT_URL, 200, s_page("e-3", NULL));
     assert_int_equal(wc_trail_lookup(t, &q, &out), WC_OK);
     assert_int_equal(out.len, 3);
     assert_string_equal(out.items[2].event_id, "e-3");
     assert_null(out.next_token);
-    assert_int_equal(creds_fake_http_n_requests(f->http), 3);
-    assert_null(strstr(creds_fake_http_request(f->http, 0)->body, "NextToken"));
-    assert_non_null(strstr(creds_fake_http_request(f->http, 1)->body,
-                           "\"NextToken\":\"page-2-token\""));
-    assert_string_equal(creds_fake_request_header(creds_fake_http_request(f->http, 2), "X-Amz-Target"),
+    assert_int_equal(fake_http_n_requests(f->http), 3);
+    assert_null(strstr(fake_http_request(f->http, 0)->body, "NextToken"));
+    assert_non_null(strstr(fake_http_request(f->http, 1)->body, "\"NextToken\":\"page-2-token\""));
+    assert_string_equal(fake_http_req_header(fake_http_request(f->http, 2), "X-Amz-Target"),
                         WC_CLOUDTRAIL_TARGET);
     /* 2 calls per second, 10% margin: the 2nd and 3rd page waited 550 ms each */
     assert_int_equal(f->n_sleeps, 2);
@@ -406,13 +333,13 @@ static void test_cloudtrail_pages_and_rate(void **state)
 
     /* throttled: each try waits for a new slot of the bucket, pushed back
      * 1 s, 2 s, 4 s; after WC_CLOUDTRAIL_THROTTLE_TRIES the lookup fails */
-    creds_fake_http_clear(f->http);
+    fake_http_clear(f->http);
     f->n_sleeps = 0;
-    before = creds_fake_http_n_requests(f->http);
-    creds_fake_http_add(f->http, "POST", CT_URL, 400,
+    before = fake_http_n_requests(f->http);
+    fake_http_add(f->http, "POST", CT_URL, 400,
                         "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}");
     assert_int_equal(wc_trail_lookup(t, &q, &out), WC_ERR_THROTTLED);
-    assert_int_equal(creds_fake_http_n_requests(f->http) - before, WC_CLOUDTRAIL_THROTTLE_TRIES);
+    assert_int_equal(fake_http_n_requests(f->http) - before, WC_CLOUDTRAIL_THROTTLE_TRIES);
     wc_cloudtrail_stats(t, &st);
     assert_int_equal(st.throttled, WC_CLOUDTRAIL_THROTTLE_TRIES);
     assert_int_equal(st.failures, 1);
@@ -420,10 +347,10 @@ static void test_cloudtrail_pages_and_rate(void **state)
     assert_int_equal(f->n_sleeps, WC_CLOUDTRAIL_THROTTLE_TRIES);
     assert_true(f->slept[1] >= 1000 && f->slept[2] >= 2000 && f->slept[3] >= 4000);
     /* and a throttle followed by success is no failure */
-    creds_fake_http_clear(f->http);
-    creds_fake_http_add(f->http, "POST", CT_URL, 400,
+    fake_http_clear(f->http);
+    fake_http_add(f->http, "POST", CT_URL, 400,
                         "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}");
-    creds_fake_http_add(f->http, "POST", CT_URL, 200, s_page("e-9", NULL));
+    fake_http_add(f->http, "POST", CT_URL, 200, s_page("e-9", NULL));
     assert_int_equal(wc_trail_lookup(t, &q, &out), WC_OK);
     assert_int_equal(out.len, 1);
     wc_event_list_clean_up(&out);
@@ -432,7 +359,7 @@ static void test_cloudtrail_pages_and_rate(void **state)
     wc_creds_provider_destroy(bp);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, aws_fixture_teardown)
 
 int main(void)
 {

@@ -12,7 +12,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
-#include "tests/support/creds_fake_http.h"
+#include "tests/support/fake_http.h"
 
 #define IMDS "http://169.254.169.254"
 #define IMDS_TOKEN IMDS "/latest/api/token"
@@ -44,7 +44,7 @@ struct fx {
     size_t env_n;
     int64_t now;
     struct wc_clock clock;
-    struct creds_fake_http *http;
+    struct fake_http *http;
     struct wc_logger *logger;
     struct wc_buf log;
     struct wc_creds_options o;
@@ -153,14 +153,14 @@ static int setup(void **state)
     f->clock.now_ms = s_now;
     f->clock.mono_ms = s_now;
     f->clock.ctx = f;
-    f->http = creds_fake_http_new();
+    f->http = fake_http_new();
     wc_buf_init(&f->log, 0);
     lo.level = WC_LOG_TRACE;
     lo.write = s_log_write;
     lo.write_ctx = &f->log;
     f->logger = wc_logger_new(&lo);
     f->assume_ttl_ms = 3600 * 1000;
-    f->o.http = creds_fake_http_transport(f->http);
+    f->o.http = fake_http_transport(f->http);
     f->o.clock = &f->clock;
     f->o.getenv_fn = s_getenv;
     f->o.getenv_ctx = f;
@@ -185,7 +185,7 @@ static int teardown(void **state)
     }
     if (f->tmp_path[0])
         unlink(f->tmp_path);
-    creds_fake_http_destroy(f->http);
+    fake_http_destroy(f->http);
     wc_logger_destroy(f->logger);
     wc_buf_clean_up(&f->log);
     free(f);
@@ -208,9 +208,9 @@ static void s_use_fixture_files(struct fx *f)
 
 static void s_serve_imds(struct fx *f)
 {
-    creds_fake_http_add(f->http, "PUT", IMDS_TOKEN, 200, IMDS_SESSION "\n");
-    creds_fake_http_add(f->http, "GET", IMDS_LIST, 200, "ec2-config-auditor\n");
-    creds_fake_http_add(f->http, "GET", IMDS_ROLE, 200, IMDS_JSON);
+    fake_http_add(f->http, "PUT", IMDS_TOKEN, 200, IMDS_SESSION "\n");
+    fake_http_add(f->http, "GET", IMDS_LIST, 200, "ec2-config-auditor\n");
+    fake_http_add(f->http, "GET", IMDS_ROLE, 200, IMDS_JSON);
 }
 
 static void s_write_tmp(struct fx *f, const char *content)
@@ -555,7 +555,7 @@ static void test_web_identity(void **state)
 {
     struct fx *f = *state;
     struct wc_aws_credentials c = {0};
-    const struct creds_fake_request *r;
+    const struct fake_http_req *r;
     struct wc_creds_provider *p;
 
     assert_int_equal(s_get_once(wc_creds_web_identity_new, f, &c), WC_ERR_NOT_FOUND);
@@ -563,7 +563,7 @@ static void test_web_identity(void **state)
     s_setenv(f, "AWS_WEB_IDENTITY_TOKEN_FILE", f->tmp_path);
     assert_int_equal(s_get_once(wc_creds_web_identity_new, f, &c), WC_ERR_NOT_FOUND);
     s_setenv(f, "AWS_ROLE_ARN", WI_ROLE);
-    creds_fake_http_add(f->http, "POST", STS_URL, 200, s_wi_response);
+    fake_http_add(f->http, "POST", STS_URL, 200, s_wi_response);
     p = wc_creds_web_identity_new(&f->o);
     assert_int_equal(wc_creds_provider_get(p, &c), WC_OK);
     assert_string_equal(c.access_key_id, "ASIA3EXAMPLEKEYIDWEB1");
@@ -572,16 +572,16 @@ static void test_web_identity(void **state)
     assert_int_equal(c.expiration_ms, s_iso("2024-05-01T13:00:00Z") + 123);
     assert_string_equal(c.source, "web-identity");
     wc_aws_credentials_clean_up(&c);
-    assert_int_equal(creds_fake_http_n_requests(f->http), 1);
-    r = creds_fake_http_request(f->http, 0);
+    assert_int_equal(fake_http_n_requests(f->http), 1);
+    r = fake_http_request(f->http, 0);
     assert_string_equal(r->method, "POST");
     assert_string_equal(r->body, "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn="
                                  "arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Feks-reader"
                                  "&RoleSessionName=whochanged"
                                  "&WebIdentityToken=eyJhbGciOiJSUzI1NiJ9.tokenONE.sig");
-    assert_string_equal(creds_fake_request_header(r, "Content-Type"),
+    assert_string_equal(fake_http_req_header(r, "Content-Type"),
                         "application/x-www-form-urlencoded; charset=utf-8");
-    assert_null(creds_fake_request_header(r, "Authorization")); /* unsigned */
+    assert_null(fake_http_req_header(r, "Authorization")); /* unsigned */
 
     /* The token file is re-read on refresh; the session name comes from env. */
     s_write_tmp(f, "eyJhbGciOiJSUzI1NiJ9.tokenTWO.sig");
@@ -589,8 +589,8 @@ static void test_web_identity(void **state)
     f->now = s_iso("2024-05-01T12:56:00Z"); /* within 5 min of 13:00 */
     assert_int_equal(wc_creds_provider_get(p, &c), WC_OK);
     wc_aws_credentials_clean_up(&c);
-    assert_int_equal(creds_fake_http_n_requests(f->http), 2);
-    r = creds_fake_http_request(f->http, 1);
+    assert_int_equal(fake_http_n_requests(f->http), 2);
+    r = fake_http_request(f->http, 1);
     assert_non_null(strstr(r->body, "&RoleSessionName=pod-1&WebIdentityToken="
                                     "eyJhbGciOiJSUzI1NiJ9.tokenTWO.sig"));
     wc_creds_provider_destroy(p);
@@ -598,23 +598,22 @@ static void test_web_identity(void **state)
     /* Without an explicit endpoint: the regional STS endpoint. */
     f->o.sts_endpoint = NULL;
     f->o.region = "eu-west-1";
-    creds_fake_http_add(f->http, "POST", "https://sts.eu-west-1.amazonaws.com/", 200,
-                        s_wi_response);
+    fake_http_add(f->http, "POST", "https://sts.eu-west-1.amazonaws.com/", 200, s_wi_response);
     assert_int_equal(s_get_once(wc_creds_web_identity_new, f, &c), WC_OK);
     wc_aws_credentials_clean_up(&c);
-    assert_int_equal(creds_fake_http_count(f->http, "POST", "https://sts.eu-west-1.amazonaws.com/"), 1);
+    assert_int_equal(fake_http_count(f->http, "POST", "https://sts.eu-west-1.amazonaws.com/"), 1);
     f->o.region = "eu-west-1/../evil";
     assert_int_equal(s_get_once(wc_creds_web_identity_new, f, &c), WC_ERR_CONFIG);
     f->o.region = NULL;
     f->o.sts_endpoint = STS_URL;
 
     /* STS says no. */
-    creds_fake_http_clear(f->http);
+    fake_http_clear(f->http);
     {
         struct wc_buf b = WC_BUF_INIT;
 
         wc_test_read_ref("samples/sts/error-access-denied.constructed.xml", &b);
-        creds_fake_http_add(f->http, "POST", STS_URL, 403, b.ptr);
+        fake_http_add(f->http, "POST", STS_URL, 403, b.ptr);
         wc_buf_clean_up(&b);
     }
     assert_int_equal(s_get_once(wc_creds_web_identity_new, f, &c), WC_ERR_AUTH);
@@ -629,7 +628,7 @@ static void test_profile_web_identity(void **state)
     struct fx *f = *state;
     struct wc_aws_credentials c = {0};
     char config[2048], token[1024];
-    const struct creds_fake_request *r;
+    const struct fake_http_req *r;
 
     snprintf(config, sizeof(config),
              "[profile eks]\nrole_arn = %s\nweb_identity_token_file = %s\n"
@@ -637,7 +636,7 @@ static void test_profile_web_identity(void **state)
              WI_ROLE, wc_test_data_path("credentials/web-identity-token", token, sizeof(token)));
     s_write_tmp(f, config);
     s_setenv(f, "AWS_CONFIG_FILE", f->tmp_path);
-    creds_fake_http_add(f->http, "POST", STS_URL, 200, s_wi_response);
+    fake_http_add(f->http, "POST", STS_URL, 200, s_wi_response);
     f->o.profile = "eks";
     assert_int_equal(s_get_once(wc_creds_profile_new, f, &c), WC_OK);
     f->o.profile = NULL;
@@ -645,7 +644,7 @@ static void test_profile_web_identity(void **state)
     assert_string_equal(c.source, "shared-file:eks");
     wc_aws_credentials_clean_up(&c);
     assert_int_equal(f->assume_calls, 0);
-    r = creds_fake_http_request(f->http, 0);
+    r = fake_http_request(f->http, 0);
     assert_non_null(r);
     assert_non_null(strstr(r->body, "&RoleSessionName=from-profile&WebIdentityToken="
                                     "eyJhbGciOiJSUzI1NiJ9.webIDENTITYtokenONE.sig"));
@@ -658,12 +657,12 @@ static void test_ecs_relative(void **state)
     struct fx *f = *state;
     struct wc_aws_credentials c = {0};
     struct wc_buf body = WC_BUF_INIT;
-    const struct creds_fake_request *r;
+    const struct fake_http_req *r;
 
     assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_ERR_NOT_FOUND);
-    assert_int_equal(creds_fake_http_n_requests(f->http), 0);
+    assert_int_equal(fake_http_n_requests(f->http), 0);
     wc_test_read_ref("samples/credentials/ecs-container-credentials.constructed.json", &body);
-    creds_fake_http_add(f->http, "GET", ECS_URL, 200, body.ptr);
+    fake_http_add(f->http, "GET", ECS_URL, 200, body.ptr);
     wc_buf_clean_up(&body);
     s_setenv(f, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", ECS_REL);
     assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_OK);
@@ -673,34 +672,34 @@ static void test_ecs_relative(void **state)
     assert_int_equal(c.expiration_ms, s_iso("2024-05-01T17:45:12Z"));
     assert_string_equal(c.source, "ecs");
     wc_aws_credentials_clean_up(&c);
-    r = creds_fake_http_request(f->http, 0);
+    r = fake_http_request(f->http, 0);
     assert_string_equal(r->method, "GET");
-    assert_null(creds_fake_request_header(r, "Authorization"));
+    assert_null(fake_http_req_header(r, "Authorization"));
     assert_true(r->connect_timeout_ms > 0 && r->connect_timeout_ms <= 1000);
 
     /* Relative URIs win over full ones; a non-2xx answer is a failure. */
     s_setenv(f, "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://example.com/creds");
-    creds_fake_http_clear(f->http);
-    creds_fake_http_add(f->http, "GET", ECS_URL, 500, "{\"code\":\"x\"}");
+    fake_http_clear(f->http);
+    fake_http_add(f->http, "GET", ECS_URL, 500, "{\"code\":\"x\"}");
     assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_ERR_AUTH);
-    creds_fake_http_clear(f->http);
-    creds_fake_http_add(f->http, "GET", ECS_URL, 200, "{\"AccessKeyId\":\"A\"}");
+    fake_http_clear(f->http);
+    fake_http_add(f->http, "GET", ECS_URL, 200, "{\"AccessKeyId\":\"A\"}");
     assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_ERR_PARSE);
     /* A session token without an expiration would be cached for ever. */
-    creds_fake_http_clear(f->http);
-    creds_fake_http_add(f->http, "GET", ECS_URL, 200,
-                        "{\"AccessKeyId\":\"AKIAEXAMPLE\",\"SecretAccessKey\":\"s\",\"Token\":\"t\"}");
+    fake_http_clear(f->http);
+    fake_http_add(f->http, "GET", ECS_URL, 200,
+                  "{\"AccessKeyId\":\"AKIAEXAMPLE\",\"SecretAccessKey\":\"s\",\"Token\":\"t\"}");
     assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_ERR_PARSE);
     /* Long-term keys need none. */
-    creds_fake_http_clear(f->http);
-    creds_fake_http_add(f->http, "GET", ECS_URL, 200,
-                        "{\"AccessKeyId\":\"AKIAEXAMPLE\",\"SecretAccessKey\":\"s\"}");
+    fake_http_clear(f->http);
+    fake_http_add(f->http, "GET", ECS_URL, 200,
+                  "{\"AccessKeyId\":\"AKIAEXAMPLE\",\"SecretAccessKey\":\"s\"}");
     assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_OK);
     assert_int_equal(c.expiration_ms, 0);
     assert_null(c.session_token);
     wc_aws_credentials_clean_up(&c);
-    creds_fake_http_clear(f->http);
-    creds_fake_http_add(f->http, "GET", ECS_URL, 200, "not json");
+    fake_http_clear(f->http);
+    fake_http_add(f->http, "GET", ECS_URL, 200, "not json");
     assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_ERR_PARSE);
     s_setenv(f, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "no-leading-slash");
     assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_ERR_CONFIG);
@@ -721,48 +720,48 @@ static void test_ecs_full_uri(void **state)
     };
     struct fx *f = *state;
     struct wc_aws_credentials c = {0};
-    const struct creds_fake_request *r;
+    const struct fake_http_req *r;
 
     s_setenv(f, "AWS_CONTAINER_CREDENTIALS_FULL_URI", EKS_URL);
     s_setenv(f, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "literalAUTHtoken");
-    creds_fake_http_add(f->http, "GET", EKS_URL, 200, EKS_JSON);
+    fake_http_add(f->http, "GET", EKS_URL, 200, EKS_JSON);
     assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_OK);
     assert_string_equal(c.access_key_id, "ASIA3EXAMPLEKEYID0889");
     assert_int_equal(c.expiration_ms, s_iso("2024-05-01T18:00:00Z"));
     wc_aws_credentials_clean_up(&c);
-    r = creds_fake_http_request(f->http, 0);
-    assert_string_equal(creds_fake_request_header(r, "Authorization"), "literalAUTHtoken");
+    r = fake_http_request(f->http, 0);
+    assert_string_equal(fake_http_req_header(r, "Authorization"), "literalAUTHtoken");
 
     /* The token file wins over the literal token and is re-read each time. */
     s_write_tmp(f, EKS_AUTH "\n");
     s_setenv(f, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", f->tmp_path);
     assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_OK);
     wc_aws_credentials_clean_up(&c);
-    r = creds_fake_http_request(f->http, 1);
-    assert_string_equal(creds_fake_request_header(r, "Authorization"), EKS_AUTH);
+    r = fake_http_request(f->http, 1);
+    assert_string_equal(fake_http_req_header(r, "Authorization"), EKS_AUTH);
     s_write_tmp(f, "rotatedAUTHtoken");
     assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_OK);
     wc_aws_credentials_clean_up(&c);
-    r = creds_fake_http_request(f->http, 2);
-    assert_string_equal(creds_fake_request_header(r, "Authorization"), "rotatedAUTHtoken");
+    r = fake_http_request(f->http, 2);
+    assert_string_equal(fake_http_req_header(r, "Authorization"), "rotatedAUTHtoken");
     s_setenv(f, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", NULL);
 
     /* Hosts outside the allow-list are refused without a request. */
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-        size_t before = creds_fake_http_n_requests(f->http);
+        size_t before = fake_http_n_requests(f->http);
 
         s_setenv(f, "AWS_CONTAINER_CREDENTIALS_FULL_URI", refused[i]);
         if (s_get_once(wc_creds_ecs_new, f, &c) != WC_ERR_CONFIG)
             fail_msg("full URI %s was not refused", refused[i]);
-        assert_int_equal(creds_fake_http_n_requests(f->http), before);
+        assert_int_equal(fake_http_n_requests(f->http), before);
     }
     for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
-        creds_fake_http_add(f->http, "GET", allowed[i], 200, EKS_JSON);
+        fake_http_add(f->http, "GET", allowed[i], 200, EKS_JSON);
         s_setenv(f, "AWS_CONTAINER_CREDENTIALS_FULL_URI", allowed[i]);
         if (s_get_once(wc_creds_ecs_new, f, &c) != WC_OK)
             fail_msg("full URI %s was refused", allowed[i]);
         wc_aws_credentials_clean_up(&c);
-        assert_int_equal(creds_fake_http_count(f->http, "GET", allowed[i]), 1);
+        assert_int_equal(fake_http_count(f->http, "GET", allowed[i]), 1);
     }
     /* A token with a newline would inject a header. */
     s_setenv(f, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "abc\r\nX-Evil: 1");
@@ -775,7 +774,7 @@ static void test_imds_v2_flow(void **state)
 {
     struct fx *f = *state;
     struct wc_aws_credentials c = {0};
-    const struct creds_fake_request *r;
+    const struct fake_http_req *r;
 
     s_serve_imds(f);
     assert_int_equal(s_get_once(wc_creds_imds_new, f, &c), WC_OK);
@@ -784,21 +783,19 @@ static void test_imds_v2_flow(void **state)
     assert_int_equal(c.expiration_ms, s_iso("2024-05-01T17:20:00Z"));
     assert_string_equal(c.source, "imds");
     wc_aws_credentials_clean_up(&c);
-    assert_int_equal(creds_fake_http_n_requests(f->http), 3);
-    r = creds_fake_http_request(f->http, 0);
+    assert_int_equal(fake_http_n_requests(f->http), 3);
+    r = fake_http_request(f->http, 0);
     assert_string_equal(r->method, "PUT");
     assert_string_equal(r->url, IMDS_TOKEN);
-    assert_string_equal(creds_fake_request_header(r, "X-aws-ec2-metadata-token-ttl-seconds"),
-                        "21600");
+    assert_string_equal(fake_http_req_header(r, "X-aws-ec2-metadata-token-ttl-seconds"), "21600");
     assert_true(r->connect_timeout_ms > 0 && r->connect_timeout_ms <= 1000);
     for (size_t i = 1; i < 3; i++) {
-        r = creds_fake_http_request(f->http, i);
+        r = fake_http_request(f->http, i);
         assert_string_equal(r->method, "GET");
-        assert_string_equal(creds_fake_request_header(r, "X-aws-ec2-metadata-token"),
-                            IMDS_SESSION);
+        assert_string_equal(fake_http_req_header(r, "X-aws-ec2-metadata-token"), IMDS_SESSION);
     }
-    assert_string_equal(creds_fake_http_request(f->http, 1)->url, IMDS_LIST);
-    assert_string_equal(creds_fake_http_request(f->http, 2)->url, IMDS_ROLE);
+    assert_string_equal(fake_http_request(f->http, 1)->url, IMDS_LIST);
+    assert_string_equal(fake_http_request(f->http, 2)->url, IMDS_ROLE);
 }
 
 static void test_imds_doc_json_and_endpoint(void **state)
@@ -809,13 +806,13 @@ static void test_imds_doc_json_and_endpoint(void **state)
 
     wc_test_read_ref("samples/credentials/imds-security-credentials.doc.json", &doc);
     s_setenv(f, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:8111/");
-    creds_fake_http_add(f->http, "PUT", "http://127.0.0.1:8111/latest/api/token", 200, "tok");
-    creds_fake_http_add(f->http, "GET",
-                        "http://127.0.0.1:8111/latest/meta-data/iam/security-credentials/", 200,
-                        "my-role");
-    creds_fake_http_add(f->http, "GET",
-                        "http://127.0.0.1:8111/latest/meta-data/iam/security-credentials/my-role",
-                        200, doc.ptr);
+    fake_http_add(f->http, "PUT", "http://127.0.0.1:8111/latest/api/token", 200, "tok");
+    fake_http_add(f->http, "GET",
+                  "http://127.0.0.1:8111/latest/meta-data/iam/security-credentials/", 200,
+                  "my-role");
+    fake_http_add(f->http, "GET",
+                  "http://127.0.0.1:8111/latest/meta-data/iam/security-credentials/my-role", 200,
+                  doc.ptr);
     wc_buf_clean_up(&doc);
     assert_int_equal(s_get_once(wc_creds_imds_new, f, &c), WC_OK);
     assert_string_equal(c.access_key_id, "ASIAIOSFODNN7EXAMPLE");
@@ -823,14 +820,14 @@ static void test_imds_doc_json_and_endpoint(void **state)
     assert_int_equal(c.expiration_ms, s_iso("2017-05-17T15:09:54Z"));
     wc_aws_credentials_clean_up(&c);
     /* Code other than Success. */
-    creds_fake_http_clear(f->http);
-    creds_fake_http_add(f->http, "PUT", "http://127.0.0.1:8111/latest/api/token", 200, "tok");
-    creds_fake_http_add(f->http, "GET",
-                        "http://127.0.0.1:8111/latest/meta-data/iam/security-credentials/", 200,
-                        "my-role");
-    creds_fake_http_add(f->http, "GET",
-                        "http://127.0.0.1:8111/latest/meta-data/iam/security-credentials/my-role",
-                        200, "{\"Code\":\"AssumeRoleUnauthorizedAccess\"}");
+    fake_http_clear(f->http);
+    fake_http_add(f->http, "PUT", "http://127.0.0.1:8111/latest/api/token", 200, "tok");
+    fake_http_add(f->http, "GET",
+                  "http://127.0.0.1:8111/latest/meta-data/iam/security-credentials/", 200,
+                  "my-role");
+    fake_http_add(f->http, "GET",
+                  "http://127.0.0.1:8111/latest/meta-data/iam/security-credentials/my-role", 200,
+                  "{\"Code\":\"AssumeRoleUnauthorizedAccess\"}");
     assert_int_equal(s_get_once(wc_creds_imds_new, f, &c), WC_ERR_AUTH);
     assert_true(s_log_has(f, "AssumeRoleUnauthorizedAccess"));
 }
@@ -840,32 +837,33 @@ static void test_imds_401_refetches_token(void **state)
     struct fx *f = *state;
     struct wc_aws_credentials c = {0};
 
-    creds_fake_http_add(f->http, "PUT", IMDS_TOKEN, 200, "first-token");
-    creds_fake_http_add(f->http, "PUT", IMDS_TOKEN, 200, "second-token");
-    creds_fake_http_add(f->http, "GET", IMDS_LIST, 200, "ec2-config-auditor");
-    creds_fake_http_add(f->http, "GET", IMDS_ROLE, 401, "");
-    creds_fake_http_add(f->http, "GET", IMDS_ROLE, 200, IMDS_JSON);
+    fake_http_add(f->http, "PUT", IMDS_TOKEN, 200, "first-token");
+    fake_http_add(f->http, "PUT", IMDS_TOKEN, 200, "second-token");
+    fake_http_add(f->http, "GET", IMDS_LIST, 200, "ec2-config-auditor");
+    fake_http_add(f->http, "GET", IMDS_ROLE, 401, "");
+    fake_http_add(f->http, "GET", IMDS_ROLE, 200, IMDS_JSON);
     assert_int_equal(s_get_once(wc_creds_imds_new, f, &c), WC_OK);
     assert_string_equal(c.access_key_id, "ASIA3EXAMPLEKEYID0999");
     wc_aws_credentials_clean_up(&c);
-    assert_int_equal(creds_fake_http_count(f->http, "PUT", IMDS_TOKEN), 2);
-    assert_int_equal(creds_fake_http_count(f->http, "GET", IMDS_ROLE), 2);
-    assert_string_equal(creds_fake_request_header(creds_fake_http_request(f->http, 4),
-                                                  "X-aws-ec2-metadata-token"), "second-token");
+    assert_int_equal(fake_http_count(f->http, "PUT", IMDS_TOKEN), 2);
+    assert_int_equal(fake_http_count(f->http, "GET", IMDS_ROLE), 2);
+    assert_string_equal(
+        fake_http_req_header(fake_http_request(f->http, 4), "X-aws-ec2-metadata-token"),
+        "second-token");
     /* A 401 that persists fails after one retry, bounded. */
-    creds_fake_http_clear(f->http);
-    creds_fake_http_add(f->http, "PUT", IMDS_TOKEN, 200, "t");
-    creds_fake_http_add(f->http, "GET", IMDS_LIST, 401, "");
+    fake_http_clear(f->http);
+    fake_http_add(f->http, "PUT", IMDS_TOKEN, 200, "t");
+    fake_http_add(f->http, "GET", IMDS_LIST, 401, "");
     assert_int_equal(s_get_once(wc_creds_imds_new, f, &c), WC_ERR_AUTH);
-    assert_int_equal(creds_fake_http_count(f->http, "GET", IMDS_LIST), 1 + 2);
+    assert_int_equal(fake_http_count(f->http, "GET", IMDS_LIST), 1 + 2);
     /* No instance profile. */
-    creds_fake_http_clear(f->http);
-    creds_fake_http_add(f->http, "PUT", IMDS_TOKEN, 200, "t");
-    creds_fake_http_add(f->http, "GET", IMDS_LIST, 404, "");
+    fake_http_clear(f->http);
+    fake_http_add(f->http, "PUT", IMDS_TOKEN, 200, "t");
+    fake_http_add(f->http, "GET", IMDS_LIST, 404, "");
     assert_int_equal(s_get_once(wc_creds_imds_new, f, &c), WC_ERR_NOT_FOUND);
     /* Not on EC2: the connection fails. */
-    creds_fake_http_clear(f->http);
-    creds_fake_http_add_error(f->http, "PUT", IMDS_TOKEN, WC_ERR_TIMEOUT);
+    fake_http_clear(f->http);
+    fake_http_add_error(f->http, "PUT", IMDS_TOKEN, WC_ERR_TIMEOUT);
     assert_int_equal(s_get_once(wc_creds_imds_new, f, &c), WC_ERR_TIMEOUT);
 }
 
@@ -875,26 +873,26 @@ static void test_imds_v1_fallback(void **state)
     struct wc_aws_credentials c = {0};
     size_t n;
 
-    creds_fake_http_add(f->http, "PUT", IMDS_TOKEN, 403, "");
-    creds_fake_http_add(f->http, "GET", IMDS_LIST, 200, "ec2-config-auditor");
-    creds_fake_http_add(f->http, "GET", IMDS_ROLE, 200, IMDS_JSON);
+    fake_http_add(f->http, "PUT", IMDS_TOKEN, 403, "");
+    fake_http_add(f->http, "GET", IMDS_LIST, 200, "ec2-config-auditor");
+    fake_http_add(f->http, "GET", IMDS_ROLE, 200, IMDS_JSON);
     /* Disabled (the default): no GET without a token. */
     assert_int_equal(s_get_once(wc_creds_imds_new, f, &c), WC_ERR_AUTH);
-    assert_int_equal(creds_fake_http_n_requests(f->http), 1);
+    assert_int_equal(fake_http_n_requests(f->http), 1);
     /* Enabled: IMDSv1 GETs without the token header. */
     f->o.imds_v1_fallback = true;
     assert_int_equal(s_get_once(wc_creds_imds_new, f, &c), WC_OK);
     assert_string_equal(c.access_key_id, "ASIA3EXAMPLEKEYID0999");
     wc_aws_credentials_clean_up(&c);
-    n = creds_fake_http_n_requests(f->http);
+    n = fake_http_n_requests(f->http);
     assert_int_equal(n, 4);
     for (size_t i = 2; i < n; i++)
-        assert_null(creds_fake_request_header(creds_fake_http_request(f->http, i),
-                                              "X-aws-ec2-metadata-token"));
+        assert_null(
+            fake_http_req_header(fake_http_request(f->http, i), "X-aws-ec2-metadata-token"));
     /* AWS_EC2_METADATA_DISABLED=true: not even a token request. */
     s_setenv(f, "AWS_EC2_METADATA_DISABLED", "TRUE");
     assert_int_equal(s_get_once(wc_creds_imds_new, f, &c), WC_ERR_NOT_FOUND);
-    assert_int_equal(creds_fake_http_n_requests(f->http), n);
+    assert_int_equal(fake_http_n_requests(f->http), n);
 }
 
 /* --- chain ------------------------------------------------------------------ */
@@ -923,7 +921,7 @@ static void test_chain_precedence(void **state)
     assert_int_equal(s_chain_get(f, &c), WC_ERR_AUTH);
     /* Every source configured. */
     s_serve_imds(f);
-    creds_fake_http_add(f->http, "GET", ECS_URL, 200, EKS_JSON);
+    fake_http_add(f->http, "GET", ECS_URL, 200, EKS_JSON);
     s_setenv(f, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", ECS_REL);
     s_use_fixture_files(f);
     s_setenv(f, "AWS_ACCESS_KEY_ID", "AKIAENVEXAMPLE000000");
@@ -935,9 +933,9 @@ static void test_chain_precedence(void **state)
     /* Web identity beats the shared files. */
     s_setenv(f, "AWS_WEB_IDENTITY_TOKEN_FILE", s_data(f, "credentials/web-identity-token"));
     s_setenv(f, "AWS_ROLE_ARN", WI_ROLE);
-    creds_fake_http_add(f->http, "POST", STS_URL, 200, s_wi_response);
+    fake_http_add(f->http, "POST", STS_URL, 200, s_wi_response);
     s_expect_chain(f, "web-identity", "ASIA3EXAMPLEKEYIDWEB1");
-    assert_non_null(strstr(creds_fake_http_request(f->http, creds_fake_http_n_requests(f->http) - 1)->body,
+    assert_non_null(strstr(fake_http_request(f->http, fake_http_n_requests(f->http) - 1)->body,
                            "WebIdentityToken=eyJhbGciOiJSUzI1NiJ9.webIDENTITYtokenONE.sig"));
     s_setenv(f, "AWS_WEB_IDENTITY_TOKEN_FILE", NULL);
     /* A profile without credentials falls through to the container. */
@@ -958,7 +956,7 @@ static void test_chain_remembers_source(void **state)
     struct wc_creds_provider *p;
     size_t profile_reads;
 
-    creds_fake_http_add(f->http, "GET", ECS_URL, 200, EKS_JSON); /* expires 18:00 */
+    fake_http_add(f->http, "GET", ECS_URL, 200, EKS_JSON); /* expires 18:00 */
     s_setenv(f, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", ECS_REL);
     p = wc_creds_chain_new(&f->o);
     assert_non_null(p);
@@ -974,19 +972,19 @@ static void test_chain_remembers_source(void **state)
     assert_int_equal(wc_creds_provider_get(p, &c), WC_OK);
     assert_string_equal(c.source, "ecs");
     wc_aws_credentials_clean_up(&c);
-    assert_int_equal(creds_fake_http_count(f->http, "GET", ECS_URL), 2);
+    assert_int_equal(fake_http_count(f->http, "GET", ECS_URL), 2);
     /* Once it stops working (and its credentials expired), search again. */
-    creds_fake_http_clear(f->http);
+    fake_http_clear(f->http);
     f->now = s_iso("2024-05-01T18:30:00Z");
     assert_int_equal(wc_creds_provider_get(p, &c), WC_OK);
     assert_string_equal(c.source, "environment");
     wc_aws_credentials_clean_up(&c);
-    profile_reads = creds_fake_http_n_requests(f->http);
+    profile_reads = fake_http_n_requests(f->http);
     assert_int_equal(wc_creds_provider_get(p, &c), WC_OK);
     assert_string_equal(c.source, "environment");
     wc_aws_credentials_clean_up(&c);
     /* Remembered: no more container requests. */
-    assert_int_equal(creds_fake_http_n_requests(f->http), profile_reads);
+    assert_int_equal(fake_http_n_requests(f->http), profile_reads);
     wc_creds_provider_destroy(p);
 }
 
@@ -999,32 +997,32 @@ static void test_refresh_margin(void **state)
     struct wc_creds_provider *p;
 
     s_setenv(f, "AWS_CONTAINER_CREDENTIALS_FULL_URI", EKS_URL);
-    creds_fake_http_add(f->http, "GET", EKS_URL, 200, EKS_JSON); /* expires 18:00:00 */
+    fake_http_add(f->http, "GET", EKS_URL, 200, EKS_JSON); /* expires 18:00:00 */
     f->o.refresh_margin_ms = 10 * 60 * 1000;
     p = wc_creds_ecs_new(&f->o);
     assert_int_equal(wc_creds_provider_get(p, &c), WC_OK);
     wc_aws_credentials_clean_up(&c);
-    assert_int_equal(creds_fake_http_n_requests(f->http), 1);
+    assert_int_equal(fake_http_n_requests(f->http), 1);
     /* Outside the margin: served from the cache. */
     f->now = s_iso("2024-05-01T17:49:59Z");
     assert_int_equal(wc_creds_provider_get(p, &c), WC_OK);
     assert_string_equal(c.access_key_id, "ASIA3EXAMPLEKEYID0889");
     wc_aws_credentials_clean_up(&c);
-    assert_int_equal(creds_fake_http_n_requests(f->http), 1);
+    assert_int_equal(fake_http_n_requests(f->http), 1);
     /* Inside it: fetched again, and the new credentials are served. */
-    creds_fake_http_clear(f->http);
-    creds_fake_http_add(f->http, "GET", EKS_URL, 200,
-                        "{\"AccessKeyId\":\"ASIA3EXAMPLEKEYIDNEW2\",\"SecretAccessKey\":\"s2\","
-                        "\"Token\":\"t2\",\"Expiration\":\"2024-05-01T19:00:00Z\"}");
+    fake_http_clear(f->http);
+    fake_http_add(f->http, "GET", EKS_URL, 200,
+                  "{\"AccessKeyId\":\"ASIA3EXAMPLEKEYIDNEW2\",\"SecretAccessKey\":\"s2\","
+                  "\"Token\":\"t2\",\"Expiration\":\"2024-05-01T19:00:00Z\"}");
     f->now = s_iso("2024-05-01T17:50:01Z");
     assert_int_equal(wc_creds_provider_get(p, &c), WC_OK);
     assert_string_equal(c.access_key_id, "ASIA3EXAMPLEKEYIDNEW2");
     assert_int_equal(c.expiration_ms, s_iso("2024-05-01T19:00:00Z"));
     wc_aws_credentials_clean_up(&c);
-    assert_int_equal(creds_fake_http_n_requests(f->http), 2);
+    assert_int_equal(fake_http_n_requests(f->http), 2);
     assert_int_equal(wc_creds_provider_get(p, &c), WC_OK);
     wc_aws_credentials_clean_up(&c);
-    assert_int_equal(creds_fake_http_n_requests(f->http), 2);
+    assert_int_equal(fake_http_n_requests(f->http), 2);
     wc_creds_provider_destroy(p);
 }
 
@@ -1038,32 +1036,32 @@ static void test_refresh_failure_keeps_unexpired(void **state)
     p = wc_creds_imds_new(&f->o);
     assert_int_equal(wc_creds_provider_get(p, &c), WC_OK);
     wc_aws_credentials_clean_up(&c);
-    creds_fake_http_clear(f->http);
-    creds_fake_http_add(f->http, "PUT", IMDS_TOKEN, 200, "t");
-    creds_fake_http_add(f->http, "GET", IMDS_LIST, 500, "");
+    fake_http_clear(f->http);
+    fake_http_add(f->http, "PUT", IMDS_TOKEN, 200, "t");
+    fake_http_add(f->http, "GET", IMDS_LIST, 500, "");
     /* Within the default 5-minute margin, the refresh fails: keep the old ones. */
     f->now = s_iso("2024-05-01T17:17:00Z");
     assert_int_equal(wc_creds_provider_get(p, &c), WC_OK);
     assert_string_equal(c.access_key_id, "ASIA3EXAMPLEKEYID0999");
     wc_aws_credentials_clean_up(&c);
     assert_true(s_log_has(f, "using the cached credentials"));
-    assert_int_equal(creds_fake_http_count(f->http, "GET", IMDS_LIST), 2);
+    assert_int_equal(fake_http_count(f->http, "GET", IMDS_LIST), 2);
     /* Each get inside the margin tries again. */
     assert_int_equal(wc_creds_provider_get(p, &c), WC_OK);
     wc_aws_credentials_clean_up(&c);
-    assert_int_equal(creds_fake_http_count(f->http, "GET", IMDS_LIST), 3);
+    assert_int_equal(fake_http_count(f->http, "GET", IMDS_LIST), 3);
     /* Once expired, the failure shows. */
     f->now = s_iso("2024-05-01T17:20:00Z");
     assert_int_equal(wc_creds_provider_get(p, &c), WC_ERR_AUTH);
     assert_null(c.access_key_id);
     /* And recovers when the source does. */
-    creds_fake_http_clear(f->http);
+    fake_http_clear(f->http);
     s_serve_imds(f);
     f->now = s_iso("2024-05-01T17:21:00Z");
     assert_int_equal(wc_creds_provider_get(p, &c), WC_OK);
     assert_string_equal(c.access_key_id, "ASIA3EXAMPLEKEYID0999");
     wc_aws_credentials_clean_up(&c);
-    assert_int_equal(creds_fake_http_count(f->http, "GET", IMDS_ROLE), 2);
+    assert_int_equal(fake_http_count(f->http, "GET", IMDS_ROLE), 2);
     wc_creds_provider_destroy(p);
 }
 
@@ -1095,7 +1093,7 @@ static void test_thread_safety(void **state)
     struct wc_creds_provider *p;
 
     s_setenv(f, "AWS_CONTAINER_CREDENTIALS_FULL_URI", EKS_URL);
-    creds_fake_http_add(f->http, "GET", EKS_URL, 200, EKS_JSON);
+    fake_http_add(f->http, "GET", EKS_URL, 200, EKS_JSON);
     f->o.logger = NULL; /* the capturing sink is not thread-safe */
     p = wc_creds_chain_new(&f->o);
     for (int i = 0; i < 4; i++) {
@@ -1108,7 +1106,7 @@ static void test_thread_safety(void **state)
         assert_int_equal(args[i].ok, 50);
     }
     /* Exactly one fetch: the cache is shared and locked. */
-    assert_int_equal(creds_fake_http_count(f->http, "GET", EKS_URL), 1);
+    assert_int_equal(fake_http_count(f->http, "GET", EKS_URL), 1);
     wc_creds_provider_destroy(p);
 }
 
@@ -1226,12 +1224,12 @@ static void test_no_secrets_logged(void **state)
     wc_aws_credentials_clean_up(&c);
     s_setenv(f, "AWS_CONTAINER_CREDENTIALS_FULL_URI", EKS_URL);
     s_setenv(f, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "literalAUTHtoken");
-    creds_fake_http_add(f->http, "GET", EKS_URL, 403, "{\"message\":\"denied\"}");
+    fake_http_add(f->http, "GET", EKS_URL, 403, "{\"message\":\"denied\"}");
     assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_ERR_AUTH);
     s_write_tmp(f, "eyJhbGciOiJSUzI1NiJ9.tokenONE.sig");
     s_setenv(f, "AWS_WEB_IDENTITY_TOKEN_FILE", f->tmp_path);
     s_setenv(f, "AWS_ROLE_ARN", WI_ROLE);
-    creds_fake_http_add(f->http, "POST", STS_URL, 200, s_wi_response);
+    fake_http_add(f->http, "POST", STS_URL, 200, s_wi_response);
     assert_int_equal(s_get_once(wc_creds_web_identity_new, f, &c), WC_OK);
     wc_aws_credentials_clean_up(&c);
     s_use_fixture_files(f);

@@ -9,16 +9,15 @@
 #include <string.h>
 #include <strings.h>
 
-#include <zlib.h>
-
 #include "aws/aws_client.h"
 #include "aws/credentials.h"
 #include "aws/s3.h"
 #include "core/change.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "tests/support/aws_fixture.h"
+#include "tests/support/gzip_util.h"
 
-#define T0_MS 1714564800000LL /* 2024-05-01T12:00:00Z, the vectors' time */
 #define VEC "sigv4-testsuite/generated-service-vectors/"
 #define BUCKET "config-bucket-123456789012"
 #define KEY_COLONS                                                                       \
@@ -27,236 +26,7 @@
     "AWS::EC2::Instance_i-0abc123_20240501T120000Z_0.json.gz"
 #define SAMPLE "samples/config/s3-object-oversized-change-notification.constructed.json"
 
-/* --- fake transport -------------------------------------------------------- */
-
-#define FAKE_MAX 16
-
-struct fake_answer {
-    long status;
-    char *headers; /* "Name: value\n" lines */
-    char *body;
-    size_t body_len;
-};
-
-struct fake_req {
-    char *method, *url, *body;
-    struct wc_http_header *headers;
-    size_t n_headers;
-    long timeout_ms;
-    size_t max_response_bytes;
-};
-
-struct fx {
-    struct wc_http http;
-    struct fake_answer answers[FAKE_MAX];
-    size_t n_answers, next;
-    struct fake_req reqs[FAKE_MAX];
-    size_t n_reqs;
-    struct wc_aws *aws;
-    struct wc_creds_provider *creds;
-    struct wc_logger *logger;
-    struct wc_buf log;
-    int64_t now;
-};
-
-static int s_fake_send(struct wc_http *h, const struct wc_http_request *req,
-                       struct wc_http_response *resp)
-{
-    struct fx *f = h->impl;
-    struct fake_req *r;
-    struct fake_answer *a;
-    const char *line;
-
-    assert_true(f->n_reqs < FAKE_MAX);
-    r = &f->reqs[f->n_reqs++];
-    r->method = wc_strdup(req->method);
-    r->url = wc_strdup(req->url);
-    r->body = wc_strndup(req->body ? req->body : "", req->body_len);
-    r->timeout_ms = req->timeout_ms;
-    r->max_response_bytes = req->max_response_bytes;
-    r->headers = calloc(req->n_headers + 1, sizeof(*r->headers));
-    for (size_t i = 0; i < req->n_headers; i++) {
-        r->headers[i].name = wc_strdup(req->headers[i].name);
-        r->headers[i].value = wc_strdup(req->headers[i].value);
-    }
-    r->n_headers = req->n_headers;
-    if (f->next >= f->n_answers)
-        return WC_ERR_HTTP;
-    a = &f->answers[f->next++];
-    resp->status = a->status;
-    for (line = a->headers; line && *line;) {
-        const char *eol = strchr(line, '\n'), *colon = strchr(line, ':');
-        size_t n = eol ? (size_t)(eol - line) : strlen(line);
-
-        if (colon && colon < line + n) {
-            const char *v = colon + 1;
-
-            while (*v == ' ')
-                v++;
-            wc_http_response_add_header(resp, line, (size_t)(colon - line), v,
-                                        (size_t)(line + n - v));
-        }
-        line += n + (eol ? 1 : 0);
-    }
-    wc_buf_init(&resp->body, req->max_response_bytes);
-    if (a->body_len > (req->max_response_bytes ? req->max_response_bytes
-                                               : WC_HTTP_DEFAULT_MAX_RESPONSE))
-        return WC_ERR_TOO_LARGE;
-    return wc_buf_append(&resp->body, a->body ? a->body : "", a->body_len);
-}
-
-static const struct wc_http_vtable s_fake_vtable = {.name = "s3-fake", .send = s_fake_send};
-
-static void fake_add(struct fx *f, long status, const char *headers, const char *body)
-{
-    struct fake_answer *a;
-
-    assert_true(f->n_answers < FAKE_MAX);
-    a = &f->answers[f->n_answers++];
-    a->status = status;
-    a->headers = wc_strdup(headers);
-    a->body = wc_strdup(body ? body : "");
-    a->body_len = strlen(a->body);
-}
-
-static void fake_add_bytes(struct fx *f, long status, const char *headers, const void *body,
-                           size_t len)
-{
-    struct fake_answer *a;
-
-    assert_true(f->n_answers < FAKE_MAX);
-    a = &f->answers[f->n_answers++];
-    a->status = status;
-    a->headers = wc_strdup(headers);
-    a->body = malloc(len + 1);
-    assert_non_null(a->body);
-    memcpy(a->body, body, len);
-    a->body_len = len;
-}
-
-static const char *req_header(const struct fake_req *r, const char *name)
-{
-    for (size_t i = 0; i < r->n_headers; i++)
-        if (!strcasecmp(r->headers[i].name, name))
-            return r->headers[i].value;
-    return NULL;
-}
-
-/* --- fixture --------------------------------------------------------------- */
-
-static int64_t s_now(void *ctx)
-{
-    return ((struct fx *)ctx)->now;
-}
-
-static void s_no_sleep(void *ctx, int64_t ms)
-{
-    ((struct fx *)ctx)->now += ms;
-}
-
-static void s_log(void *ctx, const char *line, size_t len)
-{
-    struct fx *f = ctx;
-
-    wc_buf_append(&f->log, line, len);
-    wc_buf_append_char(&f->log, '\n');
-}
-
-static const struct wc_aws_credentials s_creds = {
-    .access_key_id = (char *)"AKIDEXAMPLE",
-    .secret_access_key = (char *)"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-};
-
-static int setup_with(void **state, const struct wc_aws_credentials *c)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    struct wc_clock clock;
-    struct wc_logger_options lo = {.level = WC_LOG_DEBUG, .write = s_log};
-    struct wc_aws_options ao = {0};
-
-    f->now = T0_MS;
-    f->http.vtable = &s_fake_vtable;
-    f->http.impl = f;
-    clock = (struct wc_clock){s_now, s_now, f};
-    lo.write_ctx = f;
-    f->logger = wc_logger_new(&lo);
-    ao.http = &f->http;
-    ao.clock = &clock;
-    ao.logger = f->logger;
-    ao.sleep_ms = s_no_sleep;
-    ao.sleep_ctx = f;
-    f->aws = wc_aws_new(&ao);
-    f->creds = wc_creds_static_new(c, NULL);
-    *state = f;
-    return f->aws && f->creds && f->logger ? 0 : -1;
-}
-
-static int setup(void **state)
-{
-    return setup_with(state, &s_creds);
-}
-
-static int setup_token(void **state)
-{
-    struct wc_aws_credentials c = s_creds;
-
-    c.session_token = (char *)"IQoJb3JpZ2luX2VjEXAMPLETOKEN//////////wEaCXVzLWVhc3QtMSJHMEUCIQD"
-                              "EXAMPLE+sessiontoken/with=special+chars";
-    return setup_with(state, &c);
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    for (size_t i = 0; i < f->n_answers; i++) {
-        free(f->answers[i].headers);
-        free(f->answers[i].body);
-    }
-    for (size_t i = 0; i < f->n_reqs; i++) {
-        struct fake_req *r = &f->reqs[i];
-
-        for (size_t j = 0; j < r->n_headers; j++) {
-            free(r->headers[j].name);
-            free(r->headers[j].value);
-        }
-        free(r->headers);
-        free(r->method);
-        free(r->url);
-        free(r->body);
-    }
-    wc_aws_destroy(f->aws);
-    wc_creds_provider_destroy(f->creds);
-    wc_logger_destroy(f->logger);
-    wc_buf_clean_up(&f->log);
-    free(f);
-    return 0;
-}
-
-/* gzip (with header) of data, as Config writes its objects. */
-static void s_gzip(const void *data, size_t len, struct wc_buf *out)
-{
-    z_stream zs;
-    unsigned char chunk[16384];
-    int zrc;
-
-    memset(&zs, 0, sizeof(zs));
-    assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY),
-                     Z_OK);
-    wc_buf_init(out, 0);
-    zs.next_in = (unsigned char *)data;
-    zs.avail_in = (uInt)len;
-    do {
-        zs.next_out = chunk;
-        zs.avail_out = sizeof(chunk);
-        zrc = deflate(&zs, Z_FINISH);
-        assert_true(zrc == Z_OK || zrc == Z_STREAM_END || zrc == Z_BUF_ERROR);
-        assert_int_equal(wc_buf_append(out, chunk, sizeof(chunk) - zs.avail_out), WC_OK);
-    } while (zrc != Z_STREAM_END);
-    deflateEnd(&zs);
-}
-
-static struct wc_s3_options s_opts(struct fx *f, const char *endpoint)
+static struct wc_s3_options s_opts(struct aws_fixture *f, const char *endpoint)
 {
     return (struct wc_s3_options){.aws = f->aws, .creds = f->creds, .endpoint = endpoint,
                                   .log_id = "msg-1"};
@@ -364,41 +134,42 @@ static void test_object_urls(void **state)
 
 static void test_get_object_signed_like_vector(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_s3_options o = s_opts(f, NULL);
     struct wc_buf out = WC_BUF_INIT, authz = WC_BUF_INIT;
     char err[256];
 
-    fake_add(f, 200, "Content-Type: binary/octet-stream\n", "{}");
-    assert_int_equal(wc_s3_get_object(&o, BUCKET, KEY_COLONS, "eu-west-1", &out, err,
-                                      sizeof(err)), WC_OK);
+    fake_http_push(f->http, 200, "Content-Type: binary/octet-stream\n", "{}");
+    assert_int_equal(wc_s3_get_object(&o, BUCKET, KEY_COLONS, "eu-west-1", &out, err, sizeof(err)),
+                     WC_OK);
     assert_string_equal(out.ptr, "{}");
-    assert_string_equal(f->reqs[0].method, "GET");
-    assert_string_equal(req_header(&f->reqs[0], "x-amz-content-sha256"),
+    assert_string_equal(aws_fixture_req(f, 0)->method, "GET");
+    assert_string_equal(aws_fixture_req_header(f, 0, "x-amz-content-sha256"),
                         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     s_read_vector("s3-get-object-key-with-colons", "authorization.txt", &authz);
-    assert_string_equal(req_header(&f->reqs[0], "Authorization"),
+    assert_string_equal(aws_fixture_req_header(f, 0, "Authorization"),
                         wc_str_trim(wc_buf_str(&authz)).ptr);
-    assert_int_equal(f->reqs[0].max_response_bytes, WC_OVERSIZED_OBJECT_MAX_BYTES);
+    assert_int_equal(aws_fixture_req(f, 0)->max_response_bytes, WC_OVERSIZED_OBJECT_MAX_BYTES);
     wc_buf_clean_up(&out);
     wc_buf_clean_up(&authz);
 }
 
 static void test_get_object_session_token_vector(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_s3_options o = s_opts(f, NULL);
     struct wc_buf out = WC_BUF_INIT, authz = WC_BUF_INIT;
 
-    fake_add(f, 200, NULL, "x");
+    fake_http_push(f->http, 200, NULL, "x");
     assert_int_equal(wc_s3_get_object(&o, BUCKET, "path/with space/and+plus/file~1.json",
-                                      "us-east-1", &out, NULL, 0), WC_OK);
-    assert_string_equal(f->reqs[0].url, "https://" BUCKET ".s3.us-east-1.amazonaws.com/"
-                                        "path/with%20space/and%2Bplus/file~1.json");
+                                      "us-east-1", &out, NULL, 0),
+                     WC_OK);
+    assert_string_equal(aws_fixture_req(f, 0)->url, "https://" BUCKET ".s3.us-east-1.amazonaws.com/"
+                                                    "path/with%20space/and%2Bplus/file~1.json");
     s_read_vector("s3-get-object-with-session-token-space-in-key", "authorization.txt", &authz);
-    assert_string_equal(req_header(&f->reqs[0], "Authorization"),
+    assert_string_equal(aws_fixture_req_header(f, 0, "Authorization"),
                         wc_str_trim(wc_buf_str(&authz)).ptr);
-    assert_non_null(req_header(&f->reqs[0], "X-Amz-Security-Token"));
+    assert_non_null(aws_fixture_req_header(f, 0, "X-Amz-Security-Token"));
     wc_buf_clean_up(&out);
     wc_buf_clean_up(&authz);
 }
@@ -407,7 +178,7 @@ static void test_get_object_session_token_vector(void **state)
 
 static void test_fetch_oversized_gzip(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_s3_options o = s_opts(f, "http://127.0.0.1:9000");
     struct wc_buf json = WC_BUF_INIT, gz = WC_BUF_INIT;
     struct wc_oversized loc = {.s3_bucket = (char *)BUCKET, .s3_key = (char *)KEY_COLONS};
@@ -415,34 +186,36 @@ static void test_fetch_oversized_gzip(void **state)
     char err[256];
 
     wc_test_read_ref(SAMPLE, &json);
-    s_gzip(json.ptr, json.len, &gz);
+    wc_test_gzip(json.ptr, json.len, &gz);
     assert_true(gz.len < json.len);
-    fake_add_bytes(f, 200, "Content-Type: application/octet-stream\n", gz.ptr, gz.len);
+    fake_http_push_bytes(f->http, 200, "Content-Type: application/octet-stream\n", gz.ptr, gz.len);
     assert_int_equal(wc_s3_fetch_oversized(&o, &loc, "us-west-2", &n, err, sizeof(err)), WC_OK);
     assert_non_null(n);
     assert_int_equal(n->kind, WC_NOTE_CHANGE);
     assert_string_equal(n->change.resource_type, "AWS::EC2::Instance");
     assert_string_equal(n->change.resource_id, "resourceId_14b76876-7969-4097-ab8e-a31942b02e80");
     assert_string_equal(n->change.account_id, "123456789012");
-    assert_string_equal(f->reqs[0].url,
+    assert_string_equal(aws_fixture_req(f, 0)->url,
                         "http://127.0.0.1:9000/" BUCKET "/AWSLogs/123456789012/Config/eu-west-1/"
                         "2024/5/1/OversizedChangeNotification/AWS%3A%3AEC2%3A%3AInstance/"
                         "i-0abc123/123456789012_Config_eu-west-1_ChangeNotification_AWS%3A%3AEC2"
                         "%3A%3AInstance_i-0abc123_20240501T120000Z_0.json.gz");
     /* signed for the change's region */
-    assert_non_null(strstr(req_header(&f->reqs[0], "Authorization"), "/us-west-2/s3/aws4_request"));
+    assert_non_null(
+        strstr(aws_fixture_req_header(f, 0, "Authorization"), "/us-west-2/s3/aws4_request"));
     wc_notification_destroy(n);
     n = NULL;
 
     /* plain JSON (no gzip magic) is taken as is; s3_location alone is split */
     loc.s3_bucket = loc.s3_key = NULL;
     loc.s3_location = (char *)BUCKET "/plain.json";
-    fake_add(f, 200, NULL, json.ptr);
+    fake_http_push(f->http, 200, NULL, json.ptr);
     assert_int_equal(wc_s3_fetch_oversized(&o, &loc, "global", &n, err, sizeof(err)), WC_OK);
     assert_non_null(n);
     assert_string_equal(n->change.resource_type, "AWS::EC2::Instance");
     /* "global" is not a region: us-east-1 */
-    assert_non_null(strstr(req_header(&f->reqs[1], "Authorization"), "/us-east-1/s3/aws4_request"));
+    assert_non_null(
+        strstr(aws_fixture_req_header(f, 1, "Authorization"), "/us-east-1/s3/aws4_request"));
     wc_notification_destroy(n);
 
     /* a hostile location never reaches the network */
@@ -456,7 +229,7 @@ static void test_fetch_oversized_gzip(void **state)
     loc.s3_key = (char *)"k";
     assert_int_equal(wc_s3_fetch_oversized(&o, &loc, "us-west-2", &n, err, sizeof(err)),
                      WC_ERR_INVALID);
-    assert_int_equal(f->n_reqs, 2);
+    assert_int_equal(fake_http_n_requests(f->http), 2);
     wc_buf_clean_up(&json);
     wc_buf_clean_up(&gz);
 }
@@ -470,7 +243,7 @@ static void test_gunzip_caps_and_corruption(void **state)
     (void)state;
     assert_non_null(zeros);
     memset(zeros, '{', big);
-    s_gzip(zeros, big, &gz);
+    wc_test_gzip(zeros, big, &gz);
     assert_true(gz.len < 64 * 1024); /* a small download ... */
     assert_int_equal(wc_s3_gunzip(gz.ptr, gz.len, WC_OVERSIZED_OBJECT_MAX_BYTES, &out),
                      WC_ERR_TOO_LARGE); /* ... that would inflate past the cap */
@@ -499,7 +272,7 @@ static void test_gunzip_caps_and_corruption(void **state)
 
 static void test_fetch_gzip_bomb(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_s3_options o = s_opts(f, "http://127.0.0.1:9000");
     struct wc_oversized loc = {.s3_location = (char *)BUCKET "/bomb.json.gz"};
     struct wc_notification *n = NULL;
@@ -508,13 +281,13 @@ static void test_fetch_gzip_bomb(void **state)
 
     o.max_object_bytes = 1u << 20; /* 1 MiB cap: the 4 MiB inside is refused */
     memset(data, ' ', 4u << 20);
-    s_gzip(data, 4u << 20, &gz);
-    fake_add_bytes(f, 200, NULL, gz.ptr, gz.len);
+    wc_test_gzip(data, 4u << 20, &gz);
+    fake_http_push_bytes(f->http, 200, NULL, gz.ptr, gz.len);
     assert_int_equal(wc_s3_fetch_oversized(&o, &loc, "eu-west-1", &n, err, sizeof(err)),
                      WC_ERR_TOO_LARGE);
     assert_null(n);
     assert_non_null(strstr(err, "size cap"));
-    assert_int_equal(f->reqs[0].max_response_bytes, 1u << 20);
+    assert_int_equal(aws_fixture_req(f, 0)->max_response_bytes, 1u << 20);
     wc_buf_clean_up(&gz);
     free(data);
 }
@@ -527,47 +300,41 @@ static const char s_no_such_key[] =
 
 static void test_errors(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_s3_options o = s_opts(f, "http://127.0.0.1:9000");
     struct wc_oversized loc = {.s3_location = (char *)BUCKET "/k"};
     struct wc_notification *n = NULL;
     char err[256];
 
-    fake_add(f, 404, "Content-Type: application/xml\n", s_no_such_key);
+    fake_http_push(f->http, 404, "Content-Type: application/xml\n", s_no_such_key);
     assert_int_equal(wc_s3_fetch_oversized(&o, &loc, "eu-west-1", &n, err, sizeof(err)),
                      WC_ERR_NOT_FOUND);
     assert_non_null(strstr(err, "NoSuchKey"));
     assert_non_null(strstr(err, BUCKET "/k"));
-    fake_add(f, 404, NULL, "<Error><Code>NoSuchBucket</Code><Message>no</Message></Error>");
+    fake_http_push(f->http, 404, NULL,
+                   "<Error><Code>NoSuchBucket</Code><Message>no</Message></Error>");
     assert_int_equal(wc_s3_fetch_oversized(&o, &loc, "eu-west-1", &n, err, sizeof(err)),
                      WC_ERR_NOT_FOUND);
     assert_non_null(strstr(err, "NoSuchBucket"));
-    fake_add(f, 403, NULL, "<Error><Code>AccessDenied</Code><Message>Access Denied</Message>"
-                           "</Error>");
+    fake_http_push(f->http, 403, NULL,
+                   "<Error><Code>AccessDenied</Code><Message>Access Denied</Message>"
+                   "</Error>");
     assert_int_equal(wc_s3_fetch_oversized(&o, &loc, "eu-west-1", &n, err, sizeof(err)),
                      WC_ERR_AUTH);
     assert_non_null(strstr(err, "AccessDenied"));
     /* not JSON inside */
-    fake_add(f, 200, NULL, "<html>");
+    fake_http_push(f->http, 200, NULL, "<html>");
     assert_int_equal(wc_s3_fetch_oversized(&o, &loc, "eu-west-1", &n, err, sizeof(err)),
                      WC_ERR_PARSE);
     assert_null(n);
-    assert_int_equal(f->n_reqs, 4); /* no region retry for any of these */
-}
-
-static const char *s_empty_env(void *ctx, const char *name)
-{
-    (void)ctx;
-    (void)name;
-    return NULL;
+    assert_int_equal(fake_http_n_requests(f->http), 4); /* no region retry for any of these */
 }
 
 /* No credentials is an auth problem, never "no such key". */
 static void test_no_credentials(void **state)
 {
-    struct fx *f = *state;
-    struct wc_creds_options co = {.getenv_fn = s_empty_env};
-    struct wc_creds_provider *none = wc_creds_env_new(&co);
+    struct aws_fixture *f = *state;
+    struct wc_creds_provider *none = aws_fixture_no_creds_new();
     struct wc_s3_options o = s_opts(f, NULL);
     struct wc_buf out = WC_BUF_INIT;
     char err[256];
@@ -577,62 +344,66 @@ static void test_no_credentials(void **state)
     assert_int_equal(wc_s3_get_object(&o, BUCKET, "k", "us-east-1", &out, err, sizeof(err)),
                      WC_ERR_AUTH);
     assert_non_null(strstr(err, "no credentials"));
-    assert_int_equal(f->n_reqs, 0);
+    assert_int_equal(fake_http_n_requests(f->http), 0);
     wc_creds_provider_destroy(none);
 }
 
 static void test_region_redirect_retried_once(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_s3_options o = s_opts(f, NULL);
     struct wc_buf out = WC_BUF_INIT;
     char err[256];
 
-    fake_add(f, 301, "x-amz-bucket-region: eu-central-1\n",
-             "<Error><Code>PermanentRedirect</Code><Message>use the right endpoint</Message>"
-             "</Error>");
-    fake_add(f, 200, NULL, "data");
-    assert_int_equal(wc_s3_get_object(&o, BUCKET, "k", "us-east-1", &out, err, sizeof(err)),
-                     WC_OK);
+    fake_http_push(f->http, 301, "x-amz-bucket-region: eu-central-1\n",
+                   "<Error><Code>PermanentRedirect</Code><Message>use the right endpoint</Message>"
+                   "</Error>");
+    fake_http_push(f->http, 200, NULL, "data");
+    assert_int_equal(wc_s3_get_object(&o, BUCKET, "k", "us-east-1", &out, err, sizeof(err)), WC_OK);
     assert_string_equal(out.ptr, "data");
-    assert_int_equal(f->n_reqs, 2);
-    assert_string_equal(f->reqs[0].url, "https://" BUCKET ".s3.us-east-1.amazonaws.com/k");
-    assert_string_equal(f->reqs[1].url, "https://" BUCKET ".s3.eu-central-1.amazonaws.com/k");
-    assert_non_null(strstr(req_header(&f->reqs[1], "Authorization"),
-                           "/eu-central-1/s3/aws4_request"));
+    assert_int_equal(fake_http_n_requests(f->http), 2);
+    assert_string_equal(aws_fixture_req(f, 0)->url,
+                        "https://" BUCKET ".s3.us-east-1.amazonaws.com/k");
+    assert_string_equal(aws_fixture_req(f, 1)->url,
+                        "https://" BUCKET ".s3.eu-central-1.amazonaws.com/k");
+    assert_non_null(
+        strstr(aws_fixture_req_header(f, 1, "Authorization"), "/eu-central-1/s3/aws4_request"));
     wc_buf_clean_up(&out);
 
     /* 400 naming the region in the body only (AuthorizationHeaderMalformed) */
-    fake_add(f, 400, NULL, "<Error><Code>AuthorizationHeaderMalformed</Code><Message>the region "
-                           "'us-east-1' is wrong; expecting 'ap-south-1'</Message><Region>"
-                           "ap-south-1</Region></Error>");
-    fake_add(f, 200, NULL, "ok");
-    assert_int_equal(wc_s3_get_object(&o, BUCKET, "k", "us-east-1", &out, err, sizeof(err)),
-                     WC_OK);
-    assert_non_null(strstr(req_header(&f->reqs[3], "Authorization"), "/ap-south-1/s3/"));
+    fake_http_push(f->http, 400, NULL,
+                   "<Error><Code>AuthorizationHeaderMalformed</Code><Message>the region "
+                   "'us-east-1' is wrong; expecting 'ap-south-1'</Message><Region>"
+                   "ap-south-1</Region></Error>");
+    fake_http_push(f->http, 200, NULL, "ok");
+    assert_int_equal(wc_s3_get_object(&o, BUCKET, "k", "us-east-1", &out, err, sizeof(err)), WC_OK);
+    assert_non_null(strstr(aws_fixture_req_header(f, 3, "Authorization"), "/ap-south-1/s3/"));
     wc_buf_clean_up(&out);
 
     /* a second redirect is not followed */
-    fake_add(f, 301, "x-amz-bucket-region: eu-west-3\n", "<Error><Code>PermanentRedirect</Code>"
-                                                         "</Error>");
-    fake_add(f, 301, "x-amz-bucket-region: eu-north-1\n", "<Error><Code>PermanentRedirect</Code>"
-                                                          "</Error>");
-    fake_add(f, 200, NULL, "never");
+    fake_http_push(f->http, 301, "x-amz-bucket-region: eu-west-3\n",
+                   "<Error><Code>PermanentRedirect</Code>"
+                   "</Error>");
+    fake_http_push(f->http, 301, "x-amz-bucket-region: eu-north-1\n",
+                   "<Error><Code>PermanentRedirect</Code>"
+                   "</Error>");
+    fake_http_push(f->http, 200, NULL, "never");
     assert_int_equal(wc_s3_get_object(&o, BUCKET, "k", "us-east-1", &out, err, sizeof(err)),
                      WC_ERR_SERVICE);
-    assert_int_equal(f->n_reqs, 6);
+    assert_int_equal(fake_http_n_requests(f->http), 6);
     assert_non_null(strstr(err, "PermanentRedirect"));
     /* a bogus region name is not followed */
-    f->next = f->n_answers;
-    fake_add(f, 301, "x-amz-bucket-region: evil.example\n", "<Error><Code>PermanentRedirect"
-                                                            "</Code></Error>");
+    fake_http_clear(f->http); /* drop the answer nobody asked for */
+    fake_http_push(f->http, 301, "x-amz-bucket-region: evil.example\n",
+                   "<Error><Code>PermanentRedirect"
+                   "</Code></Error>");
     assert_int_equal(wc_s3_get_object(&o, BUCKET, "k", "us-east-1", &out, err, sizeof(err)),
                      WC_ERR_SERVICE);
-    assert_int_equal(f->n_reqs, 7);
+    assert_int_equal(fake_http_n_requests(f->http), 7);
     wc_buf_clean_up(&out);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, aws_fixture_setup, aws_fixture_teardown)
 
 int main(void)
 {
@@ -640,8 +411,8 @@ int main(void)
         cmocka_unit_test(test_location_validation),
         cmocka_unit_test(test_object_urls),
         T(test_get_object_signed_like_vector),
-        cmocka_unit_test_setup_teardown(test_get_object_session_token_vector, setup_token,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_get_object_session_token_vector,
+                                        aws_fixture_setup_token, aws_fixture_teardown),
         T(test_fetch_oversized_gzip),
         cmocka_unit_test(test_gunzip_caps_and_corruption),
         T(test_fetch_gzip_bomb),

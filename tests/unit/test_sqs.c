@@ -17,108 +17,16 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/queue.h"
+#include "tests/support/aws_fixture.h"
 
 #define SQS_URL "https://sqs.us-east-1.amazonaws.com/"
 #define QURL "https://sqs.us-east-1.amazonaws.com/123456789012/config-changes"
 #define RH1 "AQEBzbVv8x0EXAMPLEreceipthandle+/=Mxw1TlY9gQ=="
 #define RH2 "AQEBzbVv8x0EXAMPLE2receipthandle+/=Mxw1TlY9gQ=="
-#define T0_MS 1714564800000LL /* 2024-05-01T12:00:00Z, the vectors' time */
 #define VEC "sigv4-testsuite/generated-service-vectors/"
 
-/* --- fake transport -------------------------------------------------------- */
-
-#define FAKE_MAX 16
-
-struct fake_answer {
-    long status;
-    char *headers; /* "Name: value\n" lines */
-    char *body;
-    size_t body_len;
-};
-
-struct fake_req {
-    char *method, *url, *body;
-    struct wc_http_header *headers;
-    size_t n_headers;
-    long timeout_ms;
-    size_t max_response_bytes;
-};
-
-struct fx {
-    struct wc_http http;
-    struct fake_answer answers[FAKE_MAX];
-    size_t n_answers, next;
-    struct fake_req reqs[FAKE_MAX];
-    size_t n_reqs;
-    struct wc_aws *aws;
-    struct wc_creds_provider *creds;
-    struct wc_logger *logger;
-    struct wc_buf log;
-    int64_t now;
-};
-
-static int s_fake_send(struct wc_http *h, const struct wc_http_request *req,
-                       struct wc_http_response *resp)
-{
-    struct fx *f = h->impl;
-    struct fake_req *r;
-    struct fake_answer *a;
-    const char *line;
-
-    assert_true(f->n_reqs < FAKE_MAX);
-    r = &f->reqs[f->n_reqs++];
-    r->method = wc_strdup(req->method);
-    r->url = wc_strdup(req->url);
-    r->body = wc_strndup(req->body ? req->body : "", req->body_len);
-    r->timeout_ms = req->timeout_ms;
-    r->max_response_bytes = req->max_response_bytes;
-    r->headers = calloc(req->n_headers + 1, sizeof(*r->headers));
-    for (size_t i = 0; i < req->n_headers; i++) {
-        r->headers[i].name = wc_strdup(req->headers[i].name);
-        r->headers[i].value = wc_strdup(req->headers[i].value);
-    }
-    r->n_headers = req->n_headers;
-    if (f->next >= f->n_answers)
-        return WC_ERR_HTTP;
-    a = &f->answers[f->next++];
-    resp->status = a->status;
-    for (line = a->headers; line && *line;) {
-        const char *eol = strchr(line, '\n'), *colon = strchr(line, ':');
-        size_t n = eol ? (size_t)(eol - line) : strlen(line);
-
-        if (colon && colon < line + n) {
-            const char *v = colon + 1;
-
-            while (*v == ' ')
-                v++;
-            wc_http_response_add_header(resp, line, (size_t)(colon - line), v,
-                                        (size_t)(line + n - v));
-        }
-        line += n + (eol ? 1 : 0);
-    }
-    wc_buf_init(&resp->body, req->max_response_bytes);
-    if (a->body_len > (req->max_response_bytes ? req->max_response_bytes
-                                               : WC_HTTP_DEFAULT_MAX_RESPONSE))
-        return WC_ERR_TOO_LARGE;
-    return wc_buf_append(&resp->body, a->body ? a->body : "", a->body_len);
-}
-
-static const struct wc_http_vtable s_fake_vtable = {.name = "sqs-fake", .send = s_fake_send};
-
-static void fake_add(struct fx *f, long status, const char *headers, const char *body)
-{
-    struct fake_answer *a;
-
-    assert_true(f->n_answers < FAKE_MAX);
-    a = &f->answers[f->n_answers++];
-    a->status = status;
-    a->headers = wc_strdup(headers);
-    a->body = wc_strdup(body ? body : "");
-    a->body_len = strlen(a->body);
-}
-
 /* An aws-reference "*.http.txt" answer: status line, headers, blank line, body. */
-static void fake_add_http_file(struct fx *f, const char *rel)
+static void fake_add_http_file(struct aws_fixture *f, const char *rel)
 {
     struct wc_buf text = WC_BUF_INIT, headers = WC_BUF_INIT;
     char *p, *body;
@@ -133,111 +41,12 @@ static void fake_add_http_file(struct fx *f, const char *rel)
     p = strchr(text.ptr, '\n');
     assert_non_null(p);
     assert_int_equal(wc_buf_append_cstr(&headers, p + 1), WC_OK);
-    fake_add(f, status, headers.ptr, body);
+    fake_http_push(f->http, status, headers.ptr, body);
     wc_buf_clean_up(&headers);
     wc_buf_clean_up(&text);
 }
 
-static const char *req_header(const struct fake_req *r, const char *name)
-{
-    for (size_t i = 0; i < r->n_headers; i++)
-        if (!strcasecmp(r->headers[i].name, name))
-            return r->headers[i].value;
-    return NULL;
-}
-
-/* --- fixture --------------------------------------------------------------- */
-
-static int64_t s_now(void *ctx)
-{
-    return ((struct fx *)ctx)->now;
-}
-
-static void s_no_sleep(void *ctx, int64_t ms)
-{
-    ((struct fx *)ctx)->now += ms;
-}
-
-static void s_log(void *ctx, const char *line, size_t len)
-{
-    struct fx *f = ctx;
-
-    wc_buf_append(&f->log, line, len);
-    wc_buf_append_char(&f->log, '\n');
-}
-
-static const struct wc_aws_credentials s_creds = {
-    .access_key_id = (char *)"AKIDEXAMPLE",
-    .secret_access_key = (char *)"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-};
-
-static int setup_with(void **state, const struct wc_aws_credentials *c)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    struct wc_clock clock;
-    struct wc_logger_options lo = {.level = WC_LOG_DEBUG, .write = s_log};
-    struct wc_aws_options ao = {0};
-
-    f->now = T0_MS;
-    f->http.vtable = &s_fake_vtable;
-    f->http.impl = f;
-    clock = (struct wc_clock){s_now, s_now, f};
-    lo.write_ctx = f;
-    f->logger = wc_logger_new(&lo);
-    ao.http = &f->http;
-    ao.clock = &clock;
-    ao.logger = f->logger;
-    ao.sleep_ms = s_no_sleep;
-    ao.sleep_ctx = f;
-    f->aws = wc_aws_new(&ao);
-    f->creds = wc_creds_static_new(c, NULL);
-    *state = f;
-    return f->aws && f->creds && f->logger ? 0 : -1;
-}
-
-static int setup(void **state)
-{
-    return setup_with(state, &s_creds);
-}
-
-static int setup_token(void **state)
-{
-    struct wc_aws_credentials c = s_creds;
-
-    c.session_token = (char *)"IQoJb3JpZ2luX2VjEXAMPLETOKEN//////////wEaCXVzLWVhc3QtMSJHMEUCIQD"
-                              "EXAMPLE+sessiontoken/with=special+chars";
-    return setup_with(state, &c);
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    for (size_t i = 0; i < f->n_answers; i++) {
-        free(f->answers[i].headers);
-        free(f->answers[i].body);
-    }
-    for (size_t i = 0; i < f->n_reqs; i++) {
-        struct fake_req *r = &f->reqs[i];
-
-        for (size_t j = 0; j < r->n_headers; j++) {
-            free(r->headers[j].name);
-            free(r->headers[j].value);
-        }
-        free(r->headers);
-        free(r->method);
-        free(r->url);
-        free(r->body);
-    }
-    wc_aws_destroy(f->aws);
-    wc_creds_provider_destroy(f->creds);
-    wc_logger_destroy(f->logger);
-    wc_buf_clean_up(&f->log);
-    free(f);
-    return 0;
-}
-
-static struct wc_queue *s_queue(struct fx *f, const char *url, int visibility_s)
+static struct wc_queue *s_queue(struct aws_fixture *f, const char *url, int visibility_s)
 {
     struct wc_sqs_options o = {.aws = f->aws, .creds = f->creds, .region = "us-east-1",
                                .endpoint = "https://sqs.us-east-1.amazonaws.com",
@@ -266,7 +75,8 @@ static void s_vector_body(const char *name, struct wc_buf *out)
 
 /* The request r has the SQS headers for op, the vector's body and its
  * Authorization. */
-static void s_check_against_vector(const struct fake_req *r, const char *op, const char *vector)
+static void s_check_against_vector(const struct fake_http_req *r, const char *op,
+                                   const char *vector)
 {
     struct wc_buf body = WC_BUF_INIT, authz = WC_BUF_INIT;
     char rel[256], target[64];
@@ -277,12 +87,13 @@ static void s_check_against_vector(const struct fake_req *r, const char *op, con
     snprintf(target, sizeof(target), "AmazonSQS.%s", op);
     assert_string_equal(r->method, "POST");
     assert_string_equal(r->url, SQS_URL);
-    assert_string_equal(req_header(r, "Content-Type"), "application/x-amz-json-1.0");
-    assert_string_equal(req_header(r, "X-Amz-Target"), target);
-    assert_string_equal(req_header(r, "x-amzn-query-mode"), "true");
-    assert_string_equal(req_header(r, "X-Amz-Date"), "20240501T120000Z");
+    assert_string_equal(fake_http_req_header(r, "Content-Type"), "application/x-amz-json-1.0");
+    assert_string_equal(fake_http_req_header(r, "X-Amz-Target"), target);
+    assert_string_equal(fake_http_req_header(r, "x-amzn-query-mode"), "true");
+    assert_string_equal(fake_http_req_header(r, "X-Amz-Date"), "20240501T120000Z");
     assert_string_equal(r->body, body.ptr);
-    assert_string_equal(req_header(r, "Authorization"), wc_str_trim(wc_buf_str(&authz)).ptr);
+    assert_string_equal(fake_http_req_header(r, "Authorization"),
+                        wc_str_trim(wc_buf_str(&authz)).ptr);
     wc_buf_clean_up(&body);
     wc_buf_clean_up(&authz);
 }
@@ -291,38 +102,38 @@ static void s_check_against_vector(const struct fake_req *r, const char *op, con
 
 static void test_receive_request_matches_vector(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_queue *q = s_queue(f, QURL, 60);
     struct wc_queue_batch b = WC_QUEUE_BATCH_INIT;
 
-    fake_add(f, 200, "Content-Type: application/x-amz-json-1.0\n", "{}");
+    fake_http_push(f->http, 200, "Content-Type: application/x-amz-json-1.0\n", "{}");
     assert_int_equal(wc_queue_receive(q, 10, 20, &b), WC_OK);
     assert_int_equal(b.len, 0);
-    assert_int_equal(f->n_reqs, 1);
-    s_check_against_vector(&f->reqs[0], "ReceiveMessage", "sqs-receive-message");
+    assert_int_equal(fake_http_n_requests(f->http), 1);
+    s_check_against_vector(aws_fixture_req(f, 0), "ReceiveMessage", "sqs-receive-message");
     /* long poll: the HTTP timeout outlasts the wait by 10 s; the answer is capped */
-    assert_int_equal(f->reqs[0].timeout_ms, 30000);
-    assert_int_equal(f->reqs[0].max_response_bytes, WC_SQS_MAX_RECEIVE_BYTES);
+    assert_int_equal(aws_fixture_req(f, 0)->timeout_ms, 30000);
+    assert_int_equal(aws_fixture_req(f, 0)->max_response_bytes, WC_SQS_MAX_RECEIVE_BYTES);
     assert_true(WC_SQS_MAX_RECEIVE_BYTES >= 10 * WC_SQS_MAX_MESSAGE_BYTES);
     wc_queue_destroy(q);
 }
 
 static void test_receive_request_with_session_token(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_queue *q = s_queue(f, QURL, 0); /* 0: no VisibilityTimeout */
     struct wc_queue_batch b = WC_QUEUE_BATCH_INIT;
     struct wc_buf want = WC_BUF_INIT;
 
-    fake_add(f, 200, NULL, "{}");
+    fake_http_push(f->http, 200, NULL, "{}");
     assert_int_equal(wc_queue_receive(q, 10, 20, &b), WC_OK);
     /* the vector asks for no attribute names; ours adds ["All"] - compare the rest */
     s_vector_body("sqs-receive-message-with-session-token", &want);
-    assert_int_equal(strncmp(f->reqs[0].body, want.ptr, want.len - 1), 0);
-    assert_string_equal(f->reqs[0].body + want.len - 1,
+    assert_int_equal(strncmp(aws_fixture_req(f, 0)->body, want.ptr, want.len - 1), 0);
+    assert_string_equal(aws_fixture_req(f, 0)->body + want.len - 1,
                         ",\"MessageSystemAttributeNames\":[\"All\"]}");
-    assert_non_null(req_header(&f->reqs[0], "X-Amz-Security-Token"));
-    assert_non_null(strstr(req_header(&f->reqs[0], "Authorization"),
+    assert_non_null(aws_fixture_req_header(f, 0, "X-Amz-Security-Token"));
+    assert_non_null(strstr(aws_fixture_req_header(f, 0, "Authorization"),
                            "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;"
                            "x-amz-target;x-amzn-query-mode,"));
     wc_buf_clean_up(&want);
@@ -331,31 +142,35 @@ static void test_receive_request_with_session_token(void **state)
 
 static void test_change_visibility_matches_vector(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_queue *q = s_queue(f, QURL, 0);
 
-    fake_add(f, 200, NULL, "{}");
+    fake_http_push(f->http, 200, NULL, "{}");
     assert_int_equal(wc_queue_retry_later(q, RH1, 0), WC_OK);
-    s_check_against_vector(&f->reqs[0], "ChangeMessageVisibility", "sqs-change-message-visibility");
+    s_check_against_vector(aws_fixture_req(f, 0), "ChangeMessageVisibility",
+                           "sqs-change-message-visibility");
     wc_queue_destroy(q);
 }
 
 static void test_delete_batch_body(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_queue *q = s_queue(f, QURL, 0);
     const char *handles[] = {RH1, RH2};
     int results[2] = {99, 99};
 
-    fake_add(f, 200, NULL, "{\"Successful\":[{\"Id\":\"0\"},{\"Id\":\"1\"}],\"Failed\":[]}");
+    fake_http_push(f->http, 200, NULL,
+                   "{\"Successful\":[{\"Id\":\"0\"},{\"Id\":\"1\"}],\"Failed\":[]}");
     assert_int_equal(wc_queue_delete_batch(q, handles, 2, results), WC_OK);
     assert_int_equal(results[0], WC_OK);
     assert_int_equal(results[1], WC_OK);
-    assert_string_equal(req_header(&f->reqs[0], "X-Amz-Target"), "AmazonSQS.DeleteMessageBatch");
+    assert_string_equal(aws_fixture_req_header(f, 0, "X-Amz-Target"),
+                        "AmazonSQS.DeleteMessageBatch");
     /* the vector's shape, with our Ids "0".."9" */
-    assert_string_equal(f->reqs[0].body,
-                        "{\"QueueUrl\":\"" QURL "\",\"Entries\":[{\"Id\":\"0\",\"ReceiptHandle\":\""
-                        RH1 "\"},{\"Id\":\"1\",\"ReceiptHandle\":\"" RH2 "\"}]}");
+    assert_string_equal(aws_fixture_req(f, 0)->body,
+                        "{\"QueueUrl\":\"" QURL
+                        "\",\"Entries\":[{\"Id\":\"0\",\"ReceiptHandle\":\"" RH1
+                        "\"},{\"Id\":\"1\",\"ReceiptHandle\":\"" RH2 "\"}]}");
     wc_queue_destroy(q);
 }
 
@@ -381,14 +196,14 @@ static void test_bodies_refuse_bad_input(void **state)
 
 static void test_receive_parses_sample(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_queue *q = s_queue(f, QURL, 0);
     struct wc_queue_batch b = WC_QUEUE_BATCH_INIT;
     struct wc_buf sample = WC_BUF_INIT;
     cJSON *root, *m0, *m1;
 
     wc_test_read_ref("samples/sqs/receive-message-response.constructed.json", &sample);
-    fake_add(f, 200, "Content-Type: application/x-amz-json-1.0\n", sample.ptr);
+    fake_http_push(f->http, 200, "Content-Type: application/x-amz-json-1.0\n", sample.ptr);
     assert_int_equal(wc_queue_receive(q, 10, 1, &b), WC_OK);
     assert_int_equal(b.len, 2);
     root = cJSON_Parse(sample.ptr);
@@ -417,18 +232,18 @@ static void test_receive_parses_sample(void **state)
 
 static void test_receive_empty_sample(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_queue *q = s_queue(f, QURL, 0);
     struct wc_queue_batch b = WC_QUEUE_BATCH_INIT;
     struct wc_buf sample = WC_BUF_INIT;
 
     wc_test_read_ref("samples/sqs/receive-message-response-empty.json", &sample);
-    fake_add(f, 200, NULL, sample.ptr);
+    fake_http_push(f->http, 200, NULL, sample.ptr);
     assert_int_equal(wc_queue_receive(q, 10, 20, &b), WC_OK);
     assert_int_equal(b.len, 0);
     assert_null(b.items);
     /* not JSON: a parse error, nothing returned */
-    fake_add(f, 200, NULL, "<html>");
+    fake_http_push(f->http, 200, NULL, "<html>");
     assert_int_equal(wc_queue_receive(q, 10, 20, &b), WC_ERR_PARSE);
     assert_int_equal(b.len, 0);
     wc_buf_clean_up(&sample);
@@ -437,7 +252,7 @@ static void test_receive_empty_sample(void **state)
 
 static void test_receive_skips_md5_mismatch(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_queue *q = s_queue(f, QURL, 0);
     struct wc_queue_batch b = WC_QUEUE_BATCH_INIT;
     struct wc_buf sample = WC_BUF_INIT;
@@ -448,14 +263,14 @@ static void test_receive_skips_md5_mismatch(void **state)
     p = strstr(sample.ptr, "i-007d374c8912e3e90");
     assert_non_null(p);
     p[2] = '1';
-    fake_add(f, 200, NULL, sample.ptr);
+    fake_http_push(f->http, 200, NULL, sample.ptr);
     assert_int_equal(wc_queue_receive(q, 10, 20, &b), WC_OK);
     assert_int_equal(b.len, 1);
     assert_string_equal(b.items[0].message_id, "7b2e6d1c-3f4a-4c5b-9d6e-0f1a2b3c4d5e");
     assert_non_null(strstr(f->log.ptr, "corrupt message"));
     assert_non_null(strstr(f->log.ptr, "5fea7756-0ea4-451a-a703-a558b933e274"));
     /* skipped, not deleted: the only request was the receive */
-    assert_int_equal(f->n_reqs, 1);
+    assert_int_equal(fake_http_n_requests(f->http), 1);
     wc_queue_batch_clean_up(&b);
     wc_buf_clean_up(&sample);
     wc_queue_destroy(q);
@@ -463,14 +278,14 @@ static void test_receive_skips_md5_mismatch(void **state)
 
 static void test_delete_batch_partial_failure(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_queue *q = s_queue(f, QURL, 0);
     struct wc_buf sample = WC_BUF_INIT;
     const char *handles[] = {RH1, RH2, "AQEBthird"};
     int results[3] = {99, 99, 99};
 
     wc_test_read_ref("samples/sqs/delete-message-batch-response.constructed.json", &sample);
-    fake_add(f, 200, NULL, sample.ptr);
+    fake_http_push(f->http, 200, NULL, sample.ptr);
     assert_int_equal(wc_queue_delete_batch(q, handles, 3, results), WC_OK);
     assert_int_equal(results[0], WC_OK);
     assert_int_equal(results[1], WC_ERR_INVALID); /* ReceiptHandleIsInvalid */
@@ -487,26 +302,28 @@ static void test_delete_batch_partial_failure(void **state)
 
 static void test_change_visibility_batch(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_queue *q = s_queue(f, QURL, 0);
     const char *handles[] = {RH1, RH2};
     int results[2] = {99, 99};
 
-    fake_add(f, 200, NULL,
-             "{\"Successful\":[{\"Id\":\"1\"}],\"Failed\":[{\"Id\":\"0\",\"SenderFault\":true,"
-             "\"Code\":\"AWS.SimpleQueueService.MessageNotInflight\",\"Message\":\"gone\"}]}");
+    fake_http_push(
+        f->http, 200, NULL,
+        "{\"Successful\":[{\"Id\":\"1\"}],\"Failed\":[{\"Id\":\"0\",\"SenderFault\":true,"
+        "\"Code\":\"AWS.SimpleQueueService.MessageNotInflight\",\"Message\":\"gone\"}]}");
     assert_int_equal(wc_sqs_change_visibility_batch(q, handles, 2, 300, results), WC_OK);
     assert_int_equal(results[0], WC_ERR_NOT_FOUND);
     assert_int_equal(results[1], WC_OK);
-    assert_string_equal(req_header(&f->reqs[0], "X-Amz-Target"),
+    assert_string_equal(aws_fixture_req_header(f, 0, "X-Amz-Target"),
                         "AmazonSQS.ChangeMessageVisibilityBatch");
-    assert_string_equal(f->reqs[0].body,
-                        "{\"QueueUrl\":\"" QURL "\",\"Entries\":[{\"Id\":\"0\",\"ReceiptHandle\":\""
-                        RH1 "\",\"VisibilityTimeout\":300},{\"Id\":\"1\",\"ReceiptHandle\":\""
-                        RH2 "\",\"VisibilityTimeout\":300}]}");
+    assert_string_equal(aws_fixture_req(f, 0)->body,
+                        "{\"QueueUrl\":\"" QURL
+                        "\",\"Entries\":[{\"Id\":\"0\",\"ReceiptHandle\":\"" RH1
+                        "\",\"VisibilityTimeout\":300},{\"Id\":\"1\",\"ReceiptHandle\":\"" RH2
+                        "\",\"VisibilityTimeout\":300}]}");
     assert_int_equal(wc_sqs_change_visibility_batch(q, handles, 2, 43201, results),
                      WC_ERR_INVALID);
-    assert_int_equal(f->n_reqs, 1);
+    assert_int_equal(fake_http_n_requests(f->http), 1);
     wc_queue_destroy(q);
 }
 
@@ -514,7 +331,7 @@ static void test_change_visibility_batch(void **state)
 
 static void test_errors(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_queue *q = s_queue(f, QURL, 0);
     struct wc_queue_batch b = WC_QUEUE_BATCH_INIT;
 
@@ -527,16 +344,18 @@ static void test_errors(void **state)
     fake_add_http_file(f, "samples/sqs/error-receipt-handle-invalid.constructed.http.txt");
     assert_int_equal(wc_queue_retry_later(q, "AQEBexample", 30), WC_ERR_INVALID);
     /* the message was deleted or is visible again: the worker moves on */
-    fake_add(f, 400, "x-amzn-query-error: AWS.SimpleQueueService.MessageNotInflight;Sender\n",
-             "{\"__type\":\"com.amazonaws.sqs#MessageNotInflight\",\"message\":\"nope\"}");
+    fake_http_push(f->http, 400,
+                   "x-amzn-query-error: AWS.SimpleQueueService.MessageNotInflight;Sender\n",
+                   "{\"__type\":\"com.amazonaws.sqs#MessageNotInflight\",\"message\":\"nope\"}");
     assert_int_equal(wc_queue_retry_later(q, RH1, 30), WC_ERR_NOT_FOUND);
     /* JSON code alone, no query-error header */
-    fake_add(f, 400, NULL, "{\"__type\":\"com.amazonaws.sqs#QueueDoesNotExist\"}");
+    fake_http_push(f->http, 400, NULL, "{\"__type\":\"com.amazonaws.sqs#QueueDoesNotExist\"}");
     assert_int_equal(wc_queue_retry_later(q, RH1, 30), WC_ERR_NOT_FOUND);
-    fake_add(f, 403, "x-amzn-query-error: OverLimit;Sender\n",
-             "{\"__type\":\"com.amazonaws.sqs#OverLimit\",\"message\":\"too many in flight\"}");
+    fake_http_push(
+        f->http, 403, "x-amzn-query-error: OverLimit;Sender\n",
+        "{\"__type\":\"com.amazonaws.sqs#OverLimit\",\"message\":\"too many in flight\"}");
     assert_int_equal(wc_queue_receive(q, 10, 20, &b), WC_ERR_THROTTLED);
-    fake_add(f, 500, NULL, "{\"__type\":\"InternalFailure\"}");
+    fake_http_push(f->http, 500, NULL, "{\"__type\":\"InternalFailure\"}");
     assert_int_equal(wc_queue_receive(q, 10, 20, &b), WC_ERR_SERVICE);
     assert_int_equal(b.len, 0);
     /* no network at all */
@@ -547,19 +366,11 @@ static void test_errors(void **state)
     wc_queue_destroy(q);
 }
 
-static const char *s_empty_env(void *ctx, const char *name)
-{
-    (void)ctx;
-    (void)name;
-    return NULL;
-}
-
 /* No credentials is an auth problem, never "no such queue / message". */
 static void test_no_credentials(void **state)
 {
-    struct fx *f = *state;
-    struct wc_creds_options co = {.getenv_fn = s_empty_env};
-    struct wc_creds_provider *none = wc_creds_env_new(&co);
+    struct aws_fixture *f = *state;
+    struct wc_creds_provider *none = aws_fixture_no_creds_new();
     struct wc_sqs_options o = {.aws = f->aws, .creds = none, .region = "us-east-1",
                                .queue_url = QURL};
     struct wc_queue *q;
@@ -570,24 +381,23 @@ static void test_no_credentials(void **state)
     assert_non_null(q);
     assert_int_equal(wc_queue_receive(q, 1, 0, &b), WC_ERR_AUTH);
     assert_int_equal(wc_queue_retry_later(q, RH1, 0), WC_ERR_AUTH);
-    assert_int_equal(f->n_reqs, 0);
+    assert_int_equal(fake_http_n_requests(f->http), 0);
     wc_queue_destroy(q);
     wc_creds_provider_destroy(none);
 }
 
 static void test_receive_too_large(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_queue *q = s_queue(f, QURL, 0);
     struct wc_queue_batch b = WC_QUEUE_BATCH_INIT;
-    struct fake_answer *a;
+    size_t len = WC_SQS_MAX_RECEIVE_BYTES + 1;
+    char *big = malloc(len);
 
-    fake_add(f, 200, NULL, "");
-    a = &f->answers[0];
-    free(a->body);
-    a->body_len = WC_SQS_MAX_RECEIVE_BYTES + 1;
-    a->body = calloc(1, a->body_len + 1);
-    memset(a->body, ' ', a->body_len);
+    assert_non_null(big);
+    memset(big, ' ', len);
+    fake_http_push_bytes(f->http, 200, NULL, big, len);
+    free(big);
     assert_int_equal(wc_queue_receive(q, 10, 20, &b), WC_ERR_TOO_LARGE);
     assert_int_equal(b.len, 0);
     wc_queue_destroy(q);
@@ -597,7 +407,7 @@ static void test_receive_too_large(void **state)
 
 static void test_get_queue_url_from_name(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_sqs_options o = {.aws = f->aws, .creds = f->creds, .region = "eu-west-1",
                                .endpoint = "https://sqs.eu-west-1.amazonaws.com/",
                                .queue_name = "config-changes",
@@ -609,30 +419,31 @@ static void test_get_queue_url_from_name(void **state)
 
     assert_non_null(q);
     assert_null(wc_sqs_queue_url(q)); /* lazy: no call yet */
-    assert_int_equal(f->n_reqs, 0);
+    assert_int_equal(fake_http_n_requests(f->http), 0);
     fake_add_http_file(f, "samples/sqs/error-doc-queue-does-not-exist.http.txt");
     assert_int_equal(wc_sqs_resolve(q), WC_ERR_NOT_FOUND);
     assert_non_null(strstr(f->log.ptr, "queue config-changes does not exist"));
     assert_null(wc_sqs_queue_url(q));
     /* retried on the next use */
     wc_test_read_ref("samples/sqs/get-queue-url-response.json", &sample);
-    fake_add(f, 200, NULL, sample.ptr);
-    fake_add(f, 200, NULL, "{}");
-    fake_add(f, 200, NULL, "{}");
+    fake_http_push(f->http, 200, NULL, sample.ptr);
+    fake_http_push(f->http, 200, NULL, "{}");
+    fake_http_push(f->http, 200, NULL, "{}");
     assert_int_equal(wc_queue_receive(q, 1, 0, &b), WC_OK);
     assert_int_equal(wc_queue_receive(q, 1, 0, &b), WC_OK);
-    assert_int_equal(f->n_reqs, 4); /* one failed lookup, one lookup, two receives */
+    assert_int_equal(fake_http_n_requests(f->http),
+                     4); /* one failed lookup, one lookup, two receives */
     s_vector_body("sqs-get-queue-url", &want);
-    assert_string_equal(f->reqs[1].body, want.ptr);
-    assert_string_equal(f->reqs[1].url, "https://sqs.eu-west-1.amazonaws.com/");
-    assert_string_equal(req_header(&f->reqs[1], "X-Amz-Target"), "AmazonSQS.GetQueueUrl");
+    assert_string_equal(aws_fixture_req(f, 1)->body, want.ptr);
+    assert_string_equal(aws_fixture_req(f, 1)->url, "https://sqs.eu-west-1.amazonaws.com/");
+    assert_string_equal(aws_fixture_req_header(f, 1, "X-Amz-Target"), "AmazonSQS.GetQueueUrl");
     wc_test_read_ref(VEC "sqs-get-queue-url/authorization.txt", &authz);
-    assert_string_equal(req_header(&f->reqs[1], "Authorization"),
+    assert_string_equal(aws_fixture_req_header(f, 1, "Authorization"),
                         wc_str_trim(wc_buf_str(&authz)).ptr);
     assert_string_equal(wc_sqs_queue_url(q), eu);
-    assert_non_null(strstr(f->reqs[2].body, eu));
-    assert_non_null(strstr(f->reqs[3].body, eu));
-    assert_string_equal(req_header(&f->reqs[3], "X-Amz-Target"), "AmazonSQS.ReceiveMessage");
+    assert_non_null(strstr(aws_fixture_req(f, 2)->body, eu));
+    assert_non_null(strstr(aws_fixture_req(f, 3)->body, eu));
+    assert_string_equal(aws_fixture_req_header(f, 3, "X-Amz-Target"), "AmazonSQS.ReceiveMessage");
     wc_buf_clean_up(&want);
     wc_buf_clean_up(&sample);
     wc_buf_clean_up(&authz);
@@ -641,36 +452,36 @@ static void test_get_queue_url_from_name(void **state)
 
 static void test_legacy_queue_url(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_sqs_options o = {.aws = f->aws, .creds = f->creds,
                                .queue_url = "https://queue.amazonaws.com/123456789012/q"};
     struct wc_queue *q = wc_sqs_new(&o);
     struct wc_queue_batch b = WC_QUEUE_BATCH_INIT;
 
     assert_non_null(q); /* region from the URL, endpoint the standard one */
-    fake_add(f, 200, NULL, "{}");
+    fake_http_push(f->http, 200, NULL, "{}");
     assert_int_equal(wc_queue_receive(q, 1, 0, &b), WC_OK);
-    assert_string_equal(f->reqs[0].url, SQS_URL);
-    assert_non_null(strstr(f->reqs[0].body,
+    assert_string_equal(aws_fixture_req(f, 0)->url, SQS_URL);
+    assert_non_null(strstr(aws_fixture_req(f, 0)->body,
                            "\"QueueUrl\":\"https://queue.amazonaws.com/123456789012/q\""));
-    assert_non_null(strstr(req_header(&f->reqs[0], "Authorization"),
-                           "/us-east-1/sqs/aws4_request"));
+    assert_non_null(
+        strstr(aws_fixture_req_header(f, 0, "Authorization"), "/us-east-1/sqs/aws4_request"));
     wc_queue_destroy(q);
 
     o.queue_url = "https://eu-west-2.queue.amazonaws.com/123456789012/q";
     q = wc_sqs_new(&o);
     assert_non_null(q);
-    fake_add(f, 200, NULL, "{}");
+    fake_http_push(f->http, 200, NULL, "{}");
     assert_int_equal(wc_queue_receive(q, 1, 0, &b), WC_OK);
-    assert_string_equal(f->reqs[1].url, "https://sqs.eu-west-2.amazonaws.com/");
-    assert_non_null(strstr(f->reqs[1].body,
+    assert_string_equal(aws_fixture_req(f, 1)->url, "https://sqs.eu-west-2.amazonaws.com/");
+    assert_non_null(strstr(aws_fixture_req(f, 1)->body,
                            "\"https://eu-west-2.queue.amazonaws.com/123456789012/q\""));
     wc_queue_destroy(q);
 }
 
 static void test_new_rejects_bad_options(void **state)
 {
-    struct fx *f = *state;
+    struct aws_fixture *f = *state;
     struct wc_sqs_options o = {.aws = f->aws, .creds = f->creds, .region = "us-east-1"};
 
     assert_null(wc_sqs_new(NULL));
@@ -690,14 +501,14 @@ static void test_new_rejects_bad_options(void **state)
     assert_null(wc_sqs_new(&o));
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, aws_fixture_setup, aws_fixture_teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_receive_request_matches_vector),
-        cmocka_unit_test_setup_teardown(test_receive_request_with_session_token, setup_token,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_receive_request_with_session_token,
+                                        aws_fixture_setup_token, aws_fixture_teardown),
         T(test_change_visibility_matches_vector),
         T(test_delete_batch_body),
         cmocka_unit_test(test_bodies_refuse_bad_input),

@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <zlib.h>
 
 #include "aws/aws_client.h"
 #include "aws/credentials.h"
@@ -32,6 +31,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/queue.h"
+#include "tests/support/gzip_util.h"
 
 #define AKID "AKIDEXAMPLE"
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -127,28 +127,6 @@ static int s_mkdirs(const char *path)
     return 0;
 }
 
-static void s_gzip(const void *data, size_t len, struct wc_buf *out)
-{
-    z_stream zs;
-    unsigned char chunk[16384];
-    int zrc;
-
-    memset(&zs, 0, sizeof(zs));
-    assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY),
-                     Z_OK);
-    wc_buf_init(out, 0);
-    zs.next_in = (unsigned char *)data;
-    zs.avail_in = (uInt)len;
-    do {
-        zs.next_out = chunk;
-        zs.avail_out = sizeof(chunk);
-        zrc = deflate(&zs, Z_FINISH);
-        assert_int_equal(wc_buf_append(out, chunk, sizeof(chunk) - zs.avail_out), WC_OK);
-    } while (zrc == Z_OK || zrc == Z_BUF_ERROR);
-    assert_int_equal(zrc, Z_STREAM_END);
-    deflateEnd(&zs);
-}
-
 /* The S3 objects the stand-in serves. */
 static int s_write_objects(struct live *l)
 {
@@ -157,7 +135,7 @@ static int s_write_objects(struct live *l)
     int rc;
 
     wc_test_read_ref(SAMPLE, &json);
-    s_gzip(json.ptr, json.len, &gz);
+    wc_test_gzip(json.ptr, json.len, &gz);
     snprintf(path, sizeof(path), "%s/s3/%s/%s", l->dir, BUCKET, KEY);
     rc = s_mkdirs(path) || s_write_file(path, gz.ptr, gz.len);
     snprintf(path, sizeof(path), "%s/s3/%s/obj.json.gz", l->dir, REGIONAL_BUCKET);
