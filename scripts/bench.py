@@ -568,6 +568,7 @@ def main():
     mach = machine()
     say("== whochanged bench (%s, %d cpu, %s; logs in %s while it runs)" % (
         mach["cpu"], mach["nproc"], mach["date"], TMP))
+    load0 = open("/proc/loadavg").read().split()[:3]
     sqs = Sqs()
     t_start = time.time()
     sizes = [N, N_BIG]
@@ -622,6 +623,7 @@ def main():
 
     stop_all()
     total = time.time() - t_start
+    load1 = open("/proc/loadavg").read().split()[:3]
 
     med = statistics.median
     rate = lambda r: r.done / r.drain
@@ -654,8 +656,10 @@ def main():
     md.append("")
     md.append("**Machine:** %s CPU(s) (`nproc`), %s, %s RAM, Linux %s. The worker (`-O2 -g`), the fauxqs SQS "
               "emulator (Node) and the CloudTrail + Slack stand-in (Python, every request's SigV4 verified with "
-              "botocore) all run on this machine on 127.0.0.1 and share its cores." % (
-                  mach["nproc"], mach["cpu"], mach["mem"], mach["kernel"]))
+              "botocore) all run on this machine on 127.0.0.1 and share its cores. Load average (1/5/15 min) "
+              "before the bench %s, after it %s: anything above what the bench itself adds (about 1-2) is "
+              "other work on the machine, and makes the figures noisier." % (
+                  mach["nproc"], mach["cpu"], mach["mem"], mach["kernel"], " ".join(load0), " ".join(load1)))
     md.append("")
     if problems:
         md.append("**Checks that failed in this run** (the other runs passed: exit 0, queue empty, one finding per "
