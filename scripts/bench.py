@@ -328,7 +328,7 @@ def run_worker(sqs, st, name, wl, mif, lps, sample_queue=False):
 queue_url: "%s"
 endpoints: {sqs: "%s", cloudtrail: "%s"}
 trusted: ["arn:aws:iam::*:role/terraform-*"]
-correlation: {skew_seconds: 180, retry_initial_seconds: 1, retry_for_seconds: 8}
+correlation: {skew_seconds: 180, retry_initial_seconds: 1, retry_for_seconds: 8, coalesce_seconds: 0}
 cloudtrail: {lookups_per_second: %d}
 max_in_flight: %d
 state_dir: "%s"
@@ -766,7 +766,7 @@ def main():
     md.append("```yaml\nregion: us-east-1\nqueue_url: \"http://127.0.0.1:PORT/000000000000/QUEUE\"\n"
               "endpoints: {sqs: \"http://127.0.0.1:PORT\", cloudtrail: \"http://127.0.0.1:PORT\"}\n"
               "trusted: [\"arn:aws:iam::*:role/terraform-*\"]\n"
-              "correlation: {skew_seconds: 180, retry_initial_seconds: 1, retry_for_seconds: 8}\n"
+              "correlation: {skew_seconds: 180, retry_initial_seconds: 1, retry_for_seconds: 8, coalesce_seconds: 0}\n"
               "cloudtrail: {lookups_per_second: 100}   # 2 in section 2\n"
               "max_in_flight: 64                       # 1, 8, 64\n"
               "state_dir: \"DIR\"\nmetrics_listen: \"127.0.0.1:PORT\"  # sampled every 0.25 s (0.5 s in section 2)\n"
