@@ -164,18 +164,6 @@ class Sqs:
 
 # --- stand-ins -------------------------------------------------------------
 
-# standin.py's handler writes the status line + headers and the body in two
-# send()s without TCP_NODELAY: on a kept-alive connection the body then waits
-# for the client's delayed ACK (~40 ms a response on Linux), which would be
-# most of the time per message at max_in_flight 1. Real AWS and Slack do not
-# do that, so the bench starts the stand-in with Nagle's algorithm off (the
-# standard socketserver switch); BENCH_STANDIN_NAGLE=1 keeps the original.
-NODELAY_LAUNCHER = (
-    "import runpy, socketserver, sys; "
-    "socketserver.StreamRequestHandler.disable_nagle_algorithm = True; "
-    "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')")
-
-
 class Standin:
     def __init__(self, ct_rate, tag):
         empty = os.path.join(TMP, "no-events.json")
@@ -188,10 +176,7 @@ class Standin:
         portfile = os.path.join(self.state, "port")
         flags = ["--quiet", "--port-file", portfile, "--cloudtrail", "--slack", "--ct-rate", str(ct_rate),
                  "--events", empty, "--state-dir", self.state]
-        if os.environ.get("BENCH_STANDIN_NAGLE") == "1":
-            cmd = ["/usr/bin/python3", script] + flags
-        else:
-            cmd = ["/usr/bin/python3", "-c", NODELAY_LAUNCHER, script] + flags
+        cmd = ["/usr/bin/python3", script] + flags
         log = open(os.path.join(TMP, "standin-%s.log" % tag), "w")
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
         log.close()
