@@ -743,7 +743,7 @@ def main():
     md.append("`make bench` → `scripts/bench build` → `python3 scripts/bench.py build`, which starts "
               "`tests/support/fauxqs/start 0 INIT` and, for each run, the stand-in "
               "(`python3 tests/support/standins/standin.py --cloudtrail --slack --ct-rate R --events EMPTY "
-              "--state-dir D --port-file F --quiet`, with TCP_NODELAY: see below); creates a queue "
+              "--state-dir D --port-file F --quiet`); creates a queue "
               "(CreateQueue, VisibilityTimeout 120), sends the changes (SendMessageBatch), adds their events "
               "(`POST /_events`), and runs `env -i PATH HOME AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY "
               "AWS_EC2_METADATA_DISABLED=true build/whochanged run --once --config CONFIG` with:")
