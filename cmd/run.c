@@ -226,26 +226,19 @@ static void s_outcome(struct s_runner *r, const struct wc_queue_message *m,
             f->is_change ? f->change.resource_id : "-", s_actor(f), action);
 }
 
-/* Make m visible again in delay_s. A message put off for a while (a failed
- * lookup or notifier) is remembered like a deferred one, so --once waits
- * for it to come back. */
+/* Make m visible again in delay_s. Only changes deferred for a late
+ * CloudTrail event are waited for by --once (see s_process); a message put
+ * off after a failure comes back to whichever run is going then. */
 static void s_release(struct s_runner *r, const struct wc_queue_message *m, int delay_s)
 {
-    int64_t now;
     int rc;
 
     if (r->dry_run)
         return;
     rc = wc_queue_retry_later(r->queue, m->receipt_handle, delay_s);
-    if (rc != WC_OK && rc != WC_ERR_NOT_FOUND) {
+    if (rc != WC_OK && rc != WC_ERR_NOT_FOUND)
         WC_LOGW(r->logger, m->message_id, "cannot change the message's visibility: %s",
                 wc_strerror(rc));
-        return;
-    }
-    if (delay_s > 0 && !g_stop) {
-        now = wc_clock_now_ms(&r->clock);
-        s_deferred_add(r, m->message_id, now + (int64_t)delay_s * 1000, now);
-    }
 }
 
 static int s_delete(struct s_runner *r, const struct wc_queue_message *m)
