@@ -29,6 +29,9 @@ import json, os, platform, re, signal, socket, statistics, subprocess, sys, temp
 import urllib.error, urllib.request, uuid
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+from e2e import http, iso, sg  # noqa: E402
+
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 BIN = os.path.join(ROOT, BUILD, "whochanged")
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -113,19 +116,6 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-def http(method, url, body=None, headers=None, timeout=10):
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-def iso(t):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 # --- fauxqs ----------------------------------------------------------------
@@ -228,10 +218,6 @@ TF = {"type": "AssumedRole", "arn": "arn:aws:sts::%s:assumed-role/terraform-depl
       "accountId": ACCOUNT, "sessionContext": {"sessionIssuer": {
           "type": "Role", "arn": "arn:aws:iam::%s:role/terraform-deployer" % ACCOUNT, "userName": "terraform-deployer"}}}
 ASG = {"type": "AWSService", "invokedBy": "autoscaling.amazonaws.com"}
-
-
-def sg(n):
-    return "sg-%017x" % n
 
 
 def record(sgid, region, t, identity, ua):

@@ -6,6 +6,9 @@ bounded."""
 import json, os, signal, subprocess, sys, tempfile, time, urllib.request, uuid
 
 ROOT = os.environ.get("WC_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+from e2e import log, start, http, iso, sg, PROCS  # noqa: E402
+
 BIN = os.environ.get("WHOCHANGED") or os.path.join(ROOT, "build", "whochanged")
 ACCOUNT = "123456789012"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -16,20 +19,6 @@ QUEUES = ["basic", "late", "nothing", "flaky", "throttled", "crash", "malformed"
 # a late event needs up to wc_worker_max_receives() receives).
 MAX_RECEIVES = {"malformed": "3"}
 TMP = tempfile.mkdtemp(prefix="wc-worker-e2e.")
-PROCS = []
-
-
-def log(msg):
-    sys.stdout.write("# " + msg.replace("\n", "\n# ") + "\n")
-
-
-def start(cmd, env=None):
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    if out.returncode != 0:
-        raise RuntimeError("%s: %s" % (cmd[0], out.stderr))
-    pid, port = out.stdout.split()
-    PROCS.append(int(pid))
-    return int(pid), int(port)
 
 
 def stop_all():
@@ -51,19 +40,6 @@ def stop_all():
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-
-
-def http(method, url, body=None, headers=None, timeout=10):
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-def iso(t):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 class Env:
@@ -206,10 +182,6 @@ def change(sg, capture, name=None, envelope=True, tags=None):
     return json.dumps({"Type": "Notification", "MessageId": str(uuid.uuid4()),
                        "TopicArn": "arn:aws:sns:us-east-1:%s:config" % ACCOUNT, "Message": json.dumps(item),
                        "Timestamp": iso(capture), "SignatureVersion": "1", "Signature": "EXAMPLE"})
-
-
-def sg(n):
-    return "sg-%017x" % n
 
 
 TESTS = []

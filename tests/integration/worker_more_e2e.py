@@ -11,6 +11,9 @@ JSON logs without secrets, SIGTERM while lookups wait on the token bucket."""
 import gzip, json, os, re, shutil, signal, subprocess, sys, tempfile, time, urllib.request, uuid
 
 ROOT = os.environ.get("WC_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+from e2e import log, start, http, iso, sg, PROCS  # noqa: E402
+
 BIN = os.environ.get("WHOCHANGED") or os.path.join(ROOT, "build", "whochanged")
 DATA = os.path.join(ROOT, "tests", "data", "worker")
 ACCOUNT = "123456789012"
@@ -22,21 +25,7 @@ BUCKET = "config-bucket-123456789012"
 QUEUES = {"dry": "5", "hup": "30", "unattr": "30", "oversized": "30", "missing": "120", "named": "30",
           "multi": "30", "xacct": "30", "jsonlog": "30", "rate": "30", "bucket": "120"}
 TMP = tempfile.mkdtemp(prefix="wc-worker-more-e2e.")
-PROCS = []      # helper servers (pid)
 WORKERS = []    # worker Popen objects
-
-
-def log(msg):
-    sys.stdout.write("# " + msg.replace("\n", "\n# ") + "\n")
-
-
-def start(cmd, env=None):
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    if out.returncode != 0:
-        raise RuntimeError("%s: %s" % (cmd[0], out.stderr))
-    pid, port = out.stdout.split()
-    PROCS.append(int(pid))
-    return int(pid), int(port)
 
 
 def stop_workers():
@@ -71,19 +60,6 @@ def stop_all():
             except ProcessLookupError:
                 pass
     PROCS.clear()
-
-
-def http(method, url, body=None, headers=None, timeout=10):
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-def iso(t):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 def wait_for(pred, timeout, step=0.1):
@@ -311,10 +287,6 @@ def oversized(sg, capture, location):
                      "notificationCreationTime": iso(capture),
                      "messageType": "OversizedConfigurationItemChangeNotification", "recordVersion": "1.0"},
                     capture)
-
-
-def sg(n):
-    return "sg-%017x" % n
 
 
 def jsonl(path):
