@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "cmd/util.h"
 #include "core/buf.h"
 #include "core/err.h"
 
@@ -37,19 +38,6 @@ struct s_addr {
     bool loopback;
 };
 
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int s_parse_port(const char *p, unsigned short *out)
 {
@@ -77,13 +65,13 @@ static int s_parse_listen(const char *listen, struct s_addr *a, char *err, size_
 
     memset(a, 0, sizeof(*a));
     if (!listen || !*listen) {
-        s_err(err, errlen, "metrics_listen: empty address");
+        wc_cmd_errf(err, errlen, "metrics_listen: empty address");
         return WC_ERR_INVALID;
     }
     if (listen[0] == '[') {
         hb = listen + 1;
         if (!(he = strchr(hb, ']')) || he[1] != ':') {
-            s_err(err, errlen, "metrics_listen '%s': expected [IPv6]:port", listen);
+            wc_cmd_errf(err, errlen, "metrics_listen '%s': expected [IPv6]:port", listen);
             return WC_ERR_INVALID;
         }
         colon = he + 1;
@@ -91,14 +79,14 @@ static int s_parse_listen(const char *listen, struct s_addr *a, char *err, size_
     } else {
         hb = listen;
         if (!(colon = strrchr(listen, ':')) || memchr(listen, ':', (size_t)(colon - listen))) {
-            s_err(err, errlen, "metrics_listen '%s': expected host:port (IPv6 as [addr]:port)",
+            wc_cmd_errf(err, errlen, "metrics_listen '%s': expected host:port (IPv6 as [addr]:port)",
                   listen);
             return WC_ERR_INVALID;
         }
         he = colon;
     }
     if (he == hb || (size_t)(he - hb) >= sizeof(host)) {
-        s_err(err, errlen,
+        wc_cmd_errf(err, errlen,
               "metrics_listen '%s': give the address to listen on explicitly, e.g. "
               "127.0.0.1:9464 (0.0.0.0:9464 for every interface)", listen);
         return WC_ERR_INVALID;
@@ -106,14 +94,14 @@ static int s_parse_listen(const char *listen, struct s_addr *a, char *err, size_
     memcpy(host, hb, (size_t)(he - hb));
     host[he - hb] = '\0';
     if (s_parse_port(colon + 1, &port) != WC_OK) {
-        s_err(err, errlen, "metrics_listen '%s': port must be 0-65535", listen);
+        wc_cmd_errf(err, errlen, "metrics_listen '%s': port must be 0-65535", listen);
         return WC_ERR_INVALID;
     }
     if (a->ipv6) {
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a->ss;
 
         if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1) {
-            s_err(err, errlen, "metrics_listen '%s': '%s' is not an IPv6 address", listen, host);
+            wc_cmd_errf(err, errlen, "metrics_listen '%s': '%s' is not an IPv6 address", listen, host);
             return WC_ERR_INVALID;
         }
         s6->sin6_family = AF_INET6;
@@ -126,7 +114,7 @@ static int s_parse_listen(const char *listen, struct s_addr *a, char *err, size_
         if (strcmp(host, "localhost") == 0)
             strcpy(host, "127.0.0.1");
         if (inet_pton(AF_INET, host, &s4->sin_addr) != 1) {
-            s_err(err, errlen,
+            wc_cmd_errf(err, errlen,
                   "metrics_listen '%s': host must be an IP address or localhost, e.g. "
                   "127.0.0.1, [::1], or 0.0.0.0 for every interface", listen);
             return WC_ERR_INVALID;
@@ -232,13 +220,13 @@ struct wc_metrics_http *wc_metrics_http_start(const char *listen, struct wc_metr
     if (err && errlen)
         err[0] = '\0';
     if (!m) {
-        s_err(err, errlen, "metrics listener: no metrics");
+        wc_cmd_errf(err, errlen, "metrics listener: no metrics");
         return NULL;
     }
     if (s_parse_listen(listen, &a, err, errlen) != WC_OK)
         return NULL;
     if (!(h = calloc(1, sizeof(*h)))) {
-        s_err(err, errlen, "metrics listener: out of memory");
+        wc_cmd_errf(err, errlen, "metrics listener: out of memory");
         return NULL;
     }
     h->m = m;
@@ -259,11 +247,11 @@ struct wc_metrics_http *wc_metrics_http_start(const char *listen, struct wc_metr
         /* errno is bind()'s or listen()'s; MHD's own message names the
          * port argument (0 with MHD_OPTION_SOCK_ADDR), so it comes second */
         if (e)
-            s_err(err, errlen, "metrics listener on %s: %s", listen, strerror(e));
+            wc_cmd_errf(err, errlen, "metrics listener on %s: %s", listen, strerror(e));
         else if (h->start_msg[0])
-            s_err(err, errlen, "metrics listener on %s: %s", listen, h->start_msg);
+            wc_cmd_errf(err, errlen, "metrics listener on %s: %s", listen, h->start_msg);
         else
-            s_err(err, errlen, "metrics listener on %s: cannot listen", listen);
+            wc_cmd_errf(err, errlen, "metrics listener on %s: cannot listen", listen);
         free(h);
         return NULL;
     }
@@ -271,7 +259,7 @@ struct wc_metrics_http *wc_metrics_http_start(const char *listen, struct wc_metr
     info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info ? info->port : 0;
     if (h->port == 0) {
-        s_err(err, errlen, "metrics listener on %s: cannot tell the bound port", listen);
+        wc_cmd_errf(err, errlen, "metrics listener on %s: cannot tell the bound port", listen);
         wc_metrics_http_stop(h);
         return NULL;
     }

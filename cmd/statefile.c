@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "cmd/util.h"
 #include "core/buf.h"
 #include "core/dedup.h"
 #include "core/err.h"
@@ -48,19 +49,6 @@ struct wc_statefile {
     int64_t last_prune_ms;
 };
 
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int s_write_all(int fd, const char *p, size_t len)
 {
@@ -442,25 +430,25 @@ struct wc_statefile *wc_statefile_open(const char *dir, int64_t ttl_ms,
 {
     struct wc_statefile *sf = NULL;
 
-    s_err(err, errlen, "%s", "");
+    wc_cmd_errf(err, errlen, "%s", "");
     if (wc_str_empty(dir)) {
-        s_err(err, errlen, "state directory is not set");
+        wc_cmd_errf(err, errlen, "state directory is not set");
         goto fail;
     }
     if (s_mkdirs(dir) != 0) {
-        s_err(err, errlen, "state directory %s: cannot create: %s", dir, strerror(errno));
+        wc_cmd_errf(err, errlen, "state directory %s: cannot create: %s", dir, strerror(errno));
         goto fail;
     }
     if (access(dir, W_OK | X_OK) != 0) {
-        s_err(err, errlen, "state directory %s: not writable: %s", dir, strerror(errno));
+        wc_cmd_errf(err, errlen, "state directory %s: not writable: %s", dir, strerror(errno));
         goto fail;
     }
     if (!(sf = s_alloc(dir, ttl_ms, clock, logger))) {
-        s_err(err, errlen, "state directory %s: out of memory", dir);
+        wc_cmd_errf(err, errlen, "state directory %s: out of memory", dir);
         goto fail;
     }
     if (s_open_file(sf) != WC_OK) {
-        s_err(err, errlen, "state file %s: cannot open: %s", sf->path, strerror(errno));
+        wc_cmd_errf(err, errlen, "state file %s: cannot open: %s", sf->path, strerror(errno));
         goto fail;
     }
     /* the file's directory entry, if we just created it (some file systems
@@ -468,7 +456,7 @@ struct wc_statefile *wc_statefile_open(const char *dir, int64_t ttl_ms,
     if (s_fsync_dir(sf) != WC_OK)
         WC_LOGW(sf->logger, NULL, "state directory %s: fsync: %s", dir, strerror(errno));
     if (s_remove_stale_temps(sf) != WC_OK || s_refresh(sf, "on load") != WC_OK) {
-        s_err(err, errlen, "state file %s: cannot read: %s", sf->path, strerror(errno));
+        wc_cmd_errf(err, errlen, "state file %s: cannot read: %s", sf->path, strerror(errno));
         goto fail;
     }
     WC_LOGI(sf->logger, NULL, "state file %s: %zu live entries, %zu lines", sf->path,

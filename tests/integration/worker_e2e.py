@@ -7,7 +7,7 @@ import json, os, signal, subprocess, sys, tempfile, time, urllib.request, uuid
 
 ROOT = os.environ.get("WC_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
-from e2e import log, start, http, iso, sg, PROCS  # noqa: E402
+from e2e import log, start, stop_procs, http, iso, sg  # noqa: E402
 
 BIN = os.environ.get("WHOCHANGED") or os.path.join(ROOT, "build", "whochanged")
 ACCOUNT = "123456789012"
@@ -22,24 +22,7 @@ TMP = tempfile.mkdtemp(prefix="wc-worker-e2e.")
 
 
 def stop_all():
-    for pid in PROCS:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.time() + 5
-    for pid in PROCS:
-        while time.time() < deadline:
-            try:
-                os.kill(pid, 0)
-                time.sleep(0.1)
-            except ProcessLookupError:
-                break
-        else:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    stop_procs()
 
 
 class Env:

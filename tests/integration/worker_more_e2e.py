@@ -12,7 +12,7 @@ import gzip, json, os, re, shutil, signal, subprocess, sys, tempfile, time, urll
 
 ROOT = os.environ.get("WC_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
-from e2e import log, start, http, iso, sg, PROCS  # noqa: E402
+from e2e import log, start, stop_procs, http, iso, sg  # noqa: E402
 
 BIN = os.environ.get("WHOCHANGED") or os.path.join(ROOT, "build", "whochanged")
 DATA = os.path.join(ROOT, "tests", "data", "worker")
@@ -41,25 +41,7 @@ def stop_workers():
 
 def stop_all():
     stop_workers()
-    for pid in PROCS:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.time() + 5
-    for pid in PROCS:
-        while time.time() < deadline:
-            try:
-                os.kill(pid, 0)
-                time.sleep(0.1)
-            except ProcessLookupError:
-                break
-        else:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    PROCS.clear()
+    stop_procs()
 
 
 def wait_for(pred, timeout, step=0.1):

@@ -2,6 +2,7 @@
 and the benchmark (scripts/bench.py): starting the stand-ins, HTTP, times.
 Every server they start is recorded in PROCS so the caller can stop it."""
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -39,3 +40,26 @@ def iso(t):
 
 def sg(n):
     return "sg-%017x" % n
+
+
+def stop_procs():
+    """SIGTERM every server in PROCS, SIGKILL what is still there after 5 s."""
+    for pid in PROCS:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.time() + 5
+    for pid in PROCS:
+        while time.time() < deadline:
+            try:
+                os.kill(pid, 0)
+                time.sleep(0.1)
+            except ProcessLookupError:
+                break
+        else:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    PROCS.clear()
