@@ -274,7 +274,7 @@ static int s_deliver(struct s_runner *r, const char *log_id, const struct wc_fin
     for (size_t i = 0; i < r->n_notifiers; i++) {
         struct wc_notifier *nt = r->notifiers[i];
         struct wc_send_result res = {0};
-        struct wc_notice notice = {todo, 0, NULL};
+        struct wc_notice notice = {.findings = todo};
         int nrc;
 
         if (!wc_notifier_wants(nt, fs[0]->verdict))

@@ -36,3 +36,22 @@ bool wc_notifier_wants(const struct wc_notifier *n, enum wc_verdict v)
 {
     return n && (n->verdict_mask & WC_VERDICT_BIT(v)) != 0;
 }
+
+size_t wc_notifier_fit(struct wc_notifier *n, const struct wc_notice *notice)
+{
+    size_t k;
+
+    if (!notice || notice->n_findings == 0)
+        return 0;
+    if (!n || !n->vtable || !n->vtable->fit)
+        return 1;
+    k = n->vtable->fit(n, notice);
+    if (k < 1)
+        k = 1;
+    return k > notice->n_findings ? notice->n_findings : k;
+}
+
+bool wc_notifier_digests(const struct wc_notifier *n)
+{
+    return n && n->vtable && n->vtable->fit;
+}

@@ -29,6 +29,26 @@ int wc_queue_retry_later(struct wc_queue *q, const char *receipt_handle, int del
     return q->vtable->retry_later(q, receipt_handle, delay_s);
 }
 
+int wc_queue_change_visibility_batch(struct wc_queue *q, const char *const *receipt_handles,
+                                     size_t n, int visibility_s, int *results)
+{
+    if (!q || !q->vtable || !receipt_handles || !results || n == 0 ||
+        n > WC_QUEUE_MAX_BATCH || visibility_s < 0 || visibility_s > 43200)
+        return WC_ERR_INVALID;
+    if (!q->vtable->change_visibility_batch)
+        return WC_ERR_UNSUPPORTED;
+    return q->vtable->change_visibility_batch(q, receipt_handles, n, visibility_s, results);
+}
+
+int wc_queue_visibility_timeout(struct wc_queue *q, int *out_s)
+{
+    if (!q || !q->vtable || !out_s)
+        return WC_ERR_INVALID;
+    if (!q->vtable->visibility_timeout)
+        return WC_ERR_UNSUPPORTED;
+    return q->vtable->visibility_timeout(q, out_s);
+}
+
 void wc_queue_destroy(struct wc_queue *q)
 {
     if (q && q->vtable && q->vtable->destroy)

@@ -40,6 +40,14 @@ struct wc_queue_vtable {
                         int *results);
     /* Make the message visible again after delay_s (0..43200). */
     int (*retry_later)(struct wc_queue *q, const char *receipt_handle, int delay_s);
+    /* ChangeMessageVisibilityBatch: give each of n (1..10) messages
+     * visibility_s (0..43200) from now - the lease heartbeat, and the
+     * release of many at once. results[i] as for delete_batch
+     * (WC_ERR_NOT_FOUND: no longer in flight). */
+    int (*change_visibility_batch)(struct wc_queue *q, const char *const *receipt_handles,
+                                   size_t n, int visibility_s, int *results);
+    /* The queue's VisibilityTimeout attribute in seconds (GetQueueAttributes). */
+    int (*visibility_timeout)(struct wc_queue *q, int *out_s);
     void (*destroy)(struct wc_queue *q);
 };
 
@@ -52,6 +60,9 @@ int wc_queue_receive(struct wc_queue *q, int max_messages, int wait_s, struct wc
 int wc_queue_delete_batch(struct wc_queue *q, const char *const *receipt_handles, size_t n,
                           int *results);
 int wc_queue_retry_later(struct wc_queue *q, const char *receipt_handle, int delay_s);
+int wc_queue_change_visibility_batch(struct wc_queue *q, const char *const *receipt_handles,
+                                     size_t n, int visibility_s, int *results);
+int wc_queue_visibility_timeout(struct wc_queue *q, int *out_s);
 void wc_queue_destroy(struct wc_queue *q);
 
 void wc_queue_message_clean_up(struct wc_queue_message *m);

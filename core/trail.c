@@ -12,6 +12,16 @@ int wc_trail_lookup(struct wc_trail *t, const struct wc_trail_query *q, struct w
     return t->vtable->lookup(t, q, out);
 }
 
+int wc_trail_lookup_page(struct wc_trail *t, const struct wc_trail_query *q, const char *token,
+                         struct wc_event_list *out)
+{
+    if (!t || !t->vtable || !q || !out)
+        return WC_ERR_INVALID;
+    if (!t->vtable->lookup_page)
+        return WC_ERR_UNSUPPORTED;
+    return t->vtable->lookup_page(t, q, token, out);
+}
+
 void wc_trail_destroy(struct wc_trail *t)
 {
     if (t && t->vtable && t->vtable->destroy)

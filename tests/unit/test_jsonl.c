@@ -87,9 +87,9 @@ static void test_one_line_per_send_and_append(void **state)
     struct notif_spec sp = {0};
     struct wc_finding *f1, *f2;
     const struct wc_finding *fs[1];
-    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
     struct wc_buf b = WC_BUF_INIT, r = WC_BUF_INIT;
-    struct wc_send_result res = {1, 1};
+    struct wc_send_result res = {.retry_after_ms = 1, .http_status = 1};
     struct wc_notifier *n;
     struct stat st;
     struct dir d;
@@ -139,7 +139,7 @@ static void test_coalesced_two_lines(void **state)
     struct notif_spec sp = {0};
     struct wc_finding *f1, *f2;
     const struct wc_finding *fs[2];
-    struct wc_notice notice = {fs, 2, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = 2, .account_alias = NULL};
     struct wc_buf b = WC_BUF_INIT;
     struct wc_notifier *n;
     struct dir d;
@@ -170,7 +170,7 @@ static void test_reopen_after_rename(void **state)
     struct notif_spec sp = {0};
     struct wc_finding *f = notif_finding_new(&sp);
     const struct wc_finding *fs[] = {f};
-    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
     struct wc_buf b = WC_BUF_INIT;
     struct wc_notifier *n;
     struct dir d;
@@ -201,7 +201,7 @@ static void test_stdout_mode(void **state)
     struct notif_spec sp = {0};
     struct wc_finding *f = notif_finding_new(&sp);
     const struct wc_finding *fs[] = {f};
-    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
     struct wc_buf b = WC_BUF_INIT;
     struct wc_notifier *n1, *n2;
     struct dir d;
@@ -261,7 +261,7 @@ static void test_concurrent_sends(void **state)
     struct notif_spec sp = {0};
     struct wc_finding *f;
     const struct wc_finding *fs[1];
-    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
     struct wc_buf b = WC_BUF_INIT, want = WC_BUF_INIT;
     struct worker w[THREADS];
     pthread_t th[THREADS];
@@ -306,7 +306,7 @@ static void test_errors(void **state)
     struct notif_spec sp = {0};
     struct wc_finding *f = notif_finding_new(&sp);
     const struct wc_finding *fs[] = {f};
-    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
     struct wc_notifier_options o = {0};
     struct notif_log log;
     struct wc_notifier *n;

@@ -183,7 +183,7 @@ static void test_payload_from_scenario(void **state)
 {
     struct wc_finding *f = s_scenario_finding();
     const struct wc_finding *fs[] = {f};
-    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
     struct env e;
     cJSON *root;
     const cJSON *blocks, *hdr;
@@ -280,7 +280,7 @@ static void test_hostile_names_escaped(void **state)
     struct notif_spec sp = {0};
     struct wc_finding *f1, *f2;
     const struct wc_finding *fs[2];
-    struct wc_notice notice = {fs, 2, "<!channel> & co"};
+    struct wc_notice notice = {.findings = fs, .n_findings = 2, .account_alias = "<!channel> & co"};
     const char *texts[256];
     struct wc_buf all = WC_BUF_INIT;
     struct env e;
@@ -334,7 +334,7 @@ static void test_coalesced_lists_all(void **state)
     struct notif_spec sp = {0};
     struct wc_finding *f[3];
     const struct wc_finding *fs[3];
-    struct wc_notice notice = {fs, 3, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = 3, .account_alias = NULL};
     struct wc_buf all = WC_BUF_INIT;
     const cJSON *text, *hdr;
     struct env e;
@@ -405,7 +405,7 @@ static void test_long_diff_truncated(void **state)
     struct notif_spec sp = {0};
     struct wc_finding *f;
     const struct wc_finding *fs[1];
-    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
     struct wc_buf all = WC_BUF_INIT;
     struct env e;
     cJSON *root;
@@ -469,7 +469,7 @@ static void test_many_resources_within_block_limit(void **state)
     struct notif_spec sp = {0};
     struct wc_finding *f[N];
     const struct wc_finding *fs[N];
-    struct wc_notice notice = {fs, N, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = N, .account_alias = NULL};
     struct wc_buf all = WC_BUF_INIT;
     char ids[N][32];
     struct env e;
@@ -500,7 +500,7 @@ static void test_other_events_listed(void **state)
     struct notif_spec sp = {0};
     struct wc_finding *f;
     const struct wc_finding *fs[1];
-    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
     struct wc_buf all = WC_BUF_INIT;
     struct env e;
     cJSON *root;
@@ -533,7 +533,7 @@ static void test_unattributed_header(void **state)
     struct notif_spec sp = {0};
     struct wc_finding *f;
     const struct wc_finding *fs[1];
-    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
     struct wc_buf all = WC_BUF_INIT;
     struct env e;
     cJSON *root;
@@ -565,7 +565,7 @@ static void test_webhook_request_shape(void **state)
     struct notif_spec sp = {0};
     struct wc_finding *f = notif_finding_new(&sp);
     const struct wc_finding *fs[] = {f};
-    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
     struct wc_send_result res = {0};
     struct wc_buf rendered = WC_BUF_INIT;
     struct env e;
@@ -596,7 +596,7 @@ static void test_bot_request_shape(void **state)
     struct notif_spec sp = {0};
     struct wc_finding *f1 = notif_finding_new(&sp), *f2;
     const struct wc_finding *fs[1];
-    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
     struct env e;
     cJSON *body;
 
@@ -672,7 +672,7 @@ static int s_send(const struct notif_fake_reply *script, size_t n_script, bool b
     struct notif_spec sp = {0};
     struct wc_finding *f = notif_finding_new(&sp);
     const struct wc_finding *fs[] = {f};
-    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
     int rc;
 
     s_env_init(e, script, n_script, bot);

@@ -100,7 +100,7 @@ static void test_single_finding_body_and_headers(void **state)
     struct notif_spec sp = {0};
     struct wc_finding *f = notif_finding_new(&sp);
     const struct wc_finding *fs[] = {f};
-    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
     struct wc_buf want = WC_BUF_INIT, rendered = WC_BUF_INIT;
     struct wc_send_result res = {0};
     struct env e;
@@ -133,7 +133,7 @@ static void test_hmac_signature(void **state)
     struct notif_spec sp = {0};
     struct wc_finding *f = notif_finding_new(&sp);
     const struct wc_finding *fs[] = {f};
-    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
     char hex[65], want[80];
     struct env e;
 
@@ -162,7 +162,7 @@ static void test_coalesced_findings_array(void **state)
     struct notif_spec sp = {0};
     struct wc_finding *f1, *f2;
     const struct wc_finding *fs[2];
-    struct wc_notice notice = {fs, 2, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = 2, .account_alias = NULL};
     struct wc_buf a = WC_BUF_INIT, b = WC_BUF_INIT;
     cJSON *root, *arr, *x;
     char *s;
@@ -207,7 +207,7 @@ static int s_send(const struct notif_fake_reply *script, size_t n, struct env *e
     struct notif_spec sp = {0};
     struct wc_finding *f = notif_finding_new(&sp);
     const struct wc_finding *fs[] = {f};
-    struct wc_notice notice = {fs, 1, NULL};
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
     int rc;
 
     s_env_init(e, script, n, SECRET);

@@ -1,0 +1,40 @@
+/* ledger.h - the ledger port: which (notifier, subject) pairs a notifier has
+ * already accepted, so that a redelivered SQS message, or a restart after a
+ * crash between "posted" and "deleted", never posts twice.
+ *
+ * core/ declares it; store/statefile.c implements it with a file in
+ * state_dir (the default); wc_ledger_memory_new() keeps it in memory
+ * (--dry-run, explain, tests). A subject is what wc_worker_subject() says.
+ */
+#ifndef WC_LEDGER_H
+#define WC_LEDGER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct wc_ledger;
+
+struct wc_ledger_vtable {
+    const char *name;
+    /* true when notifier_id already accepted subject (and it has not expired). */
+    bool (*accepted)(struct wc_ledger *l, const char *notifier_id, const char *subject);
+    /* Record, durably, that notifier_id accepted subject. WC_ERR_IO when it
+     * could not be made durable (the pair is remembered in memory anyway). */
+    int (*record)(struct wc_ledger *l, const char *notifier_id, const char *subject);
+    void (*destroy)(struct wc_ledger *l);
+};
+
+struct wc_ledger {
+    const struct wc_ledger_vtable *vtable;
+    void *impl;
+};
+
+bool wc_ledger_accepted(struct wc_ledger *l, const char *notifier_id, const char *subject);
+int wc_ledger_record(struct wc_ledger *l, const char *notifier_id, const char *subject);
+void wc_ledger_destroy(struct wc_ledger *l);
+
+/* A ledger in memory only (core/dedup.h), entries kept ttl_ms (<= 0: the
+ * dedup default). NULL on allocation failure. */
+struct wc_ledger *wc_ledger_memory_new(int64_t ttl_ms);
+
+#endif
