@@ -870,7 +870,7 @@ static int s_setup(struct s_runner *r, const char *level_name, const char *forma
     r->schedule = (struct wc_schedule){wc_config_retry_initial_s(r->cfg),
                                        wc_config_retry_for_s(r->cfg), WC_RETRY_CAP_S};
     r->max_in_flight = wc_config_max_in_flight(r->cfg);
-    r->coalesce_ms = (int64_t)wc_config_coalesce_s(r->cfg) * 1000;
+    r->coalesce_ms = (int64_t)wc_config_digest_s(r->cfg) * 1000;
     r->clock = wc_clock_system();
     return 0;
 }

@@ -36,7 +36,7 @@ struct wc_config {
     struct wc_policy policy;
     int retry_for_s;
     int retry_initial_s;
-    int coalesce_s;
+    int digest_s;
     char *region;
     char *endpoints[S_NSERVICES];
     char *role_arn;
@@ -51,6 +51,7 @@ struct wc_config {
     char *state_dir;
     char *metrics_listen;
     int ct_rate;
+    bool ct_scan;
     char *ca_bundle;
     struct wc_config_notifier *notifiers;
     size_t n_notifiers;
@@ -80,6 +81,7 @@ enum s_type {
 
 #define S_SECRET 0x1u   /* wiped, redacted, never echoed */
 #define S_NONEMPTY 0x2u /* "" is an error */
+#define S_ALIAS 0x4u    /* another name for the row above: read, never dumped */
 
 struct s_key {
     const char *name;
@@ -99,7 +101,9 @@ static const struct s_key s_correlation_keys[] = {
     {"skew_seconds", S_INT, CFG(policy.skew_s), 0, 1, 3600, NULL, NULL},
     {"retry_for_seconds", S_INT, CFG(retry_for_s), 0, 0, 86400, NULL, NULL},
     {"retry_initial_seconds", S_INT, CFG(retry_initial_s), 0, 1, 3600, NULL, NULL},
-    {"coalesce_seconds", S_INT, CFG(coalesce_s), 0, 0, 60, NULL, NULL},
+    {"digest_seconds", S_INT, CFG(digest_s), 0, 0, 300, NULL, NULL},
+    /* the older name of digest_seconds (it was coalescing by CloudTrail event) */
+    {"coalesce_seconds", S_INT, CFG(digest_s), S_ALIAS, 0, 300, NULL, NULL},
     S_END,
 };
 
@@ -126,6 +130,7 @@ static const struct s_key s_accounts_keys[] = {
 
 static const struct s_key s_cloudtrail_keys[] = {
     {"lookups_per_second", S_INT, CFG(ct_rate), 0, 1, 100, NULL, NULL},
+    {"scan", S_BOOL, CFG(ct_scan), 0, 0, 0, NULL, NULL},
     S_END,
 };
 
@@ -315,11 +320,12 @@ static struct wc_config *s_defaults(void)
     }
     c->retry_for_s = WC_CONFIG_DEFAULT_RETRY_FOR_S;
     c->retry_initial_s = WC_CONFIG_DEFAULT_RETRY_INITIAL_S;
-    c->coalesce_s = WC_CONFIG_DEFAULT_COALESCE_S;
+    c->digest_s = WC_CONFIG_DEFAULT_DIGEST_S;
     c->log_level = WC_LOG_INFO;
     c->log_format = WC_LOG_TEXT;
     c->max_in_flight = WC_CONFIG_DEFAULT_MAX_IN_FLIGHT;
     c->ct_rate = WC_CONFIG_DEFAULT_CT_RATE;
+    c->ct_scan = true;
     if (wc_str_empty(region))
         region = getenv("AWS_DEFAULT_REGION");
     if ((!wc_str_empty(region) && s_dup_field(&c->region, region) != WC_OK) ||
@@ -1313,8 +1319,9 @@ static int s_emit_map(yaml_emitter_t *e, const struct s_key *keys, const void *b
     if ((rc = s_emit_start(e, true, false)) != WC_OK)
         return rc;
     for (const struct s_key *k = keys; k->name; k++)
-        if ((rc = s_emit_scalar(e, k->name, YAML_PLAIN_SCALAR_STYLE)) != WC_OK ||
-            (rc = s_emit_value(e, k, base, c)) != WC_OK)
+        if (!(k->flags & S_ALIAS) &&
+            ((rc = s_emit_scalar(e, k->name, YAML_PLAIN_SCALAR_STYLE)) != WC_OK ||
+             (rc = s_emit_value(e, k, base, c)) != WC_OK))
             return rc;
     return s_emit_end(e, true);
 }
@@ -1395,7 +1402,8 @@ int wc_config_max_in_flight(const struct wc_config *c) { return c->max_in_flight
 const char *wc_config_state_dir(const struct wc_config *c) { return c->state_dir; }
 const char *wc_config_metrics_listen(const struct wc_config *c) { return c->metrics_listen; }
 int wc_config_cloudtrail_rate(const struct wc_config *c) { return c->ct_rate; }
-int wc_config_coalesce_s(const struct wc_config *c) { return c->coalesce_s; }
+int wc_config_digest_s(const struct wc_config *c) { return c->digest_s; }
+bool wc_config_cloudtrail_scan(const struct wc_config *c) { return c->ct_scan; }
 const char *wc_config_ca_bundle(const struct wc_config *c) { return c->ca_bundle; }
 size_t wc_config_notifier_count(const struct wc_config *c) { return c->n_notifiers; }
 

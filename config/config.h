@@ -35,7 +35,7 @@
 #define WC_CONFIG_DEFAULT_RETRY_INITIAL_S 30
 #define WC_CONFIG_DEFAULT_MAX_IN_FLIGHT 64
 #define WC_CONFIG_DEFAULT_CT_RATE 2
-#define WC_CONFIG_DEFAULT_COALESCE_S 3
+#define WC_CONFIG_DEFAULT_DIGEST_S 5
 #define WC_CONFIG_DEFAULT_STATE_DIR "/var/lib/whochanged"
 #define WC_CONFIG_DEFAULT_SESSION_NAME "whochanged"
 
@@ -153,10 +153,14 @@ const char *wc_config_metrics_listen(const struct wc_config *c); /* host:port or
 /* cloudtrail.lookups_per_second: LookupEvents calls per second per account
  * and region (default 2, CloudTrail's limit). */
 int wc_config_cloudtrail_rate(const struct wc_config *c);
-/* correlation.coalesce_seconds: how long a human finding waits for other
- * changes caused by the same CloudTrail event, to post them as one message
- * (0..60, default 3; 0 posts each at once). */
-int wc_config_coalesce_s(const struct wc_config *c);
+/* cloudtrail.scan: when several changes of one account-region wait, read
+ * all of its write events in their window at once (default true; false:
+ * one lookup per change, the behaviour before the scheduler). */
+bool wc_config_cloudtrail_scan(const struct wc_config *c);
+/* correlation.digest_seconds (older name: coalesce_seconds): human changes
+ * by the same actor session within this window go to Slack as one digest
+ * (0..300, default 5; 0 posts each at once). */
+int wc_config_digest_s(const struct wc_config *c);
 /* ca_bundle: PEM file of CAs for TLS (NULL: the system store). */
 const char *wc_config_ca_bundle(const struct wc_config *c);
 size_t wc_config_notifier_count(const struct wc_config *c);
