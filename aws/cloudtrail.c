@@ -58,88 +58,133 @@ static int s_credentials(struct s_cloudtrail *ct, const char *account_id,
     return wc_creds_provider_get(ct->creds, out);
 }
 
-static int s_lookup(struct wc_trail *t, const struct wc_trail_query *q, struct wc_event_list *out)
+/* What every page of one query shares: credentials, URL, bucket key. */
+struct s_call {
+    struct wc_aws_credentials creds;
+    struct wc_buf url;
+    char key[128]; /* account/region: the token bucket's and the log's */
+};
+
+static void s_call_clean_up(struct s_call *c)
 {
-    struct s_cloudtrail *ct = t->impl;
+    wc_buf_clean_up(&c->url);
+    wc_aws_credentials_clean_up(&c->creds);
+}
+
+/* Check q, fetch the credentials of q's account (its role when there is an
+ * accounts provider) and resolve the endpoint. */
+static int s_call_init(struct s_cloudtrail *ct, const struct wc_trail_query *q,
+                       struct s_call *c)
+{
     struct wc_logger *lg = wc_aws_logger(ct->aws);
-    struct wc_aws_credentials creds = {0};
-    struct wc_buf body = WC_BUF_INIT, url = WC_BUF_INIT;
-    char *endpoint = NULL, *token = NULL, key[128], err_text[256];
+    char *endpoint = NULL;
+    int rc;
+
+    *c = (struct s_call){.url = WC_BUF_INIT};
+    if (!q->attribute_key || !q->attribute_value || !q->region || q->start_ms > q->end_ms)
+        return WC_ERR_INVALID;
+    snprintf(c->key, sizeof(c->key), "%s/%s", q->account_id ? q->account_id : "-", q->region);
+    if ((rc = s_credentials(ct, q->account_id, &c->creds)) != WC_OK) {
+        WC_LOGW(lg, NULL, "cloudtrail: no credentials for account %s: %s",
+                q->account_id ? q->account_id : "(own)", wc_strerror(rc));
+        return rc;
+    }
+    if ((rc = wc_endpoint_resolve("cloudtrail", q->region, ct->overrides, ct->n_overrides,
+                                  ct->env, &endpoint)) == WC_OK)
+        rc = wc_buf_appendf(&c->url, "%s/", endpoint);
+    free(endpoint);
+    return rc;
+}
+
+/* One page of q (token NULL for the first) appended to out, out->next_token
+ * replaced by the answer's. With `limited`, each try first waits for a slot
+ * of the account-region's token bucket and a throttled answer is tried
+ * again (WC_CLOUDTRAIL_THROTTLE_TRIES, pushing the bucket back); without, a
+ * single call whose throttling comes straight back. Either way wc_aws_send
+ * never retries throttling itself (it would bypass the budget); other
+ * transient errors get its standard retry. */
+static int s_page(struct s_cloudtrail *ct, const struct s_call *c, const struct wc_trail_query *q,
+                  const char *token, bool limited, struct wc_event_list *out)
+{
+    struct wc_logger *lg = wc_aws_logger(ct->aws);
+    struct wc_http_response resp = WC_HTTP_RESPONSE_INIT;
+    struct wc_aws_error aerr = WC_AWS_ERROR_INIT;
+    struct wc_buf body = WC_BUF_INIT;
     static const struct wc_http_header headers[] = {
         {(char *)"Content-Type", (char *)"application/x-amz-json-1.1"},
         {(char *)"X-Amz-Target", (char *)WC_CLOUDTRAIL_TARGET},
     };
-    int rc, page;
+    struct wc_aws_request req = {
+        .service = "cloudtrail",
+        .region = q->region,
+        .method = "POST",
+        .url = c->url.ptr,
+        .headers = headers,
+        .n_headers = sizeof(headers) / sizeof(headers[0]),
+        .caller_retries_throttles = true,
+        .cancellable = true,
+    };
+    char err_text[256];
+    int rc, tries = 0;
 
-    if (!q->attribute_key || !q->attribute_value || !q->region || q->start_ms > q->end_ms)
-        return WC_ERR_INVALID;
-    if ((rc = s_credentials(ct, q->account_id, &creds)) != WC_OK) {
-        WC_LOGW(lg, NULL, "cloudtrail: no credentials for account %s: %s",
-                q->account_id ? q->account_id : "(own)", wc_strerror(rc));
+    if ((rc = wc_cloudtrail_lookup_body(q, token, &body)) != WC_OK)
         goto out;
-    }
-    if ((rc = wc_endpoint_resolve("cloudtrail", q->region, ct->overrides, ct->n_overrides,
-                                  ct->env, &endpoint)) != WC_OK ||
-        (rc = wc_buf_appendf(&url, "%s/", endpoint)) != WC_OK)
-        goto out;
-    snprintf(key, sizeof(key), "%s/%s", q->account_id ? q->account_id : "-", q->region);
+    req.body = body.ptr;
+    req.body_len = body.len;
+    for (;;) {
+        if (limited) {
+            int64_t wait = wc_ratelimit_reserve(ct->rate, c->key);
 
-    for (page = 0; page < ct->max_pages; page++) {
-        struct wc_http_response resp = WC_HTTP_RESPONSE_INIT;
-        struct wc_aws_error aerr = WC_AWS_ERROR_INIT;
-        struct wc_aws_request req = {
-            .service = "cloudtrail",
-            .region = q->region,
-            .method = "POST",
-            .url = url.ptr,
-            .headers = headers,
-            .n_headers = sizeof(headers) / sizeof(headers[0]),
-        };
-        int64_t wait;
-        int tries = 0;
-
-        wc_buf_reset(&body);
-        if ((rc = wc_cloudtrail_lookup_body(q, token, &body)) != WC_OK)
-            goto out;
-        req.body = body.ptr;
-        req.body_len = body.len;
-        /* a throttled call waits for a new slot, like every other call:
-         * retrying outside the bucket would take the slots of others */
-        req.caller_retries_throttles = true;
-        req.cancellable = true;
-        for (;;) {
-            wait = wc_ratelimit_reserve(ct->rate, key);
             if (wait < 0) {
                 rc = (int)wait;
                 goto out;
             }
             wc_aws_sleep(ct->aws, wait);
-            rc = wc_aws_send(ct->aws, &creds, &req, &resp, &aerr, NULL);
-            if (resp.status)
-                atomic_fetch_add(&ct->calls, 1);
-            if (rc != WC_ERR_THROTTLED)
-                break;
-            atomic_fetch_add(&ct->throttled, 1);
-            if (++tries >= WC_CLOUDTRAIL_THROTTLE_TRIES)
-                break;
-            /* back off: push this account-region's next slot out */
-            wc_ratelimit_penalize(ct->rate, key, (int64_t)1000 << (tries - 1));
-            wc_http_response_clean_up(&resp);
-            wc_aws_error_clean_up(&aerr);
         }
-        if (rc == WC_OK) {
-            rc = wc_events_parse(wc_buf_str(&resp.body), out, err_text, sizeof(err_text));
-            if (rc != WC_OK)
-                WC_LOGW(lg, NULL, "cloudtrail: bad LookupEvents response: %s", err_text);
-        } else {
-            WC_LOGW(lg, NULL, "cloudtrail: LookupEvents %s=%s in %s failed: %s%s%s",
-                    q->attribute_key, q->attribute_value, key,
-                    aerr.code ? aerr.code : wc_strerror(rc), aerr.message ? ": " : "",
-                    aerr.message ? aerr.message : "");
-        }
+        rc = wc_aws_send(ct->aws, &c->creds, &req, &resp, &aerr, NULL);
+        if (resp.status)
+            atomic_fetch_add(&ct->calls, 1);
+        if (rc != WC_ERR_THROTTLED)
+            break;
+        atomic_fetch_add(&ct->throttled, 1);
+        if (!limited || ++tries >= WC_CLOUDTRAIL_THROTTLE_TRIES)
+            break;
+        /* back off: push this account-region's next slot out */
+        wc_ratelimit_penalize(ct->rate, c->key, (int64_t)1000 << (tries - 1));
         wc_http_response_clean_up(&resp);
         wc_aws_error_clean_up(&aerr);
+    }
+    if (rc == WC_OK) {
+        rc = wc_events_parse(wc_buf_str(&resp.body), out, err_text, sizeof(err_text));
         if (rc != WC_OK)
+            WC_LOGW(lg, NULL, "cloudtrail: bad LookupEvents response: %s", err_text);
+    } else if (rc == WC_ERR_THROTTLED && !limited) {
+        WC_LOGD(lg, NULL, "cloudtrail: LookupEvents %s=%s in %s throttled", q->attribute_key,
+                q->attribute_value, c->key);
+    } else {
+        WC_LOGW(lg, NULL, "cloudtrail: LookupEvents %s=%s in %s failed: %s%s%s",
+                q->attribute_key, q->attribute_value, c->key,
+                aerr.code ? aerr.code : wc_strerror(rc), aerr.message ? ": " : "",
+                aerr.message ? aerr.message : "");
+    }
+out:
+    wc_http_response_clean_up(&resp);
+    wc_aws_error_clean_up(&aerr);
+    wc_buf_clean_up(&body);
+    return rc;
+}
+
+static int s_lookup(struct wc_trail *t, const struct wc_trail_query *q, struct wc_event_list *out)
+{
+    struct s_cloudtrail *ct = t->impl;
+    struct s_call call = {.url = WC_BUF_INIT};
+    char *token = NULL;
+    int rc, page;
+
+    if ((rc = s_call_init(ct, q, &call)) != WC_OK)
+        goto out;
+    for (page = 0; page < ct->max_pages; page++) {
+        if ((rc = s_page(ct, &call, q, token, true, out)) != WC_OK)
             goto out;
         free(token);
         token = NULL;
@@ -151,18 +196,35 @@ static int s_lookup(struct wc_trail *t, const struct wc_trail_query *q, struct w
         }
     }
     if (token)
-        WC_LOGW(lg, NULL, "cloudtrail: stopped after %d pages for %s=%s", ct->max_pages,
-                q->attribute_key, q->attribute_value);
+        WC_LOGW(wc_aws_logger(ct->aws), NULL, "cloudtrail: stopped after %d pages for %s=%s",
+                ct->max_pages, q->attribute_key, q->attribute_value);
 out:
     if (rc != WC_OK)
         atomic_fetch_add(&ct->failures, 1);
     free(out->next_token);
     out->next_token = NULL;
     free(token);
-    free(endpoint);
-    wc_buf_clean_up(&body);
-    wc_buf_clean_up(&url);
-    wc_aws_credentials_clean_up(&creds);
+    s_call_clean_up(&call);
+    return rc;
+}
+
+static int s_lookup_page(struct wc_trail *t, const struct wc_trail_query *q, const char *token,
+                         struct wc_event_list *out)
+{
+    struct s_cloudtrail *ct = t->impl;
+    struct s_call call = {.url = WC_BUF_INIT};
+    int rc;
+
+    if ((rc = s_call_init(ct, q, &call)) == WC_OK)
+        rc = s_page(ct, &call, q, token, false, out);
+    if (rc != WC_OK) {
+        /* throttling is the caller's to retry (counted in throttled) */
+        if (rc != WC_ERR_THROTTLED)
+            atomic_fetch_add(&ct->failures, 1);
+        free(out->next_token);
+        out->next_token = NULL;
+    }
+    s_call_clean_up(&call);
     return rc;
 }
 
@@ -180,6 +242,7 @@ static void s_destroy(struct wc_trail *t)
 static const struct wc_trail_vtable s_vtable = {
     .name = "cloudtrail",
     .lookup = s_lookup,
+    .lookup_page = s_lookup_page,
     .destroy = s_destroy,
 };
 

@@ -8,6 +8,11 @@
  * ThrottlingException still backs off (wc_aws_send) and pushes the bucket's
  * next slot back. Calls for another account use that account's role when
  * an accounts provider is given.
+ *
+ * lookup_page (the lookup scheduler's way in) is one call, one page, with
+ * neither the token bucket nor a retry of throttling: WC_ERR_THROTTLED goes
+ * back to the caller, which owns the budget. Other transient errors still
+ * get wc_aws_send's standard retry.
  */
 #ifndef WC_AWS_CLOUDTRAIL_H
 #define WC_AWS_CLOUDTRAIL_H
@@ -42,7 +47,8 @@ struct wc_cloudtrail_options {
 struct wc_cloudtrail_stats {
     uint64_t calls;     /* LookupEvents requests that got an answer, pages included */
     uint64_t throttled; /* ThrottlingException answers */
-    uint64_t failures;  /* lookups that failed */
+    uint64_t failures;  /* lookups that failed; for lookup_page, pages that failed
+                         * other than by throttling (the caller retries those) */
 };
 
 struct wc_trail *wc_cloudtrail_new(const struct wc_cloudtrail_options *o);

@@ -1,5 +1,6 @@
 /* Unit tests for aws/aws_client (the signed call + retry loop), aws/sts
- * (AssumeRole) and aws/cloudtrail (LookupEvents pages, token bucket), over a
+ * (AssumeRole) and aws/cloudtrail (LookupEvents pages, token bucket, one page
+ * at a time for the scheduler), over a
  * fake transport. Requests are really signed; the signature itself is
  * verified independently by the stand-in tests (tests/integration). */
 #include "tests/support/testutil.h"
@@ -359,6 +360,187 @@ static void test_cloudtrail_pages_and_rate(void **state)
     wc_creds_provider_destroy(bp);
 }
 
+/* lookup_page: one call, one page, no token bucket, throttling handed back */
+static void test_cloudtrail_lookup_page(void **state)
+{
+    struct aws_fixture *f = *state;
+    struct wc_creds_provider *bp = wc_creds_static_new(&s_base, NULL);
+    struct wc_trail *t;
+    struct wc_event_list out = WC_EVENT_LIST_INIT;
+    struct wc_cloudtrail_stats st;
+    struct wc_trail_query q = {.account_id = "123456789012", .region = "eu-west-1",
+                               .attribute_key = "ResourceName", .attribute_value = "sg-1",
+                               .start_ms = AWS_FIXTURE_T0_MS - 180000,
+                               .end_ms = AWS_FIXTURE_T0_MS + 180000};
+    struct wc_clock c = f->clock;
+    struct wc_env env = {aws_fixture_no_env, NULL};
+    struct wc_cloudtrail_options o = {.aws = f->aws, .clock = &c, .env = &env, .creds = bp};
+    struct wc_buf want = WC_BUF_INIT;
+    char page1[2048];
+
+    t = wc_cloudtrail_new(&o);
+    assert_non_null(t);
+    /* the first page: no NextToken asked, the answer's handed back */
+    snprintf(page1, sizeof(page1), "%s", s_page("e-1", "page-2-token"));
+    fake_http_push(f->http, 200, NULL, page1);
+    assert_int_equal(wc_trail_lookup_page(t, &q, NULL, &out), WC_OK);
+    assert_int_equal(fake_http_n_requests(f->http), 1);
+    assert_int_equal(wc_cloudtrail_lookup_body(&q, NULL, &want), WC_OK);
+    assert_string_equal(aws_fixture_req(f, 0)->body, want.ptr);
+    assert_string_equal(aws_fixture_req(f, 0)->url, CT_URL);
+    assert_string_equal(aws_fixture_req_header(f, 0, "X-Amz-Target"), WC_CLOUDTRAIL_TARGET);
+    assert_string_equal(aws_fixture_req_header(f, 0, "Content-Type"),
+                        "application/x-amz-json-1.1");
+    assert_int_equal(out.len, 1);
+    assert_string_equal(out.items[0].event_id, "e-1");
+    assert_non_null(out.next_token);
+    assert_string_equal(out.next_token, "page-2-token");
+
+    /* the next page, straight after: the caller's token in the body, no
+     * wait for a bucket slot (the caller owns the budget) */
+    fake_http_push(f->http, 200, NULL, s_page("e-2", NULL));
+    assert_int_equal(wc_trail_lookup_page(t, &q, "page-2-token", &out), WC_OK);
+    assert_int_equal(fake_http_n_requests(f->http), 2);
+    wc_buf_reset(&want);
+    assert_int_equal(wc_cloudtrail_lookup_body(&q, "page-2-token", &want), WC_OK);
+    assert_string_equal(aws_fixture_req(f, 1)->body, want.ptr);
+    assert_non_null(strstr(aws_fixture_req(f, 1)->body, "\"NextToken\":\"page-2-token\""));
+    assert_int_equal(out.len, 2);
+    assert_string_equal(out.items[1].event_id, "e-2");
+    assert_null(out.next_token);
+    assert_int_equal(f->n_sleeps, 0);
+    wc_event_list_clean_up(&out);
+
+    /* throttled: WC_ERR_THROTTLED after exactly one request, although the
+     * fixture's retry policy would retry it */
+    fake_http_push(f->http, 400, NULL,
+                   "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}");
+    fake_http_push(f->http, 200, NULL, s_page("e-3", NULL)); /* must stay unserved */
+    assert_int_equal(wc_trail_lookup_page(t, &q, "page-2-token", &out), WC_ERR_THROTTLED);
+    assert_int_equal(fake_http_n_requests(f->http), 3);
+    assert_int_equal(f->n_sleeps, 0);
+    assert_int_equal(out.len, 0);
+    assert_null(out.next_token);
+    wc_cloudtrail_stats(t, &st);
+    assert_int_equal(st.calls, 3);
+    assert_int_equal(st.throttled, 1);
+    assert_int_equal(st.failures, 0);
+    /* the answer left queued is the next call's */
+    assert_int_equal(wc_trail_lookup_page(t, &q, NULL, &out), WC_OK);
+    assert_int_equal(fake_http_n_requests(f->http), 4);
+    assert_string_equal(out.items[0].event_id, "e-3");
+    wc_event_list_clean_up(&out);
+
+    /* another transient error keeps wc_aws_send's standard retry */
+    fake_http_push(f->http, 500, NULL, "{\"__type\":\"InternalFailure\"}");
+    fake_http_push(f->http, 200, NULL, s_page("e-4", NULL));
+    assert_int_equal(wc_trail_lookup_page(t, &q, NULL, &out), WC_OK);
+    assert_int_equal(fake_http_n_requests(f->http), 6);
+    assert_int_equal(f->n_sleeps, 1);
+    assert_string_equal(out.items[0].event_id, "e-4");
+    wc_event_list_clean_up(&out);
+    /* a client error fails the page (and counts) */
+    fake_http_push(f->http, 400, NULL,
+                   "{\"__type\":\"InvalidLookupAttributesException\",\"message\":\"no\"}");
+    assert_int_equal(wc_trail_lookup_page(t, &q, NULL, &out), WC_ERR_SERVICE);
+    assert_int_equal(fake_http_n_requests(f->http), 7);
+    assert_non_null(strstr(f->log.ptr, "InvalidLookupAttributesException"));
+    wc_cloudtrail_stats(t, &st);
+    /* calls counts sends that were answered; the 500 retried inside
+     * wc_aws_send counts once with its retry */
+    assert_int_equal(st.calls, 6);
+    assert_int_equal(st.throttled, 1);
+    assert_int_equal(st.failures, 1);
+    /* a bad query sends nothing */
+    q.region = NULL;
+    assert_int_equal(wc_trail_lookup_page(t, &q, NULL, &out), WC_ERR_INVALID);
+    assert_int_equal(fake_http_n_requests(f->http), 7);
+    wc_event_list_clean_up(&out);
+    wc_buf_clean_up(&want);
+    wc_trail_destroy(t);
+    wc_creds_provider_destroy(bp);
+}
+
+/* The account-region scan: ReadOnly=false over the window, one page */
+static void test_cloudtrail_lookup_page_scan(void **state)
+{
+    struct aws_fixture *f = *state;
+    struct wc_creds_provider *bp = wc_creds_static_new(&s_base, NULL);
+    struct wc_trail *t;
+    struct wc_event_list out = WC_EVENT_LIST_INIT;
+    struct wc_trail_query q = {.account_id = "123456789012", .region = "eu-west-1",
+                               .attribute_key = WC_TRAIL_SCAN_KEY,
+                               .attribute_value = WC_TRAIL_SCAN_VALUE,
+                               .start_ms = 1714560000500LL, .end_ms = 1714564800500LL};
+    struct wc_env env = {aws_fixture_no_env, NULL};
+    struct wc_cloudtrail_options o = {.aws = f->aws, .clock = &f->clock, .env = &env,
+                                      .creds = bp};
+
+    t = wc_cloudtrail_new(&o);
+    assert_non_null(t);
+    fake_http_push(f->http, 200, NULL, s_page("e-1", "scan-2"));
+    assert_int_equal(wc_trail_lookup_page(t, &q, NULL, &out), WC_OK);
+    assert_string_equal(aws_fixture_req(f, 0)->body,
+                        "{\"LookupAttributes\":[{\"AttributeKey\":\"ReadOnly\","
+                        "\"AttributeValue\":\"false\"}],\"StartTime\":1714560000,"
+                        "\"EndTime\":1714564801,\"MaxResults\":50}");
+    assert_string_equal(out.next_token, "scan-2");
+    fake_http_push(f->http, 200, NULL, s_page("e-2", NULL));
+    assert_int_equal(wc_trail_lookup_page(t, &q, out.next_token, &out), WC_OK);
+    assert_string_equal(aws_fixture_req(f, 1)->body,
+                        "{\"LookupAttributes\":[{\"AttributeKey\":\"ReadOnly\","
+                        "\"AttributeValue\":\"false\"}],\"StartTime\":1714560000,"
+                        "\"EndTime\":1714564801,\"MaxResults\":50,\"NextToken\":\"scan-2\"}");
+    assert_int_equal(out.len, 2);
+    assert_null(out.next_token);
+    wc_event_list_clean_up(&out);
+    wc_trail_destroy(t);
+    wc_creds_provider_destroy(bp);
+}
+
+/* Another account's page is signed with that account's role, as lookup's */
+static void test_cloudtrail_lookup_page_account_role(void **state)
+{
+    struct aws_fixture *f = *state;
+    struct wc_sts *sts = s_sts(f, 0);
+    struct wc_clock c = f->clock;
+    struct wc_creds_options co = {.clock = &c, .assume_role_fn = wc_sts_assume_role,
+                                  .assume_role_ctx = sts, .logger = f->logger};
+    struct wc_creds_provider *bp = wc_creds_static_new(&s_base, &co);
+    struct wc_creds_accounts *acc =
+        wc_creds_accounts_new(bp, "arn:aws:iam::{account_id}:role/whochanged-reader", NULL, NULL,
+                              &co);
+    struct wc_env env = {aws_fixture_no_env, NULL};
+    struct wc_cloudtrail_options o = {.aws = f->aws, .clock = &c, .env = &env, .creds = bp,
+                                      .accounts = acc};
+    struct wc_trail_query q = {.account_id = "210987654321", .region = "eu-west-1",
+                               .attribute_key = "ResourceName", .attribute_value = "sg-1",
+                               .start_ms = AWS_FIXTURE_T0_MS - 1000,
+                               .end_ms = AWS_FIXTURE_T0_MS + 1000};
+    struct wc_event_list out = WC_EVENT_LIST_INIT;
+    struct wc_trail *t = wc_cloudtrail_new(&o);
+    struct wc_buf b = WC_BUF_INIT;
+
+    assert_non_null(acc);
+    assert_non_null(t);
+    wc_test_read_ref("samples/sts/assume-role-response.wire.constructed.xml", &b);
+    fake_http_add(f->http, "POST", STS_URL, 200, b.ptr);
+    wc_buf_clean_up(&b);
+    fake_http_add(f->http, "POST", CT_URL, 200, s_page("e-1", NULL));
+    assert_int_equal(wc_trail_lookup_page(t, &q, NULL, &out), WC_OK);
+    assert_int_equal(fake_http_count(f->http, "POST", STS_URL), 1);
+    assert_int_equal(fake_http_count(f->http, "POST", CT_URL), 1);
+    assert_non_null(strstr(aws_fixture_req_header(f, 1, "Authorization"),
+                           "Credential=ASIA3EXAMPLEKEYID0777/"));
+    assert_non_null(aws_fixture_req_header(f, 1, "X-Amz-Security-Token"));
+    assert_int_equal(out.len, 1);
+    wc_event_list_clean_up(&out);
+    wc_trail_destroy(t);
+    wc_creds_accounts_destroy(acc);
+    wc_creds_provider_destroy(bp);
+    wc_sts_destroy(sts);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, aws_fixture_teardown)
 
 int main(void)
@@ -372,6 +554,9 @@ int main(void)
         T(test_accounts_over_sts),
         cmocka_unit_test(test_lookup_body_matches_vector),
         T(test_cloudtrail_pages_and_rate),
+        T(test_cloudtrail_lookup_page),
+        T(test_cloudtrail_lookup_page_scan),
+        T(test_cloudtrail_lookup_page_account_role),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
