@@ -117,6 +117,21 @@ int wc_sqs_batch_body(const char *queue_url, const char *const *receipt_handles,
     return s_print(root, ok, out);
 }
 
+int wc_sqs_get_queue_attributes_body(const char *queue_url, const char *attribute_name,
+                                     struct wc_buf *out)
+{
+    cJSON *root, *names;
+    bool ok;
+
+    if (!queue_url || wc_str_empty(attribute_name) || !out)
+        return WC_ERR_INVALID;
+    root = cJSON_CreateObject();
+    ok = root && cJSON_AddStringToObject(root, "QueueUrl", queue_url);
+    names = ok ? cJSON_AddArrayToObject(root, "AttributeNames") : NULL;
+    ok = names && cJSON_AddItemToArray(names, cJSON_CreateString(attribute_name));
+    return s_print(root, ok, out);
+}
+
 /* --- the signed call ------------------------------------------------------- */
 
 /* POST body to the endpoint as AmazonSQS.<op>. WC_OK: resp holds the answer
@@ -489,6 +504,12 @@ int wc_sqs_change_visibility_batch(struct wc_queue *q, const char *const *receip
                    results);
 }
 
+static int s_change_visibility_batch(struct wc_queue *q, const char *const *receipt_handles,
+                                     size_t n, int visibility_s, int *results)
+{
+    return wc_sqs_change_visibility_batch(q, receipt_handles, n, visibility_s, results);
+}
+
 static int s_retry_later(struct wc_queue *q, const char *receipt_handle, int delay_s)
 {
     struct s_sqs *s = q->impl;
@@ -517,6 +538,69 @@ out:
     return rc;
 }
 
+/* --- queue attributes ------------------------------------------------------ */
+
+/* A count of seconds as SQS gives attributes: decimal digits only, within
+ * 0..max. */
+static bool s_parse_seconds(const char *v, int max, int *out)
+{
+    long n = 0;
+
+    if (wc_str_empty(v) || strlen(v) > 9)
+        return false;
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        n = n * 10 + (*p - '0');
+    }
+    if (n > max)
+        return false;
+    *out = (int)n;
+    return true;
+}
+
+static int s_visibility_timeout(struct wc_queue *q, int *out_s)
+{
+    static const char *const op = "GetQueueAttributes", *const name = "VisibilityTimeout";
+    struct s_sqs *s = q->impl;
+    struct wc_buf body = WC_BUF_INIT;
+    struct wc_http_response resp = WC_HTTP_RESPONSE_INIT;
+    cJSON *root = NULL;
+    const char *v;
+    char *url = NULL;
+    int rc, n = 0;
+
+    if ((rc = s_queue_url(s, &url)) != WC_OK)
+        goto out;
+    if ((rc = wc_sqs_get_queue_attributes_body(url, name, &body)) != WC_OK)
+        goto out;
+    if ((rc = s_call(s, op, url, &body, 0, WC_SQS_MAX_RESPONSE_BYTES, &resp)) != WC_OK)
+        goto out;
+    rc = WC_ERR_PARSE;
+    root = S_PARSE(&resp);
+    if (!s_answer_is_object(s, op, root))
+        goto out;
+    v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(root, "Attributes"), name));
+    if (!v) {
+        WC_LOGW(s->logger, NULL, "sqs: %s: no %s in the answer", op, name);
+        goto out;
+    }
+    if (!s_parse_seconds(v, WC_SQS_MAX_VISIBILITY_S, &n)) {
+        WC_LOGW(s->logger, NULL, "sqs: %s: %s \"%.32s\" is not 0..%d seconds", op, name, v,
+                WC_SQS_MAX_VISIBILITY_S);
+        goto out;
+    }
+    *out_s = n;
+    rc = WC_OK;
+out:
+    cJSON_Delete(root);
+    wc_http_response_clean_up(&resp);
+    wc_buf_clean_up(&body);
+    free(url);
+    return rc;
+}
+
 /* --- life cycle ------------------------------------------------------------ */
 
 static void s_destroy(struct wc_queue *q)
@@ -539,6 +623,8 @@ static const struct wc_queue_vtable s_vtable = {
     .receive = s_receive,
     .delete_batch = s_delete_batch,
     .retry_later = s_retry_later,
+    .change_visibility_batch = s_change_visibility_batch,
+    .visibility_timeout = s_visibility_timeout,
     .destroy = s_destroy,
 };
 

@@ -19,6 +19,10 @@
  * .amazonaws.com/...) are sent as the QueueUrl value, unchanged, while the
  * request itself goes to the SQS endpoint.
  *
+ * visibility_timeout: GetQueueAttributes AttributeNames ["VisibilityTimeout"];
+ * the value (a string, as SQS gives every attribute) must be decimal digits
+ * within 0..43200, else WC_ERR_PARSE (logged).
+ *
  * Receive: MessageSystemAttributeNames ["All"]; the HTTP timeout is
  * wait + 10 s; the response is capped at WC_SQS_MAX_RECEIVE_BYTES; every
  * message's MD5OfBody is checked against the MD5 of its body and a
@@ -103,6 +107,10 @@ int wc_sqs_receive_body(const char *queue_url, int max_messages, int wait_s,
  * (no VisibilityTimeout). */
 int wc_sqs_batch_body(const char *queue_url, const char *const *receipt_handles, size_t n,
                       int visibility_s, struct wc_buf *out);
+
+/* GetQueueAttributes for one attribute: AttributeNames [attribute_name]. */
+int wc_sqs_get_queue_attributes_body(const char *queue_url, const char *attribute_name,
+                                     struct wc_buf *out);
 
 /* Map an SQS error code (legacy or JSON form) to a wc_err; rc is what
  * wc_aws_send returned and is kept for codes with no special meaning. */

@@ -324,6 +324,85 @@ static void test_change_visibility_batch(void **state)
     assert_int_equal(wc_sqs_change_visibility_batch(q, handles, 2, 43201, results),
                      WC_ERR_INVALID);
     assert_int_equal(fake_http_n_requests(f->http), 1);
+    /* the same call through the queue port (the lease heartbeat) */
+    fake_http_push(f->http, 200, NULL, "{\"Successful\":[{\"Id\":\"0\"},{\"Id\":\"1\"}]}");
+    results[0] = results[1] = 99;
+    assert_int_equal(wc_queue_change_visibility_batch(q, handles, 2, 0, results), WC_OK);
+    assert_int_equal(results[0], WC_OK);
+    assert_int_equal(results[1], WC_OK);
+    assert_int_equal(fake_http_n_requests(f->http), 2);
+    assert_string_equal(aws_fixture_req_header(f, 1, "X-Amz-Target"),
+                        "AmazonSQS.ChangeMessageVisibilityBatch");
+    assert_string_equal(aws_fixture_req(f, 1)->body,
+                        "{\"QueueUrl\":\"" QURL
+                        "\",\"Entries\":[{\"Id\":\"0\",\"ReceiptHandle\":\"" RH1
+                        "\",\"VisibilityTimeout\":0},{\"Id\":\"1\",\"ReceiptHandle\":\"" RH2
+                        "\",\"VisibilityTimeout\":0}]}");
+    wc_queue_destroy(q);
+}
+
+static void test_visibility_timeout(void **state)
+{
+    struct aws_fixture *f = *state;
+    struct wc_queue *q = s_queue(f, QURL, 0);
+    struct wc_buf body = WC_BUF_INIT;
+    static const char *const bad[] = {
+        "{\"Attributes\":{\"VisibilityTimeout\":\"43201\"}}",  /* above SQS's maximum */
+        "{\"Attributes\":{\"VisibilityTimeout\":\"-1\"}}",
+        "{\"Attributes\":{\"VisibilityTimeout\":\"30s\"}}",
+        "{\"Attributes\":{\"VisibilityTimeout\":\"\"}}",
+        "{\"Attributes\":{\"VisibilityTimeout\":\"99999999999999999999\"}}",
+        "{\"Attributes\":{\"VisibilityTimeout\":30}}",          /* SQS sends strings */
+        "{\"Attributes\":{\"DelaySeconds\":\"0\"}}",           /* not the one asked */
+        "{}",
+        "[]",
+    };
+    int v = -1;
+
+    assert_int_equal(wc_sqs_get_queue_attributes_body(QURL, "VisibilityTimeout", &body), WC_OK);
+    assert_string_equal(body.ptr, "{\"QueueUrl\":\"" QURL
+                                  "\",\"AttributeNames\":[\"VisibilityTimeout\"]}");
+    assert_int_equal(wc_sqs_get_queue_attributes_body(QURL, "", &body), WC_ERR_INVALID);
+    assert_int_equal(wc_sqs_get_queue_attributes_body(NULL, "VisibilityTimeout", &body),
+                     WC_ERR_INVALID);
+
+    fake_http_push(f->http, 200, "Content-Type: application/x-amz-json-1.0\n",
+                   "{\"Attributes\":{\"VisibilityTimeout\":\"45\"}}");
+    assert_int_equal(wc_queue_visibility_timeout(q, &v), WC_OK);
+    assert_int_equal(v, 45);
+    assert_int_equal(fake_http_n_requests(f->http), 1);
+    assert_string_equal(aws_fixture_req(f, 0)->method, "POST");
+    assert_string_equal(aws_fixture_req(f, 0)->url, SQS_URL);
+    assert_string_equal(aws_fixture_req(f, 0)->body, body.ptr);
+    assert_string_equal(aws_fixture_req_header(f, 0, "X-Amz-Target"),
+                        "AmazonSQS.GetQueueAttributes");
+    assert_string_equal(aws_fixture_req_header(f, 0, "Content-Type"),
+                        "application/x-amz-json-1.0");
+    assert_string_equal(aws_fixture_req_header(f, 0, "x-amzn-query-mode"), "true");
+    /* the bounds themselves */
+    fake_http_push(f->http, 200, NULL, "{\"Attributes\":{\"VisibilityTimeout\":\"0\"}}");
+    assert_int_equal(wc_queue_visibility_timeout(q, &v), WC_OK);
+    assert_int_equal(v, 0);
+    fake_http_push(f->http, 200, NULL, "{\"Attributes\":{\"VisibilityTimeout\":\"43200\"}}");
+    assert_int_equal(wc_queue_visibility_timeout(q, &v), WC_OK);
+    assert_int_equal(v, 43200);
+    /* anything else is a bad answer, and v is left alone */
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        v = 7;
+        fake_http_push(f->http, 200, NULL, bad[i]);
+        assert_int_equal(wc_queue_visibility_timeout(q, &v), WC_ERR_PARSE);
+        assert_int_equal(v, 7);
+    }
+    assert_non_null(strstr(f->log.ptr, "is not 0..43200 seconds"));
+    assert_non_null(strstr(f->log.ptr, "no VisibilityTimeout in the answer"));
+    /* errors map as for every call */
+    fake_add_http_file(f, "samples/sqs/error-doc-queue-does-not-exist.http.txt");
+    assert_int_equal(wc_queue_visibility_timeout(q, &v), WC_ERR_NOT_FOUND);
+    fake_add_http_file(f, "samples/sqs/error-access-denied.constructed.http.txt");
+    assert_int_equal(wc_queue_visibility_timeout(q, &v), WC_ERR_AUTH);
+    assert_int_equal(v, 7);
+    assert_int_equal(wc_queue_visibility_timeout(q, NULL), WC_ERR_INVALID);
+    wc_buf_clean_up(&body);
     wc_queue_destroy(q);
 }
 
@@ -517,6 +596,7 @@ int main(void)
         T(test_receive_skips_md5_mismatch),
         T(test_delete_batch_partial_failure),
         T(test_change_visibility_batch),
+        T(test_visibility_timeout),
         T(test_errors),
         T(test_no_credentials),
         T(test_receive_too_large),

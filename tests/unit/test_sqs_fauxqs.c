@@ -1,7 +1,8 @@
 /* Live tests of aws/sqs and aws/s3 over the real libcurl transport:
  *   - SQS against the fauxqs emulator (tests/support/fauxqs/start), queues
  *     created through FAUXQS_INIT: receive (long poll), attributes and
- *     receive counts, change visibility, delete batch, redrive to a DLQ
+ *     receive counts, change visibility (one and batch), the queue's
+ *     VisibilityTimeout (GetQueueAttributes), delete batch, redrive to a DLQ
  *     after maxReceiveCount 3, GetQueueUrl by name;
  *   - S3 GetObject against the stand-in (tests/support/standins/start --s3),
  *     which verifies SigV4 independently with botocore: a gzip object under
@@ -47,6 +48,7 @@ static const char s_init[] =
     "{\"queues\":["
     "{\"name\":\"wc-flow\",\"attributes\":{\"VisibilityTimeout\":\"30\"}},"
     "{\"name\":\"wc-vis\",\"attributes\":{\"VisibilityTimeout\":\"30\"}},"
+    "{\"name\":\"wc-lease\",\"attributes\":{\"VisibilityTimeout\":\"45\"}},"
     "{\"name\":\"wc-redrive-dlq\"},"
     "{\"name\":\"wc-redrive\",\"attributes\":{\"VisibilityTimeout\":\"30\",\"RedrivePolicy\":"
     "\"{\\\"deadLetterTargetArn\\\":\\\"arn:aws:sqs:us-east-1:000000000000:wc-redrive-dlq\\\","
@@ -410,6 +412,79 @@ static void test_change_visibility(void **state)
     wc_queue_destroy(q);
 }
 
+/* The lease calls of the queue port: the queue's VisibilityTimeout
+ * (GetQueueAttributes) and ChangeMessageVisibilityBatch as heartbeat and
+ * as release. */
+static void test_visibility_timeout_and_lease_batch(void **state)
+{
+    struct live *l = *state;
+    struct wc_queue *q = s_queue(l, "wc-lease"), *vis = s_queue(l, "wc-vis");
+    struct wc_queue_batch a = WC_QUEUE_BATCH_INIT, b = WC_QUEUE_BATCH_INIT,
+                          none = WC_QUEUE_BATCH_INIT;
+    char *ids[2];
+    const char *h[3];
+    int results[3] = {99, 99, 99}, v = -1;
+
+    assert_int_equal(wc_queue_visibility_timeout(q, &v), WC_OK);
+    assert_int_equal(v, 45);
+    assert_int_equal(wc_queue_visibility_timeout(vis, &v), WC_OK);
+    assert_int_equal(v, 30);
+
+    ids[0] = s_send_message(l, q, "lease one");
+    ids[1] = s_send_message(l, q, "lease two");
+    s_receive_n(q, 2, 1, 4, &a);
+    assert_int_equal(a.len, 2);
+    h[0] = a.items[0].receipt_handle;
+    h[1] = a.items[1].receipt_handle;
+    /* heartbeat: both kept in flight for another 30 s */
+    assert_int_equal(wc_queue_change_visibility_batch(q, h, 2, 30, results), WC_OK);
+    assert_int_equal(results[0], WC_OK);
+    assert_int_equal(results[1], WC_OK);
+    assert_int_equal(wc_queue_receive(q, 10, 1, &none), WC_OK);
+    assert_int_equal(none.len, 0);
+    /* release: visible again at once, received a second time */
+    results[0] = results[1] = 99;
+    assert_int_equal(wc_queue_change_visibility_batch(q, h, 2, 0, results), WC_OK);
+    assert_int_equal(results[0], WC_OK);
+    assert_int_equal(results[1], WC_OK);
+    s_receive_n(q, 2, 1, 4, &b);
+    assert_int_equal(b.len, 2);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(b.items[i].receive_count, 2);
+        assert_true(!strcmp(b.items[i].message_id, ids[0]) ||
+                    !strcmp(b.items[i].message_id, ids[1]));
+    }
+    /* delete the first; a batch naming it and the other: per-entry results
+     * (fauxqs answers ReceiptHandleIsInvalid for a handle no longer in
+     * flight, SQS MessageNotInflight: either way not WC_OK) */
+    h[0] = b.items[0].receipt_handle;
+    h[1] = b.items[1].receipt_handle;
+    results[0] = 99;
+    assert_int_equal(wc_queue_delete_batch(q, h, 1, results), WC_OK);
+    assert_int_equal(results[0], WC_OK);
+    h[2] = a.items[0].receipt_handle; /* stale: from the first receive */
+    results[0] = results[1] = results[2] = 99;
+    assert_int_equal(wc_queue_change_visibility_batch(q, h, 3, 0, results), WC_OK);
+    assert_true(results[0] == WC_ERR_INVALID || results[0] == WC_ERR_NOT_FOUND);
+    assert_int_equal(results[1], WC_OK);
+    assert_true(results[2] == WC_ERR_INVALID || results[2] == WC_ERR_NOT_FOUND);
+    /* the second, released, is the only one left */
+    wc_queue_batch_clean_up(&none);
+    s_receive_n(q, 1, 1, 3, &none);
+    assert_int_equal(none.len, 1);
+    assert_string_equal(none.items[0].message_id, b.items[1].message_id);
+    h[0] = none.items[0].receipt_handle;
+    assert_int_equal(wc_queue_delete_batch(q, h, 1, results), WC_OK);
+    assert_int_equal(results[0], WC_OK);
+    wc_queue_batch_clean_up(&a);
+    wc_queue_batch_clean_up(&b);
+    wc_queue_batch_clean_up(&none);
+    free(ids[0]);
+    free(ids[1]);
+    wc_queue_destroy(q);
+    wc_queue_destroy(vis);
+}
+
 static void test_redrive_after_three_receives(void **state)
 {
     struct live *l = *state;
@@ -515,6 +590,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_receive_attributes_delete),
         cmocka_unit_test(test_change_visibility),
+        cmocka_unit_test(test_visibility_timeout_and_lease_batch),
         cmocka_unit_test(test_redrive_after_three_receives),
         cmocka_unit_test(test_missing_queue),
         cmocka_unit_test(test_s3_fetch_verified),
