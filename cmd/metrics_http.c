@@ -13,9 +13,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "cmd/util.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/str.h"
 
 #define S_MAX_RENDER ((size_t)1024 * 1024)
 #define S_MAX_CONNECTIONS 32
@@ -65,13 +65,13 @@ static int s_parse_listen(const char *listen, struct s_addr *a, char *err, size_
 
     memset(a, 0, sizeof(*a));
     if (!listen || !*listen) {
-        wc_cmd_errf(err, errlen, "metrics_listen: empty address");
+        wc_errf(err, errlen, "metrics_listen: empty address");
         return WC_ERR_INVALID;
     }
     if (listen[0] == '[') {
         hb = listen + 1;
         if (!(he = strchr(hb, ']')) || he[1] != ':') {
-            wc_cmd_errf(err, errlen, "metrics_listen '%s': expected [IPv6]:port", listen);
+            wc_errf(err, errlen, "metrics_listen '%s': expected [IPv6]:port", listen);
             return WC_ERR_INVALID;
         }
         colon = he + 1;
@@ -79,14 +79,14 @@ static int s_parse_listen(const char *listen, struct s_addr *a, char *err, size_
     } else {
         hb = listen;
         if (!(colon = strrchr(listen, ':')) || memchr(listen, ':', (size_t)(colon - listen))) {
-            wc_cmd_errf(err, errlen, "metrics_listen '%s': expected host:port (IPv6 as [addr]:port)",
+            wc_errf(err, errlen, "metrics_listen '%s': expected host:port (IPv6 as [addr]:port)",
                   listen);
             return WC_ERR_INVALID;
         }
         he = colon;
     }
     if (he == hb || (size_t)(he - hb) >= sizeof(host)) {
-        wc_cmd_errf(err, errlen,
+        wc_errf(err, errlen,
               "metrics_listen '%s': give the address to listen on explicitly, e.g. "
               "127.0.0.1:9464 (0.0.0.0:9464 for every interface)", listen);
         return WC_ERR_INVALID;
@@ -94,14 +94,14 @@ static int s_parse_listen(const char *listen, struct s_addr *a, char *err, size_
     memcpy(host, hb, (size_t)(he - hb));
     host[he - hb] = '\0';
     if (s_parse_port(colon + 1, &port) != WC_OK) {
-        wc_cmd_errf(err, errlen, "metrics_listen '%s': port must be 0-65535", listen);
+        wc_errf(err, errlen, "metrics_listen '%s': port must be 0-65535", listen);
         return WC_ERR_INVALID;
     }
     if (a->ipv6) {
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a->ss;
 
         if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1) {
-            wc_cmd_errf(err, errlen, "metrics_listen '%s': '%s' is not an IPv6 address", listen, host);
+            wc_errf(err, errlen, "metrics_listen '%s': '%s' is not an IPv6 address", listen, host);
             return WC_ERR_INVALID;
         }
         s6->sin6_family = AF_INET6;
@@ -114,7 +114,7 @@ static int s_parse_listen(const char *listen, struct s_addr *a, char *err, size_
         if (strcmp(host, "localhost") == 0)
             strcpy(host, "127.0.0.1");
         if (inet_pton(AF_INET, host, &s4->sin_addr) != 1) {
-            wc_cmd_errf(err, errlen,
+            wc_errf(err, errlen,
                   "metrics_listen '%s': host must be an IP address or localhost, e.g. "
                   "127.0.0.1, [::1], or 0.0.0.0 for every interface", listen);
             return WC_ERR_INVALID;
@@ -220,13 +220,13 @@ struct wc_metrics_http *wc_metrics_http_start(const char *listen, struct wc_metr
     if (err && errlen)
         err[0] = '\0';
     if (!m) {
-        wc_cmd_errf(err, errlen, "metrics listener: no metrics");
+        wc_errf(err, errlen, "metrics listener: no metrics");
         return NULL;
     }
     if (s_parse_listen(listen, &a, err, errlen) != WC_OK)
         return NULL;
     if (!(h = calloc(1, sizeof(*h)))) {
-        wc_cmd_errf(err, errlen, "metrics listener: out of memory");
+        wc_errf(err, errlen, "metrics listener: out of memory");
         return NULL;
     }
     h->m = m;
@@ -247,11 +247,11 @@ struct wc_metrics_http *wc_metrics_http_start(const char *listen, struct wc_metr
         /* errno is bind()'s or listen()'s; MHD's own message names the
          * port argument (0 with MHD_OPTION_SOCK_ADDR), so it comes second */
         if (e)
-            wc_cmd_errf(err, errlen, "metrics listener on %s: %s", listen, strerror(e));
+            wc_errf(err, errlen, "metrics listener on %s: %s", listen, strerror(e));
         else if (h->start_msg[0])
-            wc_cmd_errf(err, errlen, "metrics listener on %s: %s", listen, h->start_msg);
+            wc_errf(err, errlen, "metrics listener on %s: %s", listen, h->start_msg);
         else
-            wc_cmd_errf(err, errlen, "metrics listener on %s: cannot listen", listen);
+            wc_errf(err, errlen, "metrics listener on %s: cannot listen", listen);
         free(h);
         return NULL;
     }
@@ -259,7 +259,7 @@ struct wc_metrics_http *wc_metrics_http_start(const char *listen, struct wc_metr
     info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info ? info->port : 0;
     if (h->port == 0) {
-        wc_cmd_errf(err, errlen, "metrics listener on %s: cannot tell the bound port", listen);
+        wc_errf(err, errlen, "metrics listener on %s: cannot tell the bound port", listen);
         wc_metrics_http_stop(h);
         return NULL;
     }

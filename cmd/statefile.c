@@ -430,25 +430,25 @@ struct wc_statefile *wc_statefile_open(const char *dir, int64_t ttl_ms,
 {
     struct wc_statefile *sf = NULL;
 
-    wc_cmd_errf(err, errlen, "%s", "");
+    wc_errf(err, errlen, "%s", "");
     if (wc_str_empty(dir)) {
-        wc_cmd_errf(err, errlen, "state directory is not set");
+        wc_errf(err, errlen, "state directory is not set");
         goto fail;
     }
     if (s_mkdirs(dir) != 0) {
-        wc_cmd_errf(err, errlen, "state directory %s: cannot create: %s", dir, strerror(errno));
+        wc_errf(err, errlen, "state directory %s: cannot create: %s", dir, strerror(errno));
         goto fail;
     }
     if (access(dir, W_OK | X_OK) != 0) {
-        wc_cmd_errf(err, errlen, "state directory %s: not writable: %s", dir, strerror(errno));
+        wc_errf(err, errlen, "state directory %s: not writable: %s", dir, strerror(errno));
         goto fail;
     }
     if (!(sf = s_alloc(dir, ttl_ms, clock, logger))) {
-        wc_cmd_errf(err, errlen, "state directory %s: out of memory", dir);
+        wc_errf(err, errlen, "state directory %s: out of memory", dir);
         goto fail;
     }
     if (s_open_file(sf) != WC_OK) {
-        wc_cmd_errf(err, errlen, "state file %s: cannot open: %s", sf->path, strerror(errno));
+        wc_errf(err, errlen, "state file %s: cannot open: %s", sf->path, strerror(errno));
         goto fail;
     }
     /* the file's directory entry, if we just created it (some file systems
@@ -456,7 +456,7 @@ struct wc_statefile *wc_statefile_open(const char *dir, int64_t ttl_ms,
     if (s_fsync_dir(sf) != WC_OK)
         WC_LOGW(sf->logger, NULL, "state directory %s: fsync: %s", dir, strerror(errno));
     if (s_remove_stale_temps(sf) != WC_OK || s_refresh(sf, "on load") != WC_OK) {
-        wc_cmd_errf(err, errlen, "state file %s: cannot read: %s", sf->path, strerror(errno));
+        wc_errf(err, errlen, "state file %s: cannot read: %s", sf->path, strerror(errno));
         goto fail;
     }
     WC_LOGI(sf->logger, NULL, "state file %s: %zu live entries, %zu lines", sf->path,

@@ -1,7 +1,6 @@
 #include "cmd/util.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,15 +62,4 @@ int wc_cmd_opt_value(int argc, char **argv, int *i, const char *name, const char
     }
     *value = argv[++*i];
     return 1;
-}
-
-void wc_cmd_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }

@@ -18,8 +18,4 @@ int wc_cmd_read_file(const char *path, size_t max_bytes, struct wc_buf *out, cha
 int wc_cmd_opt_value(int argc, char **argv, int *i, const char *name, const char **value,
                      const char *cmd);
 
-/* snprintf a one-line reason into err (nothing when err is NULL or errlen 0). */
-void wc_cmd_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 #endif

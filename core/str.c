@@ -1,5 +1,7 @@
 #include "core/str.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -190,4 +192,15 @@ void wc_strlist_clean_up(struct wc_strlist *l)
     free(l->items);
     l->items = NULL;
     l->len = l->cap = 0;
+}
+
+void wc_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
 }

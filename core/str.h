@@ -34,6 +34,10 @@ bool wc_streq(const char *a, const char *b);
 /* true when s is NULL or "". */
 bool wc_str_empty(const char *s);
 
+/* snprintf a one-line reason into err (nothing when err is NULL or errlen
+ * 0): the "char *err, size_t errlen" out-parameter of constructors. */
+void wc_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Shell-style glob: '*' any run (including '/'), '?' one byte, no classes.
  * Case-sensitive. Iterative, linear in practice, no recursion. */
 bool wc_glob_match(const char *pattern, const char *text);

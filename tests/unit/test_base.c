@@ -69,6 +69,21 @@ static void test_str_helpers(void **state)
     assert_false(wc_streq(NULL, NULL));
 }
 
+static void test_errf(void **state)
+{
+    char err[8] = "stale";
+
+    (void)state;
+    wc_errf(err, sizeof(err), "dir %s: %d", "/x", 42);
+    assert_string_equal(err, "dir /x:"); /* cut to fit, NUL-terminated */
+    wc_errf(err, sizeof(err), "%s", "");
+    assert_string_equal(err, "");
+    strcpy(err, "kept");
+    wc_errf(err, 0, "nothing written");
+    assert_string_equal(err, "kept");
+    wc_errf(NULL, 16, "no buffer");
+}
+
 static void test_strlist(void **state)
 {
     struct wc_strlist l = WC_STRLIST_INIT, c = WC_STRLIST_INIT;
@@ -227,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_buf_steal_empty),
         cmocka_unit_test(test_glob),
         cmocka_unit_test(test_str_helpers),
+        cmocka_unit_test(test_errf),
         cmocka_unit_test(test_strlist),
         cmocka_unit_test(test_time_parse),
         cmocka_unit_test(test_log_redacts_at_sink),
