@@ -27,7 +27,7 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 LDLIBS   := -lcurl -lssl -lcrypto -lcjson -lyaml -lz -lexpat -lmicrohttpd -lpthread -lm
 
-LIB_SRC  := $(sort $(wildcard core/*.c config/*.c aws/*.c notifiers/*.c))
+LIB_SRC  := $(sort $(wildcard core/*.c config/*.c aws/*.c notifiers/*.c store/*.c))
 CMD_SRC  := $(sort $(wildcard cmd/*.c))
 SUP_SRC  := $(sort $(wildcard tests/support/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))

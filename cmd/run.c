@@ -30,7 +30,6 @@
 #include "cmd/cmd.h"
 #include "cmd/metrics_http.h"
 #include "cmd/stack.h"
-#include "cmd/statefile.h"
 #include "cmd/util.h"
 #include "config/config.h"
 #include "core/change.h"
@@ -45,6 +44,7 @@
 #include "core/trail.h"
 #include "core/worker.h"
 #include "notifiers/notifiers.h"
+#include "store/statefile.h"
 
 #define LOOKUP_FAILURE_RETRY_S 30
 #define NOTIFY_FAILURE_RETRY_S 30

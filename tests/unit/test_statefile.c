@@ -1,10 +1,10 @@
-/* Unit tests for cmd/statefile: the worker's durable "already accepted" log.
+/* Unit tests for store/statefile: the worker's durable "already accepted" log.
  *
- * cmd/ is not part of the library the unit tests link, so the module is
- * compiled into this test directly. */
+ * The module is compiled into this test directly, to reach its internals
+ * (its definitions win over the library's copy, which is then not linked). */
 #include "tests/support/testutil.h"
 
-#include "cmd/statefile.c" /* reaches its internals too */
+#include "store/statefile.c" /* reaches its internals too */
 
 #include <signal.h>
 #include <sys/resource.h>

@@ -1,10 +1,9 @@
-#include "cmd/statefile.h"
+#include "store/statefile.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +12,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "cmd/util.h"
 #include "core/buf.h"
 #include "core/dedup.h"
 #include "core/err.h"

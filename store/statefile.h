@@ -16,8 +16,8 @@
  *
  * Every function is thread-safe.
  */
-#ifndef WC_CMD_STATEFILE_H
-#define WC_CMD_STATEFILE_H
+#ifndef WC_STORE_STATEFILE_H
+#define WC_STORE_STATEFILE_H
 
 #include <stdbool.h>
 #include <stddef.h>
