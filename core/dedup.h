@@ -1,5 +1,5 @@
 /* dedup.h - the set of (notifier, subject) pairs a notifier has already
- * accepted, with expiry. Pure: no I/O (cmd/statefile.c makes it durable).
+ * accepted, with expiry. Pure: no I/O (store/statefile.c makes it durable).
  *
  * SQS delivers at least once and the worker may crash between "posted" and
  * "deleted"; before sending a finding to a notifier the worker asks whether

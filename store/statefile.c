@@ -15,6 +15,7 @@
 #include "core/buf.h"
 #include "core/dedup.h"
 #include "core/err.h"
+#include "core/ledger.h"
 #include "core/str.h"
 
 #define S_CHUNK 65536
@@ -27,6 +28,7 @@
 #define S_PRUNE_EVERY_MS ((int64_t)60 * 1000)
 
 struct wc_statefile {
+    struct wc_ledger ledger; /* the port, when opened as a ledger */
     pthread_mutex_t lock; /* guards all below; dedup has its own lock */
     char *dir;
     char *path;
@@ -596,4 +598,46 @@ void wc_statefile_get_stats(struct wc_statefile *sf, struct wc_statefile_stats *
     out->fsyncs = sf->fsyncs;
     out->compactions = sf->compactions;
     pthread_mutex_unlock(&sf->lock);
+}
+
+/* --- the ledger port ------------------------------------------------------- */
+
+static bool s_ledger_accepted(struct wc_ledger *l, const char *notifier_id, const char *subject)
+{
+    return wc_statefile_accepted(l->impl, notifier_id, subject);
+}
+
+static int s_ledger_record(struct wc_ledger *l, const char *notifier_id, const char *subject)
+{
+    return wc_statefile_record(l->impl, notifier_id, subject);
+}
+
+static void s_ledger_destroy(struct wc_ledger *l)
+{
+    wc_statefile_close(l->impl);
+}
+
+static const struct wc_ledger_vtable s_ledger_vtable = {
+    .name = "statefile",
+    .accepted = s_ledger_accepted,
+    .record = s_ledger_record,
+    .destroy = s_ledger_destroy,
+};
+
+struct wc_ledger *wc_statefile_ledger_open(const char *dir, int64_t ttl_ms,
+                                           const struct wc_clock *clock,
+                                           struct wc_logger *logger, char *err, size_t errlen)
+{
+    struct wc_statefile *sf = wc_statefile_open(dir, ttl_ms, clock, logger, err, errlen);
+
+    if (!sf)
+        return NULL;
+    sf->ledger.vtable = &s_ledger_vtable;
+    sf->ledger.impl = sf;
+    return &sf->ledger;
+}
+
+struct wc_statefile *wc_statefile_ledger_file(struct wc_ledger *l)
+{
+    return l && l->vtable == &s_ledger_vtable ? l->impl : NULL;
 }

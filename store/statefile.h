@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "core/clock.h"
+#include "core/ledger.h"
 #include "core/log.h"
 
 #define WC_STATEFILE_NAME "accepted.log"
@@ -69,5 +70,15 @@ int wc_statefile_record(struct wc_statefile *sf, const char *notifier_id, const 
 int wc_statefile_compact(struct wc_statefile *sf);
 
 void wc_statefile_get_stats(struct wc_statefile *sf, struct wc_statefile_stats *out);
+
+/* The ledger port (core/ledger.h) over the state file in dir: accepted and
+ * record are wc_statefile_accepted and wc_statefile_record; destroying the
+ * ledger closes the file. Arguments and failure as wc_statefile_open. */
+struct wc_ledger *wc_statefile_ledger_open(const char *dir, int64_t ttl_ms,
+                                           const struct wc_clock *clock,
+                                           struct wc_logger *logger, char *err, size_t errlen);
+/* The state file behind l (for stats and compaction; owned by l), NULL if
+ * l does not come from wc_statefile_ledger_open. */
+struct wc_statefile *wc_statefile_ledger_file(struct wc_ledger *l);
 
 #endif

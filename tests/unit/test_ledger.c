@@ -1,0 +1,214 @@
+/* Unit tests for the ledger port (core/ledger.h): the in-memory ledger
+ * (wc_ledger_memory_new) and the state-file adapter
+ * (store/statefile.h wc_statefile_ledger_open). */
+#include "tests/support/testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/ledger.h"
+#include "store/statefile.h"
+
+struct fake_clock {
+    int64_t now_ms;
+};
+
+static int64_t s_fake_now(void *ctx)
+{
+    return ((struct fake_clock *)ctx)->now_ms;
+}
+
+/* --- in memory --------------------------------------------------------------- */
+
+static void test_memory_accepts_what_was_recorded(void **state)
+{
+    struct wc_ledger *l = wc_ledger_memory_new(0);
+
+    (void)state;
+    assert_non_null(l);
+    assert_string_equal(l->vtable->name, "memory");
+    assert_false(wc_ledger_accepted(l, "slack#0", "ev-1/sg-1"));
+    assert_int_equal(wc_ledger_record(l, "slack#0", "ev-1/sg-1"), WC_OK);
+    assert_true(wc_ledger_accepted(l, "slack#0", "ev-1/sg-1"));
+    /* the pair, not either half */
+    assert_false(wc_ledger_accepted(l, "slack#1", "ev-1/sg-1"));
+    assert_false(wc_ledger_accepted(l, "slack#0", "ev-1/sg-2"));
+    /* recording twice is harmless */
+    assert_int_equal(wc_ledger_record(l, "slack#0", "ev-1/sg-1"), WC_OK);
+    assert_true(wc_ledger_accepted(l, "slack#0", "ev-1/sg-1"));
+    /* bad arguments */
+    assert_int_equal(wc_ledger_record(l, NULL, "x"), WC_ERR_INVALID);
+    assert_int_equal(wc_ledger_record(l, "slack#0", NULL), WC_ERR_INVALID);
+    assert_int_equal(wc_ledger_record(l, "", "x"), WC_ERR_INVALID);
+    assert_false(wc_ledger_accepted(l, NULL, "ev-1/sg-1"));
+    assert_false(wc_ledger_accepted(NULL, "slack#0", "ev-1/sg-1"));
+    assert_int_equal(wc_ledger_record(NULL, "slack#0", "x"), WC_ERR_INVALID);
+    wc_ledger_destroy(l);
+    wc_ledger_destroy(NULL);
+}
+
+static void test_memory_entries_expire(void **state)
+{
+    struct wc_ledger *l = wc_ledger_memory_new(1); /* 1 ms, on the system clock */
+    struct wc_ledger *d = wc_ledger_memory_new(-5); /* <= 0: the default (48 h) */
+    struct timespec ts = {0, 20 * 1000 * 1000};
+
+    (void)state;
+    assert_non_null(l);
+    assert_non_null(d);
+    assert_int_equal(wc_ledger_record(l, "slack#0", "short"), WC_OK);
+    assert_int_equal(wc_ledger_record(d, "slack#0", "long"), WC_OK);
+    nanosleep(&ts, NULL);
+    assert_false(wc_ledger_accepted(l, "slack#0", "short"));
+    assert_true(wc_ledger_accepted(d, "slack#0", "long"));
+    wc_ledger_destroy(l);
+    wc_ledger_destroy(d);
+}
+
+/* --- over the state file ------------------------------------------------------ */
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct fake_clock fc;
+    struct wc_clock clock;
+};
+
+static int s_setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    if (!f)
+        return -1;
+    snprintf(f->dir, sizeof(f->dir), "/tmp/wc-ledger-XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, WC_STATEFILE_NAME);
+    f->fc.now_ms = 1700000000000LL;
+    f->clock = (struct wc_clock){s_fake_now, s_fake_now, &f->fc};
+    *state = f;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    struct fixture *f = *state;
+    char plain[128];
+
+    snprintf(plain, sizeof(plain), "%s/plain", f->dir);
+    unlink(plain);
+    unlink(f->path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static struct wc_ledger *s_open(struct fixture *f, int64_t ttl_ms)
+{
+    char err[256] = "";
+    struct wc_ledger *l = wc_statefile_ledger_open(f->dir, ttl_ms, &f->clock, NULL, err,
+                                                   sizeof(err));
+
+    if (!l)
+        fail_msg("open %s: %s", f->dir, err);
+    return l;
+}
+
+static void test_statefile_ledger_is_durable(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_ledger *l = s_open(f, 0), *mem = wc_ledger_memory_new(0);
+    struct wc_statefile *sf;
+    struct wc_statefile_stats st;
+    char err[256] = "";
+
+    assert_string_equal(l->vtable->name, "statefile");
+    assert_false(wc_ledger_accepted(l, "slack#0", "ev-1/sg-1"));
+    assert_int_equal(wc_ledger_record(l, "slack#0", "ev-1/sg-1"), WC_OK);
+    assert_int_equal(wc_ledger_record(l, "web hook#1", "ev 2/odd\nid%"), WC_OK);
+    assert_true(wc_ledger_accepted(l, "slack#0", "ev-1/sg-1"));
+    assert_false(wc_ledger_accepted(l, "slack#1", "ev-1/sg-1"));
+    assert_int_equal(wc_ledger_record(l, "", "x"), WC_ERR_INVALID);
+    /* the file behind it: two lines, each made durable */
+    sf = wc_statefile_ledger_file(l);
+    assert_non_null(sf);
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.lines, 2);
+    assert_int_equal(st.entries, 2);
+    assert_true(st.fsyncs >= 2);
+    assert_null(wc_statefile_ledger_file(mem));
+    assert_null(wc_statefile_ledger_file(NULL));
+    wc_ledger_destroy(mem);
+    wc_ledger_destroy(l); /* closes the file */
+
+    /* what the ledger recorded is in the file: the plain API reads it */
+    sf = wc_statefile_open(f->dir, 0, &f->clock, NULL, err, sizeof(err));
+    assert_non_null(sf);
+    assert_true(wc_statefile_accepted(sf, "slack#0", "ev-1/sg-1"));
+    assert_true(wc_statefile_accepted(sf, "web hook#1", "ev 2/odd\nid%"));
+    wc_statefile_close(sf);
+    /* and so does a new ledger (a restart) */
+    l = s_open(f, 0);
+    assert_true(wc_ledger_accepted(l, "slack#0", "ev-1/sg-1"));
+    wc_ledger_destroy(l);
+}
+
+static void test_statefile_ledger_ttl(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_ledger *l = s_open(f, 1000), *other;
+
+    assert_int_equal(wc_ledger_record(l, "slack#0", "old"), WC_OK); /* until t0+1000 */
+    f->fc.now_ms += 600;
+    assert_int_equal(wc_ledger_record(l, "slack#0", "young"), WC_OK); /* until t0+1600 */
+    f->fc.now_ms += 500;
+    assert_false(wc_ledger_accepted(l, "slack#0", "old"));
+    assert_true(wc_ledger_accepted(l, "slack#0", "young"));
+    /* a second ledger on the same directory (another worker) sees it */
+    other = s_open(f, 1000);
+    assert_true(wc_ledger_accepted(other, "slack#0", "young"));
+    assert_false(wc_ledger_accepted(other, "slack#0", "old"));
+    assert_int_equal(wc_ledger_record(other, "slack#1", "from-other"), WC_OK);
+    assert_true(wc_ledger_accepted(l, "slack#1", "from-other"));
+    wc_ledger_destroy(other);
+    wc_ledger_destroy(l);
+}
+
+static void test_statefile_ledger_open_fails(void **state)
+{
+    struct fixture *f = *state;
+    char err[256] = "stale", file[128], below[192];
+    FILE *fp;
+
+    assert_null(wc_statefile_ledger_open("", 0, NULL, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "not set"));
+    /* a state directory that cannot be made (below a plain file) */
+    snprintf(file, sizeof(file), "%s/plain", f->dir);
+    snprintf(below, sizeof(below), "%s/state", file);
+    fp = fopen(file, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    strcpy(err, "stale");
+    assert_null(wc_statefile_ledger_open(below, 0, NULL, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "cannot create"));
+    assert_non_null(strstr(err, below));
+    unlink(file);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_memory_accepts_what_was_recorded),
+        cmocka_unit_test(test_memory_entries_expire),
+        cmocka_unit_test_setup_teardown(test_statefile_ledger_is_durable, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_statefile_ledger_ttl, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_statefile_ledger_open_fails, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
