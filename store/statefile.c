@@ -26,12 +26,18 @@
  * its size says how many entries are live) this often */
 #define S_PRUNE_EVERY_RECORDS 256
 #define S_PRUNE_EVERY_MS ((int64_t)60 * 1000)
+#define S_TEMP_TRIES 100 /* compaction temp names tried (taken by a crash) */
+/* every file of ours is opened so: never through a symlink, never inherited */
+#define S_OPEN_FLAGS (O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC)
 
 struct wc_statefile {
     struct wc_ledger ledger; /* the port, when opened as a ledger */
     pthread_mutex_t lock; /* guards all below; dedup has its own lock */
     char *dir;
     char *path;
+    int dirfd;     /* DIR, checked once: every file is opened relative to it */
+    const char *refused; /* why the last open refused the file, or NULL */
+    unsigned temp_seq;
     int fd;
     dev_t dev;
     ino_t ino;
@@ -76,14 +82,47 @@ static int s_fsync(struct wc_statefile *sf, int fd)
 /* Make entries in DIR (a created or renamed file) durable. */
 static int s_fsync_dir(struct wc_statefile *sf)
 {
-    int rc = WC_OK;
-    int fd = open(sf->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return s_fsync(sf, sf->dirfd);
+}
 
-    if (fd < 0)
+/* Why the last file operation failed: the refusal, else errno's text. */
+static const char *s_why(const struct wc_statefile *sf)
+{
+    return sf->refused ? sf->refused : strerror(errno);
+}
+
+/* fd (just opened) must be a regular file owned by the running user: a
+ * file planted by someone else is not ours to trust or to write. */
+static int s_check_file(struct wc_statefile *sf, int fd, struct stat *st)
+{
+    if (fstat(fd, st) != 0)
         return WC_ERR_IO;
-    rc = s_fsync(sf, fd);
-    close(fd);
-    return rc;
+    if (!S_ISREG(st->st_mode))
+        sf->refused = "not a regular file (refused)";
+    else if (st->st_uid != geteuid())
+        sf->refused = "not owned by the running user (refused)";
+    return sf->refused ? WC_ERR_IO : WC_OK;
+}
+
+/* openat(DIR, name, S_OPEN_FLAGS | extra) and s_check_file; -1 on failure
+ * (errno, or sf->refused, says why). */
+static int s_open_at(struct wc_statefile *sf, const char *name, int extra, struct stat *st)
+{
+    int fd, e;
+
+    sf->refused = NULL;
+    if ((fd = openat(sf->dirfd, name, S_OPEN_FLAGS | extra, 0600)) < 0) {
+        if (errno == ELOOP)
+            sf->refused = "a symbolic link (refused)";
+        return -1;
+    }
+    if (s_check_file(sf, fd, st) != WC_OK) {
+        e = sf->refused ? EPERM : errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
 }
 
 /* mkdir -p with mode 0700 for the parts that are missing. */
@@ -117,21 +156,14 @@ static int s_mkdirs(const char *dir)
     return rc;
 }
 
-/* (Re)open the log at sf->path; reading starts again from its beginning. */
+/* (Re)open the log in DIR; reading starts again from its beginning. */
 static int s_open_file(struct wc_statefile *sf)
 {
     struct stat st;
-    int fd = open(sf->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    int fd = s_open_at(sf, WC_STATEFILE_NAME, 0, &st);
 
     if (fd < 0)
         return WC_ERR_IO;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-
-        close(fd);
-        errno = e;
-        return WC_ERR_IO;
-    }
     sf->fd = fd;
     sf->dev = st.st_dev;
     sf->ino = st.st_ino;
@@ -145,6 +177,7 @@ static int s_open_file(struct wc_statefile *sf)
  * compaction) while we waited, follow the path to the new file. */
 static int s_lock(struct wc_statefile *sf, int op)
 {
+    sf->refused = NULL; /* every operation starts here */
     for (int i = 0; i < S_LOCK_TRIES; i++) {
         struct stat st;
 
@@ -154,7 +187,8 @@ static int s_lock(struct wc_statefile *sf, int op)
             if (errno != EINTR)
                 return WC_ERR_IO;
         }
-        if (stat(sf->path, &st) == 0 && st.st_dev == sf->dev && st.st_ino == sf->ino)
+        if (fstatat(sf->dirfd, WC_STATEFILE_NAME, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            st.st_dev == sf->dev && st.st_ino == sf->ino)
             return WC_OK;
         WC_LOGD(sf->logger, NULL, "state file %s was replaced; reopening", sf->path);
         flock(sf->fd, LOCK_UN);
@@ -245,7 +279,7 @@ static int s_refresh(struct wc_statefile *sf, const char *what)
     int rc;
 
     if ((rc = s_lock(sf, LOCK_SH)) != WC_OK) {
-        WC_LOGE(sf->logger, NULL, "state file %s: lock: %s", sf->path, strerror(errno));
+        WC_LOGE(sf->logger, NULL, "state file %s: lock: %s", sf->path, s_why(sf));
         return rc;
     }
     rc = s_tail(sf, &bad);
@@ -288,6 +322,25 @@ static int s_compact_entry(void *ctx, const char *notifier_id, const char *subje
     return c->buf.len >= S_CHUNK ? s_compact_flush(c) : WC_OK;
 }
 
+/* A new temp file DIR/.accepted.log.<pid>.<n> (O_EXCL: a name that exists,
+ * whatever it is, is skipped); its name in name. -1 on failure. */
+static int s_open_temp(struct wc_statefile *sf, struct wc_buf *name, struct stat *st)
+{
+    for (int i = 0; i < S_TEMP_TRIES; i++) {
+        int fd;
+
+        wc_buf_reset(name);
+        if (wc_buf_appendf(name, ".%s.%ld.%u", WC_STATEFILE_NAME, (long)getpid(),
+                           sf->temp_seq++) != WC_OK) {
+            errno = ENOMEM;
+            return -1;
+        }
+        if ((fd = s_open_at(sf, name->ptr, O_EXCL, st)) >= 0 || errno != EEXIST)
+            return fd;
+    }
+    return -1;
+}
+
 /* Caller holds the mutex. force: rewrite even below the threshold. */
 static int s_compact_locked(struct wc_statefile *sf, bool force)
 {
@@ -296,7 +349,6 @@ static int s_compact_locked(struct wc_statefile *sf, bool force)
     bool locked = false, renamed = false;
     size_t live, before, bad = 0;
     struct stat st;
-    int flags;
     int rc;
 
     if ((rc = s_lock(sf, LOCK_EX)) != WC_OK)
@@ -310,26 +362,17 @@ static int s_compact_locked(struct wc_statefile *sf, bool force)
     before = sf->lines;
     if (!force && !(sf->lines > WC_STATEFILE_COMPACT_MIN_LINES && sf->lines > 2 * live))
         goto out;
-    if ((rc = wc_buf_appendf(&tmp, "%s/.%s.XXXXXX", sf->dir, WC_STATEFILE_NAME)) != WC_OK)
-        goto out;
-    c.fd = mkstemp(tmp.ptr); /* mode 0600 */
-    if (c.fd < 0) {
+    if ((c.fd = s_open_temp(sf, &tmp, &st)) < 0) { /* mode 0600 */
         rc = WC_ERR_IO;
         goto out;
     }
-    fcntl(c.fd, F_SETFD, FD_CLOEXEC);
     if ((rc = wc_dedup_foreach(sf->dedup, s_compact_entry, &c)) != WC_OK)
         goto out;
     if ((rc = s_compact_flush(&c)) != WC_OK)
         goto out;
     if ((rc = s_fsync(sf, c.fd)) != WC_OK)
         goto out;
-    if ((flags = fcntl(c.fd, F_GETFL)) < 0 || fcntl(c.fd, F_SETFL, flags | O_APPEND) != 0 ||
-        fstat(c.fd, &st) != 0) {
-        rc = WC_ERR_IO;
-        goto out;
-    }
-    if (rename(tmp.ptr, sf->path) != 0) {
+    if (renameat(sf->dirfd, tmp.ptr, sf->dirfd, WC_STATEFILE_NAME) != 0) {
         rc = WC_ERR_IO;
         goto out;
     }
@@ -353,11 +396,11 @@ static int s_compact_locked(struct wc_statefile *sf, bool force)
 out:
     if (rc != WC_OK)
         WC_LOGE(sf->logger, NULL, "state file %s: compaction failed: %s (%s)", sf->path,
-                wc_strerror(rc), strerror(errno));
+                wc_strerror(rc), s_why(sf));
     if (c.fd >= 0) {
         close(c.fd);
-        if (!renamed && tmp.ptr)
-            unlink(tmp.ptr);
+        if (!renamed)
+            unlinkat(sf->dirfd, tmp.ptr, 0);
     }
     if (locked)
         s_unlock(sf);
@@ -372,26 +415,28 @@ out:
 static int s_remove_stale_temps(struct wc_statefile *sf)
 {
     static const char prefix[] = "." WC_STATEFILE_NAME ".";
-    struct wc_buf p = WC_BUF_INIT;
-    DIR *d;
+    DIR *d = NULL;
     struct dirent *e;
-    int rc;
+    int rc, fd;
 
     if ((rc = s_lock(sf, LOCK_EX)) != WC_OK)
         return rc;
-    if ((d = opendir(sf->dir)) != NULL) {
+    /* a descriptor of its own: readdir moves the offset */
+    if ((fd = openat(sf->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0 &&
+        !(d = fdopendir(fd)))
+        close(fd);
+    if (d) {
         while ((e = readdir(d)) != NULL) {
             if (strncmp(e->d_name, prefix, sizeof(prefix) - 1) != 0)
                 continue;
-            wc_buf_reset(&p);
-            if (wc_buf_appendf(&p, "%s/%s", sf->dir, e->d_name) == WC_OK && unlink(p.ptr) == 0)
+            /* a symlink is removed itself, never what it points to */
+            if (unlinkat(sf->dirfd, e->d_name, 0) == 0)
                 WC_LOGI(sf->logger, NULL, "state directory %s: removed %s left by a crash",
                         sf->dir, e->d_name);
         }
         closedir(d);
     }
     s_unlock(sf);
-    wc_buf_clean_up(&p);
     return WC_OK;
 }
 
@@ -405,6 +450,7 @@ static struct wc_statefile *s_alloc(const char *dir, int64_t ttl_ms,
     if (!sf)
         return NULL;
     sf->fd = -1;
+    sf->dirfd = -1;
     if (pthread_mutex_init(&sf->lock, NULL) != 0) {
         free(sf);
         return NULL;
@@ -429,6 +475,7 @@ struct wc_statefile *wc_statefile_open(const char *dir, int64_t ttl_ms,
                                        struct wc_logger *logger, char *err, size_t errlen)
 {
     struct wc_statefile *sf = NULL;
+    struct stat st;
 
     wc_errf(err, errlen, "%s", "");
     if (wc_str_empty(dir)) {
@@ -447,8 +494,27 @@ struct wc_statefile *wc_statefile_open(const char *dir, int64_t ttl_ms,
         wc_errf(err, errlen, "state directory %s: out of memory", dir);
         goto fail;
     }
+    if ((sf->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+        fstat(sf->dirfd, &st) != 0) {
+        wc_errf(err, errlen, "state directory %s: cannot open: %s", dir, strerror(errno));
+        goto fail;
+    }
+    /* what was opened is checked (not the path, which could change) */
+    if (st.st_uid != geteuid()) {
+        wc_errf(err, errlen,
+                "state directory %s is owned by uid %lu, not by the running user (uid %lu): "
+                "refused", dir, (unsigned long)st.st_uid, (unsigned long)geteuid());
+        goto fail;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        wc_errf(err, errlen,
+                "state directory %s is writable by %s (mode %04o): refused; make it 0700",
+                dir, st.st_mode & S_IWOTH ? "everyone" : "its group",
+                (unsigned)(st.st_mode & 07777));
+        goto fail;
+    }
     if (s_open_file(sf) != WC_OK) {
-        wc_errf(err, errlen, "state file %s: cannot open: %s", sf->path, strerror(errno));
+        wc_errf(err, errlen, "state file %s: cannot open: %s", sf->path, s_why(sf));
         goto fail;
     }
     /* the file's directory entry, if we just created it (some file systems
@@ -456,7 +522,7 @@ struct wc_statefile *wc_statefile_open(const char *dir, int64_t ttl_ms,
     if (s_fsync_dir(sf) != WC_OK)
         WC_LOGW(sf->logger, NULL, "state directory %s: fsync: %s", dir, strerror(errno));
     if (s_remove_stale_temps(sf) != WC_OK || s_refresh(sf, "on load") != WC_OK) {
-        wc_errf(err, errlen, "state file %s: cannot read: %s", sf->path, strerror(errno));
+        wc_errf(err, errlen, "state file %s: cannot read: %s", sf->path, s_why(sf));
         goto fail;
     }
     WC_LOGI(sf->logger, NULL, "state file %s: %zu live entries, %zu lines", sf->path,
@@ -473,6 +539,8 @@ void wc_statefile_close(struct wc_statefile *sf)
         return;
     if (sf->fd >= 0)
         close(sf->fd);
+    if (sf->dirfd >= 0)
+        close(sf->dirfd);
     wc_dedup_destroy(sf->dedup);
     free(sf->rbuf);
     free(sf->path);
@@ -545,7 +613,7 @@ int wc_statefile_record(struct wc_statefile *sf, const char *notifier_id, const 
 out:
     if (rc != WC_OK)
         WC_LOGE(sf->logger, NULL, "state file %s: cannot record %s: %s (%s)", sf->path,
-                notifier_id, wc_strerror(rc), strerror(errno));
+                notifier_id, wc_strerror(rc), s_why(sf));
     if (locked)
         s_unlock(sf);
     /* the notifier accepted it: remember it here even if the file failed */

@@ -6,6 +6,14 @@
  * line per accepted (notifier id, subject) in the core/dedup.h line format.
  * Entries live for ttl_ms after they are recorded.
  *
+ * Whoever can write DIR can make us skip or repeat a post, so an existing
+ * DIR must be owned by the running user and writable by neither its group
+ * nor others, else open refuses it (naming it). DIR is opened once and
+ * checked as opened; every file is then opened relative to it with
+ * O_NOFOLLOW | O_CLOEXEC (the log, and the compaction's temp file, also
+ * O_EXCL) and must be a regular file owned by the running user: a symlink
+ * or a file planted by someone else is refused, never followed or written.
+ *
  * Several workers may share one state directory on one machine: appends
  * are made under an exclusive flock (so lines from two processes never
  * interleave), reads under a shared one, and a miss in memory first reads

@@ -701,6 +701,210 @@ static void test_fsync_and_write_failure(void **state)
     wc_statefile_close(sf);
 }
 
+/* --- hardening: the state directory and the files in it ---------------------- */
+
+#define S_NOBODY 65534
+
+/* Make the fixture's directory (0700, as open would) without opening it. */
+static void s_make_dir(struct fixture *f)
+{
+    char state[160];
+
+    snprintf(state, sizeof(state), "%s/state", f->root);
+    assert_int_equal(mkdir(state, 0700), 0);
+    assert_int_equal(mkdir(f->dir, 0700), 0);
+}
+
+static void s_write_file(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+
+    assert_non_null(fp);
+    assert_int_equal(fputs(text, fp) >= 0, 1);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static bool s_exists(const char *path)
+{
+    struct stat st;
+
+    return lstat(path, &st) == 0;
+}
+
+/* open refuses dir; err names it and holds want. */
+static void s_refused(const char *dir, const char *want)
+{
+    char err[512] = "stale";
+
+    assert_null(wc_statefile_open(dir, 0, NULL, NULL, err, sizeof(err)));
+    if (!strstr(err, dir) || !strstr(err, want))
+        fail_msg("want \"%s\" naming %s, got: %s", want, dir, err);
+}
+
+static void test_dir_created_0700_and_files_cloexec(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open(f, 0);
+    struct stat st;
+    char state_dir[160];
+
+    snprintf(state_dir, sizeof(state_dir), "%s/state", f->root);
+    assert_int_equal(stat(f->dir, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+    assert_int_equal(stat(state_dir, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+    assert_int_equal(stat(f->path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_true(fcntl(sf->fd, F_GETFD) & FD_CLOEXEC);
+    assert_true(fcntl(sf->dirfd, F_GETFD) & FD_CLOEXEC);
+    /* and the file a compaction puts in place */
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "a"), WC_OK);
+    pthread_mutex_lock(&sf->lock);
+    assert_int_equal(s_compact_locked(sf, true), WC_OK);
+    pthread_mutex_unlock(&sf->lock);
+    assert_int_equal(sf->compactions, 1);
+    assert_true(fcntl(sf->fd, F_GETFD) & FD_CLOEXEC);
+    assert_int_equal(stat(f->path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    wc_statefile_close(sf);
+}
+
+static void test_refuses_unsafe_dir(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf;
+    char err[512];
+
+    s_make_dir(f);
+    assert_int_equal(chmod(f->dir, 0777), 0);
+    s_refused(f->dir, "is writable by everyone (mode 0777): refused");
+    assert_int_equal(chmod(f->dir, 01777), 0); /* sticky like /tmp: still shared */
+    s_refused(f->dir, "is writable by everyone (mode 1777)");
+    assert_int_equal(chmod(f->dir, 0770), 0);
+    s_refused(f->dir, "is writable by its group (mode 0770)");
+    assert_false(s_exists(f->path)); /* refused before anything was created */
+    /* readable by others is no risk to us */
+    assert_int_equal(chmod(f->dir, 0755), 0);
+    sf = wc_statefile_open(f->dir, 0, NULL, NULL, err, sizeof(err));
+    assert_non_null(sf);
+    wc_statefile_close(sf);
+    /* owned by someone else */
+    if (geteuid() == 0) {
+        assert_int_equal(unlink(f->path), 0);
+        assert_int_equal(chmod(f->dir, 0700), 0);
+        assert_int_equal(chown(f->dir, S_NOBODY, S_NOBODY), 0);
+        s_refused(f->dir, "is owned by uid 65534, not by the running user (uid 0): refused");
+        assert_false(s_exists(f->path));
+    } else {
+        s_refused("/", "not by the running user");
+    }
+}
+
+static void test_refuses_symlinked_log(void **state)
+{
+    struct fixture *f = *state;
+    char target[160], dangling[160];
+    struct wc_buf b = WC_BUF_INIT;
+
+    s_make_dir(f);
+    snprintf(target, sizeof(target), "%s/target", f->root);
+    snprintf(dangling, sizeof(dangling), "%s/dangling", f->root);
+    s_write_file(target, "precious\n");
+    /* a symlink to an existing file: neither read nor appended to */
+    assert_int_equal(symlink(target, f->path), 0);
+    s_refused(f->dir, "a symbolic link (refused)");
+    wc_test_read_file(target, &b);
+    assert_string_equal(b.ptr, "precious\n");
+    wc_buf_clean_up(&b);
+    /* a dangling one: its target is not created */
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(symlink(dangling, f->path), 0);
+    s_refused(f->dir, "a symbolic link (refused)");
+    assert_false(s_exists(dangling));
+}
+
+static void test_refuses_log_replaced_by_symlink(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open(f, 0);
+    char target[160], link[192];
+    struct wc_buf b = WC_BUF_INIT;
+
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "before"), WC_OK);
+    snprintf(target, sizeof(target), "%s/target", f->root);
+    snprintf(link, sizeof(link), "%s/link", f->dir);
+    s_write_file(target, "precious\n");
+    /* swapped for a symlink while open (atomically, as an attacker would) */
+    assert_int_equal(symlink(target, link), 0);
+    assert_int_equal(rename(link, f->path), 0);
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "after"), WC_ERR_IO);
+    assert_non_null(strstr(f->log.ptr, "a symbolic link (refused)"));
+    wc_test_read_file(target, &b);
+    assert_string_equal(b.ptr, "precious\n");
+    wc_buf_clean_up(&b);
+    /* remembered in memory all the same (the notifier accepted it) */
+    assert_true(wc_statefile_accepted(sf, "slack#0", "after"));
+    wc_statefile_close(sf);
+}
+
+static void test_refuses_odd_or_foreign_log(void **state)
+{
+    struct fixture *f = *state;
+
+    s_make_dir(f);
+    assert_int_equal(mkfifo(f->path, 0600), 0);
+    s_refused(f->dir, "not a regular file (refused)");
+    assert_int_equal(unlink(f->path), 0);
+    if (geteuid() == 0) {
+        s_write_file(f->path, "");
+        assert_int_equal(chmod(f->path, 0600), 0);
+        assert_int_equal(chown(f->path, S_NOBODY, S_NOBODY), 0);
+        s_refused(f->dir, "not owned by the running user (refused)");
+    }
+}
+
+/* The compaction's temp file is created O_EXCL | O_NOFOLLOW: a name taken
+ * by a planted symlink (dangling or not) is skipped, never written through. */
+static void test_compaction_temp_never_follows_symlink(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open(f, 0);
+    char target[160], dangling[160], name[256];
+    struct wc_buf b = WC_BUF_INIT;
+    struct stat st;
+
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "kept"), WC_OK);
+    snprintf(target, sizeof(target), "%s/target", f->root);
+    snprintf(dangling, sizeof(dangling), "%s/dangling", f->root);
+    s_write_file(target, "precious\n");
+    /* the next two names the compaction will try */
+    snprintf(name, sizeof(name), "%s/.%s.%ld.%u", f->dir, WC_STATEFILE_NAME, (long)getpid(),
+             sf->temp_seq);
+    assert_int_equal(symlink(target, name), 0);
+    snprintf(name, sizeof(name), "%s/.%s.%ld.%u", f->dir, WC_STATEFILE_NAME, (long)getpid(),
+             sf->temp_seq + 1);
+    assert_int_equal(symlink(dangling, name), 0);
+    pthread_mutex_lock(&sf->lock);
+    assert_int_equal(s_compact_locked(sf, true), WC_OK);
+    pthread_mutex_unlock(&sf->lock);
+    assert_int_equal(sf->compactions, 1);
+    wc_test_read_file(target, &b);
+    assert_string_equal(b.ptr, "precious\n");
+    assert_false(s_exists(dangling));
+    assert_int_equal(lstat(f->path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    wc_buf_clean_up(&b);
+    wc_statefile_close(sf);
+    /* the file is whole; the planted links go at the next open */
+    sf = s_open(f, 0);
+    assert_true(wc_statefile_accepted(sf, "slack#0", "kept"));
+    assert_false(s_exists(name));
+    wc_statefile_close(sf);
+    wc_test_read_file(target, &b);
+    assert_string_equal(b.ptr, "precious\n");
+    wc_buf_clean_up(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -718,6 +922,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_threads, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unwritable_dir, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_fsync_and_write_failure, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_dir_created_0700_and_files_cloexec, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_unsafe_dir, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_symlinked_log, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_log_replaced_by_symlink, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_odd_or_foreign_log, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_temp_never_follows_symlink, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
