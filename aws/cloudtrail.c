@@ -71,8 +71,13 @@ static void s_call_clean_up(struct s_call *c)
     wc_aws_credentials_clean_up(&c->creds);
 }
 
-/* Check q, fetch the credentials of q's account (its role when there is an
- * accounts provider) and resolve the endpoint. */
+static bool s_query_valid(const struct wc_trail_query *q)
+{
+    return q->attribute_key && q->attribute_value && q->region && q->start_ms <= q->end_ms;
+}
+
+/* Fetch the credentials of q's account (its role when there is an accounts
+ * provider) and resolve the endpoint. */
 static int s_call_init(struct s_cloudtrail *ct, const struct wc_trail_query *q,
                        struct s_call *c)
 {
@@ -81,8 +86,6 @@ static int s_call_init(struct s_cloudtrail *ct, const struct wc_trail_query *q,
     int rc;
 
     *c = (struct s_call){.url = WC_BUF_INIT};
-    if (!q->attribute_key || !q->attribute_value || !q->region || q->start_ms > q->end_ms)
-        return WC_ERR_INVALID;
     snprintf(c->key, sizeof(c->key), "%s/%s", q->account_id ? q->account_id : "-", q->region);
     if ((rc = s_credentials(ct, q->account_id, &c->creds)) != WC_OK) {
         WC_LOGW(lg, NULL, "cloudtrail: no credentials for account %s: %s",
@@ -181,6 +184,8 @@ static int s_lookup(struct wc_trail *t, const struct wc_trail_query *q, struct w
     char *token = NULL;
     int rc, page;
 
+    if (!s_query_valid(q))
+        return WC_ERR_INVALID; /* a bug of the caller's, not a failed lookup */
     if ((rc = s_call_init(ct, q, &call)) != WC_OK)
         goto out;
     for (page = 0; page < ct->max_pages; page++) {
@@ -215,6 +220,8 @@ static int s_lookup_page(struct wc_trail *t, const struct wc_trail_query *q, con
     struct s_call call = {.url = WC_BUF_INIT};
     int rc;
 
+    if (!s_query_valid(q))
+        return WC_ERR_INVALID;
     if ((rc = s_call_init(ct, q, &call)) == WC_OK)
         rc = s_page(ct, &call, q, token, false, out);
     if (rc != WC_OK) {

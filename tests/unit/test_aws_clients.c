@@ -451,10 +451,12 @@ static void test_cloudtrail_lookup_page(void **state)
     assert_int_equal(st.calls, 6);
     assert_int_equal(st.throttled, 1);
     assert_int_equal(st.failures, 1);
-    /* a bad query sends nothing */
+    /* a bad query sends nothing (and is the caller's bug, not a failure) */
     q.region = NULL;
     assert_int_equal(wc_trail_lookup_page(t, &q, NULL, &out), WC_ERR_INVALID);
     assert_int_equal(fake_http_n_requests(f->http), 7);
+    wc_cloudtrail_stats(t, &st);
+    assert_int_equal(st.failures, 1);
     wc_event_list_clean_up(&out);
     wc_buf_clean_up(&want);
     wc_trail_destroy(t);
