@@ -213,6 +213,15 @@ static const char *s_resource_label(const struct wc_change *c)
     return s_or(c->resource_name, s_or(c->resource_id, "?"));
 }
 
+/* The rule of a human match when it is not the plain "human" one (the user
+ * agent or session name looked like automation), else NULL. */
+static const char *s_human_rule(const struct wc_match *m)
+{
+    if (!m->cls.rule || strcmp(m->cls.rule, "human") == 0)
+        return NULL;
+    return m->cls.rule;
+}
+
 /* Keep only the matches of class cls (they stay ordered). */
 static void s_keep_class(struct wc_finding *f, enum wc_actor_class cls)
 {
@@ -263,12 +272,15 @@ static int s_decide_change(const struct wc_policy *p, struct wc_finding *f,
         n_human = f->n_matches;
         first = &f->matches[0];
         f->verdict = WC_VERDICT_HUMAN;
-        return s_set_reason(f, "%s (%s) called %s on %s %s via %s%s",
+        /* a human whose user agent or session name looked like automation
+         * says so: the rule is the only trace of it */
+        return s_set_reason(f, "%s (%s) called %s on %s %s via %s%s%s%s",
                             s_actor_label(&first->cls.actor),
                             s_or(first->cls.actor.type, "unknown type"),
                             s_or(first->event.event_name, "?"), s_or(c->resource_type, "resource"),
                             s_resource_label(c), first->cls.console ? "the console" : "CLI/SDK",
-                            n_human > 1 ? " (and other human events)" : "");
+                            n_human > 1 ? " (and other human events)" : "",
+                            s_human_rule(first) ? "; " : "", s_or(s_human_rule(first), ""));
     }
     first = &f->matches[0];
     if (any[WC_CLASS_AUTOMATION]) {

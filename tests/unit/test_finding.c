@@ -287,6 +287,27 @@ static void test_untrusted_terraform_is_human(void **state)
     wc_finding_destroy(f);
 }
 
+/* A user agent that looks like Terraform, from a principal not in trusted,
+ * is a human change (the caller sets its user agent), and the reason says
+ * that the user agent looked like automation. */
+static void test_automation_user_agent_alone_is_human(void **state)
+{
+    struct fixture *fx = *state;
+    struct wc_finding *f;
+    struct wc_event *e;
+
+    assert_int_equal(wc_strlist_push(&fx->policy.automation_user_agents, "*Terraform/*"), WC_OK);
+    e = s_add_event(fx, "sso", "AuthorizeSecurityGroupIngress", 2000, SSO, SG);
+    free(e->user_agent);
+    e->user_agent = s_dup("APN/1.0 HashiCorp/1.0 Terraform/1.7.5");
+    f = s_decide(fx);
+    assert_int_equal(f->verdict, WC_VERDICT_HUMAN);
+    assert_string_equal(f->matches[0].cls.rule, "automation_user_agent_untrusted_principal");
+    assert_non_null(strstr(f->reason, "alice@example.com"));
+    assert_non_null(strstr(f->reason, "automation_user_agent_untrusted_principal"));
+    wc_finding_destroy(f);
+}
+
 static void test_ignored_type_and_non_change(void **state)
 {
     struct fixture *fx = *state;
@@ -401,6 +422,7 @@ int main(void)
         T(test_automation_beats_service),
         T(test_service_only),
         T(test_untrusted_terraform_is_human),
+        T(test_automation_user_agent_alone_is_human),
         T(test_ignored_type_and_non_change),
         T(test_no_events_is_unattributed),
         T(test_duplicate_event_ids_once),

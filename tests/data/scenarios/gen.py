@@ -94,6 +94,12 @@ scenario("sg-terraform-trusted", sg_note("2024-05-01T11:58:35Z"),
 scenario("sg-terraform-untrusted", sg_note("2024-05-01T11:58:35Z"),
          {"exit": 0, "verdict": "human", "first_class": "human", "first_console": "false"},
          events_ref=["samples/cloudtrail/record-assumedrole-terraform.constructed.json"])
+# B2: the user agent and session name are the caller's choice: globs over them alone
+# (no trusted principal) leave Terraform's untrusted role a human.
+scenario("sg-terraform-agent-only", sg_note("2024-05-01T11:58:35Z"),
+         {"exit": 0, "verdict": "human", "first_class": "human", "first_console": "false"},
+         events_ref=["samples/cloudtrail/record-assumedrole-terraform.constructed.json"],
+         config='trusted: ["aws-go-sdk-*"]\nautomation_user_agents: ["*Terraform/*"]\n')
 # C: CloudFormation acting through invokedBy -> aws_service.
 scenario("sg-cloudformation", sg_note("2024-05-01T11:57:00Z"),
          {"exit": 0, "verdict": "aws_service", "first_class": "aws_service"},
