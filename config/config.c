@@ -25,7 +25,10 @@
 
 #define S_NSERVICES 4
 #define S_MAP_MAX_ENTRIES 1000
-#define S_REDACTED "(redacted)"
+#define S_REDACTED WC_LOG_REDACTED
+/* Shorter secrets are refused: a short value is likely to occur in ordinary
+ * log text, where the logger would mask it, and says little as a secret. */
+#define S_SECRET_MIN 8
 
 static const char *const s_services[S_NSERVICES] = {"sqs", "cloudtrail", "sts", "s3"};
 static const char *const s_log_levels[] = {"trace", "debug", "info", "warn", "error", NULL};
@@ -839,6 +842,11 @@ static void s_apply_value(struct s_ctx *x, const struct s_key *k, const struct w
             what = "must be 2-64 characters of letters, digits and +=,.@_-";
         else if (k->type == S_ROLE_ARN && !s_valid_role_arn(s))
             what = "must be a role ARN, arn:aws:iam::<account id or {account_id}>:role/<name>";
+        else if (secret && strlen(s) < S_SECRET_MIN)
+            what = "a secret must be at least 8 bytes long";
+        else if (secret && strstr(S_REDACTED, s))
+            what = "a secret must not be part of \"" S_REDACTED "\", the text logs show "
+                   "in its place";
         if (what) {
             if (secret || !*s)
                 s_err(x, v, "%s: %s", path, what);

@@ -546,7 +546,7 @@ static void test_notifier_validation(void **state)
     s_bad("notifiers:\n"
           "  - channel: x\n"                                           /* 2: no type */
           "  - type: email\n"                                          /* 3 */
-          "  - {type: slack, webhook_url: \"http://a\", bot_token: t-1234, channel: c}\n" /* 4 */
+          "  - {type: slack, webhook_url: \"http://a\", bot_token: t-123456789, channel: c}\n" /* 4 */
           "  - {type: slack, channel: c}\n"                            /* 5 */
           "  - {type: jsonl, url: \"http://a\", path: /x}\n"            /* 6 */
           "  - {type: webhook, url: \"http://a\", verdicts: [human, bored]}\n" /* 7 */
@@ -625,6 +625,36 @@ static void test_secrets_redacted(void **state)
     free(printed);
     wc_config_errors_clean_up(&errs);
     unsetenv("WC_T_HMAC");
+}
+
+/* A secret the logger could not mask safely is refused with file:line:col:
+ * shorter than 8 bytes, or part of "(redacted)" (the logger would find it
+ * again inside its own mask). The value is not echoed. */
+static void test_secret_length_and_marker(void **state)
+{
+    struct wc_config_errors errs = WC_CONFIG_ERRORS_INIT;
+    struct wc_config *c;
+
+    (void)state;
+    s_bad("accounts:\n  external_id: xid-42\n"
+          "notifiers:\n"
+          "  - {type: webhook, url: \"http://127.0.0.1:1/h\", hmac_secret: redacted}\n"
+          "  - {type: slack, bot_token: \"(redacted)\", channel: c}\n"
+          "  - {type: webhook, url: \"http://127.0.0.1:1/h\", hmac_secret: \"(redacte\"}\n",
+          &errs);
+    s_find(&errs, 2, 16, "accounts.external_id: a secret must be at least 8 bytes long");
+    s_find(&errs, 4, 63, "hmac_secret: a secret must not be part of \"(redacted)\"");
+    s_find(&errs, 5, 30, "bot_token: a secret must not be part of");
+    s_find(&errs, 6, 63, "hmac_secret: a secret must not be part of");
+    assert_int_equal(errs.len, 4);
+    for (size_t i = 0; i < errs.len; i++)
+        assert_null(strstr(errs.items[i].reason, "xid-42"));
+    wc_config_errors_clean_up(&errs);
+    /* 8 bytes is enough; containing the marker is not being part of it */
+    c = s_ok("accounts:\n  external_id: xid-4242\n"
+             "notifiers:\n"
+             "  - {type: webhook, url: \"http://127.0.0.1:1/h\", hmac_secret: \"x(redacted)\"}\n");
+    wc_config_destroy(c);
 }
 
 static void test_dump_round_trip(void **state)
@@ -814,6 +844,7 @@ int main(void)
         cmocka_unit_test(test_too_many_errors_capped),
         cmocka_unit_test(test_notifier_validation),
         cmocka_unit_test(test_secrets_redacted),
+        cmocka_unit_test(test_secret_length_and_marker),
         cmocka_unit_test(test_dump_round_trip),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_example_loads),
