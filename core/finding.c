@@ -179,19 +179,30 @@ void wc_finding_destroy(struct wc_finding *f)
 static int s_set_reason(struct wc_finding *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* A reason is one line of at most S_REASON_MAX bytes: a longer one (a
+ * resource name of many KiB) is cut at a UTF-8 boundary and ends in "...".
+ * Failing instead would leave the message undecidable forever. */
+#define S_REASON_MAX 4096
+
 static int s_set_reason(struct wc_finding *f, const char *fmt, ...)
 {
+    static const char more[] = "...";
     struct wc_buf b = WC_BUF_INIT;
     va_list ap;
     int rc;
 
-    wc_buf_init(&b, 4096);
+    wc_buf_init(&b, 0);
     va_start(ap, fmt);
     rc = wc_buf_vappendf(&b, fmt, ap);
     va_end(ap);
     if (rc != WC_OK) {
         wc_buf_clean_up(&b);
         return rc;
+    }
+    if (b.len > S_REASON_MAX) {
+        b.len = wc_str_utf8_prefix(b.ptr, b.len, S_REASON_MAX - (sizeof(more) - 1));
+        memcpy(b.ptr + b.len, more, sizeof(more)); /* with the NUL: b.len + 4 <= old len */
+        b.len += sizeof(more) - 1;
     }
     free(f->reason);
     f->reason = wc_buf_steal(&b);

@@ -305,10 +305,7 @@ static char *s_copy_truncated(const char *s)
 
     if (len <= WC_CHANGE_VALUE_MAX)
         return wc_strdup(s);
-    cut = WC_CHANGE_VALUE_MAX - (sizeof(s_ellipsis) - 1);
-    /* back up while s[cut] continues a sequence, so s[0..cut) ends on one */
-    while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
-        cut--;
+    cut = wc_str_utf8_prefix(s, len, WC_CHANGE_VALUE_MAX - (sizeof(s_ellipsis) - 1));
     out = malloc(cut + sizeof(s_ellipsis));
     if (!out)
         return NULL;

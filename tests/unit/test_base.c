@@ -68,6 +68,13 @@ static void test_str_helpers(void **state)
     assert_false(wc_str_contains(WC_STR_LIT("ab"), WC_STR_LIT("abc")));
     assert_int_equal(wc_strcmp0(NULL, "a") < 0, 1);
     assert_false(wc_streq(NULL, NULL));
+    /* "a€b": the euro sign is 3 bytes (1..3); a cut never ends inside it */
+    assert_int_equal(wc_str_utf8_prefix("a\xe2\x82\xac" "b", 5, 9), 5);
+    assert_int_equal(wc_str_utf8_prefix("a\xe2\x82\xac" "b", 5, 4), 4);
+    assert_int_equal(wc_str_utf8_prefix("a\xe2\x82\xac" "b", 5, 3), 1);
+    assert_int_equal(wc_str_utf8_prefix("a\xe2\x82\xac" "b", 5, 2), 1);
+    assert_int_equal(wc_str_utf8_prefix("a\xe2\x82\xac" "b", 5, 1), 1);
+    assert_int_equal(wc_str_utf8_prefix("\xe2\x82\xac", 3, 2), 0);
 }
 
 static void test_strlist(void **state)
