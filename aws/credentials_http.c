@@ -13,6 +13,7 @@
 #include "aws/credentials.h"
 #include "aws/credentials_internal.h"
 #include "aws/sts_xml.h"
+#include "core/awsid.h"
 #include "core/err.h"
 #include "core/str.h"
 
@@ -141,18 +142,6 @@ out:
 
 /* --- STS AssumeRoleWithWebIdentity -------------------------------------- */
 
-static bool s_region_valid(const char *r)
-{
-    size_t n = strlen(r);
-
-    if (n == 0 || n > 32)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!islower((unsigned char)r[i]) && !isdigit((unsigned char)r[i]) && r[i] != '-')
-            return false;
-    return true;
-}
-
 static int s_sts_url(const struct wc_creds_ctx *c, char *out, size_t len)
 {
     const char *region = c->region;
@@ -169,7 +158,7 @@ static int s_sts_url(const struct wc_creds_ctx *c, char *out, size_t len)
         snprintf(out, len, "https://sts.amazonaws.com/");
         return WC_OK;
     }
-    if (!s_region_valid(region))
+    if (!wc_region_is_valid(region))
         return WC_ERR_CONFIG;
     snprintf(out, len, "https://sts.%s.amazonaws.com/", region);
     return WC_OK;

@@ -20,6 +20,7 @@
 #include <yaml.h>
 
 #include "config/config_internal.h"
+#include "core/awsid.h"
 #include "core/err.h"
 #include "core/str.h"
 
@@ -516,10 +517,6 @@ static bool s_digits(const char *s, size_t n)
     return true;
 }
 
-static bool s_is_account_id(const char *s)
-{
-    return strlen(s) == 12 && s_digits(s, 12);
-}
 
 static bool s_valid_url(const char *v)
 {
@@ -561,18 +558,6 @@ static bool s_valid_hostport(const char *v)
     if (!colon[1] || colon[1] == '+' || colon[1] == '-' || !s_parse_int(colon + 1, &port))
         return false;
     return port >= 1 && port <= 65535;
-}
-
-static bool s_valid_region(const char *v)
-{
-    size_t n = strlen(v);
-
-    if (n < 3 || n > 32 || v[0] == '-' || v[n - 1] == '-')
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
-            return false;
-    return true;
 }
 
 static bool s_valid_session(const char *v)
@@ -696,7 +681,7 @@ static void s_apply_account_map(struct s_ctx *x, const struct wc_cnode *n,
             }
         if (dup)
             continue;
-        if (!s_is_account_id(k->value)) {
+        if (!wc_account_id_is_valid(k->value)) {
             s_err(x, k, "%s: key '%s' is not a 12-digit account id", path,
                   s_show(k->value, shown, sizeof(shown)));
             continue;
@@ -836,7 +821,7 @@ static void s_apply_value(struct s_ctx *x, const struct s_key *k, const struct w
             what = "must be an http:// or https:// URL";
         else if (k->type == S_HOSTPORT && !s_valid_hostport(s))
             what = "must be host:port (port 1-65535), e.g. 127.0.0.1:9100 or [::1]:9100";
-        else if (k->type == S_REGION && !s_valid_region(s))
+        else if (k->type == S_REGION && !wc_region_is_valid(s))
             what = "must be an AWS region name such as eu-west-1";
         else if (k->type == S_SESSION && !s_valid_session(s))
             what = "must be 2-64 characters of letters, digits and +=,.@_-";
