@@ -289,6 +289,21 @@ static void s_json_escape(struct wc_buf *out, const char *s, size_t n)
     }
 }
 
+/* The message id tag of a text line: a control character (a newline would
+ * start a forged line; an escape sequence would drive the terminal) is
+ * written as \xNN, and so is a backslash, so the escaping is unambiguous. */
+static void s_text_tag(struct wc_buf *out, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c < 0x20 || c == 0x7f || c == '\\')
+            wc_buf_appendf(out, "\\x%02x", c);
+        else
+            wc_buf_append_char(out, (char)c);
+    }
+}
+
 void wc_logger_vlogf(struct wc_logger *lg, enum wc_log_level level, const char *msg_id,
                      const char *fmt, va_list ap)
 {
@@ -328,8 +343,11 @@ void wc_logger_vlogf(struct wc_logger *lg, enum wc_log_level level, const char *
         wc_buf_append_cstr(&line, "\"}");
     } else {
         wc_buf_appendf(&line, "%s %-5s ", ts, s_level_names[level]);
-        if (msg_id)
-            wc_buf_appendf(&line, "[%s] ", msg_id);
+        if (msg_id) {
+            wc_buf_append_char(&line, '[');
+            s_text_tag(&line, msg_id);
+            wc_buf_append_cstr(&line, "] ");
+        }
         wc_buf_append_str(&line, wc_buf_str(&msg));
     }
     if (line.ptr) {

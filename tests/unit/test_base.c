@@ -207,6 +207,32 @@ static void test_log_secret_inside_marker_terminates(void **state)
     wc_buf_clean_up(&cap.out);
 }
 
+/* An SQS message id is the sender's to choose: one holding a newline used to
+ * start a forged log line (review finding 16). Control characters in the tag
+ * are escaped in text lines; JSON lines escape them as JSON does. */
+static void test_log_message_id_sanitised(void **state)
+{
+    struct capture cap = {WC_BUF_INIT};
+    struct wc_logger_options o = {.level = WC_LOG_INFO, .write = s_capture, .write_ctx = &cap,
+                                  .now_ms = s_fixed_now};
+    struct wc_logger *lg = wc_logger_new(&o);
+
+    (void)state;
+    WC_LOGI(lg, "m-1\n2024-05-01T11:59:10Z error  forged\x1b[2J\\x0a", "real %d", 1);
+    assert_string_equal(cap.out.ptr, "2024-05-01T11:59:10Z info  "
+                                     "[m-1\\x0a2024-05-01T11:59:10Z error  forged"
+                                     "\\x1b[2J\\x5cx0a] real 1\n");
+    wc_logger_destroy(lg);
+    wc_buf_clean_up(&cap.out);
+    o.format = WC_LOG_JSON;
+    lg = wc_logger_new(&o);
+    WC_LOGI(lg, "m\r\n\x01", "x");
+    assert_string_equal(cap.out.ptr, "{\"ts\":\"2024-05-01T11:59:10Z\",\"level\":\"info\","
+                                     "\"msg_id\":\"m\\r\\n\\u0001\",\"msg\":\"x\"}\n");
+    wc_logger_destroy(lg);
+    wc_buf_clean_up(&cap.out);
+}
+
 static void test_log_json_format(void **state)
 {
     struct capture cap = {WC_BUF_INIT};
@@ -269,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_time_parse),
         cmocka_unit_test(test_log_redacts_at_sink),
         cmocka_unit_test(test_log_secret_inside_marker_terminates),
+        cmocka_unit_test(test_log_message_id_sanitised),
         cmocka_unit_test(test_log_json_format),
         cmocka_unit_test(test_log_level_parse),
         cmocka_unit_test(test_policy_defaults),
