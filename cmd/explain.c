@@ -128,6 +128,8 @@ int wc_cmd_explain(int argc, char **argv)
         }
         for (size_t i = 0; secrets && secrets[i]; i++)
             wc_logger_add_secret(logger, secrets[i]);
+        for (size_t i = 0; i < wc_config_warnings(cfg)->len; i++)
+            WC_LOGW(logger, NULL, "config: %s", wc_config_warnings(cfg)->items[i]);
     }
 
     if ((rc = wc_cmd_read_file(note_path, WC_NOTIFICATION_MAX_BYTES, &body, err,
