@@ -13,6 +13,7 @@
 
 #include "aws/credentials_internal.h"
 #include "aws/sts_xml.h"
+#include "core/awsid.h"
 #include "core/err.h"
 #include "core/str.h"
 
@@ -561,16 +562,6 @@ struct wc_creds_accounts {
     size_t len, cap;
 };
 
-static bool s_account_id_valid(const char *id)
-{
-    size_t n = 0;
-
-    for (; id && id[n]; n++)
-        if (id[n] < '0' || id[n] > '9')
-            return false;
-    return n == 12;
-}
-
 /* The account field of an ARN (arn:partition:service:region:account:...). */
 static bool s_arn_account(const char *arn, char out[16])
 {
@@ -625,7 +616,7 @@ struct wc_creds_accounts *wc_creds_accounts_new(struct wc_creds_provider *base,
         strncmp(role_arn_template, "arn:", 4) != 0)
         return NULL;
     if (!strstr(role_arn_template, "{account_id}") &&
-        (!s_arn_account(role_arn_template, acct) || !s_account_id_valid(acct)))
+        (!s_arn_account(role_arn_template, acct) || !wc_account_id_is_valid(acct)))
         return NULL;
     if (!session_name)
         session_name = WC_CREDS_DEFAULT_SESSION_NAME;
@@ -767,7 +758,7 @@ int wc_creds_accounts_get(struct wc_creds_accounts *a, const char *account_id,
     if (!a || !out)
         return WC_ERR_INVALID;
     memset(out, 0, sizeof(*out));
-    if (!s_account_id_valid(account_id))
+    if (!wc_account_id_is_valid(account_id))
         return WC_ERR_INVALID;
     f.a = a;
     if ((rc = s_account_find(a, account_id, &f.acct)) != WC_OK)

@@ -13,6 +13,7 @@
 #include "aws/credentials.h"
 #include "aws/credentials_internal.h"
 #include "aws/sts_xml.h"
+#include "core/awsid.h"
 #include "core/err.h"
 #include "core/str.h"
 
@@ -30,10 +31,12 @@ static void s_resp_clean_up(struct wc_http_response *resp)
     wc_http_response_clean_up(resp);
 }
 
-static int s_send(const struct wc_creds_ctx *c, const char *method, const char *url,
-                  const struct wc_http_header *headers, size_t n_headers, const void *body,
-                  size_t body_len, long connect_ms, long total_ms, size_t max_bytes,
-                  struct wc_http_response *resp)
+/* metadata: a fetch from IMDS or the container credentials endpoint, the
+ * only requests the transport lets use plain http to those addresses. */
+static int s_send(const struct wc_creds_ctx *c, bool metadata, const char *method,
+                  const char *url, const struct wc_http_header *headers, size_t n_headers,
+                  const void *body, size_t body_len, long connect_ms, long total_ms,
+                  size_t max_bytes, struct wc_http_response *resp)
 {
     struct wc_http_request req = {0};
 
@@ -48,6 +51,7 @@ static int s_send(const struct wc_creds_ctx *c, const char *method, const char *
     req.connect_timeout_ms = connect_ms;
     req.timeout_ms = total_ms;
     req.max_response_bytes = max_bytes;
+    req.metadata_credentials = metadata;
     return wc_http_send(c->http, &req, resp);
 }
 
@@ -141,18 +145,6 @@ out:
 
 /* --- STS AssumeRoleWithWebIdentity -------------------------------------- */
 
-static bool s_region_valid(const char *r)
-{
-    size_t n = strlen(r);
-
-    if (n == 0 || n > 32)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!islower((unsigned char)r[i]) && !isdigit((unsigned char)r[i]) && r[i] != '-')
-            return false;
-    return true;
-}
-
 static int s_sts_url(const struct wc_creds_ctx *c, char *out, size_t len)
 {
     const char *region = c->region;
@@ -169,7 +161,7 @@ static int s_sts_url(const struct wc_creds_ctx *c, char *out, size_t len)
         snprintf(out, len, "https://sts.amazonaws.com/");
         return WC_OK;
     }
-    if (!s_region_valid(region))
+    if (!wc_region_is_valid(region))
         return WC_ERR_CONFIG;
     snprintf(out, len, "https://sts.%s.amazonaws.com/", region);
     return WC_OK;
@@ -228,7 +220,7 @@ int wc_creds_fetch_web_identity(const struct wc_creds_ctx *c, const char *token_
         rc = WC_ERR_CONFIG;
         goto out;
     }
-    rc = s_send(c, "POST", url, headers, 1, body.ptr, body.len, S_STS_CONNECT_MS, S_STS_TOTAL_MS,
+    rc = s_send(c, false, "POST", url, headers, 1, body.ptr, body.len, S_STS_CONNECT_MS, S_STS_TOTAL_MS,
                 WC_STS_XML_MAX_BYTES, &resp);
     if (rc != WC_OK) {
         WC_LOGW(c->logger, NULL, "credentials: STS AssumeRoleWithWebIdentity: %s",
@@ -364,7 +356,7 @@ int wc_creds_fetch_ecs(const struct wc_creds_ctx *c, struct wc_aws_credentials *
     }
     hdr.name = (char *)"Authorization";
     hdr.value = token;
-    rc = s_send(c, "GET", url.ptr, &hdr, token ? 1 : 0, NULL, 0, S_META_CONNECT_MS,
+    rc = s_send(c, true, "GET", url.ptr, &hdr, token ? 1 : 0, NULL, 0, S_META_CONNECT_MS,
                 S_META_TOTAL_MS, S_META_MAX_BYTES, &resp);
     if (rc != WC_OK)
         goto out;
@@ -403,7 +395,7 @@ static int s_imds_token(struct s_imds *m)
     wc_creds_free_secret(m->token);
     m->token = NULL;
     snprintf(url, sizeof(url), "%s/latest/api/token", m->base);
-    rc = s_send(m->c, "PUT", url, hdr, 1, NULL, 0, S_META_CONNECT_MS, S_META_TOTAL_MS,
+    rc = s_send(m->c, true, "PUT", url, hdr, 1, NULL, 0, S_META_CONNECT_MS, S_META_TOTAL_MS,
                 S_META_MAX_BYTES, &resp);
     if (rc != WC_OK)
         goto out;
@@ -439,7 +431,7 @@ static int s_imds_get(struct s_imds *m, const char *path, struct wc_http_respons
     for (int attempt = 0; attempt < 2; attempt++) {
         s_resp_clean_up(resp);
         hdr.value = m->token;
-        rc = s_send(m->c, "GET", url, &hdr, m->token ? 1 : 0, NULL, 0, S_META_CONNECT_MS,
+        rc = s_send(m->c, true, "GET", url, &hdr, m->token ? 1 : 0, NULL, 0, S_META_CONNECT_MS,
                     S_META_TOTAL_MS, S_META_MAX_BYTES, resp);
         if (rc != WC_OK || resp->status != 401 || !m->token || attempt > 0)
             break;

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/awsid.h" /* wc_region_is_valid */
+
 /* Returns the value of variable name, or NULL. The returned string is
  * borrowed and must stay valid until the resolver returns. */
 typedef const char *wc_getenv_fn(void *ctx, const char *name);
@@ -29,10 +31,6 @@ struct wc_endpoint_override {
     const char *service;
     const char *url;
 };
-
-/* true for names shaped like AWS regions: ^[a-z]{2}(-[a-z]+)+-[0-9]+$
- * ("eu-west-1", "us-gov-west-1", "cn-north-1"). */
-bool wc_region_is_valid(const char *region);
 
 /* true for cn-* regions (the aws-cn partition). */
 bool wc_region_is_china(const char *region);

@@ -100,7 +100,8 @@ static bool s_host_is_aws_metadata(const char *host)
 }
 
 /* Check url against the policy; copy its host into host_out. */
-static int s_check_url(const char *url, bool allow_plain_loopback, char *host_out, size_t host_len)
+static int s_check_url(const char *url, bool allow_plain_loopback, bool allow_plain_metadata,
+                       char *host_out, size_t host_len)
 {
     CURLU *u = NULL;
     char *scheme = NULL, *host = NULL, *user = NULL, *password = NULL;
@@ -122,7 +123,8 @@ static int s_check_url(const char *url, bool allow_plain_loopback, char *host_ou
     if (strcasecmp(scheme, "https") == 0)
         rc = WC_OK;
     else if (strcasecmp(scheme, "http") == 0 &&
-             ((allow_plain_loopback && s_host_is_loopback(host)) || s_host_is_aws_metadata(host)))
+             ((allow_plain_loopback && s_host_is_loopback(host)) ||
+              (allow_plain_metadata && s_host_is_aws_metadata(host))))
         rc = WC_OK;
     if (rc == WC_OK && host_out && host_len) {
         size_t n = strlen(host);
@@ -140,9 +142,9 @@ out:
     return rc;
 }
 
-int wc_http_curl_check_url(const char *url, bool allow_plain_loopback)
+int wc_http_curl_check_url(const char *url, bool allow_plain_loopback, bool allow_plain_metadata)
 {
-    return s_check_url(url, allow_plain_loopback, NULL, 0);
+    return s_check_url(url, allow_plain_loopback, allow_plain_metadata, NULL, 0);
 }
 
 /* ---- share locks ---- */
@@ -402,9 +404,11 @@ static int s_send(struct wc_http *h, const struct wc_http_request *req,
         rc = WC_ERR_INVALID;
         goto out;
     }
-    if ((rc = s_check_url(req->url, c->allow_plain_http_loopback, host, sizeof(host))) != WC_OK) {
+    if ((rc = s_check_url(req->url, c->allow_plain_http_loopback, req->metadata_credentials, host,
+                          sizeof(host))) != WC_OK) {
         WC_LOGW(c->logger, NULL, "http: refused %s request: URL not allowed (https only; plain "
-                "http only to loopback when enabled)", req->method);
+                "http only to loopback when enabled, and to the metadata services for "
+                "credential fetches)", req->method);
         goto out;
     }
     cap = req->max_response_bytes ? req->max_response_bytes : c->max_response_bytes;

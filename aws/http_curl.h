@@ -13,8 +13,9 @@
  * deflate accepted and decoded (CURLOPT_ACCEPT_ENCODING ""); the proxy
  * environment variables are ignored unless use_env_proxy; plain http:// only
  * to a loopback host (127.0.0.0/8, ::1, localhost) and only when
- * allow_plain_http_loopback — anything else is refused with WC_ERR_INVALID
- * before a connection is attempted. A body over the cap aborts the transfer
+ * allow_plain_http_loopback, or to the AWS metadata addresses and only for a
+ * request marked metadata_credentials (core/http.h) — anything else is
+ * refused with WC_ERR_INVALID before a connection is attempted. A body over the cap aborts the transfer
  * with WC_ERR_TOO_LARGE. Header values are never logged.
  *
  * Process start-up: cmd/ calls wc_http_curl_global_init() once, before any
@@ -57,8 +58,10 @@ struct wc_http *wc_http_curl_new(const struct wc_http_curl_options *opts);
  * loopback host when allow_plain_loopback, and for http:// to the link-local
  * AWS metadata endpoints (169.254.169.254, fd00:ec2::254, 169.254.170.2,
  * 169.254.170.23, fd00:ec2::23: IMDS and container credentials, which
- * speak only plain HTTP); WC_ERR_INVALID otherwise
- * (other schemes, user:password@ in the URL, unparsable URL). */
-int wc_http_curl_check_url(const char *url, bool allow_plain_loopback);
+ * speak only plain HTTP) when allow_plain_metadata, which the transport
+ * takes from the request's metadata_credentials flag (set only by the
+ * credential fetches); WC_ERR_INVALID otherwise (other schemes,
+ * user:password@ in the URL, unparsable URL). */
+int wc_http_curl_check_url(const char *url, bool allow_plain_loopback, bool allow_plain_metadata);
 
 #endif

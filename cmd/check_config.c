@@ -75,6 +75,8 @@ int wc_cmd_check_config(int argc, char **argv)
     }
     fprintf(stderr, "config OK: %s\n",
             wc_config_path(cfg) ? wc_config_path(cfg) : "(no file: defaults)");
+    for (size_t i = 0; i < wc_config_warnings(cfg)->len; i++)
+        fprintf(stderr, "warning: %s\n", wc_config_warnings(cfg)->items[i]);
     if (fwrite(dump.ptr, 1, dump.len, stdout) != dump.len || fflush(stdout) != 0) {
         fprintf(stderr, "whochanged: cannot write the config\n");
         code = 1;

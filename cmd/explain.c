@@ -128,6 +128,8 @@ int wc_cmd_explain(int argc, char **argv)
         }
         for (size_t i = 0; secrets && secrets[i]; i++)
             wc_logger_add_secret(logger, secrets[i]);
+        for (size_t i = 0; i < wc_config_warnings(cfg)->len; i++)
+            WC_LOGW(logger, NULL, "config: %s", wc_config_warnings(cfg)->items[i]);
     }
 
     if ((rc = wc_cmd_read_file(note_path, WC_NOTIFICATION_MAX_BYTES, &body, err,
@@ -142,6 +144,8 @@ int wc_cmd_explain(int argc, char **argv)
     wc_buf_clean_up(&body);
 
     for (size_t i = 0; i < n_event_paths; i++) {
+        size_t skipped = events.n_skipped;
+
         if ((rc = wc_cmd_read_file(event_paths[i], WC_EVENTS_MAX_BYTES, &body, err,
                                    sizeof(err))) != WC_OK) {
             fprintf(stderr, "whochanged explain: %s: %s\n", event_paths[i], err);
@@ -153,6 +157,8 @@ int wc_cmd_explain(int argc, char **argv)
             fprintf(stderr, "whochanged explain: %s: %s\n", event_paths[i], err);
             goto out;
         }
+        if (events.n_skipped > skipped)
+            WC_LOGW(logger, NULL, "%s: %s", event_paths[i], err);
     }
     if (n_event_paths == 0 && note->kind != WC_NOTE_OTHER &&
         !wc_strlist_glob_any(&wc_config_policy(cfg)->ignore_resource_types,

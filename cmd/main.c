@@ -4,6 +4,7 @@
 
 #include "aws/http_curl.h"
 #include "cmd/cmd.h"
+#include "cmd/util.h"
 
 #ifndef WC_VERSION
 #define WC_VERSION "0.1.0"
@@ -33,6 +34,11 @@ static void s_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    char err[128] = "";
+
+    /* before anything reads a credential or a secret */
+    if (wc_cmd_disable_core_dumps(err, sizeof(err)) != 0)
+        fprintf(stderr, "whochanged: warning: cannot disable core dumps: %s\n", err);
     if (argc < 2) {
         s_usage(stderr);
         return 2;

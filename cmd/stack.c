@@ -10,16 +10,27 @@
 
 static const char *const s_services[] = {"sqs", "cloudtrail", "sts", "s3"};
 
+static int s_init(struct wc_stack *s, const struct wc_config *cfg, const char *fallback_region,
+                  struct wc_logger *logger, wc_sleep_fn *sleep_ms, bool (*cancelled)(void *ctx),
+                  bool say_warnings, char *err, size_t errlen);
+
 int wc_stack_init(struct wc_stack *s, const struct wc_config *cfg, const char *fallback_region,
                   struct wc_logger *logger, char *err, size_t errlen)
 {
-    return wc_stack_init_cancellable(s, cfg, fallback_region, logger, NULL, NULL, err, errlen);
+    return s_init(s, cfg, fallback_region, logger, NULL, NULL, false, err, errlen);
 }
 
 int wc_stack_init_cancellable(struct wc_stack *s, const struct wc_config *cfg,
                               const char *fallback_region, struct wc_logger *logger,
                               wc_sleep_fn *sleep_ms, bool (*cancelled)(void *ctx), char *err,
                               size_t errlen)
+{
+    return s_init(s, cfg, fallback_region, logger, sleep_ms, cancelled, true, err, errlen);
+}
+
+static int s_init(struct wc_stack *s, const struct wc_config *cfg, const char *fallback_region,
+                  struct wc_logger *logger, wc_sleep_fn *sleep_ms, bool (*cancelled)(void *ctx),
+                  bool say_warnings, char *err, size_t errlen)
 {
     struct wc_http_curl_options ho = {.allow_plain_http_loopback = true,
                                       .ca_bundle = wc_config_ca_bundle(cfg),
@@ -34,6 +45,10 @@ int wc_stack_init_cancellable(struct wc_stack *s, const struct wc_config *cfg,
 
     memset(s, 0, sizeof(*s));
     s->logger = logger;
+    /* the worker's start: the config's warnings (e.g. a world-readable file
+     * holding a secret) go to its log once; explain says them itself */
+    for (size_t i = 0; say_warnings && i < wc_config_warnings(cfg)->len; i++)
+        WC_LOGW(logger, NULL, "config: %s", wc_config_warnings(cfg)->items[i]);
     if (!region)
         region = fallback_region;
     if (!region || !wc_region_is_valid(region)) {

@@ -37,7 +37,8 @@ int wc_stack_init(struct wc_stack *s, const struct wc_config *cfg, const char *f
                   struct wc_logger *logger, char *err, size_t errlen);
 /* The same, with a sleep that shutdown cuts short and a shutdown test (the
  * worker's): waits for rate-limit slots and retries end at once, and no new
- * request starts once cancelled() is true. */
+ * request starts once cancelled() is true. Being the worker's start, it also
+ * logs the config's warnings (wc_config_warnings). */
 int wc_stack_init_cancellable(struct wc_stack *s, const struct wc_config *cfg,
                               const char *fallback_region, struct wc_logger *logger,
                               wc_sleep_fn *sleep_ms, bool (*cancelled)(void *ctx), char *err,

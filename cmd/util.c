@@ -3,8 +3,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "core/err.h"
+#include "core/str.h"
 
 int wc_cmd_read_file(const char *path, size_t max_bytes, struct wc_buf *out, char *errbuf,
                      size_t errlen)
@@ -63,3 +66,19 @@ int wc_cmd_opt_value(int argc, char **argv, int *i, const char *name, const char
     *value = argv[++*i];
     return 1;
 }
+
+int wc_cmd_disable_core_dumps(char *err, size_t errlen)
+{
+    struct rlimit none = {0, 0};
+
+    if (setrlimit(RLIMIT_CORE, &none) != 0) {
+        wc_errf(err, errlen, "setrlimit(RLIMIT_CORE, 0): %s", strerror(errno));
+        return -1;
+    }
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        wc_errf(err, errlen, "prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+

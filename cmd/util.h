@@ -18,4 +18,10 @@ int wc_cmd_read_file(const char *path, size_t max_bytes, struct wc_buf *out, cha
 int wc_cmd_opt_value(int argc, char **argv, int *i, const char *name, const char **value,
                      const char *cmd);
 
+/* The process holds live AWS credentials and notifier secrets: no core file
+ * (RLIMIT_CORE 0, soft and hard) and not dumpable (PR_SET_DUMPABLE 0: no
+ * core either way, and no ptrace or /proc/PID/mem from other processes of
+ * the same user). 0, or -1 with a reason in err. */
+int wc_cmd_disable_core_dumps(char *err, size_t errlen);
+
 #endif

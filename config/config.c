@@ -20,12 +20,16 @@
 #include <yaml.h>
 
 #include "config/config_internal.h"
+#include "core/awsid.h"
 #include "core/err.h"
 #include "core/str.h"
 
 #define S_NSERVICES 4
 #define S_MAP_MAX_ENTRIES 1000
-#define S_REDACTED "(redacted)"
+#define S_REDACTED WC_LOG_REDACTED
+/* Shorter secrets are refused: a short value is likely to occur in ordinary
+ * log text, where the logger would mask it, and says little as a secret. */
+#define S_SECRET_MIN 8
 
 static const char *const s_services[S_NSERVICES] = {"sqs", "cloudtrail", "sts", "s3"};
 static const char *const s_log_levels[] = {"trace", "debug", "info", "warn", "error", NULL};
@@ -57,6 +61,9 @@ struct wc_config {
     size_t n_notifiers;
     const char **secrets; /* NULL-terminated, borrowed from the fields above */
     size_t n_secrets;
+    struct wc_strlist warnings; /* one line each, see wc_config_warnings */
+    int literal_secret_line;    /* as in struct s_ctx */
+    char literal_secret_key[256];
 };
 
 /* ---- schema ------------------------------------------------------------ */
@@ -177,7 +184,8 @@ static const struct s_key s_jsonl_keys[] = {
 
 static const struct s_key s_webhook_keys[] = {
     {"type", S_TYPE, 0, 0, 0, 0, NULL, NULL},
-    {"url", S_URL, NTF(url), 0, 0, 0, NULL, NULL},
+    /* may carry a token in its path or query, like a Slack webhook URL */
+    {"url", S_URL, NTF(url), S_SECRET, 0, 0, NULL, NULL},
     {"hmac_secret", S_STR, NTF(hmac_secret), S_SECRET | S_NONEMPTY, 0, 0, NULL, NULL},
     {"verdicts", S_VERDICTS, NTF(verdicts), 0, 0, 0, NULL, NULL},
     S_END,
@@ -291,6 +299,7 @@ void wc_config_destroy(struct wc_config *c)
         s_notifier_clean_up(&c->notifiers[i]);
     free(c->notifiers);
     free(c->secrets);
+    wc_strlist_clean_up(&c->warnings);
     free(c->path);
     free(c);
 }
@@ -342,6 +351,10 @@ static struct wc_config *s_defaults(void)
 struct s_ctx {
     struct wc_config_diag *d;
     int nomem;
+    /* the first secret whose value is (partly) written in the file rather
+     * than taken from the environment: its line and key path, line 0 if none */
+    int literal_secret_line;
+    char literal_secret_key[256];
 };
 
 /* A value quoted for an error message: printable, at most ~60 bytes. */
@@ -389,11 +402,16 @@ static bool s_var_char(char c)
 }
 
 /* ${VAR} / ${VAR:-default} / $${ -> "${". One pass: expanded text is
- * copied, never scanned again. Returns false (reported) on an error. */
-static bool s_expand(struct s_ctx *x, const struct wc_cnode *n, const char *path,
-                     struct wc_buf *out)
+ * copied, never scanned again. Returns false (reported) on an error; for a
+ * secret the reference's text is not echoed (it may be the secret itself,
+ * mistyped). *from_file tells whether any of the result is text of the file
+ * (literal text or a default used) rather than the environment's. */
+static bool s_expand(struct s_ctx *x, const struct wc_cnode *n, const char *path, bool secret,
+                     struct wc_buf *out, bool *from_file)
 {
     const char *s = n->value, *end = n->value + n->len;
+
+    *from_file = false;
 
     while (s < end) {
         const char *name, *close, *def = NULL, *val;
@@ -402,12 +420,14 @@ static bool s_expand(struct s_ctx *x, const struct wc_cnode *n, const char *path
         if (s + 2 < end && s[0] == '$' && s[1] == '$' && s[2] == '{') {
             if (wc_buf_append(out, "${", 2) != WC_OK)
                 goto nomem;
+            *from_file = true;
             s += 3;
             continue;
         }
         if (!(s + 1 < end && s[0] == '$' && s[1] == '{')) {
             if (wc_buf_append_char(out, *s++) != WC_OK)
                 goto nomem;
+            *from_file = true;
             continue;
         }
         name = s + 2;
@@ -424,11 +444,18 @@ static bool s_expand(struct s_ctx *x, const struct wc_cnode *n, const char *path
         if (name_len == 0 || !s_var_start(name[0]) ||
             (!def && name + name_len != close)) {
             char shown[S_SHOW_MAX];
-            char *tmp = wc_strndup(s, (size_t)(close - s) + 1);
-            if (!tmp)
+            char *tmp;
+
+            if (secret) {
+                s_err(x, n, "%s: invalid variable reference (use ${NAME} or ${NAME:-default})",
+                      path);
+                return false;
+            }
+            if (!(tmp = wc_strndup(s, (size_t)(close - s) + 1)))
                 goto nomem;
             s_err(x, n, "%s: invalid variable reference '%s' (use ${NAME} or ${NAME:-default})",
                   path, s_show(tmp, shown, sizeof(shown)));
+            wc_secure_zero(tmp, strlen(tmp));
             free(tmp);
             return false;
         }
@@ -445,6 +472,7 @@ static bool s_expand(struct s_ctx *x, const struct wc_cnode *n, const char *path
                 if (wc_str_empty(val)) {
                     if (wc_buf_append(out, def, (size_t)(close - def)) != WC_OK)
                         goto nomem;
+                    *from_file = *from_file || close > def;
                     val = NULL;
                 }
             } else if (!val) {
@@ -466,9 +494,10 @@ nomem:
 }
 
 /* The expanded text of a scalar node (caller frees, secure), or NULL with
- * the problem reported. Secrets are never echoed. */
-static char *s_scalar(struct s_ctx *x, const struct wc_cnode *n, const char *path,
-                      const char *expected)
+ * the problem reported. A secret's text is never echoed. *from_file as for
+ * s_expand. */
+static char *s_scalar_ex(struct s_ctx *x, const struct wc_cnode *n, const char *path,
+                         const char *expected, bool secret, bool *from_file)
 {
     struct wc_buf b = WC_BUF_INIT;
 
@@ -481,11 +510,19 @@ static char *s_scalar(struct s_ctx *x, const struct wc_cnode *n, const char *pat
         s_err(x, n, "%s: contains a NUL character", path);
         return NULL;
     }
-    if (!s_expand(x, n, path, &b)) {
+    if (!s_expand(x, n, path, secret, &b, from_file)) {
         wc_buf_clean_up_secure(&b);
         return NULL;
     }
     return wc_buf_steal(&b);
+}
+
+static char *s_scalar(struct s_ctx *x, const struct wc_cnode *n, const char *path,
+                      const char *expected)
+{
+    bool from_file = false;
+
+    return s_scalar_ex(x, n, path, expected, false, &from_file);
 }
 
 static bool s_parse_int(const char *v, long long *out)
@@ -513,10 +550,6 @@ static bool s_digits(const char *s, size_t n)
     return true;
 }
 
-static bool s_is_account_id(const char *s)
-{
-    return strlen(s) == 12 && s_digits(s, 12);
-}
 
 static bool s_valid_url(const char *v)
 {
@@ -558,18 +591,6 @@ static bool s_valid_hostport(const char *v)
     if (!colon[1] || colon[1] == '+' || colon[1] == '-' || !s_parse_int(colon + 1, &port))
         return false;
     return port >= 1 && port <= 65535;
-}
-
-static bool s_valid_region(const char *v)
-{
-    size_t n = strlen(v);
-
-    if (n < 3 || n > 32 || v[0] == '-' || v[n - 1] == '-')
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
-            return false;
-    return true;
 }
 
 static bool s_valid_session(const char *v)
@@ -693,7 +714,7 @@ static void s_apply_account_map(struct s_ctx *x, const struct wc_cnode *n,
             }
         if (dup)
             continue;
-        if (!s_is_account_id(k->value)) {
+        if (!wc_account_id_is_valid(k->value)) {
             s_err(x, k, "%s: key '%s' is not a 12-digit account id", path,
                   s_show(k->value, shown, sizeof(shown)));
             continue;
@@ -825,7 +846,8 @@ static void s_apply_value(struct s_ctx *x, const struct s_key *k, const struct w
     }
     default: { /* the string types */
         const char *what = NULL;
-        if (!(s = s_scalar(x, v, path, "a string")))
+        bool from_file = false;
+        if (!(s = s_scalar_ex(x, v, path, "a string", secret, &from_file)))
             return;
         if (!*s && (k->flags & S_NONEMPTY || k->type != S_STR))
             what = "must not be empty";
@@ -833,12 +855,17 @@ static void s_apply_value(struct s_ctx *x, const struct s_key *k, const struct w
             what = "must be an http:// or https:// URL";
         else if (k->type == S_HOSTPORT && !s_valid_hostport(s))
             what = "must be host:port (port 1-65535), e.g. 127.0.0.1:9100 or [::1]:9100";
-        else if (k->type == S_REGION && !s_valid_region(s))
+        else if (k->type == S_REGION && !wc_region_is_valid(s))
             what = "must be an AWS region name such as eu-west-1";
         else if (k->type == S_SESSION && !s_valid_session(s))
             what = "must be 2-64 characters of letters, digits and +=,.@_-";
         else if (k->type == S_ROLE_ARN && !s_valid_role_arn(s))
             what = "must be a role ARN, arn:aws:iam::<account id or {account_id}>:role/<name>";
+        else if (secret && strlen(s) < S_SECRET_MIN)
+            what = "a secret must be at least 8 bytes long";
+        else if (secret && strstr(S_REDACTED, s))
+            what = "a secret must not be part of \"" S_REDACTED "\", the text logs show "
+                   "in its place";
         if (what) {
             if (secret || !*s)
                 s_err(x, v, "%s: %s", path, what);
@@ -854,6 +881,10 @@ static void s_apply_value(struct s_ctx *x, const struct s_key *k, const struct w
                 free(*field);
             *field = s;
             s = NULL;
+        }
+        if (secret && from_file && !x->literal_secret_line) {
+            x->literal_secret_line = v->line;
+            snprintf(x->literal_secret_key, sizeof(x->literal_secret_key), "%s", path);
         }
         break;
     }
@@ -1050,7 +1081,7 @@ static int s_load(const char *name, const char *yaml, size_t len, struct wc_conf
 {
     struct wc_config_errors local = WC_CONFIG_ERRORS_INIT;
     struct wc_config_diag d = {errs ? errs : &local, name, 0, 0};
-    struct s_ctx x = {&d, 0};
+    struct s_ctx x = {&d, 0, 0, ""};
     struct wc_cnode *root = NULL;
     struct wc_config *c = NULL;
     size_t first = 0;
@@ -1089,6 +1120,8 @@ static int s_load(const char *name, const char *yaml, size_t len, struct wc_conf
     }
     if ((rc = s_collect_secrets(c)) != WC_OK)
         goto out;
+    c->literal_secret_line = x.literal_secret_line;
+    memcpy(c->literal_secret_key, x.literal_secret_key, sizeof(c->literal_secret_key));
     *out = c;
     c = NULL;
 out:
@@ -1125,6 +1158,30 @@ static void s_file_error(struct wc_config_errors *errs, const char *path, const 
         wc_config_diag_add(&d, 0, 0, "%s", reason);
 }
 
+/* A file others can read that holds a secret written in it: a warning, not
+ * an error (the operator may have reasons), said at start and by
+ * check-config. A secret from the environment (${VAR}) is fine either way. */
+static int s_check_mode(struct wc_config *c, mode_t mode)
+{
+    struct wc_buf b = WC_BUF_INIT;
+    int rc;
+
+    if (!c->literal_secret_line || !(mode & (S_IRGRP | S_IROTH)))
+        return WC_OK;
+    rc = wc_buf_appendf(&b, "%s: readable by %s (mode %04o) and holds a secret written in the "
+                            "file (%s, line %d): chmod 600 it, or take the secret from the "
+                            "environment with ${VAR}",
+                        c->path ? c->path : "config",
+                        (mode & S_IRGRP) && (mode & S_IROTH) ? "group and others"
+                        : (mode & S_IRGRP)                   ? "its group"
+                                                             : "others",
+                        (unsigned)(mode & 07777), c->literal_secret_key, c->literal_secret_line);
+    if (rc == WC_OK)
+        rc = wc_strlist_push(&c->warnings, b.ptr);
+    wc_buf_clean_up(&b);
+    return rc;
+}
+
 int wc_config_load(const char *path, struct wc_config **out, struct wc_config_errors *errs)
 {
     struct wc_buf text = WC_BUF_INIT;
@@ -1144,6 +1201,7 @@ int wc_config_load(const char *path, struct wc_config **out, struct wc_config_er
             from_default = true;
         }
     }
+    memset(&st, 0, sizeof(st));
     f = fopen(path, "rb");
     if (!f) {
         int e = errno;
@@ -1176,6 +1234,10 @@ int wc_config_load(const char *path, struct wc_config **out, struct wc_config_er
         goto out;
     }
     rc = s_load(path, text.ptr ? text.ptr : "", text.len, out, errs);
+    if (rc == WC_OK && (rc = s_check_mode(*out, st.st_mode)) != WC_OK) {
+        wc_config_destroy(*out);
+        *out = NULL;
+    }
 out:
     wc_secure_zero(chunk, sizeof(chunk));
     wc_buf_clean_up_secure(&text);
@@ -1360,6 +1422,13 @@ out:
 }
 
 /* ---- getters ------------------------------------------------------------- */
+
+const struct wc_strlist *wc_config_warnings(const struct wc_config *c)
+{
+    static const struct wc_strlist none = WC_STRLIST_INIT;
+
+    return c ? &c->warnings : &none;
+}
 
 const char *const *wc_config_secrets(const struct wc_config *c, size_t *n)
 {

@@ -125,6 +125,13 @@ int wc_config_errors_print(const struct wc_config_errors *e, FILE *f);
  * text loads back to the same config. */
 int wc_config_dump(const struct wc_config *c, struct wc_buf *out);
 
+/* Things worth saying about a valid config, one line each (no file:line
+ * prefix needed: each names its file), valid while c lives: today, a file
+ * readable by group or others that holds a secret written in it rather than
+ * taken from the environment. `run` logs them at start (cmd/stack.c),
+ * explain logs them, check-config prints them on stderr. */
+const struct wc_strlist *wc_config_warnings(const struct wc_config *c);
+
 /* Secret values to register with wc_logger_add_secret(): a NULL-terminated
  * array valid while c lives; *n (may be NULL) receives the count. */
 const char *const *wc_config_secrets(const struct wc_config *c, size_t *n);

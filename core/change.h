@@ -85,9 +85,18 @@ struct wc_notification {
 
 /* Parse one SQS message body. On failure returns a negative wc_err, *out is
  * NULL, and errbuf (if given) holds a one-line reason such as
- * "SNS envelope: Message is not valid JSON at byte 17". */
+ * "SNS envelope: Message is not valid JSON at byte 17".
+ *
+ * A change is invalid (WC_ERR_INVALID, permanently: the worker leaves it for
+ * the dead-letter queue) when its account id is not 12 digits, its region is
+ * neither shaped like an AWS region nor "global", its capture time is before
+ * 2005 or more than a day after now, or the JSON holds a NUL character
+ * (\u0000), which would silently cut an id short. */
 int wc_notification_parse(struct wc_str body, struct wc_notification **out, char *errbuf,
                           size_t errlen);
+/* The same with "now" given (wc_notification_parse reads the wall clock). */
+int wc_notification_parse_at(struct wc_str body, int64_t now_ms, struct wc_notification **out,
+                             char *errbuf, size_t errlen);
 void wc_notification_destroy(struct wc_notification *n);
 
 /* Parse the content of an oversized item's S3 object (the gunzipped JSON of

@@ -16,10 +16,17 @@
  *   (trusted_principal)    a policy.trusted glob matches userIdentity.arn;
  *   (trusted_role)         ... matches sessionContext.sessionIssuer.arn, so
  *                          "arn:aws:iam::*:role/terraform-*" trusts every session
- *                          of those roles;
- *   (trusted_session)      ... matches the session name;
- *   (automation_user_agent) a policy.automation_user_agents glob matches userAgent.
+ *                          of those roles.
  * human
+ *   The user agent and the session name are chosen by the caller (any SDK sets
+ *   its userAgent freely; AssumeRole takes RoleSessionName as an argument), so
+ *   neither makes an event automation on its own: with a trusted principal the
+ *   rules above already apply, without one the event stays human and its label
+ *   says what looked like automation:
+ *   (automation_user_agent_untrusted_principal)
+ *                          a policy.automation_user_agents glob matches userAgent;
+ *   (trusted_session_untrusted_principal)
+ *                          a policy.trusted glob matches the session name;
  *   (human)                everything else: IAM users, assumed roles (IAM Identity
  *                          Center AWSReservedSSO_* included), federated users, root.
  *
@@ -119,11 +126,18 @@ static const char *s_automation_rule(const struct wc_policy *p, const struct wc_
         return "trusted_principal";
     if (wc_strlist_glob_any(&p->trusted, id->issuer_arn))
         return "trusted_role";
-    if (wc_strlist_glob_any(&p->trusted, id->session_name))
-        return "trusted_session";
-    if (wc_strlist_glob_any(&p->automation_user_agents, e->user_agent))
-        return "automation_user_agent";
     return NULL;
+}
+
+/* A human whose caller-controlled fields look like automation: the label says
+ * so, the class stays human (see the rules at the top). */
+static const char *s_human_rule(const struct wc_policy *p, const struct wc_event *e)
+{
+    if (p && wc_strlist_glob_any(&p->automation_user_agents, e->user_agent))
+        return "automation_user_agent_untrusted_principal";
+    if (p && wc_strlist_glob_any(&p->trusted, e->identity.session_name))
+        return "trusted_session_untrusted_principal";
+    return "human";
 }
 
 static const char *s_actor_name(const struct wc_event *e, enum wc_actor_class cls)
@@ -176,7 +190,7 @@ void wc_classify(const struct wc_policy *p, const struct wc_event *e,
         out->cls = WC_CLASS_AUTOMATION;
     } else {
         out->cls = WC_CLASS_HUMAN;
-        rule = "human";
+        rule = s_human_rule(p, e);
     }
     out->rule = rule;
     out->console = e->session_credential_from_console ||

@@ -2,7 +2,9 @@
  *
  * cJSON only, no I/O. Every document is parsed into a private array first and
  * appended to the caller's list only when all of it parsed, so a failure
- * leaves the list exactly as it was.
+ * leaves the list exactly as it was. A record (or LookupEvents entry) that
+ * cannot be used is skipped and counted, never the reason a page fails: one
+ * odd record must not hide the others (event.h).
  *
  * Hardening against hostile input:
  *   - the input is capped at WC_EVENTS_MAX_BYTES and WC_EVENTS_MAX events;
@@ -42,6 +44,8 @@
 struct s_ctx {
     char *errbuf;
     size_t errlen;
+    size_t skipped;       /* records left out of this document */
+    char first_skip[160]; /* why the first one was */
 };
 
 /* Events being parsed, not yet handed to the caller. */
@@ -69,6 +73,20 @@ static int s_fail(struct s_ctx *c, int rc, const char *fmt, ...)
 static int s_nomem(struct s_ctx *c)
 {
     return s_fail(c, WC_ERR_NOMEM, "out of memory");
+}
+
+/* A record failed with rc: out of memory fails the document (returned);
+ * anything else skips the record (WC_OK), keeping the first reason. */
+static int s_skip_or_fail(struct s_ctx *c, int rc)
+{
+    if (rc == WC_OK || rc == WC_ERR_NOMEM)
+        return rc;
+    if (c->skipped++ == 0)
+        snprintf(c->first_skip, sizeof(c->first_skip), "%s",
+                 c->errbuf && c->errlen ? c->errbuf : "unusable record");
+    if (c->errbuf && c->errlen)
+        c->errbuf[0] = '\0';
+    return WC_OK;
 }
 
 /* Copy a (possibly absent) string member. Absent or null leaves *out NULL;
@@ -491,24 +509,22 @@ static int s_parse_lookup(struct s_ctx *c, const cJSON *root, struct s_vec *v, c
     cJSON_ArrayForEach(entry, events)
     {
         snprintf(where, sizeof(where), "Events[%d]", i++);
-        if (!cJSON_IsObject(entry))
-            return s_fail(c, WC_ERR_INVALID, "%s: not an object", where);
-        ct = cJSON_GetObjectItemCaseSensitive(entry, "CloudTrailEvent");
-        if (!ct)
-            return s_fail(c, WC_ERR_INVALID, "%s: no CloudTrailEvent", where);
-        if (!cJSON_IsString(ct) || !ct->valuestring)
-            return s_fail(c, WC_ERR_INVALID, "%s: CloudTrailEvent is not a string", where);
-        rec = cJSON_ParseWithOpts(ct->valuestring, NULL, true);
-        if (!rec)
-            return s_fail(c, WC_ERR_PARSE, "%s: CloudTrailEvent is not valid JSON", where);
-        if ((rc = s_vec_push(v, &slot)) != WC_OK) {
+        if (!cJSON_IsObject(entry)) {
+            rc = s_fail(c, WC_ERR_INVALID, "%s: not an object", where);
+        } else if (!(ct = cJSON_GetObjectItemCaseSensitive(entry, "CloudTrailEvent"))) {
+            rc = s_fail(c, WC_ERR_INVALID, "%s: no CloudTrailEvent", where);
+        } else if (!cJSON_IsString(ct) || !ct->valuestring) {
+            rc = s_fail(c, WC_ERR_INVALID, "%s: CloudTrailEvent is not a string", where);
+        } else if (!(rec = cJSON_ParseWithOpts(ct->valuestring, NULL, true))) {
+            rc = s_fail(c, WC_ERR_PARSE, "%s: CloudTrailEvent is not valid JSON", where);
+        } else if ((rc = s_vec_push(v, &slot)) != WC_OK) {
             rc = s_nomem(c);
         } else if ((rc = s_parse_record(c, where, rec, entry, slot)) == WC_OK) {
             v->len++;
         }
         cJSON_Delete(rec);
         rec = NULL;
-        if (rc != WC_OK)
+        if ((rc = s_skip_or_fail(c, rc)) != WC_OK)
             return rc;
     }
     return WC_OK;
@@ -530,9 +546,10 @@ static int s_parse_records(struct s_ctx *c, const cJSON *arr, const char *name,
         snprintf(where, sizeof(where), "%s[%d]", name, i++);
         if ((rc = s_vec_push(v, &slot)) != WC_OK)
             return s_nomem(c);
-        if ((rc = s_parse_record(c, where, rec, NULL, slot)) != WC_OK)
+        if ((rc = s_parse_record(c, where, rec, NULL, slot)) == WC_OK)
+            v->len++;
+        else if ((rc = s_skip_or_fail(c, rc)) != WC_OK)
             return rc;
-        v->len++;
     }
     return WC_OK;
 }
@@ -559,7 +576,7 @@ static bool s_only_space(const char *p, const char *end)
 int wc_events_parse(struct wc_str json, struct wc_event_list *list, char *errbuf,
                     size_t errlen)
 {
-    struct s_ctx c = {errbuf, errlen};
+    struct s_ctx c = {errbuf, errlen, 0, ""};
     struct s_vec v = {0};
     cJSON *root = NULL;
     const cJSON *records = NULL;
@@ -632,6 +649,10 @@ int wc_events_parse(struct wc_str json, struct wc_event_list *list, char *errbuf
     free(list->next_token);
     list->next_token = token;
     token = NULL;
+    list->n_skipped += c.skipped;
+    if (c.skipped && errbuf && errlen)
+        snprintf(errbuf, errlen, "skipped %zu unusable record%s, the first: %s", c.skipped,
+                 c.skipped == 1 ? "" : "s", c.first_skip);
     rc = WC_OK;
 out:
     free(token);

@@ -61,12 +61,22 @@ struct wc_event_list {
     struct wc_event *items;
     size_t len;
     char *next_token; /* LookupEvents NextToken, if any */
+    size_t n_skipped; /* records wc_events_parse left out as unusable (summed over calls) */
 };
 
-#define WC_EVENT_LIST_INIT {NULL, 0, NULL}
+#define WC_EVENT_LIST_INIT {NULL, 0, NULL, 0}
 
 /* Append the events in json to list. errbuf gets a one-line reason on failure
- * (list is left as it was). */
+ * (list is left as it was).
+ *
+ * One record that cannot be used (no eventID, eventName or eventTime, a
+ * field of an unexpected type or size, a LookupEvents entry without a
+ * parseable CloudTrailEvent) is skipped: the others are kept, the parse
+ * succeeds, list->n_skipped grows by the number skipped and errbuf names the
+ * first one's problem ("" when none was skipped). The call fails only when
+ * the envelope is broken (not JSON, Events/Records/NextToken of the wrong
+ * type, over the caps) or memory runs out; a document that is a single
+ * record is its own envelope and fails when that record cannot be used. */
 int wc_events_parse(struct wc_str json, struct wc_event_list *list, char *errbuf,
                     size_t errlen);
 void wc_event_list_clean_up(struct wc_event_list *list);

@@ -179,19 +179,30 @@ void wc_finding_destroy(struct wc_finding *f)
 static int s_set_reason(struct wc_finding *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* A reason is one line of at most S_REASON_MAX bytes: a longer one (a
+ * resource name of many KiB) is cut at a UTF-8 boundary and ends in "...".
+ * Failing instead would leave the message undecidable forever. */
+#define S_REASON_MAX 4096
+
 static int s_set_reason(struct wc_finding *f, const char *fmt, ...)
 {
+    static const char more[] = "...";
     struct wc_buf b = WC_BUF_INIT;
     va_list ap;
     int rc;
 
-    wc_buf_init(&b, 4096);
+    wc_buf_init(&b, 0);
     va_start(ap, fmt);
     rc = wc_buf_vappendf(&b, fmt, ap);
     va_end(ap);
     if (rc != WC_OK) {
         wc_buf_clean_up(&b);
         return rc;
+    }
+    if (b.len > S_REASON_MAX) {
+        b.len = wc_str_utf8_prefix(b.ptr, b.len, S_REASON_MAX - (sizeof(more) - 1));
+        memcpy(b.ptr + b.len, more, sizeof(more)); /* with the NUL: b.len + 4 <= old len */
+        b.len += sizeof(more) - 1;
     }
     free(f->reason);
     f->reason = wc_buf_steal(&b);
@@ -211,6 +222,15 @@ static const char *s_actor_label(const struct wc_actor *a)
 static const char *s_resource_label(const struct wc_change *c)
 {
     return s_or(c->resource_name, s_or(c->resource_id, "?"));
+}
+
+/* The rule of a human match when it is not the plain "human" one (the user
+ * agent or session name looked like automation), else NULL. */
+static const char *s_human_rule(const struct wc_match *m)
+{
+    if (!m->cls.rule || strcmp(m->cls.rule, "human") == 0)
+        return NULL;
+    return m->cls.rule;
 }
 
 /* Keep only the matches of class cls (they stay ordered). */
@@ -263,12 +283,15 @@ static int s_decide_change(const struct wc_policy *p, struct wc_finding *f,
         n_human = f->n_matches;
         first = &f->matches[0];
         f->verdict = WC_VERDICT_HUMAN;
-        return s_set_reason(f, "%s (%s) called %s on %s %s via %s%s",
+        /* a human whose user agent or session name looked like automation
+         * says so: the rule is the only trace of it */
+        return s_set_reason(f, "%s (%s) called %s on %s %s via %s%s%s%s",
                             s_actor_label(&first->cls.actor),
                             s_or(first->cls.actor.type, "unknown type"),
                             s_or(first->event.event_name, "?"), s_or(c->resource_type, "resource"),
                             s_resource_label(c), first->cls.console ? "the console" : "CLI/SDK",
-                            n_human > 1 ? " (and other human events)" : "");
+                            n_human > 1 ? " (and other human events)" : "",
+                            s_human_rule(first) ? "; " : "", s_or(s_human_rule(first), ""));
     }
     first = &f->matches[0];
     if (any[WC_CLASS_AUTOMATION]) {

@@ -7,6 +7,7 @@
 #ifndef WC_HTTP_H
 #define WC_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -28,6 +29,10 @@ struct wc_http_request {
     long connect_timeout_ms;             /* 0: transport default */
     long timeout_ms;                     /* total; 0: transport default */
     size_t max_response_bytes;           /* 0: WC_HTTP_DEFAULT_MAX_RESPONSE */
+    /* A credential fetch from the EC2 instance metadata service or the
+     * container credentials endpoint: only such a request may use plain
+     * http:// to those link-local addresses (they speak nothing else). */
+    bool metadata_credentials;
 };
 
 struct wc_http_response {

@@ -11,7 +11,7 @@
 #include "core/err.h"
 
 #define LOG_LINE_MAX (16 * 1024)
-#define REDACTED "(redacted)"
+#define REDACTED WC_LOG_REDACTED
 
 struct wc_logger {
     enum wc_log_level level;
@@ -204,17 +204,55 @@ static int s_redact_slack(struct wc_buf *b)
     return WC_OK;
 }
 
-static int s_redact_literal(struct wc_buf *b, const char *secret)
+/* Length of the longest secret that starts at p (n bytes left), or 0. */
+static size_t s_secret_at(const struct wc_strlist *secrets, const char *p, size_t n)
 {
-    size_t n = strlen(secret);
-    char *hit;
-    int rc;
+    size_t best = 0;
 
-    while (n && b->ptr && (hit = strstr(b->ptr, secret)) != NULL) {
-        size_t at = (size_t)(hit - b->ptr);
-        if ((rc = s_mask(b, at, at + n)) != WC_OK)
-            return rc;
+    for (size_t i = 0; i < secrets->len; i++) {
+        const char *s = secrets->items[i];
+        size_t sl = strlen(s);
+
+        if (sl > best && sl <= n && s[0] == p[0] && memcmp(p, s, sl) == 0)
+            best = sl;
     }
+    return best;
+}
+
+/* Mask every registered secret in one left-to-right pass: the output is
+ * built in a new buffer, so a marker once written is never searched again
+ * (a secret such as "redacted" used to match inside the marker it had just
+ * inserted, forever). At each position the longest secret wins. */
+static int s_redact_literals(struct wc_buf *b, const struct wc_strlist *secrets)
+{
+    struct wc_buf out = WC_BUF_INIT;
+    bool any = false;
+    int rc = WC_OK;
+
+    if (!b->ptr || !secrets->len)
+        return WC_OK;
+    for (size_t i = 0; i < secrets->len && !any; i++)
+        any = secrets->items[i][0] && strstr(b->ptr, secrets->items[i]) != NULL;
+    if (!any)
+        return WC_OK;
+    wc_buf_init(&out, 0);
+    for (size_t i = 0; i < b->len && rc == WC_OK;) {
+        size_t n = s_secret_at(secrets, b->ptr + i, b->len - i);
+
+        if (n) {
+            rc = wc_buf_append_cstr(&out, REDACTED);
+            i += n;
+        } else {
+            rc = wc_buf_append_char(&out, b->ptr[i]);
+            i++;
+        }
+    }
+    if (rc != WC_OK) {
+        wc_buf_clean_up_secure(&out);
+        return rc;
+    }
+    wc_buf_clean_up_secure(b);
+    *b = out;
     return WC_OK;
 }
 
@@ -251,6 +289,21 @@ static void s_json_escape(struct wc_buf *out, const char *s, size_t n)
     }
 }
 
+/* The message id tag of a text line: a control character (a newline would
+ * start a forged line; an escape sequence would drive the terminal) is
+ * written as \xNN, and so is a backslash, so the escaping is unambiguous. */
+static void s_text_tag(struct wc_buf *out, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c < 0x20 || c == 0x7f || c == '\\')
+            wc_buf_appendf(out, "\\x%02x", c);
+        else
+            wc_buf_append_char(out, (char)c);
+    }
+}
+
 void wc_logger_vlogf(struct wc_logger *lg, enum wc_log_level level, const char *msg_id,
                      const char *fmt, va_list ap)
 {
@@ -269,8 +322,11 @@ void wc_logger_vlogf(struct wc_logger *lg, enum wc_log_level level, const char *
     for (size_t i = 0; i < msg.len; i++)
         if (msg.ptr[i] == '\n' || msg.ptr[i] == '\r')
             msg.ptr[i] = ' ';
-    for (size_t i = 0; i < lg->secrets.len; i++)
-        s_redact_literal(&msg, lg->secrets.items[i]);
+    if (s_redact_literals(&msg, &lg->secrets) != WC_OK) {
+        wc_buf_clean_up_secure(&msg);
+        wc_buf_init(&msg, LOG_LINE_MAX);
+        wc_buf_append_cstr(&msg, "(log message could not be redacted)");
+    }
     wc_log_redact(&msg);
 
     now = lg->now_ms ? lg->now_ms(lg->now_ctx) : wc_clock_now_ms(NULL);
@@ -287,8 +343,11 @@ void wc_logger_vlogf(struct wc_logger *lg, enum wc_log_level level, const char *
         wc_buf_append_cstr(&line, "\"}");
     } else {
         wc_buf_appendf(&line, "%s %-5s ", ts, s_level_names[level]);
-        if (msg_id)
-            wc_buf_appendf(&line, "[%s] ", msg_id);
+        if (msg_id) {
+            wc_buf_append_char(&line, '[');
+            s_text_tag(&line, msg_id);
+            wc_buf_append_cstr(&line, "] ");
+        }
         wc_buf_append_str(&line, wc_buf_str(&msg));
     }
     if (line.ptr) {

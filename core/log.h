@@ -15,6 +15,11 @@
 
 #include "core/buf.h"
 
+/* What every masked value becomes (in log lines and in check-config output).
+ * A registered secret that occurs inside this text could never be masked
+ * out of a line, so config refuses such values. */
+#define WC_LOG_REDACTED "(redacted)"
+
 enum wc_log_level {
     WC_LOG_TRACE = 0,
     WC_LOG_DEBUG,
@@ -49,7 +54,9 @@ void wc_logger_destroy(struct wc_logger *lg);
 void wc_logger_set_level(struct wc_logger *lg, enum wc_log_level level);
 bool wc_logger_enabled(const struct wc_logger *lg, enum wc_log_level level);
 /* Register a secret value to mask wherever it appears (copied, wiped on
- * destroy). Values shorter than 4 bytes are ignored. */
+ * destroy). Values shorter than 4 bytes are ignored. Masking is one pass
+ * over the line: a marker already written is never scanned again, so a
+ * secret that is part of WC_LOG_REDACTED cannot make it loop. */
 int wc_logger_add_secret(struct wc_logger *lg, const char *secret);
 
 /* msg_id: the SQS message id (or other subject) the line concerns; may be NULL. */

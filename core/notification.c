@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/awsid.h"
 #include "core/clock.h"
 #include "core/err.h"
 
@@ -94,6 +95,29 @@ static size_t s_depth_at(const char *p, size_t end)
     return depth;
 }
 
+/* Offset of the first NUL in [p, p+len), raw or escaped ("\u0000") inside
+ * a JSON string, or len when there is none. cJSON turns either into a NUL
+ * byte, which silently cuts the string short ("sg-1\u0000x" reads "sg-1"). */
+static size_t s_nul_at(const char *p, size_t len)
+{
+    bool in_str = false;
+
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == '\0')
+            return i;
+        if (!in_str) {
+            in_str = p[i] == '"';
+        } else if (p[i] == '"') {
+            in_str = false;
+        } else if (p[i] == '\\' && i + 1 < len) {
+            if (p[i + 1] == 'u' && i + 5 < len && memcmp(p + i + 2, "0000", 4) == 0)
+                return i;
+            i++; /* the escaped character, whatever it is */
+        }
+    }
+    return len;
+}
+
 /* Parse exactly [p, p+len) as one JSON value (trailing whitespace allowed).
  * `what` names the document in the error message. */
 static int s_parse_json(const char *p, size_t len, const char *what, cJSON **out, char *errbuf,
@@ -126,6 +150,12 @@ static int s_parse_json(const char *p, size_t len, const char *what, cJSON **out
         s_err(errbuf, errlen, "%s is not valid JSON at byte %zu (data after the value)", what,
               at);
         return WC_ERR_PARSE;
+    }
+    if ((at = s_nul_at(p, len)) < len) {
+        cJSON_Delete(root);
+        s_err(errbuf, errlen, "%s holds a NUL character (\\u0000) at byte %zu, which would cut "
+              "a string short", what, at);
+        return WC_ERR_INVALID;
     }
     *out = root;
     return WC_OK;
@@ -305,10 +335,7 @@ static char *s_copy_truncated(const char *s)
 
     if (len <= WC_CHANGE_VALUE_MAX)
         return wc_strdup(s);
-    cut = WC_CHANGE_VALUE_MAX - (sizeof(s_ellipsis) - 1);
-    /* back up while s[cut] continues a sequence, so s[0..cut) ends on one */
-    while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
-        cut--;
+    cut = wc_str_utf8_prefix(s, len, WC_CHANGE_VALUE_MAX - (sizeof(s_ellipsis) - 1));
     out = malloc(cut + sizeof(s_ellipsis));
     if (!out)
         return NULL;
@@ -760,8 +787,55 @@ static bool s_is_eventbridge(const cJSON *root)
             cJSON_GetObjectItemCaseSensitive(root, "detail"));
 }
 
+/* --- validation --------------------------------------------------------- */
+
+/* A capture time may be at most this far ahead of our clock (skew). */
+#define S_CAPTURE_AHEAD_MS ((int64_t)24 * 3600 * 1000)
+
+/* The change's identifiers have the shapes AWS gives them and its capture
+ * time is plausible (2005-01-01, before AWS itself, to now + 1 day). A
+ * message failing this is permanently invalid: looking it up could only
+ * fail, and retrying it every 30 s would never end; it goes to the DLQ. */
+static int s_validate_change(const struct wc_change *c, int64_t now_ms, char *errbuf,
+                             size_t errlen)
+{
+    const int64_t min_ms = wc_time_from_civil(2005, 1, 1, 0, 0, 0) * 1000;
+    char when[WC_TIME_ISO_MAX];
+
+    if (c->account_id && !wc_account_id_is_valid(c->account_id)) {
+        s_err(errbuf, errlen, "account id \"%.32s\" is not 12 digits", c->account_id);
+        return WC_ERR_INVALID;
+    }
+    if (!c->region || (strcmp(c->region, "global") != 0 && !wc_region_is_valid(c->region))) {
+        s_err(errbuf, errlen, "region \"%.32s\" is not an AWS region (such as eu-west-1) "
+              "nor \"global\"", c->region ? c->region : "");
+        return WC_ERR_INVALID;
+    }
+    if (c->capture_time_ms < min_ms || c->capture_time_ms > now_ms + S_CAPTURE_AHEAD_MS) {
+        wc_time_format_iso8601(c->capture_time_ms, when);
+        s_err(errbuf, errlen, "configurationItemCaptureTime %s is before 2005 or more than a "
+              "day ahead of now", when);
+        return WC_ERR_INVALID;
+    }
+    return WC_OK;
+}
+
+static int s_validate(const struct wc_notification *n, int64_t now_ms, char *errbuf,
+                      size_t errlen)
+{
+    if (n->kind != WC_NOTE_CHANGE && n->kind != WC_NOTE_OVERSIZED)
+        return WC_OK;
+    return s_validate_change(&n->change, now_ms, errbuf, errlen);
+}
+
 int wc_notification_parse(struct wc_str body, struct wc_notification **out, char *errbuf,
                           size_t errlen)
+{
+    return wc_notification_parse_at(body, wc_clock_now_ms(NULL), out, errbuf, errlen);
+}
+
+int wc_notification_parse_at(struct wc_str body, int64_t now_ms, struct wc_notification **out,
+                             char *errbuf, size_t errlen)
 {
     struct wc_notification *n = NULL;
     struct s_hints hints = {{0}, {0}};
@@ -805,6 +879,8 @@ int wc_notification_parse(struct wc_str body, struct wc_notification **out, char
         n->envelope = WC_ENV_RAW;
         rc = s_parse_config(root, &hints, n, errbuf, errlen);
     }
+    if (rc == WC_OK)
+        rc = s_validate(n, now_ms, errbuf, errlen);
 out:
     cJSON_Delete(root);
     if (rc != WC_OK) {
@@ -867,6 +943,8 @@ int wc_notification_parse_oversized_object(struct wc_str json, struct wc_notific
     }
     n->envelope = WC_ENV_RAW;
     rc = s_parse_change(root, &hints, n, errbuf, errlen);
+    if (rc == WC_OK)
+        rc = s_validate(n, wc_clock_now_ms(NULL), errbuf, errlen);
 out:
     cJSON_Delete(root);
     if (rc != WC_OK) {

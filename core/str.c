@@ -69,6 +69,19 @@ struct wc_str wc_str_trim(struct wc_str s)
     return s;
 }
 
+size_t wc_str_utf8_prefix(const char *s, size_t len, size_t max)
+{
+    size_t n;
+
+    if (len <= max)
+        return len;
+    /* back up while s[n] continues a sequence, so s[0..n) ends on a whole one */
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
 char *wc_strdup(const char *s)
 {
     return s ? strdup(s) : NULL;

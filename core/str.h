@@ -25,6 +25,10 @@ bool wc_str_ends_with(struct wc_str s, struct wc_str suffix);
 bool wc_str_contains(struct wc_str s, struct wc_str needle);
 struct wc_str wc_str_trim(struct wc_str s);
 
+/* The length of the longest prefix of s (len bytes) that is at most max
+ * bytes and does not end inside a UTF-8 sequence: len itself when it fits. */
+size_t wc_str_utf8_prefix(const char *s, size_t len, size_t max);
+
 /* NULL-safe strdup; returns NULL if s is NULL or on allocation failure. */
 char *wc_strdup(const char *s);
 char *wc_strndup(const char *s, size_t n);

@@ -1,10 +1,17 @@
 /* webhook.c - the generic webhook notifier: POST the finding JSON, signed
- * with HMAC-SHA256 when a secret is configured. See notifiers.h. */
+ * with HMAC-SHA256 when a secret is configured. See notifiers.h.
+ *
+ * The signature covers the timestamp and the body, "<X-Whochanged-Timestamp>"
+ * "." "<body>", so a captured request cannot be replayed later under a fresh
+ * timestamp: the receiver recomputes the MAC and refuses a timestamp older
+ * than its maximum age (README, Notifiers). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "core/clock.h"
 #include "core/err.h"
@@ -44,16 +51,30 @@ static int s_render(const struct wc_notice *notice, struct wc_buf *out)
     return rc;
 }
 
-/* "sha256=" + lowercase hex HMAC-SHA256(secret, body) */
-static int s_sign(const char *secret, const void *body, size_t len, char *out, size_t outlen)
+/* "sha256=" + lowercase hex HMAC-SHA256(secret, ts + "." + body) */
+static int s_sign(const char *secret, const char *ts, const void *body, size_t len, char *out,
+                  size_t outlen)
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     size_t mac_len = 0, k;
     static const char hex[] = "0123456789abcdef";
+    EVP_MAC *alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = alg ? EVP_MAC_CTX_new(alg) : NULL;
+    OSSL_PARAM params[2];
+    int ok;
 
-    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret, strlen(secret), body, len, mac,
-                   sizeof(mac), &mac_len))
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    ok = ctx && EVP_MAC_init(ctx, (const unsigned char *)secret, strlen(secret), params) &&
+         EVP_MAC_update(ctx, (const unsigned char *)ts, strlen(ts)) &&
+         EVP_MAC_update(ctx, (const unsigned char *)".", 1) &&
+         EVP_MAC_update(ctx, body, len) && EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac));
+    EVP_MAC_CTX_free(ctx); /* cleanses the keyed state */
+    EVP_MAC_free(alg);
+    if (!ok) {
+        wc_secure_zero(mac, sizeof(mac));
         return WC_ERR_NOMEM;
+    }
     if (outlen < sizeof(S_SIG_PREFIX) + 2 * mac_len) {
         wc_secure_zero(mac, sizeof(mac));
         return WC_ERR_INVALID;
@@ -115,7 +136,7 @@ static int s_webhook_send(struct wc_notifier *n, const struct wc_notice *notice,
     req.n_headers = 2;
     if (w->hmac_secret) {
         snprintf(ts, sizeof(ts), "%lld", (long long)(wc_clock_now_ms(&w->d.clock) / 1000));
-        if ((rc = s_sign(w->hmac_secret, body.ptr, body.len, sig, sizeof(sig))) != WC_OK)
+        if ((rc = s_sign(w->hmac_secret, ts, body.ptr, body.len, sig, sizeof(sig))) != WC_OK)
             goto out;
         req.n_headers = 4;
     }

@@ -27,7 +27,7 @@ has_err() { grep -qF -- "$1" "$tmp/err"; }
 has_out() { grep -qF -- "$1" "$tmp/out"; }
 err_line() { grep -qxF -- "$1" "$tmp/err"; } # an exact stderr line
 
-echo "1..16"
+echo "1..18"
 
 run --config "$data/valid.yaml"
 check "valid config: exit 0, 'config OK: path' on stderr" \
@@ -39,10 +39,12 @@ check "valid config: effective config on stdout with values and defaults" \
 check "valid config: secret redacted, never printed" \
     eval 'has_out "hmac_secret: \"(redacted)\"" && ! grep -q "integration-hmac-secret-42" "$tmp/out" "$tmp/err"'
 
-cp "$tmp/out" "$tmp/dump.yaml"
+# secrets are printed as "(redacted)", which is not a valid secret: put one back
+cp "$tmp/out" "$tmp/dump.orig"
+sed 's|"(redacted)"|"https://restored.invalid/secret"|' "$tmp/out" >"$tmp/dump.yaml"
 run --config "$tmp/dump.yaml"
 check "the printed config is itself a valid config and prints the same" \
-    eval '[ $rc -eq 0 ] && diff -q "$tmp/out" "$tmp/dump.yaml" >/dev/null'
+    eval '[ $rc -eq 0 ] && diff -q "$tmp/out" "$tmp/dump.orig" >/dev/null'
 
 run --config "$data/empty.yaml"
 check "empty file: exit 0 with the defaults" \
@@ -93,7 +95,18 @@ WHOCHANGED_EXTERNAL_ID=ext-it-123456 SLACK_WEBHOOK_URL=https://hooks.slack.com/s
     run -c examples/config.yaml
 check "examples/config.yaml is valid and its secrets are redacted" \
     eval '[ $rc -eq 0 ] && ! grep -q -e ext-it-123456 -e itsecret "$tmp/out" "$tmp/err" &&
-          [ "$(grep -c "(redacted)" "$tmp/out")" -eq 4 ]'
+          [ "$(grep -c "(redacted)" "$tmp/out")" -eq 5 ]'
+
+# a file others can read holding a secret written in it: a warning, not an error
+cp "$data/valid.yaml" "$tmp/open.yaml"
+chmod 644 "$tmp/open.yaml"
+run --config "$tmp/open.yaml"
+check "group/world-readable file with a literal secret: a warning on stderr, exit 0" \
+    eval '[ $rc -eq 0 ] && err_line "warning: $tmp/open.yaml: readable by group and others (mode 0644) and holds a secret written in the file (notifiers[0].url, line 7): chmod 600 it, or take the secret from the environment with \${VAR}" &&
+          ! grep -q integration-hmac-secret-42 "$tmp/err"'
+chmod 600 "$tmp/open.yaml"
+run --config "$tmp/open.yaml"
+check "the same file owner-only: no warning" eval '[ $rc -eq 0 ] && ! has_err "warning:"'
 
 run --help
 check "--help prints usage and exits 0" eval '[ $rc -eq 0 ] && has_out "usage: whochanged check-config"'

@@ -9,7 +9,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 scen=("$root"/tests/data/scenarios/*/)
-echo "1..$(( ${#scen[@]} + 3 ))"
+echo "1..$(( ${#scen[@]} + 4 ))"
 n=0
 for d in "${scen[@]}"; do
     name=$(basename "$d")
@@ -84,3 +84,28 @@ n=$((n + 1))
     >/dev/null 2>"$tmp/err"; rc=$?
 if [ "$rc" -eq 2 ] && grep -q 'does-not-exist.json' "$tmp/err"; then echo "ok $n - missing notification file names the file"
 else echo "not ok $n - missing notification file names the file (got $rc: $(cat "$tmp/err"))"; fi
+
+# The process holds live credentials: core dumps are off from the start (soft
+# and hard RLIMIT_CORE 0). explain blocks reading the notification from a FIFO
+# while /proc/PID/limits is read; it starts with a non-zero soft limit.
+n=$((n + 1))
+name="core dumps disabled at start (RLIMIT_CORE 0 0)"
+if [ "$(ulimit -H -c)" = 0 ]; then
+    echo "ok $n - $name # SKIP the hard core limit is already 0 here"
+else
+    mkfifo "$tmp/fifo"
+    ( ulimit -S -c 4096; WHOCHANGED_CONFIG= exec "$bin" explain --config /dev/null \
+        --notification - <"$tmp/fifo" >/dev/null 2>&1 ) &
+    pid=$!
+    exec 3>"$tmp/fifo"
+    lim=""
+    for _ in $(seq 100); do   # at most ~5 s
+        lim=$(awk '/^Max core file size/ {print $5, $6}' "/proc/$pid/limits" 2>/dev/null)
+        [ "$lim" = "0 0" ] && break
+        sleep 0.05
+    done
+    exec 3>&-
+    wait "$pid" 2>/dev/null
+    if [ "$lim" = "0 0" ]; then echo "ok $n - $name"
+    else echo "not ok $n - $name (limits: '$lim')"; fi
+fi

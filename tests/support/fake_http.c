@@ -49,6 +49,7 @@ static void s_record(struct fake_http *f, const struct wc_http_request *req)
     r->connect_timeout_ms = req->connect_timeout_ms;
     r->timeout_ms = req->timeout_ms;
     r->max_response_bytes = req->max_response_bytes;
+    r->metadata_credentials = req->metadata_credentials;
     r->body = wc_strndup(req->body ? req->body : "", req->body ? req->body_len : 0);
     r->body_len = req->body ? req->body_len : 0;
     r->headers = calloc(req->n_headers + 1, sizeof(*r->headers));

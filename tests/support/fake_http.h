@@ -18,6 +18,7 @@
 #ifndef WC_TESTS_FAKE_HTTP_H
 #define WC_TESTS_FAKE_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/http.h"
@@ -32,6 +33,7 @@ struct fake_http_req {
     long connect_timeout_ms;
     long timeout_ms;
     size_t max_response_bytes;
+    bool metadata_credentials; /* the request's flag (credential fetch from IMDS/ECS) */
 };
 
 struct fake_http;

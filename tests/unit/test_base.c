@@ -2,6 +2,7 @@
 #include "tests/support/testutil.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/clock.h"
@@ -67,6 +68,13 @@ static void test_str_helpers(void **state)
     assert_false(wc_str_contains(WC_STR_LIT("ab"), WC_STR_LIT("abc")));
     assert_int_equal(wc_strcmp0(NULL, "a") < 0, 1);
     assert_false(wc_streq(NULL, NULL));
+    /* "a€b": the euro sign is 3 bytes (1..3); a cut never ends inside it */
+    assert_int_equal(wc_str_utf8_prefix("a\xe2\x82\xac" "b", 5, 9), 5);
+    assert_int_equal(wc_str_utf8_prefix("a\xe2\x82\xac" "b", 5, 4), 4);
+    assert_int_equal(wc_str_utf8_prefix("a\xe2\x82\xac" "b", 5, 3), 1);
+    assert_int_equal(wc_str_utf8_prefix("a\xe2\x82\xac" "b", 5, 2), 1);
+    assert_int_equal(wc_str_utf8_prefix("a\xe2\x82\xac" "b", 5, 1), 1);
+    assert_int_equal(wc_str_utf8_prefix("\xe2\x82\xac", 3, 2), 0);
 }
 
 static void test_errf(void **state)
@@ -184,6 +192,62 @@ static void test_log_redacts_at_sink(void **state)
     wc_buf_clean_up(&cap.out);
 }
 
+/* A secret that is part of the marker "(redacted)" used to be found again
+ * inside the marker just written, forever (review finding 3). alarm() turns
+ * such a hang into a failure. */
+static void test_log_secret_inside_marker_terminates(void **state)
+{
+    struct capture cap = {WC_BUF_INIT};
+    struct wc_logger_options o = {.level = WC_LOG_INFO, .write = s_capture, .write_ctx = &cap,
+                                  .now_ms = s_fixed_now};
+    struct wc_logger *lg = wc_logger_new(&o);
+
+    (void)state;
+    assert_non_null(lg);
+    alarm(10);
+    assert_int_equal(wc_logger_add_secret(lg, "dacted"), WC_OK);
+    assert_int_equal(wc_logger_add_secret(lg, "hunter2-long"), WC_OK);
+    assert_int_equal(wc_logger_add_secret(lg, "hunter2"), WC_OK);
+    WC_LOGI(lg, NULL, "a dacted b");
+    WC_LOGI(lg, NULL, "x hunter2-long y hunter2 z hunter2hunter2");
+    alarm(0);
+    assert_non_null(cap.out.ptr);
+    /* one marker per occurrence, the longest secret wins, nothing doubled */
+    assert_non_null(strstr(cap.out.ptr, "info  a (redacted) b\n"));
+    assert_non_null(strstr(cap.out.ptr,
+                           "x (redacted) y (redacted) z (redacted)(redacted)\n"));
+    assert_null(strstr(cap.out.ptr, "hunter2"));
+    assert_null(strstr(cap.out.ptr, "((redacted"));
+    wc_logger_destroy(lg);
+    wc_buf_clean_up(&cap.out);
+}
+
+/* An SQS message id is the sender's to choose: one holding a newline used to
+ * start a forged log line (review finding 16). Control characters in the tag
+ * are escaped in text lines; JSON lines escape them as JSON does. */
+static void test_log_message_id_sanitised(void **state)
+{
+    struct capture cap = {WC_BUF_INIT};
+    struct wc_logger_options o = {.level = WC_LOG_INFO, .write = s_capture, .write_ctx = &cap,
+                                  .now_ms = s_fixed_now};
+    struct wc_logger *lg = wc_logger_new(&o);
+
+    (void)state;
+    WC_LOGI(lg, "m-1\n2024-05-01T11:59:10Z error  forged\x1b[2J\\x0a", "real %d", 1);
+    assert_string_equal(cap.out.ptr, "2024-05-01T11:59:10Z info  "
+                                     "[m-1\\x0a2024-05-01T11:59:10Z error  forged"
+                                     "\\x1b[2J\\x5cx0a] real 1\n");
+    wc_logger_destroy(lg);
+    wc_buf_clean_up(&cap.out);
+    o.format = WC_LOG_JSON;
+    lg = wc_logger_new(&o);
+    WC_LOGI(lg, "m\r\n\x01", "x");
+    assert_string_equal(cap.out.ptr, "{\"ts\":\"2024-05-01T11:59:10Z\",\"level\":\"info\","
+                                     "\"msg_id\":\"m\\r\\n\\u0001\",\"msg\":\"x\"}\n");
+    wc_logger_destroy(lg);
+    wc_buf_clean_up(&cap.out);
+}
+
 static void test_log_json_format(void **state)
 {
     struct capture cap = {WC_BUF_INIT};
@@ -246,6 +310,8 @@ int main(void)
         cmocka_unit_test(test_strlist),
         cmocka_unit_test(test_time_parse),
         cmocka_unit_test(test_log_redacts_at_sink),
+        cmocka_unit_test(test_log_secret_inside_marker_terminates),
+        cmocka_unit_test(test_log_message_id_sanitised),
         cmocka_unit_test(test_log_json_format),
         cmocka_unit_test(test_log_level_parse),
         cmocka_unit_test(test_policy_defaults),

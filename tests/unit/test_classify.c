@@ -205,9 +205,10 @@ static void test_federated_user(void **state)
     s_run(&p, &k);
     s_assert_cls(&k.c, WC_CLASS_HUMAN, "human", false);
     wc_policy_clean_up(&p);
+    /* the session name is the caller's choice: a match alone keeps it human */
     s_policy(&p, by_session, NULL);
     s_run(&p, &k);
-    s_assert_cls(&k.c, WC_CLASS_AUTOMATION, "trusted_session", false);
+    s_assert_cls(&k.c, WC_CLASS_HUMAN, "trusted_session_untrusted_principal", false);
     s_done(&k);
     wc_policy_clean_up(&p);
 }
@@ -223,10 +224,13 @@ static void test_terraform(void **state)
     } cases[] = {
         {NULL, NULL, WC_CLASS_HUMAN, "human"},
         {TERRAFORM_ROLES, NULL, WC_CLASS_AUTOMATION, "trusted_role"},
-        {NULL, "*Terraform/*", WC_CLASS_AUTOMATION, "automation_user_agent"},
+        /* user agent and session name are the caller's: alone, they only label a human */
+        {NULL, "*Terraform/*", WC_CLASS_HUMAN, "automation_user_agent_untrusted_principal"},
+        {"aws-go-sdk-*", NULL, WC_CLASS_HUMAN, "trusted_session_untrusted_principal"},
+        /* with a trusted principal it is automation, by the principal's rule */
+        {TERRAFORM_ROLES, "*Terraform/*", WC_CLASS_AUTOMATION, "trusted_role"},
         {"arn:aws:sts::123456789012:assumed-role/terraform-deployer/*", NULL,
          WC_CLASS_AUTOMATION, "trusted_principal"},
-        {"aws-go-sdk-*", NULL, WC_CLASS_AUTOMATION, "trusted_session"},
         /* globs for other things must not match */
         {"arn:aws:iam::*:role/terraform-deployer-prod", NULL, WC_CLASS_HUMAN, "human"},
         {"arn:aws:iam::*:role/admin-*", NULL, WC_CLASS_HUMAN, "human"},
@@ -256,6 +260,53 @@ static void test_terraform(void **state)
                        "terraform-deployer", "aws-go-sdk-1714564700123456789", "123456789012");
         wc_policy_clean_up(&p);
     }
+    s_done(&k);
+}
+
+/* A person can set any user agent and, in AssumeRole, any session name: an
+ * SSO user who sends Terraform's user agent from a session named like the CI
+ * stays a human (review finding: a human could pass as automation). */
+static void test_forged_user_agent_and_session_stay_human(void **state)
+{
+    static const char *const ua[] = {"*Terraform/*", NULL};
+    static const char *const session[] = {"ci-*", NULL};
+    static const char *const both[] = {"ci-*", TERRAFORM_ROLES, NULL};
+    static const char *const sso[] = {"arn:aws:iam::*:role/aws-reserved/*", "ci-*", NULL};
+    struct wc_policy p;
+    struct s_case k;
+    struct wc_user_identity *id;
+
+    (void)state;
+    s_load(CT "record-assumedrole-sso-console.constructed.json", true, &k);
+    id = &s_ev(&k)->identity;
+    free(s_ev(&k)->user_agent);
+    s_ev(&k)->user_agent = strdup("Terraform/1.7.5 (+https://www.terraform.io) "
+                                  "terraform-provider-aws/5.40.0");
+    free(id->session_name);
+    id->session_name = strdup("ci-deploy");
+    assert_non_null(s_ev(&k)->user_agent);
+    assert_non_null(id->session_name);
+    s_ev(&k)->session_credential_from_console = false;
+
+    s_policy(&p, NULL, ua);
+    s_run(&p, &k);
+    s_assert_cls(&k.c, WC_CLASS_HUMAN, "automation_user_agent_untrusted_principal", false);
+    wc_policy_clean_up(&p);
+    s_policy(&p, session, NULL);
+    s_run(&p, &k);
+    s_assert_cls(&k.c, WC_CLASS_HUMAN, "trusted_session_untrusted_principal", false);
+    wc_policy_clean_up(&p);
+    /* both, and a trusted list naming other roles: still human */
+    s_policy(&p, both, ua);
+    s_run(&p, &k);
+    s_assert_cls(&k.c, WC_CLASS_HUMAN, "automation_user_agent_untrusted_principal", false);
+    wc_policy_clean_up(&p);
+    /* the SSO role itself trusted (the issuer ARN's path): automation */
+    s_policy(&p, sso, ua);
+    s_run(&p, &k);
+    assert_non_null(id->issuer_arn);
+    s_assert_cls(&k.c, WC_CLASS_AUTOMATION, "trusted_role", false);
+    wc_policy_clean_up(&p);
     s_done(&k);
 }
 
@@ -550,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_root),
         cmocka_unit_test(test_federated_user),
         cmocka_unit_test(test_terraform),
+        cmocka_unit_test(test_forged_user_agent_and_session_stay_human),
         cmocka_unit_test(test_cloudformation_invoked_by),
         cmocka_unit_test(test_service_linked_role),
         cmocka_unit_test(test_aws_service_identity),

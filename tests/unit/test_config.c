@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -214,12 +215,13 @@ static void test_every_key(void **state)
     assert_string_equal(wc_config_notifier_type_name(n->type), "webhook");
 
     secrets = wc_config_secrets(c, &nsec);
-    assert_int_equal(nsec, 4);
-    assert_null(secrets[4]);
+    assert_int_equal(nsec, 5);
+    assert_null(secrets[5]);
     assert_string_equal(secrets[0], "ext-id-full-0001");
     assert_string_equal(secrets[1], n[-3].webhook_url);
     assert_string_equal(secrets[2], "xoxb-full-bot-token-secret");
-    assert_string_equal(secrets[3], "full-hmac-secret-value");
+    assert_string_equal(secrets[3], "http://127.0.0.1:8080/hook"); /* the webhook's url */
+    assert_string_equal(secrets[4], "full-hmac-secret-value");
     wc_config_destroy(c);
     wc_config_errors_clean_up(&errs);
 }
@@ -546,7 +548,7 @@ static void test_notifier_validation(void **state)
     s_bad("notifiers:\n"
           "  - channel: x\n"                                           /* 2: no type */
           "  - type: email\n"                                          /* 3 */
-          "  - {type: slack, webhook_url: \"http://a\", bot_token: t-1234, channel: c}\n" /* 4 */
+          "  - {type: slack, webhook_url: \"http://a\", bot_token: t-123456789, channel: c}\n" /* 4 */
           "  - {type: slack, channel: c}\n"                            /* 5 */
           "  - {type: jsonl, url: \"http://a\", path: /x}\n"            /* 6 */
           "  - {type: webhook, url: \"http://a\", verdicts: [human, bored]}\n" /* 7 */
@@ -597,17 +599,20 @@ static void test_secrets_redacted(void **state)
     assert_non_null(strstr(dump.ptr, "webhook_url: \"(redacted)\""));
     assert_non_null(strstr(dump.ptr, "bot_token: \"(redacted)\""));
     assert_non_null(strstr(dump.ptr, "hmac_secret: \"(redacted)\""));
+    /* the webhook's url may carry a token: a secret too */
+    assert_null(strstr(dump.ptr, "example.com/h"));
+    assert_non_null(strstr(dump.ptr, "  url: \"(redacted)\""));
     /* non-secrets are shown */
-    assert_non_null(strstr(dump.ptr, "url: \"https://example.com/h\""));
     assert_non_null(strstr(dump.ptr, "channel: \"ops\""));
 
     secrets = wc_config_secrets(c, &n);
-    assert_int_equal(n, 4);
+    assert_int_equal(n, 5);
     assert_string_equal(secrets[0], "ext-SECRET-4242");
     assert_string_equal(secrets[1], "https://hooks.slack.com/services/T9/B9/hookSECRET99");
     assert_string_equal(secrets[2], "xoxb-SECRET-token-11");
-    assert_string_equal(secrets[3], "hmac-from-env-SECRET-77");
-    assert_null(secrets[4]);
+    assert_string_equal(secrets[3], "https://example.com/h");
+    assert_string_equal(secrets[4], "hmac-from-env-SECRET-77");
+    assert_null(secrets[5]);
     wc_buf_clean_up(&dump);
     wc_config_destroy(c);
 
@@ -624,6 +629,145 @@ static void test_secrets_redacted(void **state)
     assert_null(strstr(printed, "SECRET"));
     free(printed);
     wc_config_errors_clean_up(&errs);
+    unsetenv("WC_T_HMAC");
+}
+
+/* A secret the logger could not mask safely is refused with file:line:col:
+ * shorter than 8 bytes, or part of "(redacted)" (the logger would find it
+ * again inside its own mask). The value is not echoed. */
+static void test_secret_length_and_marker(void **state)
+{
+    struct wc_config_errors errs = WC_CONFIG_ERRORS_INIT;
+    struct wc_config *c;
+
+    (void)state;
+    s_bad("accounts:\n  external_id: xid-42\n"
+          "notifiers:\n"
+          "  - {type: webhook, url: \"http://127.0.0.1:1/h\", hmac_secret: redacted}\n"
+          "  - {type: slack, bot_token: \"(redacted)\", channel: c}\n"
+          "  - {type: webhook, url: \"http://127.0.0.1:1/h\", hmac_secret: \"(redacte\"}\n",
+          &errs);
+    s_find(&errs, 2, 16, "accounts.external_id: a secret must be at least 8 bytes long");
+    s_find(&errs, 4, 63, "hmac_secret: a secret must not be part of \"(redacted)\"");
+    s_find(&errs, 5, 30, "bot_token: a secret must not be part of");
+    s_find(&errs, 6, 63, "hmac_secret: a secret must not be part of");
+    assert_int_equal(errs.len, 4);
+    for (size_t i = 0; i < errs.len; i++)
+        assert_null(strstr(errs.items[i].reason, "xid-42"));
+    wc_config_errors_clean_up(&errs);
+    /* 8 bytes is enough; containing the marker is not being part of it */
+    c = s_ok("accounts:\n  external_id: xid-4242\n"
+             "notifiers:\n"
+             "  - {type: webhook, url: \"http://127.0.0.1:1/h\", hmac_secret: \"x(redacted)\"}\n");
+    wc_config_destroy(c);
+}
+
+/* A mistyped reference in a secret (the secret pasted inside ${...}) used to
+ * be echoed in the error (review finding 6). A non-secret still is. */
+static void test_invalid_reference_in_secret_not_echoed(void **state)
+{
+    struct wc_config_errors errs = WC_CONFIG_ERRORS_INIT;
+    size_t i;
+
+    (void)state;
+    s_bad("accounts:\n  external_id: \"${ext-SECRET-4242}\"\n"
+          "notifiers:\n"
+          "  - {type: webhook, url: \"https://h.example/x?t=${tok-SECRET-1}\", "
+          "hmac_secret: \"${hmac SECRET}\"}\n"
+          "queue_name: \"${1-not-secret}\"\n",
+          &errs);
+    assert_int_equal(errs.len, 4);
+    s_find(&errs, 2, 16, "accounts.external_id: invalid variable reference (use ${NAME}");
+    s_find(&errs, 4, 26, "notifiers[0].url: invalid variable reference (use");
+    s_find(&errs, 4, 80, "notifiers[0].hmac_secret: invalid variable reference (use");
+    i = s_find(&errs, 5, 13, "queue_name: invalid variable reference");
+    assert_non_null(strstr(errs.items[i].reason, "'${1-not-secret}'"));
+    for (i = 0; i < errs.len; i++)
+        assert_null(strstr(errs.items[i].reason, "SECRET"));
+    wc_config_errors_clean_up(&errs);
+}
+
+/* Writes yaml to a new temporary file with the given mode; path receives it. */
+static void s_write_mode(char *path, size_t len, const char *yaml, mode_t mode)
+{
+    int fd;
+    FILE *f;
+
+    snprintf(path, len, "/tmp/wc-config-mode-XXXXXX");
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(fchmod(fd, mode), 0);
+    f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs(yaml, f);
+    fclose(f);
+}
+
+/* number of warnings of loading yaml from a file of that mode; the first
+ * (if any) is copied to first. */
+static size_t s_mode_warnings(const char *yaml, mode_t mode, char *first, size_t first_len)
+{
+    struct wc_config_errors errs = WC_CONFIG_ERRORS_INIT;
+    struct wc_config *c = NULL;
+    char path[64];
+    size_t n;
+
+    s_write_mode(path, sizeof(path), yaml, mode);
+    if (wc_config_load(path, &c, &errs) != WC_OK) {
+        wc_config_errors_print(&errs, stderr);
+        fail_msg("%s did not load", path);
+    }
+    n = wc_config_warnings(c)->len;
+    if (first && first_len)
+        snprintf(first, first_len, "%s", n ? wc_config_warnings(c)->items[0] : "");
+    wc_config_destroy(c);
+    wc_config_errors_clean_up(&errs);
+    unlink(path);
+    return n;
+}
+
+/* A config file others can read that holds a secret written in it: a
+ * warning (review finding 6), never the secret itself. */
+static void test_readable_file_with_literal_secret_warns(void **state)
+{
+    static const char literal[] = "region: eu-west-1\n"
+                                  "notifiers:\n"
+                                  "  - type: webhook\n"
+                                  "    url: ${WC_T_URL}\n"
+                                  "    hmac_secret: literal-SECRET-in-file\n";
+    static const char from_env[] = "notifiers:\n"
+                                   "  - {type: webhook, url: \"${WC_T_URL}\", "
+                                   "hmac_secret: \"${WC_T_HMAC}\"}\n";
+    static const char env_default[] = "accounts:\n"
+                                      "  external_id: \"${WC_T_UNSET_XID:-default-SECRET-xid}\"\n";
+    char w[512];
+
+    (void)state;
+    setenv("WC_T_URL", "https://hooks.example/x", 1);
+    setenv("WC_T_HMAC", "hmac-from-env-SECRET-77", 1);
+    unsetenv("WC_T_UNSET_XID");
+    assert_int_equal(s_mode_warnings(literal, 0644, w, sizeof(w)), 1);
+    assert_non_null(strstr(w, "readable by group and others (mode 0644)"));
+    assert_non_null(strstr(w, "notifiers[0].hmac_secret, line 5"));
+    assert_non_null(strstr(w, "chmod 600"));
+    assert_null(strstr(w, "SECRET"));
+    assert_int_equal(s_mode_warnings(literal, 0640, w, sizeof(w)), 1);
+    assert_non_null(strstr(w, "readable by its group (mode 0640)"));
+    assert_int_equal(s_mode_warnings(literal, 0604, w, sizeof(w)), 1);
+    assert_non_null(strstr(w, "readable by others (mode 0604)"));
+    /* owner-only: fine */
+    assert_int_equal(s_mode_warnings(literal, 0600, NULL, 0), 0);
+    assert_int_equal(s_mode_warnings(literal, 0400, NULL, 0), 0);
+    /* secrets from the environment: fine even world-readable */
+    assert_int_equal(s_mode_warnings(from_env, 0644, NULL, 0), 0);
+    /* a default written in the file is in the file */
+    assert_int_equal(s_mode_warnings(env_default, 0644, w, sizeof(w)), 1);
+    assert_non_null(strstr(w, "accounts.external_id, line 2"));
+    /* ... unless the environment gives the value */
+    setenv("WC_T_UNSET_XID", "xid-from-env-0001", 1);
+    assert_int_equal(s_mode_warnings(env_default, 0644, NULL, 0), 0);
+    unsetenv("WC_T_UNSET_XID");
+    unsetenv("WC_T_URL");
     unsetenv("WC_T_HMAC");
 }
 
@@ -647,7 +791,18 @@ static void test_dump_round_trip(void **state)
     assert_non_null(strstr(d1.ptr, "state_dir: \"/var/lib/whochanged\"\n"));
     assert_non_null(strstr(d1.ptr, "region: null\n"));
     assert_non_null(strstr(d1.ptr, "hmac_secret: null\n"));
-    b = s_ok(d1.ptr);
+    /* the webhook url is a secret, printed "(redacted)": put a value back */
+    {
+        char *at = strstr(d1.ptr, "url: \"(redacted)\"");
+        struct wc_buf fixed = WC_BUF_INIT;
+
+        assert_non_null(at);
+        assert_int_equal(wc_buf_append(&fixed, d1.ptr, (size_t)(at - d1.ptr)), WC_OK);
+        assert_int_equal(wc_buf_append_cstr(&fixed, "url: \"http://h\""), WC_OK);
+        assert_int_equal(wc_buf_append_cstr(&fixed, at + strlen("url: \"(redacted)\"")), WC_OK);
+        b = s_ok(fixed.ptr);
+        wc_buf_clean_up(&fixed);
+    }
     assert_int_equal(wc_config_dump(b, &d2), WC_OK);
     assert_string_equal(d1.ptr, d2.ptr);
     assert_int_equal(wc_config_policy(b)->trusted.len, 6);
@@ -814,6 +969,9 @@ int main(void)
         cmocka_unit_test(test_too_many_errors_capped),
         cmocka_unit_test(test_notifier_validation),
         cmocka_unit_test(test_secrets_redacted),
+        cmocka_unit_test(test_secret_length_and_marker),
+        cmocka_unit_test(test_invalid_reference_in_secret_not_echoed),
+        cmocka_unit_test(test_readable_file_with_literal_secret_warns),
         cmocka_unit_test(test_dump_round_trip),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_example_loads),

@@ -582,6 +582,7 @@ static void test_web_identity(void **state)
     assert_string_equal(fake_http_req_header(r, "Content-Type"),
                         "application/x-www-form-urlencoded; charset=utf-8");
     assert_null(fake_http_req_header(r, "Authorization")); /* unsigned */
+    assert_false(r->metadata_credentials); /* STS: https, never a metadata address */
 
     /* The token file is re-read on refresh; the session name comes from env. */
     s_write_tmp(f, "eyJhbGciOiJSUzI1NiJ9.tokenTWO.sig");
@@ -676,6 +677,7 @@ static void test_ecs_relative(void **state)
     assert_string_equal(r->method, "GET");
     assert_null(fake_http_req_header(r, "Authorization"));
     assert_true(r->connect_timeout_ms > 0 && r->connect_timeout_ms <= 1000);
+    assert_true(r->metadata_credentials); /* a credential fetch */
 
     /* Relative URIs win over full ones; a non-2xx answer is a failure. */
     s_setenv(f, "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://example.com/creds");
@@ -796,6 +798,9 @@ static void test_imds_v2_flow(void **state)
     }
     assert_string_equal(fake_http_request(f->http, 1)->url, IMDS_LIST);
     assert_string_equal(fake_http_request(f->http, 2)->url, IMDS_ROLE);
+    /* each is marked a credential fetch: only those may use plain http to IMDS */
+    for (size_t i = 0; i < 3; i++)
+        assert_true(fake_http_request(f->http, i)->metadata_credentials);
 }
 
 static void test_imds_doc_json_and_endpoint(void **state)

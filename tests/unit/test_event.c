@@ -97,6 +97,28 @@ static void s_expect_fail(const char *json, int want_rc, const char *want_in_err
     s_expect_fail_n(json, strlen(json), want_rc, want_in_err);
 }
 
+/* Parse must succeed, keeping n_kept events after the seed and skipping one
+ * record, whose problem errbuf names. */
+static void s_expect_skip(const char *json, size_t n_kept, const char *want_in_err)
+{
+    struct wc_event_list l = WC_EVENT_LIST_INIT;
+    char err[256] = "";
+    int rc;
+
+    s_seed(&l);
+    rc = s_parse_cstr(json, &l, err, sizeof(err));
+    if (rc != WC_OK)
+        fail_msg("expected a skip, got %d (%s) for input starting %.60s", rc, err, json);
+    assert_int_equal(l.len, 1 + n_kept);
+    assert_string_equal(l.items[0].event_id, "seed-1");
+    assert_int_equal(l.n_skipped, 1);
+    assert_non_null(strstr(err, "skipped 1 unusable record, the first: "));
+    assert_null(strchr(err, '\n'));
+    if (want_in_err && !strstr(err, want_in_err))
+        fail_msg("reason '%s' does not mention '%s'", err, want_in_err);
+    wc_event_list_clean_up(&l);
+}
+
 /* ---- LookupEvents ----------------------------------------------------- */
 
 static void s_check_lookup_page(const struct wc_event_list *l)
@@ -375,7 +397,9 @@ static void test_error_code(void **state)
     assert_int_equal(l.items[0].event_time_ms, 1468523745000LL);
     wc_event_list_clean_up(&l);
 
-    /* The shared doc sample has no eventID (nor errorCode): refused, with why. */
+    /* The shared doc sample has no eventID (nor errorCode): alone, it is the
+     * whole document, refused with why (in a file it is skipped, see
+     * test_odd_records_skipped). */
     wc_test_read_ref(CT "record-doc-iamuser-api-error.json", &b);
     assert_int_equal(wc_events_parse(wc_buf_str(&b), &l, err, sizeof(err)), WC_ERR_INVALID);
     assert_non_null(strstr(err, "eventID"));
@@ -488,11 +512,12 @@ static void test_event_time_forms(void **state)
             fail_msg("case %zu: %lld != %lld", i, (long long)l.items[i].event_time_ms,
                      ok[i].ms);
     }
-    /* neither parses */
-    assert_int_equal(s_parse_entry("", "", "\\\"nope\\\"", "", &l), WC_ERR_INVALID);
-    assert_int_equal(s_parse_entry("-1", "", "", "", &l), WC_ERR_INVALID);
-    assert_int_equal(s_parse_entry("true", "", "", "", &l), WC_ERR_INVALID);
+    /* neither parses: the entry is skipped, the page is fine */
+    assert_int_equal(s_parse_entry("", "", "\\\"nope\\\"", "", &l), WC_OK);
+    assert_int_equal(s_parse_entry("-1", "", "", "", &l), WC_OK);
+    assert_int_equal(s_parse_entry("true", "", "", "", &l), WC_OK);
     assert_int_equal(l.len, sizeof(ok) / sizeof(ok[0]));
+    assert_int_equal(l.n_skipped, 3);
     wc_event_list_clean_up(&l);
 }
 
@@ -514,8 +539,9 @@ static void test_read_only_forms(void **state)
     assert_true(l.items[3].read_only);
     assert_false(l.items[4].read_only);
     assert_false(l.items[5].read_only);
-    assert_int_equal(s_parse_entry("1", "7", "", "", &l), WC_ERR_INVALID);
+    assert_int_equal(s_parse_entry("1", "7", "", "", &l), WC_OK); /* skipped */
     assert_int_equal(l.len, 6);
+    assert_int_equal(l.n_skipped, 1);
     wc_event_list_clean_up(&l);
 
     /* sessionCredentialFromConsole: bool true or "true" */
@@ -640,21 +666,22 @@ static void test_hostile_small(void **state)
     s_expect_fail("{}", WC_ERR_INVALID, NULL);
     s_expect_fail("{\"Events\":5}", WC_ERR_INVALID, "Events");
     s_expect_fail("{\"Events\":null}", WC_ERR_INVALID, "Events");
-    s_expect_fail("{\"Events\":[7]}", WC_ERR_INVALID, "Events[0]");
+    s_expect_skip("{\"Events\":[7]}", 0, "Events[0]");
     s_expect_fail("{\"Events\":[],\"NextToken\":9}", WC_ERR_INVALID, "NextToken");
     s_expect_fail("{\"Records\":\"x\"}", WC_ERR_INVALID, "Records");
-    s_expect_fail("{\"Records\":[1]}", WC_ERR_INVALID, "Records[0]");
-    /* CloudTrailEvent missing, not a string, not JSON, JSON with junk after */
-    s_expect_fail("{\"Events\":[{\"EventId\":\"x\"}]}", WC_ERR_INVALID, "CloudTrailEvent");
-    s_expect_fail("{\"Events\":[{\"EventId\":\"x\",\"CloudTrailEvent\":{}}]}", WC_ERR_INVALID,
+    s_expect_skip("{\"Records\":[1]}", 0, "Records[0]");
+    /* CloudTrailEvent missing, not a string, not JSON, JSON with junk after:
+     * that entry is skipped, the page is fine */
+    s_expect_skip("{\"Events\":[{\"EventId\":\"x\"}]}", 0, "CloudTrailEvent");
+    s_expect_skip("{\"Events\":[{\"EventId\":\"x\",\"CloudTrailEvent\":{}}]}", 0,
                   "CloudTrailEvent");
-    s_expect_fail("{\"Events\":[{\"EventId\":\"x\",\"CloudTrailEvent\":\"{not json\"}]}",
-                  WC_ERR_PARSE, "CloudTrailEvent");
-    s_expect_fail("{\"Events\":[{\"EventId\":\"x\",\"EventTime\":1,"
+    s_expect_skip("{\"Events\":[{\"EventId\":\"x\",\"CloudTrailEvent\":\"{not json\"}]}", 0,
+                  "CloudTrailEvent");
+    s_expect_skip("{\"Events\":[{\"EventId\":\"x\",\"EventTime\":1,"
                   "\"CloudTrailEvent\":\"{\\\"eventName\\\":\\\"A\\\"} x\"}]}",
-                  WC_ERR_PARSE, "CloudTrailEvent");
-    s_expect_fail("{\"Events\":[{\"EventId\":\"x\",\"EventTime\":1,\"CloudTrailEvent\":\"[]\"}]}",
-                  WC_ERR_INVALID, NULL);
+                  0, "CloudTrailEvent");
+    s_expect_skip("{\"Events\":[{\"EventId\":\"x\",\"EventTime\":1,\"CloudTrailEvent\":\"[]\"}]}",
+                  0, "record is not an object");
     /* records missing what we need */
     s_expect_fail("{\"eventName\":\"X\",\"eventTime\":\"2024-05-01T00:00:00Z\"}", WC_ERR_INVALID,
                   "eventID");
@@ -685,16 +712,77 @@ static void test_hostile_small(void **state)
     s_expect_fail("{\"eventID\":\"i\",\"eventName\":\"X\",\"eventTime\":\"2024-05-01T00:00:00Z\","
                   "\"resources\":[\"arn\"]}",
                   WC_ERR_INVALID, "resources");
-    s_expect_fail("{\"Events\":[{\"EventId\":\"x\",\"EventTime\":1,\"Resources\":[{\"ResourceName\":1}],"
+    s_expect_skip("{\"Events\":[{\"EventId\":\"x\",\"EventTime\":1,\"Resources\":[{\"ResourceName\":1}],"
                   "\"CloudTrailEvent\":\"{}\"}]}",
-                  WC_ERR_INVALID, "ResourceName");
+                  0, "ResourceName");
     s_expect_fail("{\"eventID\":\"i\",\"eventName\":\"X\",\"eventTime\":\"2024-05-01T00:00:00Z\","
                   "\"readOnly\":{}}",
                   WC_ERR_INVALID, "readOnly");
-    /* one bad record spoils the whole document: nothing is appended */
-    s_expect_fail("[{\"eventID\":\"ok\",\"eventName\":\"X\",\"eventTime\":\"2024-05-01T00:00:00Z\"},"
+    /* one bad record no longer spoils the document: the good one is kept */
+    s_expect_skip("[{\"eventID\":\"ok\",\"eventName\":\"X\",\"eventTime\":\"2024-05-01T00:00:00Z\"},"
                   "{\"eventID\":\"bad\",\"eventName\":\"X\"}]",
-                  WC_ERR_INVALID, "records[1]");
+                  1, "records[1]: record has no parseable eventTime");
+}
+
+/* One odd record used to fail the whole page or file (review finding 15):
+ * a record without eventID (AWS's own 2014 documentation examples) or with
+ * a field of an unexpected type is skipped and counted; the rest is kept. */
+static void test_odd_records_skipped(void **state)
+{
+    struct wc_event_list l = WC_EVENT_LIST_INIT;
+    struct wc_buf doc = WC_BUF_INIT, rec = WC_BUF_INIT;
+    char err[256] = "";
+    static const char good[] =
+        "{\"eventID\":\"good-1\",\"eventName\":\"PutX\",\"eventTime\":\"2024-05-01T00:00:00Z\"}";
+
+    (void)state;
+    /* a log file: the doc sample without eventID between two good records */
+    wc_test_read_ref(CT "record-doc-iamuser-api-error.json", &rec);
+    wc_buf_init(&doc, 0);
+    assert_int_equal(wc_buf_appendf(&doc, "{\"Records\":[%s,%s,%s]}", good, rec.ptr,
+                                    "{\"eventID\":\"good-2\",\"eventName\":\"PutY\","
+                                    "\"eventTime\":\"2024-05-01T00:00:01Z\"}"),
+                     WC_OK);
+    assert_int_equal(wc_events_parse(wc_buf_str(&doc), &l, err, sizeof(err)), WC_OK);
+    assert_int_equal(l.len, 2);
+    assert_string_equal(l.items[0].event_id, "good-1");
+    assert_string_equal(l.items[1].event_id, "good-2");
+    assert_int_equal(l.n_skipped, 1);
+    assert_non_null(strstr(err, "Records[1]: record has no eventID"));
+    /* a LookupEvents page: one entry with a number where a string belongs,
+     * one with a non-object userIdentity; the token still counts */
+    wc_buf_reset(&doc);
+    assert_int_equal(
+        wc_buf_appendf(&doc,
+                       "{\"Events\":["
+                       "{\"EventId\":\"a\",\"CloudTrailEvent\":\"{\\\"eventID\\\":\\\"a\\\","
+                       "\\\"eventName\\\":\\\"X\\\",\\\"eventTime\\\":\\\"2024-05-01T00:00:00Z\\\","
+                       "\\\"userAgent\\\":42}\"},"
+                       "{\"EventId\":\"b\",\"CloudTrailEvent\":\"{\\\"eventID\\\":\\\"b\\\","
+                       "\\\"eventName\\\":\\\"X\\\",\\\"eventTime\\\":\\\"2024-05-01T00:00:00Z\\\"}\"},"
+                       "{\"EventId\":\"c\",\"CloudTrailEvent\":\"{\\\"eventID\\\":\\\"c\\\","
+                       "\\\"eventName\\\":\\\"X\\\",\\\"eventTime\\\":\\\"2024-05-01T00:00:00Z\\\","
+                       "\\\"userIdentity\\\":[]}\"}],"
+                       "\"NextToken\":\"tok-2\"}"),
+        WC_OK);
+    assert_int_equal(wc_events_parse(wc_buf_str(&doc), &l, err, sizeof(err)), WC_OK);
+    assert_int_equal(l.len, 3);
+    assert_string_equal(l.items[2].event_id, "b");
+    assert_string_equal(l.next_token, "tok-2");
+    assert_int_equal(l.n_skipped, 3); /* summed over calls */
+    assert_non_null(strstr(err, "skipped 2 unusable records, the first: Events[0]: userAgent"));
+    /* no skip: errbuf is empty */
+    assert_int_equal(s_parse_cstr("[]", &l, err, sizeof(err)), WC_OK);
+    assert_string_equal(err, "");
+    assert_int_equal(l.n_skipped, 3);
+    /* every record skipped: still a page (empty), not a failure */
+    assert_int_equal(s_parse_cstr("{\"Records\":[{},{\"eventID\":7}]}", &l, NULL, 0), WC_OK);
+    assert_int_equal(l.len, 3);
+    assert_int_equal(l.n_skipped, 5);
+    wc_event_list_clean_up(&l);
+    assert_int_equal(l.n_skipped, 0);
+    wc_buf_clean_up(&doc);
+    wc_buf_clean_up(&rec);
 }
 
 static void test_hostile_truncated_and_nul(void **state)
@@ -789,10 +877,10 @@ static void test_hostile_huge(void **state)
     wc_buf_reset(&b);
     wc_buf_appendf(&b, "{\"Events\":[{\"CloudTrailEvent\":\"%s", big);
     s_expect_fail_n(b.ptr, b.len, WC_ERR_PARSE, NULL);
-    /* a 10 MB CloudTrailEvent that is not JSON */
+    /* a 10 MB CloudTrailEvent that is not JSON: that entry is skipped */
     wc_buf_reset(&b);
     wc_buf_appendf(&b, "{\"Events\":[{\"CloudTrailEvent\":\"%s\"}]}", big);
-    s_expect_fail_n(b.ptr, b.len, WC_ERR_PARSE, "CloudTrailEvent");
+    s_expect_skip(b.ptr, 0, "CloudTrailEvent");
     /* a 10 MB requestParameters value: skipped, the event is fine */
     wc_buf_reset(&b);
     wc_buf_appendf(&b, "{\"eventID\":\"i\",\"eventName\":\"X\",\"eventTime\":\"2024-05-01T00:00:00Z\","
@@ -897,6 +985,7 @@ int main(void)
         cmocka_unit_test(test_identity_extras),
         cmocka_unit_test(test_param_strings_limits),
         cmocka_unit_test(test_hostile_small),
+        cmocka_unit_test(test_odd_records_skipped),
         cmocka_unit_test(test_hostile_truncated_and_nul),
         cmocka_unit_test(test_hostile_deep_nesting),
         cmocka_unit_test(test_hostile_huge),

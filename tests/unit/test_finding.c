@@ -287,6 +287,84 @@ static void test_untrusted_terraform_is_human(void **state)
     wc_finding_destroy(f);
 }
 
+/* A user agent that looks like Terraform, from a principal not in trusted,
+ * is a human change (the caller sets its user agent), and the reason says
+ * that the user agent looked like automation. */
+static void test_automation_user_agent_alone_is_human(void **state)
+{
+    struct fixture *fx = *state;
+    struct wc_finding *f;
+    struct wc_event *e;
+
+    assert_int_equal(wc_strlist_push(&fx->policy.automation_user_agents, "*Terraform/*"), WC_OK);
+    e = s_add_event(fx, "sso", "AuthorizeSecurityGroupIngress", 2000, SSO, SG);
+    free(e->user_agent);
+    e->user_agent = s_dup("APN/1.0 HashiCorp/1.0 Terraform/1.7.5");
+    f = s_decide(fx);
+    assert_int_equal(f->verdict, WC_VERDICT_HUMAN);
+    assert_string_equal(f->matches[0].cls.rule, "automation_user_agent_untrusted_principal");
+    assert_non_null(strstr(f->reason, "alice@example.com"));
+    assert_non_null(strstr(f->reason, "automation_user_agent_untrusted_principal"));
+    wc_finding_destroy(f);
+}
+
+/* true when s is well-formed UTF-8 (no sequence cut short). */
+static bool s_utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    while (*p) {
+        size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3
+                 : (*p & 0xF8) == 0xF0 ? 4 : 0;
+        if (!n)
+            return false;
+        for (size_t i = 1; i < n; i++)
+            if ((p[i] & 0xC0) != 0x80)
+                return false;
+        p += n;
+    }
+    return true;
+}
+
+/* A resource name over 4 KiB used to make the decision fail ("too large"):
+ * the message was never reported and cycled to the DLQ (review finding
+ * 11). The reason is cut at a UTF-8 boundary instead. */
+static void test_huge_resource_name_truncates_reason(void **state)
+{
+    struct fixture *fx = *state;
+    struct wc_finding *f;
+    struct wc_buf name = WC_BUF_INIT;
+    struct wc_buf json = WC_BUF_INIT;
+
+    /* "x" then 3-byte characters, so a cut at 4093 bytes lands mid-sequence */
+    assert_int_equal(wc_buf_append_cstr(&name, "x"), WC_OK);
+    for (int i = 0; i < 3000; i++)
+        assert_int_equal(wc_buf_append_cstr(&name, "\xe2\x82\xac"), WC_OK); /* U+20AC */
+    free(fx->note.change.resource_name);
+    fx->note.change.resource_name = wc_buf_steal(&name);
+    /* unattributed: the reason names the resource */
+    f = s_decide(fx);
+    assert_int_equal(f->verdict, WC_VERDICT_UNATTRIBUTED);
+    assert_true(strlen(f->reason) <= 4096);
+    assert_true(strlen(f->reason) > 4000);
+    assert_true(s_utf8_ok(f->reason));
+    assert_non_null(strstr(f->reason, "no CloudTrail write event"));
+    assert_string_equal(f->reason + strlen(f->reason) - 3, "...");
+    /* the whole name is kept in the change and the JSON */
+    assert_int_equal(wc_finding_to_json(f, false, &json), WC_OK);
+    assert_non_null(strstr(json.ptr, fx->note.change.resource_name));
+    wc_buf_clean_up(&json);
+    wc_finding_destroy(f);
+    /* human: the reason names actor and resource */
+    s_add_event(fx, "a", "AuthorizeSecurityGroupIngress", 1000, IAM_USER, SG);
+    f = s_decide(fx);
+    assert_int_equal(f->verdict, WC_VERDICT_HUMAN);
+    assert_true(strlen(f->reason) <= 4096);
+    assert_true(s_utf8_ok(f->reason));
+    assert_true(strncmp(f->reason, "Alice (IAMUser) called", 22) == 0);
+    wc_finding_destroy(f);
+}
+
 static void test_ignored_type_and_non_change(void **state)
 {
     struct fixture *fx = *state;
@@ -401,6 +479,8 @@ int main(void)
         T(test_automation_beats_service),
         T(test_service_only),
         T(test_untrusted_terraform_is_human),
+        T(test_automation_user_agent_alone_is_human),
+        T(test_huge_resource_name_truncates_reason),
         T(test_ignored_type_and_non_change),
         T(test_no_events_is_unattributed),
         T(test_duplicate_event_ids_once),

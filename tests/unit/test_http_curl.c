@@ -365,28 +365,44 @@ static void test_url_policy(void **state)
             fail_msg("%s not refused", refused[i]);
         /* refused at once, not after a connect attempt or the 200 ms timeout */
         assert_true(s_now_ms() - t0 < 150);
-        assert_int_equal(wc_http_curl_check_url(refused[i], true), WC_ERR_INVALID);
+        assert_int_equal(wc_http_curl_check_url(refused[i], true, true), WC_ERR_INVALID);
     }
     /* credentials in the URL */
     snprintf(url, sizeof(url), "http://user:pw@127.0.0.1:%u/status/200", wc_http_testserver_port(f->srv));
     assert_int_equal(wc_http_send(f->http, &req, &resp), WC_ERR_INVALID);
 
-    assert_int_equal(wc_http_curl_check_url("https://sqs.eu-west-1.amazonaws.com/", false), WC_OK);
-    assert_int_equal(wc_http_curl_check_url("HTTPS://hooks.slack.com/services/x", false), WC_OK);
-    assert_int_equal(wc_http_curl_check_url("http://127.0.0.1:1/", true), WC_OK);
-    assert_int_equal(wc_http_curl_check_url("http://127.9.8.7/", true), WC_OK);
-    assert_int_equal(wc_http_curl_check_url("http://localhost:4566/", true), WC_OK);
-    assert_int_equal(wc_http_curl_check_url("http://LOCALHOST/", true), WC_OK);
-    assert_int_equal(wc_http_curl_check_url("http://[::1]:8080/", true), WC_OK);
-    assert_int_equal(wc_http_curl_check_url("http://127.0.0.1:1/", false), WC_ERR_INVALID);
-    assert_int_equal(wc_http_curl_check_url(NULL, true), WC_ERR_INVALID);
-    /* the link-local AWS metadata endpoints speak only plain HTTP */
-    assert_int_equal(wc_http_curl_check_url("http://169.254.169.254/latest/api/token", false), WC_OK);
-    assert_int_equal(wc_http_curl_check_url("http://[fd00:ec2::254]/latest/", false), WC_OK);
-    assert_int_equal(wc_http_curl_check_url("http://169.254.170.2/v2/credentials/x", false), WC_OK);
-    assert_int_equal(wc_http_curl_check_url("http://169.254.170.23/v1/credentials", false), WC_OK);
-    assert_int_equal(wc_http_curl_check_url("http://169.254.169.253/", false), WC_ERR_INVALID);
-    assert_int_equal(wc_http_curl_check_url("http://169.254.170.3/", false), WC_ERR_INVALID);
+    assert_int_equal(wc_http_curl_check_url("https://sqs.eu-west-1.amazonaws.com/", false, true), WC_OK);
+    assert_int_equal(wc_http_curl_check_url("HTTPS://hooks.slack.com/services/x", false, true), WC_OK);
+    assert_int_equal(wc_http_curl_check_url("http://127.0.0.1:1/", true, true), WC_OK);
+    assert_int_equal(wc_http_curl_check_url("http://127.9.8.7/", true, true), WC_OK);
+    assert_int_equal(wc_http_curl_check_url("http://localhost:4566/", true, true), WC_OK);
+    assert_int_equal(wc_http_curl_check_url("http://LOCALHOST/", true, true), WC_OK);
+    assert_int_equal(wc_http_curl_check_url("http://[::1]:8080/", true, true), WC_OK);
+    assert_int_equal(wc_http_curl_check_url("http://127.0.0.1:1/", false, true), WC_ERR_INVALID);
+    assert_int_equal(wc_http_curl_check_url(NULL, true, true), WC_ERR_INVALID);
+    /* the link-local AWS metadata endpoints speak only plain HTTP: allowed for
+     * credential fetches (the request's metadata_credentials flag) only */
+    {
+        static const char *const meta[] = {"http://169.254.169.254/latest/api/token",
+                                           "http://[fd00:ec2::254]/latest/",
+                                           "http://169.254.170.2/v2/credentials/x",
+                                           "http://169.254.170.23/v1/credentials",
+                                           "http://[fd00:ec2::23]/v1/credentials"};
+
+        for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++) {
+            assert_int_equal(wc_http_curl_check_url(meta[i], false, true), WC_OK);
+            if (wc_http_curl_check_url(meta[i], true, false) != WC_ERR_INVALID)
+                fail_msg("%s allowed without the credential-fetch flag", meta[i]);
+        }
+    }
+    assert_int_equal(wc_http_curl_check_url("http://169.254.169.253/", false, true), WC_ERR_INVALID);
+    assert_int_equal(wc_http_curl_check_url("http://169.254.170.3/", false, true), WC_ERR_INVALID);
+    /* through the transport: an ordinary request to IMDS is refused at once,
+     * before any connection (a marked one is not sent here: no network) */
+    snprintf(url, sizeof(url), "http://169.254.169.254/latest/meta-data/");
+    t0 = s_now_ms();
+    assert_int_equal(wc_http_send(f->http, &req, &resp), WC_ERR_INVALID);
+    assert_true(s_now_ms() - t0 < 150);
 
     /* a transport without the loopback opt-in refuses plain http even to 127.0.0.1 */
     assert_non_null(h = wc_http_curl_new(&strict));

@@ -988,6 +988,131 @@ static void test_invalid_shapes(void **state)
     wc_buf_clean_up(&b);
 }
 
+/* A raw change with account, region and capture time given (JSON text of
+ * each value, quotes included). */
+static void s_ident_note(struct wc_buf *b, const char *account, const char *region,
+                         const char *when, const char *id)
+{
+    wc_buf_init(b, 0);
+    assert_int_equal(
+        wc_buf_appendf(b,
+                       "{\"messageType\":\"ConfigurationItemChangeNotification\","
+                       "\"configurationItem\":{\"resourceType\":\"AWS::EC2::SecurityGroup\","
+                       "\"resourceId\":%s,\"awsRegion\":%s,\"awsAccountId\":%s,"
+                       "\"configurationItemCaptureTime\":%s}}",
+                       id, region, account, when),
+        WC_OK);
+}
+
+/* rc and reason of parsing s_ident_note(...) at a pinned now. */
+static int s_ident_parse(const char *account, const char *region, const char *when,
+                         const char *id, char *err, size_t errlen)
+{
+    const int64_t now_ms = 1714564800000LL; /* 2024-05-01T12:00:00Z */
+    struct wc_notification *n = NULL;
+    struct wc_buf b = WC_BUF_INIT;
+    int rc;
+
+    s_ident_note(&b, account, region, when, id);
+    err[0] = '\0';
+    rc = wc_notification_parse_at(wc_buf_str(&b), now_ms, &n, err, errlen);
+    if (rc == WC_OK)
+        assert_non_null(n);
+    else
+        assert_null(n);
+    wc_notification_destroy(n);
+    wc_buf_clean_up(&b);
+    return rc;
+}
+
+/* Identifiers that cannot be AWS's make the message permanently invalid
+ * (review finding 13): before, such a message was looked up, failed, and
+ * was retried every 30 s instead of going to the dead-letter queue. */
+static void test_identifier_validation(void **state)
+{
+    static const struct {
+        const char *account, *region, *when, *id, *needle;
+    } bad[] = {
+        {"\"12345678901\"", "\"eu-west-1\"", "\"2024-05-01T11:59:00Z\"", "\"sg-1\"",
+         "account id \"12345678901\" is not 12 digits"},
+        {"\"12345678901x\"", "\"eu-west-1\"", "\"2024-05-01T11:59:00Z\"", "\"sg-1\"",
+         "is not 12 digits"},
+        {"\"\"", "\"eu-west-1\"", "\"2024-05-01T11:59:00Z\"", "\"sg-1\"", "is not 12 digits"},
+        {"\"123456789012\"", "\"eu-west-1/../x\"", "\"2024-05-01T11:59:00Z\"", "\"sg-1\"",
+         "region \"eu-west-1/../x\" is not an AWS region"},
+        {"\"123456789012\"", "\"EU-WEST-1\"", "\"2024-05-01T11:59:00Z\"", "\"sg-1\"",
+         "is not an AWS region"},
+        {"\"123456789012\"", "\"localhost\"", "\"2024-05-01T11:59:00Z\"", "\"sg-1\"",
+         "is not an AWS region"},
+        /* capture time: before 2005, or more than a day ahead of now */
+        {"\"123456789012\"", "\"eu-west-1\"", "\"2004-12-31T23:59:59Z\"", "\"sg-1\"",
+         "configurationItemCaptureTime 2004-12-31T23:59:59Z is before 2005"},
+        {"\"123456789012\"", "\"eu-west-1\"", "\"1970-01-01T00:00:00Z\"", "\"sg-1\"",
+         "before 2005"},
+        {"\"123456789012\"", "\"eu-west-1\"", "\"2024-05-02T12:00:01Z\"", "\"sg-1\"",
+         "more than a day ahead"},
+        {"\"123456789012\"", "\"eu-west-1\"", "\"9999-12-31T00:00:00Z\"", "\"sg-1\"",
+         "more than a day ahead"},
+        /* an escaped NUL would cut the id short ("sg-1" for "sg-1<NUL>x") */
+        {"\"123456789012\"", "\"eu-west-1\"", "\"2024-05-01T11:59:00Z\"",
+         "\"sg-1\\u0000x\"", "NUL character"},
+        {"\"1234567890\\u000012\"", "\"eu-west-1\"", "\"2024-05-01T11:59:00Z\"", "\"sg-1\"",
+         "NUL character"},
+    };
+    static const struct {
+        const char *account, *region, *when, *id;
+    } good[] = {
+        {"\"123456789012\"", "\"eu-west-1\"", "\"2024-05-01T11:59:00Z\"", "\"sg-1\""},
+        {"\"123456789012\"", "\"global\"", "\"2005-01-01T00:00:00Z\"", "\"sg-1\""},
+        {"\"123456789012\"", "\"us-gov-west-1\"", "\"2024-05-02T12:00:00Z\"", "\"sg-1\""},
+        /* an escaped backslash before u0000 is text, not a NUL */
+        {"\"123456789012\"", "\"eu-west-1\"", "\"2024-05-01T11:59:00Z\"",
+         "\"sg-1\\\\u0000\""},
+    };
+    struct wc_buf b = WC_BUF_INIT;
+    char err[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc = s_ident_parse(bad[i].account, bad[i].region, bad[i].when, bad[i].id, err,
+                               sizeof(err));
+
+        if (rc != WC_ERR_INVALID || !strstr(err, bad[i].needle))
+            fail_msg("case %zu: rc %d, \"%s\" (want \"%s\")", i, rc, err, bad[i].needle);
+        assert_null(strchr(err, '\n'));
+    }
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        if (s_ident_parse(good[i].account, good[i].region, good[i].when, good[i].id, err,
+                          sizeof(err)) != WC_OK)
+            fail_msg("good case %zu refused: %s", i, err);
+    /* the NUL inside an SNS Message (escaped twice) is found too */
+    wc_buf_init(&b, 0);
+    assert_int_equal(wc_buf_append_cstr(&b, "{\"Type\":\"Notification\",\"TopicArn\":"
+                                            "\"arn:aws:sns:eu-west-1:123456789012:t\",\"Message\":"
+                                            "\"{\\\"messageType\\\":\\\"ConfigurationItemChange"
+                                            "Notification\\\",\\\"configurationItem\\\":{"
+                                            "\\\"resourceType\\\":\\\"AWS::S3::Bucket\\\","
+                                            "\\\"resourceId\\\":\\\"b\\\\u0000x\\\","
+                                            "\\\"configurationItemCaptureTime\\\":"
+                                            "\\\"2024-05-01T11:59:00Z\\\"}}\"}"),
+                     WC_OK);
+    s_expect_fail(wc_buf_str(&b), WC_ERR_INVALID, "SNS envelope: Message holds a NUL character");
+    wc_buf_clean_up(&b);
+    /* a region from the SNS topic is checked the same way */
+    wc_buf_init(&b, 0);
+    assert_int_equal(wc_buf_append_cstr(&b, "{\"Type\":\"Notification\",\"TopicArn\":"
+                                            "\"arn:aws:sns:not_a_region:123456789012:t\",\"Message\":"
+                                            "\"{\\\"messageType\\\":\\\"ConfigurationItemChange"
+                                            "Notification\\\",\\\"configurationItem\\\":{"
+                                            "\\\"resourceType\\\":\\\"AWS::S3::Bucket\\\","
+                                            "\\\"resourceId\\\":\\\"b\\\","
+                                            "\\\"configurationItemCaptureTime\\\":"
+                                            "\\\"2024-05-01T11:59:00Z\\\"}}\"}"),
+                     WC_OK);
+    s_expect_fail(wc_buf_str(&b), WC_ERR_INVALID, "region \"not_a_region\"");
+    wc_buf_clean_up(&b);
+}
+
 static void test_error_buffer_handling(void **state)
 {
     struct wc_notification *n = NULL;
@@ -1141,6 +1266,7 @@ int main(void)
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_many_properties),
         cmocka_unit_test(test_related_events),
+        cmocka_unit_test(test_identifier_validation),
         cmocka_unit_test(test_invalid_shapes),
         cmocka_unit_test(test_error_buffer_handling),
         cmocka_unit_test(test_huge_input),

@@ -28,6 +28,12 @@ static int64_t s_now(void *ctx)
     return NOW_MS;
 }
 
+/* A clock the test moves: ctx is an int64_t of milliseconds. */
+static int64_t s_now_var(void *ctx)
+{
+    return *(const int64_t *)ctx;
+}
+
 struct env {
     struct notif_fake_http http;
     struct notif_sleeps sleeps;
@@ -95,6 +101,98 @@ static void s_hmac_hex(const char *key, const char *data, size_t len, char out[6
     EVP_MAC_free(mac);
 }
 
+/* HMAC-SHA256(key, ts + "." + body) as hex: what a receiver computes. */
+static void s_signed_hex(const char *key, const char *ts, const char *body, size_t len,
+                         char out[65])
+{
+    struct wc_buf msg = WC_BUF_INIT;
+
+    assert_int_equal(wc_buf_appendf(&msg, "%s.", ts), WC_OK);
+    assert_int_equal(wc_buf_append(&msg, body, len), WC_OK);
+    s_hmac_hex(key, msg.ptr, msg.len, out);
+    wc_buf_clean_up(&msg);
+}
+
+/* A receiver per the README: recompute the MAC over "<ts>.<body>", compare,
+ * and refuse a timestamp more than max_age_s away from its clock. */
+static bool s_receiver_accepts(const char *ts, const char *body, size_t len, const char *sig,
+                               int64_t receiver_now_s, int64_t max_age_s)
+{
+    char hex[65], want[80];
+    long long t = atoll(ts);
+
+    s_signed_hex(SECRET, ts, body, len, hex);
+    snprintf(want, sizeof(want), "sha256=%s", hex);
+    if (strcmp(want, sig) != 0)
+        return false;
+    return t >= receiver_now_s - max_age_s && t <= receiver_now_s + max_age_s;
+}
+
+/* The signature used to cover the body only, so a captured request could be
+ * replayed forever (review finding 7). Now it binds the timestamp: replaying
+ * the body and signature under a fresh timestamp fails, and the original
+ * timestamp ages out. */
+static void test_signature_binds_timestamp(void **state)
+{
+    struct notif_spec sp = {0};
+    struct wc_finding *f = notif_finding_new(&sp);
+    const struct wc_finding *fs[] = {f};
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
+    static const struct notif_fake_reply ok2[] = {{204, NULL, NULL, WC_OK},
+                                                  {204, NULL, NULL, WC_OK}};
+    int64_t now_ms = NOW_MS;
+    const struct notif_fake_request *r0, *r1;
+    char ts0[24], sig0[80];
+    struct env e;
+
+    (void)state;
+    s_env_init(&e, ok2, 2, SECRET);
+    e.clock.now_ms = s_now_var;
+    e.clock.mono_ms = s_now_var;
+    e.clock.ctx = &now_ms;
+    wc_notifier_destroy(e.n);
+    {
+        struct wc_notifier_options o = {0};
+
+        o.id = "webhook#1";
+        o.verdict_mask = WC_VERDICT_MASK_ALL;
+        o.http = &e.http.http;
+        o.logger = e.logger;
+        o.clock = &e.clock;
+        o.sleep_ms = notif_sleep_record;
+        o.sleep_ctx = &e.sleeps;
+        o.url = URL;
+        o.hmac_secret = SECRET;
+        e.n = wc_webhook_notifier_new(&o);
+        assert_non_null(e.n);
+    }
+    assert_int_equal(wc_notifier_send(e.n, &notice, NULL), WC_OK);
+    now_ms += 600 * 1000; /* ten minutes later, the same finding again */
+    assert_int_equal(wc_notifier_send(e.n, &notice, NULL), WC_OK);
+    assert_int_equal(e.http.n_reqs, 2);
+    r0 = &e.http.reqs[0];
+    r1 = &e.http.reqs[1];
+    snprintf(ts0, sizeof(ts0), "%s", notif_fake_header(r0, "X-Whochanged-Timestamp"));
+    snprintf(sig0, sizeof(sig0), "%s", notif_fake_header(r0, "X-Whochanged-Signature"));
+    assert_string_equal(ts0, "1714564800");
+    assert_string_equal(notif_fake_header(r1, "X-Whochanged-Timestamp"), "1714565400");
+    assert_string_equal(r0->body, r1->body); /* same body ... */
+    assert_string_not_equal(sig0, notif_fake_header(r1, "X-Whochanged-Signature")); /* new MAC */
+    /* the genuine request is accepted when fresh */
+    assert_true(s_receiver_accepts(ts0, r0->body, r0->body_len, sig0, 1714564800 + 10, 300));
+    /* replayed later with its own timestamp: too old */
+    assert_false(s_receiver_accepts(ts0, r0->body, r0->body_len, sig0, 1714565400, 300));
+    /* replayed later under a fresh timestamp: the MAC no longer matches */
+    assert_false(s_receiver_accepts("1714565400", r0->body, r0->body_len, sig0, 1714565400,
+                                    300));
+    /* the second request is fine at its own time */
+    assert_true(s_receiver_accepts(notif_fake_header(r1, "X-Whochanged-Timestamp"), r1->body,
+                                   r1->body_len, notif_fake_header(r1, "X-Whochanged-Signature"),
+                                   1714565400, 300));
+    s_env_clean_up(&e);
+    wc_finding_destroy(f);
+}
+
 static void test_single_finding_body_and_headers(void **state)
 {
     struct notif_spec sp = {0};
@@ -140,11 +238,16 @@ static void test_hmac_signature(void **state)
     (void)state;
     s_env_init(&e, s_ok, 1, SECRET);
     assert_int_equal(wc_notifier_send(e.n, &notice, NULL), WC_OK);
-    s_hmac_hex(SECRET, e.http.reqs[0].body, e.http.reqs[0].body_len, hex);
+    /* the MAC covers "<timestamp>.<body>" */
+    s_signed_hex(SECRET, "1714564800", e.http.reqs[0].body, e.http.reqs[0].body_len, hex);
     snprintf(want, sizeof(want), "sha256=%s", hex);
     assert_string_equal(notif_fake_header(&e.http.reqs[0], "X-Whochanged-Signature"), want);
     assert_string_equal(notif_fake_header(&e.http.reqs[0], "X-Whochanged-Timestamp"),
                         "1714564800");
+    /* not the body alone (that one replays forever) */
+    s_hmac_hex(SECRET, e.http.reqs[0].body, e.http.reqs[0].body_len, hex);
+    assert_string_not_equal(notif_fake_header(&e.http.reqs[0], "X-Whochanged-Signature") + 7,
+                            hex);
     /* a different key gives a different MAC: the header depends on it */
     s_hmac_hex("other-key", e.http.reqs[0].body, e.http.reqs[0].body_len, hex);
     assert_string_not_equal(notif_fake_header(&e.http.reqs[0], "X-Whochanged-Signature") + 7,
@@ -323,6 +426,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_finding_body_and_headers),
         cmocka_unit_test(test_hmac_signature),
+        cmocka_unit_test(test_signature_binds_timestamp),
         cmocka_unit_test(test_coalesced_findings_array),
         cmocka_unit_test(test_retries),
         cmocka_unit_test(test_client_errors_not_retried),

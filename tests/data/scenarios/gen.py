@@ -94,6 +94,12 @@ scenario("sg-terraform-trusted", sg_note("2024-05-01T11:58:35Z"),
 scenario("sg-terraform-untrusted", sg_note("2024-05-01T11:58:35Z"),
          {"exit": 0, "verdict": "human", "first_class": "human", "first_console": "false"},
          events_ref=["samples/cloudtrail/record-assumedrole-terraform.constructed.json"])
+# B2: the user agent and session name are the caller's choice: globs over them alone
+# (no trusted principal) leave Terraform's untrusted role a human.
+scenario("sg-terraform-agent-only", sg_note("2024-05-01T11:58:35Z"),
+         {"exit": 0, "verdict": "human", "first_class": "human", "first_console": "false"},
+         events_ref=["samples/cloudtrail/record-assumedrole-terraform.constructed.json"],
+         config='trusted: ["aws-go-sdk-*"]\nautomation_user_agents: ["*Terraform/*"]\n')
 # C: CloudFormation acting through invokedBy -> aws_service.
 scenario("sg-cloudformation", sg_note("2024-05-01T11:57:00Z"),
          {"exit": 0, "verdict": "aws_service", "first_class": "aws_service"},
@@ -135,6 +141,26 @@ scenario("iam-role-global",
                     BOB, {"roleName": "app-runtime", "policyName": "inline-admin"}),
              record("c0ffee00-0000-4000-8000-EXAMPLE00011", "PutRolePolicy", "2024-05-01T10:00:05Z",
                     BOB, {"roleName": "other-role", "policyName": "x"})]}])
+# H2: the same change, its event in a log file with records that cannot be used (no
+# eventID, as in AWS's 2014 documentation examples; a number for userAgent): those are
+# skipped (and named on stderr), the rest still decides.
+NO_ID = record("unused", "PutRolePolicy", "2024-05-01T10:00:03Z", BOB,
+               {"roleName": "app-runtime", "policyName": "inline-admin"})
+del NO_ID["eventID"]
+ODD_UA = dict(record("c0ffee00-0000-4000-8000-EXAMPLE00013", "PutRolePolicy",
+                     "2024-05-01T10:00:01Z", BOB,
+                     {"roleName": "app-runtime", "policyName": "inline-admin"}), userAgent=42)
+scenario("iam-role-odd-records",
+         sns(item("AWS::IAM::Role", "AROAEXAMPLEROLE00001", "2024-05-01T10:00:20Z", region="global",
+                  name="app-runtime", arn="arn:aws:iam::123456789012:role/app-runtime",
+                  diff={"changeType": "UPDATE", "changedProperties": {}})),
+         {"exit": 0, "verdict": "human", "n_events": 1, "first_name": "bob",
+          "first_event": "c0ffee00-0000-4000-8000-EXAMPLE00012",
+          "stderr": "skipped 2 unusable records, the first: Records[0]: record has no eventID"},
+         events=[{"Records": [
+             NO_ID, ODD_UA,
+             record("c0ffee00-0000-4000-8000-EXAMPLE00012", "PutRolePolicy", "2024-05-01T10:00:02Z",
+                    BOB, {"roleName": "app-runtime", "policyName": "inline-admin"})]}])
 # I: EventBridge form (EFS tag change), tagged by an IAM user in the console.
 scenario("efs-eventbridge", None,
          {"exit": 0, "verdict": "human", "first_console": "true",

@@ -1,0 +1,16 @@
+/* awsid.h - the shapes of AWS identifiers: one pure validator each, used by
+ * config/, the AWS layer and the notification parser alike (a value one of
+ * them accepts, the others accept too). No I/O. */
+#ifndef WC_AWSID_H
+#define WC_AWSID_H
+
+#include <stdbool.h>
+
+/* true for exactly 12 ASCII digits ("123456789012"). */
+bool wc_account_id_is_valid(const char *account_id);
+
+/* true for names shaped like AWS regions, at most 64 bytes:
+ * ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ("eu-west-1", "us-gov-west-1", "cn-north-1"). */
+bool wc_region_is_valid(const char *region);
+
+#endif
