@@ -891,6 +891,95 @@ static void test_mrkdwn_helpers(void **state)
     wc_buf_clean_up(&b);
 }
 
+/* Formatting characters and bidi controls from AWS data (security review
+ * finding 12): a name cannot bold, strike or italicise itself, an
+ * unbalanced backtick cannot swallow what follows, an RLO cannot reorder. */
+static void test_mrkdwn_formatting_neutralised(void **state)
+{
+    struct wc_buf b = WC_BUF_INIT;
+
+    (void)state;
+    assert_int_equal(wc_mrkdwn_value(&b, "*Approved by security team*", 100, ""), WC_OK);
+    assert_null(strchr(b.ptr, '*'));
+    assert_string_equal(b.ptr, "\xe2\x88\x97" "Approved by security team\xe2\x88\x97");
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_value(&b, "~gone~ _slanted_ x*y*z", 100, ""), WC_OK);
+    assert_string_equal(b.ptr, "\xe2\x88\xbc" "gone\xe2\x88\xbc \xcb\x8dslanted\xcb\x8d "
+                               "x\xe2\x88\x97y\xe2\x88\x97z");
+    /* snake_case inside a word is left alone: it cannot open or close */
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_value(&b, "AWSReservedSSO_Admin_0123", 100, ""), WC_OK);
+    assert_string_equal(b.ptr, "AWSReservedSSO_Admin_0123");
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_value(&b, "a_ _b c_", 100, ""), WC_OK);
+    assert_null(strchr(b.ptr, '_'));
+    /* an unbalanced backtick, in and out of code */
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_value(&b, "prod`", 100, ""), WC_OK);
+    assert_string_equal(b.ptr, "prod\xcb\x8b");
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_code(&b, "`*a*_b_~c~", 100, ""), WC_OK);
+    assert_string_equal(b.ptr, "`\xcb\x8b*a*_b_~c~`"); /* code keeps * _ ~ */
+    /* bidi and invisible controls are dropped everywhere: RLO, LRE..PDF,
+     * LRI..PDI, LRM/RLM, ALM, ZWSP/ZWJ, word joiner, BOM */
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_value(&b, "inv\xe2\x80\xaeoice\xe2\x80\xaagpj.exe", 100, ""),
+                     WC_OK);
+    assert_string_equal(b.ptr, "invoicegpj.exe");
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_code(&b,
+                                    "a\xe2\x81\xa6" "b\xe2\x81\xa9" "c\xe2\x80\x8e" "d\xe2\x80\x8f"
+                                    "e\xd8\x9c" "f\xe2\x80\x8b" "g\xe2\x80\x8d" "h\xe2\x81\xa0"
+                                    "i\xef\xbb\xbfj\xe2\x80\xac",
+                                    100, ""),
+                     WC_OK);
+    assert_string_equal(b.ptr, "`abcdefghij`");
+    /* other non-ASCII text is kept; C1 controls become spaces */
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_value(&b, "caf\xc3\xa9\xc2\x85x \xe2\x80\x94 ok", 100, ""), WC_OK);
+    assert_string_equal(b.ptr, "caf\xc3\xa9 x \xe2\x80\x94 ok");
+    /* escaping still applies after the swap */
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_value(&b, "*<!here>*", 100, ""), WC_OK);
+    assert_string_equal(b.ptr, "\xe2\x88\x97&lt;!here&gt;\xe2\x88\x97");
+    wc_buf_clean_up(&b);
+}
+
+/* The same through a whole message: nothing AWS named renders as markup. */
+static void test_hostile_formatting_in_message(void **state)
+{
+    struct notif_spec sp = {0};
+    struct wc_finding *f;
+    const struct wc_finding *fs[1];
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = "~prod~"};
+    struct wc_buf all = WC_BUF_INIT;
+    struct env e;
+    cJSON *root;
+
+    (void)state;
+    sp.resource_name = "*Approved by security team*";
+    sp.session_name = "_ceo_@example.com";
+    sp.source_ip = "`198.51.100.1";
+    sp.event_name = "Put\xe2\x80\xaeyciloP";
+    fs[0] = f = notif_finding_new(&sp);
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &notice);
+    s_collect_strings(root, &all);
+    assert_null(strstr(all.ptr, "*Approved"));
+    assert_non_null(strstr(all.ptr, "\xe2\x88\x97" "Approved by security team\xe2\x88\x97"));
+    /* the session name, outside the ARN's code span */
+    assert_non_null(strstr(all.ptr, "*Who*\n\xcb\x8d" "ceo\xcb\x8d@example.com\n"));
+    assert_null(strstr(all.ptr, "*Who*\n_ceo_"));
+    assert_null(strstr(all.ptr, "~prod~"));
+    assert_null(strstr(all.ptr, "`198.51"));
+    assert_null(strstr(all.ptr, "\xe2\x80\xae"));
+    assert_non_null(strstr(all.ptr, "*PutyciloP*"));
+    wc_buf_clean_up(&all);
+    cJSON_Delete(root);
+    s_env_clean_up(&e);
+    wc_finding_destroy(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -912,6 +1001,8 @@ int main(void)
         cmocka_unit_test(test_api_errors),
         cmocka_unit_test(test_transport_errors_backoff),
         cmocka_unit_test(test_mrkdwn_helpers),
+        cmocka_unit_test(test_mrkdwn_formatting_neutralised),
+        cmocka_unit_test(test_hostile_formatting_in_message),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
