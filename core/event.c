@@ -225,6 +225,7 @@ static int s_parse_identity(struct s_ctx *c, const char *where, const cJSON *rec
         return rc;
     if ((rc = s_get_str(c, where, ui, "type", &id->type)) != WC_OK ||
         (rc = s_get_str(c, where, ui, "principalId", &id->principal_id)) != WC_OK ||
+        (rc = s_get_str(c, where, ui, "accessKeyId", &id->access_key_id)) != WC_OK ||
         (rc = s_get_str(c, where, ui, "arn", &id->arn)) != WC_OK ||
         (rc = s_get_str(c, where, ui, "accountId", &id->account_id)) != WC_OK ||
         (rc = s_get_str(c, where, ui, "userName", &id->user_name)) != WC_OK ||
@@ -665,6 +666,7 @@ static void s_identity_clean_up(struct wc_user_identity *id)
 {
     free(id->type);
     free(id->principal_id);
+    free(id->access_key_id);
     free(id->arn);
     free(id->account_id);
     free(id->user_name);
@@ -739,7 +741,8 @@ int wc_event_copy(struct wc_event *dst, const struct wc_event *src)
          s_dup(&dst->recipient_account_id, src->recipient_account_id) &&
          s_dup(&dst->source_ip, src->source_ip) && s_dup(&dst->user_agent, src->user_agent) &&
          s_dup(&dst->error_code, src->error_code) && s_dup(&di->type, si->type) &&
-         s_dup(&di->principal_id, si->principal_id) && s_dup(&di->arn, si->arn) &&
+         s_dup(&di->principal_id, si->principal_id) &&
+         s_dup(&di->access_key_id, si->access_key_id) && s_dup(&di->arn, si->arn) &&
          s_dup(&di->account_id, si->account_id) && s_dup(&di->user_name, si->user_name) &&
          s_dup(&di->invoked_by, si->invoked_by) && s_dup(&di->issuer_type, si->issuer_type) &&
          s_dup(&di->issuer_arn, si->issuer_arn) &&

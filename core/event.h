@@ -27,6 +27,7 @@ struct wc_event_resource {
 struct wc_user_identity {
     char *type;          /* Root, IAMUser, AssumedRole, FederatedUser, AWSAccount, AWSService, ... or NULL */
     char *principal_id;
+    char *access_key_id; /* accessKeyId: one per sign-in for temporary credentials */
     char *arn;
     char *account_id;
     char *user_name;     /* IAMUser/Root userName */

@@ -1,6 +1,7 @@
 /* mrkdwn.c - safe text for Slack mrkdwn, and URL helpers. */
 #include "notifiers/mrkdwn.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -78,22 +79,71 @@ void wc_mrkdwn_truncate(struct wc_buf *b, size_t max)
     wc_buf_append_cstr(b, S_ELLIPSIS);
 }
 
-/* Copy s into tmp with control characters as spaces and backticks replaced
- * when in_code, cut to max_bytes. */
+#define S_ASTERISK_SUBST "\xe2\x88\x97"  /* U+2217 ∗ */
+#define S_TILDE_SUBST "\xe2\x88\xbc"     /* U+223C ∼ */
+#define S_LOWLINE_SUBST "\xcb\x8d"        /* U+02CD ˍ */
+
+static bool s_word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Length of an invisible format control at s (n bytes left), 0 if none:
+ * bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069), the
+ * marks U+200E/200F and U+061C, zero-width characters (U+200B-200D,
+ * U+2060-2064) and U+FEFF. They reorder or hide text on screen. */
+static size_t s_format_control(const unsigned char *s, size_t n)
+{
+    if (n >= 2 && s[0] == 0xD8 && s[1] == 0x9C)
+        return 2; /* U+061C */
+    if (n >= 3 && s[0] == 0xE2 && s[1] == 0x80 &&
+        ((s[2] >= 0x8B && s[2] <= 0x8F) || (s[2] >= 0xAA && s[2] <= 0xAE)))
+        return 3; /* U+200B-200F, U+202A-202E */
+    if (n >= 3 && s[0] == 0xE2 && s[1] == 0x81 &&
+        ((s[2] >= 0xA0 && s[2] <= 0xA4) || (s[2] >= 0xA6 && s[2] <= 0xA9)))
+        return 3; /* U+2060-2064, U+2066-2069 */
+    if (n >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF)
+        return 3; /* U+FEFF */
+    return 0;
+}
+
+/* Copy s into tmp, cut to max_bytes: control characters (C0, DEL, C1)
+ * become spaces, invisible format controls are dropped, backticks become
+ * U+02CB; outside code spans * and ~ become look-alikes, and so does _
+ * unless it sits inside a word (snake_case names stay as they are: Slack
+ * formats only delimiters at a word boundary). */
 static int s_clean(struct wc_buf *tmp, const char *s, size_t max_bytes, bool in_code)
 {
-    size_t len = strlen(s), cut = wc_utf8_prefix(s, len, max_bytes);
+    const unsigned char *u = (const unsigned char *)s;
+    size_t len = strlen(s), cut = wc_utf8_prefix(s, len, max_bytes), skip;
     int rc = WC_OK;
 
     for (size_t i = 0; rc == WC_OK && i < cut; i++) {
-        unsigned char c = (unsigned char)s[i];
+        unsigned char c = u[i];
 
-        if (c < 0x20 || c == 0x7f)
+        if ((skip = s_format_control(u + i, cut - i)) > 0) {
+            i += skip - 1;
+            continue;
+        }
+        if (c < 0x20 || c == 0x7f) {
             rc = wc_buf_append_char(tmp, ' ');
-        else if (c == '`' && in_code)
+        } else if (c == 0xC2 && i + 1 < cut && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F) {
+            rc = wc_buf_append_char(tmp, ' '); /* C1 control */
+            i++;
+        } else if (c == '`') {
             rc = wc_buf_append_cstr(tmp, S_GRAVE_SUBST);
-        else
+        } else if (in_code) {
             rc = wc_buf_append_char(tmp, (char)c);
+        } else if (c == '*') {
+            rc = wc_buf_append_cstr(tmp, S_ASTERISK_SUBST);
+        } else if (c == '~') {
+            rc = wc_buf_append_cstr(tmp, S_TILDE_SUBST);
+        } else if (c == '_' && !(i > 0 && s_word_byte(u[i - 1]) && i + 1 < cut &&
+                                 s_word_byte(u[i + 1]))) {
+            rc = wc_buf_append_cstr(tmp, S_LOWLINE_SUBST);
+        } else {
+            rc = wc_buf_append_char(tmp, (char)c);
+        }
     }
     if (rc == WC_OK && cut < len)
         rc = wc_buf_append_cstr(tmp, S_ELLIPSIS);

@@ -1,8 +1,12 @@
 /* mrkdwn.h - safe text for Slack mrkdwn, and URL helpers.
  *
- * Slack treats only &, < and > as control characters in message text
+ * Slack treats &, < and > as control characters in message text
  * (<@U123>, <!channel>, <https://x|label>); escaping them as &amp; &lt; &gt;
- * is all it documents and all it decodes. Everything that comes from AWS
+ * is all it documents and all it decodes. Its formatting characters
+ * (`code`, *bold*, _italic_, ~strike~) would let a resource named
+ * "*Approved by security team*" dress itself up, or an unbalanced backtick
+ * swallow the text after it; and bidi or zero-width format controls make
+ * text read differently from what it is. Everything that comes from AWS
  * data goes through these functions before it reaches a Slack text field.
  */
 #ifndef WC_MRKDWN_H
@@ -15,15 +19,19 @@
 /* Append s (len bytes) with & < > escaped. */
 int wc_mrkdwn_escape(struct wc_buf *out, const char *s, size_t len);
 
-/* Append an untrusted value for display: control characters (newlines
- * included) become spaces, it is cut to at most max_bytes bytes at a UTF-8
- * boundary with "…" appended when cut, then escaped. NULL or "" appends
- * fallback verbatim (a trusted literal). */
+/* Append an untrusted value for display: it is cut to at most max_bytes
+ * bytes at a UTF-8 boundary ("…" appended when cut); control characters
+ * (newlines included) become spaces; invisible format controls (U+061C,
+ * U+200B-200F, U+202A-202E, U+2060-2064, U+2066-2069, U+FEFF) are dropped;
+ * ` * ~ become look-alikes (U+02CB ˋ, U+2217 ∗, U+223C ∼) and so does _
+ * (U+02CD ˍ) unless it has a letter or digit on both sides; then & < > are
+ * escaped. NULL or "" appends fallback verbatim (a trusted literal). */
 int wc_mrkdwn_value(struct wc_buf *out, const char *s, size_t max_bytes, const char *fallback);
 
-/* The same inside a code span: `value`, with backticks in the value replaced
- * by U+02CB (ˋ) so the span cannot be closed early. NULL or "" appends
- * fallback verbatim, without the span. */
+/* The same inside a code span: `value`, where * _ ~ stay as they are (Slack
+ * does not format inside code) but backticks are replaced by U+02CB (ˋ) so
+ * the span cannot be closed early. NULL or "" appends fallback verbatim,
+ * without the span. */
 int wc_mrkdwn_code(struct wc_buf *out, const char *s, size_t max_bytes, const char *fallback);
 
 /* Cut the mrkdwn text in b to at most max bytes (max >= 8): at a UTF-8

@@ -13,8 +13,15 @@
  *            the incoming-webhook URL, or to {api_base_url}/chat.postMessage
  *            with `Authorization: Bearer <bot_token>` and a `channel`
  *            (channel_by_account[account] else channel). Everything taken
- *            from AWS data is mrkdwn-escaped (& < > only, as Slack documents),
- *            so it cannot mention, link or break out.
+ *            from AWS data is mrkdwn-escaped (& < >, as Slack documents;
+ *            formatting characters and bidi controls neutralised, see
+ *            mrkdwn.h), so it cannot mention, link, format or break out.
+ *            A notice of several findings (a digest) names the actor in its
+ *            header and lists one compact section per finding; fit says how
+ *            many fit one message. With a bot token, notice->thread_ts makes
+ *            the message a reply in that thread, and the answer's ts comes
+ *            back in result->thread_ts. min_interval_ms is
+ *            WC_SLACK_MIN_INTERVAL_MS.
  *   webhook  POST of the finding JSON (exactly wc_finding_to_json, compact):
  *            one finding -> that object; several (a coalesced notice) ->
  *            {"findings":[<finding>,...]}. Headers: Content-Type:
@@ -55,6 +62,8 @@
 
 #define WC_NOTIFIER_USER_AGENT "whochanged/0.1"
 #define WC_SLACK_DEFAULT_API_BASE "https://slack.com/api"
+/* Slack takes about one message per second per webhook or channel. */
+#define WC_SLACK_MIN_INTERVAL_MS ((int64_t)1000)
 #define WC_NOTIFIER_DEFAULT_CONNECT_TIMEOUT_MS 5000L
 #define WC_NOTIFIER_DEFAULT_TIMEOUT_MS 15000L
 #define WC_NOTIFIER_DEFAULT_MAX_ATTEMPTS 3

@@ -85,8 +85,10 @@ class Env:
         self.fast = None
 
     def fast_standin(self):
-        """A second CloudTrail + Slack stand-in with a high LookupEvents rate, for
-        tests about something else than CloudTrail's 2/s (several workers)."""
+        """A second CloudTrail + Slack stand-in with a high LookupEvents rate and
+        no Slack rate limit, for tests about something else than CloudTrail's
+        2/s and Slack's 1 post/s (several workers, the worker's own bucket):
+        their 429s would muddle the counts."""
         if not self.fast:
             env = dict(os.environ, STANDIN_LOG=os.path.join(TMP, "standin-fast.log"))
             fast_dir = os.path.join(TMP, "fast")
@@ -94,7 +96,8 @@ class Env:
             with open(os.path.join(fast_dir, "events.json"), "w") as f:
                 json.dump([], f)
             _, port = start([os.path.join(ROOT, "tests/support/standins/start"), "--cloudtrail", "--slack",
-                             "--ct-rate", "50", "--events", os.path.join(fast_dir, "events.json"),
+                             "--ct-rate", "50", "--slack-rate", "0",
+                             "--events", os.path.join(fast_dir, "events.json"),
                              "--state-dir", fast_dir], env)
             self.fast = "http://127.0.0.1:%d" % port
         return self.fast
@@ -597,23 +600,27 @@ def default_rate_never_throttled(e):
 # --- 10 --------------------------------------------------------------------
 @test
 def sigterm_while_waiting_on_token_bucket(e):
-    # 50 changes for one account-region at 1 lookup/s (under the stand-in's
-    # 2/s, so no throttling muddles the counts): 50 s of token-bucket waits.
+    # 50 changes for one account-region at 1 lookup/s: 50 s of token-bucket
+    # waits. On the fast stand-in, so that neither CloudTrail's throttling
+    # nor Slack's 429s (the worker puts those off by Retry-After) muddle the
+    # counts.
     # SIGTERM must end the worker within 35 s; whatever it had received and
     # not finished must be released (visible at once, not after 120 s).
     # BUG FINDING when it fails at "SIGTERM took": token-bucket waits (and the
     # lookups behind them) are not cut short by SIGTERM.
+    fast = e.fast_standin()
     now = time.time()
     n = 50
     e.add_events([record("ev-tb-%d" % i, "AuthorizeSecurityGroupIngress", now - 30, user("sam"),
-                         {"groupId": sg(0xa00 + i)}) for i in range(n)])
+                         {"groupId": sg(0xa00 + i)}) for i in range(n)], fast)
     for i in range(n):
         e.send("bucket", change(sg(0xa00 + i), now - 20))
-    p = e.start_worker("bucket", e.config("bucket", in_flight=n, extra="cloudtrail: {lookups_per_second: 1}"),
+    p = e.start_worker("bucket", e.config("bucket", in_flight=n, extra="cloudtrail: {lookups_per_second: 1}",
+                                             st=fast),
                        once=False)
     # wait until it holds (nearly) everything and has started looking up
     wait_for(lambda: e.counts("bucket")[0] == 0 and
-             sum(len(e.posts_for(sg(0xa00 + i))) for i in range(n)) >= 2, 30, 0.2)
+             sum(len(e.posts_for(sg(0xa00 + i), fast)) for i in range(n)) >= 2, 30, 0.2)
     held = e.counts("bucket")
     t0 = time.time()
     p.send_signal(signal.SIGTERM)
@@ -623,7 +630,7 @@ def sigterm_while_waiting_on_token_bucket(e):
         rc = None
     took = time.time() - t0
     after = e.counts("bucket")
-    posted = [len(e.posts_for(sg(0xa00 + i))) for i in range(n)]
+    posted = [len(e.posts_for(sg(0xa00 + i), fast)) for i in range(n)]
     log("held %s before SIGTERM; exit %s after %.1f s; after exit %s; %d posted"
         % (held, rc, took, after, sum(posted)))
     assert held[1] > 0, ("the worker held nothing", held)

@@ -172,6 +172,7 @@ static void s_fill_event(struct wc_event *e, const struct notif_spec *sp)
     e->source_ip = s_dup(s_or(sp->source_ip, "198.51.100.23"));
     e->user_agent = s_dup(s_or(sp->user_agent, "aws-cli/2.15.0 Python/3.11"));
     e->identity.account_id = s_dup(s_or(sp->account_id, "123456789012"));
+    e->identity.access_key_id = sp->access_key_id ? s_dup(sp->access_key_id) : NULL;
     if (sp->iam_user) {
         e->identity.type = s_dup("IAMUser");
         e->identity.arn = s_dup("arn:aws:iam::123456789012:user/Alice");

@@ -80,6 +80,7 @@ struct notif_spec {
     const char *user_agent;      /* "aws-cli/2.15.0 Python/3.11" */
     const char *source_ip;       /* "198.51.100.23" */
     const char *session_name;    /* for the SSO actor: "alice@example.com" */
+    const char *access_key_id;   /* userIdentity.accessKeyId: NULL */
     bool iam_user;               /* an IAM user "Alice" instead of an SSO session */
     bool no_event;               /* no matching event (unattributed) */
     size_t n_events;             /* matching events (0: one); the others are

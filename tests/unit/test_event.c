@@ -196,6 +196,10 @@ static void s_check_lookup_page(const struct wc_event_list *l)
                         "arn:aws:iam::123456789012:role/terraform-deployer");
     assert_string_equal(l->items[3].identity.user_name, "Alice");
     assert_string_equal(l->items[3].identity.principal_id, "AIDAJ45Q7YFFAREXAMPLE");
+    /* userIdentity.accessKeyId: one per sign-in, the digest's session key */
+    assert_string_equal(l->items[0].identity.access_key_id, "ASIAIOSFODNN7EXAMPLE");
+    assert_string_equal(l->items[1].identity.access_key_id, "ASIA3EXAMPLEKEYID0002");
+    assert_string_equal(l->items[2].identity.access_key_id, "ASIA3EXAMPLEKEYID0003");
     assert_string_equal(l->items[4].identity.invoked_by, "cloudformation.amazonaws.com");
     assert_string_equal(l->items[4].identity.issuer_user_name, "cfn-exec-role");
 }
@@ -372,10 +376,12 @@ static void test_record_details(void **state)
     assert_int_equal(e->event_time_ms, 1714564862250LL);
     assert_string_equal(e->identity.user_name, "bob");
     assert_null(e->identity.session_name);
+    assert_string_equal(e->identity.access_key_id, "AKIAIOSFODNN7EXAMPLE");
     assert_true(s_has_param(e, "office"));
     e = &l.items[1];
     assert_string_equal(e->identity.type, "FederatedUser");
     assert_string_equal(e->identity.session_name, "carol");
+    assert_string_equal(e->identity.access_key_id, "ASIAFEDERATEDEXAMPLE");
     assert_string_equal(e->identity.issuer_type, "IAMUser");
     assert_string_equal(e->identity.issuer_user_name, "federation-broker");
     assert_string_equal(e->resources[0].arn, "arn:aws:s3:::example-bucket");
@@ -598,6 +604,7 @@ static void test_identity_extras(void **state)
     assert_null(l.items[2].identity.issuer_user_name);
     assert_null(l.items[3].identity.session_name);
     assert_null(l.items[3].identity.identity_store_user);
+    assert_null(l.items[0].identity.access_key_id); /* absent: NULL */
     wc_event_list_clean_up(&l);
 }
 
@@ -703,6 +710,9 @@ static void test_hostile_small(void **state)
     s_expect_fail("{\"eventID\":\"i\",\"eventName\":\"X\",\"eventTime\":\"2024-05-01T00:00:00Z\","
                   "\"userIdentity\":{\"arn\":[]}}",
                   WC_ERR_INVALID, "arn");
+    s_expect_fail("{\"eventID\":\"i\",\"eventName\":\"X\",\"eventTime\":\"2024-05-01T00:00:00Z\","
+                  "\"userIdentity\":{\"accessKeyId\":7}}",
+                  WC_ERR_INVALID, "accessKeyId");
     s_expect_fail("{\"eventID\":\"i\",\"eventName\":\"X\",\"eventTime\":\"2024-05-01T00:00:00Z\","
                   "\"userIdentity\":{\"sessionContext\":{\"sessionIssuer\":\"r\"}}}",
                   WC_ERR_INVALID, "sessionIssuer");
@@ -954,12 +964,14 @@ static void test_copy(void **state)
     assert_string_equal(c.identity.issuer_user_name,
                         "AWSReservedSSO_AdministratorAccess_0123456789abcdef");
     assert_string_equal(c.user_agent, "AWS Internal");
+    assert_string_equal(c.identity.access_key_id, "ASIA3EXAMPLEKEYID0002");
     assert_int_equal(c.n_resources, 1);
     assert_string_equal(c.resources[0].name, "sg-0123456789abcdef0");
     assert_string_equal(c.resources[0].type, "AWS::EC2::SecurityGroup");
     assert_true(wc_strlist_contains(&c.param_strings, "0.0.0.0/0"));
     assert_null(c.error_code);
     assert_string_equal(c2.identity.type, "FederatedUser");
+    assert_string_equal(c2.identity.access_key_id, "ASIAFEDERATEDEXAMPLE");
     assert_string_equal(c2.resources[0].arn, "arn:aws:s3:::example-bucket");
     assert_null(c2.resources[0].name);
     wc_event_clean_up(&c);

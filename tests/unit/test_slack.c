@@ -363,9 +363,10 @@ static void test_coalesced_lists_all(void **state)
             cJSON_GetObjectItemCaseSensitive(b, "text"))
             sections++;
     assert_int_equal(sections, 3);
+    /* several findings: a digest, whose header names the actor */
     hdr = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(s_blocks(root), 0), "text");
-    assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(hdr, "text")->valuestring,
-                           ": 3 resources"));
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(hdr, "text")->valuestring,
+                        "alice@example.com changed 3 resources in production (" ACCOUNT ")");
     text = cJSON_GetObjectItemCaseSensitive(root, "text");
     assert_non_null(strstr(text->valuestring, "and 2 more resources"));
     wc_buf_clean_up(&all);
@@ -487,7 +488,9 @@ static void test_many_resources_within_block_limit(void **state)
     s_assert_limits(root);
     s_collect_strings(root, &all);
     assert_non_null(strstr(all.ptr, "`sg-00000000`"));
-    assert_non_null(strstr(all.ptr, "more resources changed by the same call"));
+    /* more than one message holds (the pipeline splits with fit; a dry run
+     * may not): the rest is counted, not silently dropped */
+    assert_non_null(strstr(all.ptr, "more changes not shown here"));
     wc_buf_clean_up(&all);
     cJSON_Delete(root);
     s_env_clean_up(&e);
@@ -556,6 +559,453 @@ static void test_unattributed_header(void **state)
     cJSON_Delete(root);
     s_env_clean_up(&e);
     wc_finding_destroy(f);
+}
+
+/* --- digests ----------------------------------------------------------------- */
+
+#define LONG_AFTER                                                                         \
+    "{\"fromPort\":443,\"toPort\":443,\"ipProtocol\":\"tcp\",\"ipRanges\":[{\"cidrIp\":"     \
+    "\"0.0.0.0/0\",\"description\":\"temporary access for the migration of the billing "     \
+    "service & co, remove after 2024-06-01\"}],\"prefixListIds\":[]}"
+
+/* A finding by alice's session: with long names (an ARN as id, a long
+ * name, a long diff) or as a typical security group change. */
+static struct wc_finding *s_digest_finding(size_t i, bool lengthy, char id[128], char name[128])
+{
+    struct notif_spec sp = {0};
+
+    if (lengthy) {
+        snprintf(id, 128, "arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0123456789ab%06zu",
+                 i);
+        snprintf(name, 128,
+                 "production-customer-facing-web-tier-ingress-for-the-public-load-balancer-%06zu",
+                 i);
+        sp.resource_name = name;
+        sp.n_props = 12;
+        sp.n_props_total = 30;
+        sp.prop_path = "Configuration.IpPermissions.Items.IpRanges.Description";
+        sp.prop_after = LONG_AFTER;
+    } else {
+        snprintf(id, 128, "sg-0123456789ab%05zu", i);
+        snprintf(name, 128, "web-%zu", i);
+        sp.resource_name = name;
+        sp.n_props = 2;
+    }
+    sp.resource_id = id;
+    sp.access_key_id = "ASIAEXAMPLEALICE0001";
+    return notif_finding_new(&sp);
+}
+
+static struct wc_finding *s_long_finding(size_t i, char id[128], char name[128])
+{
+    return s_digest_finding(i, true, id, name);
+}
+
+/* Every Slack limit, in bytes (stricter than Slack's characters), and the
+ * total for the text of all blocks together. Returns the number of
+ * finding sections (sections with a text). */
+static size_t s_assert_limits_bytes(const cJSON *root)
+{
+    const cJSON *b, *f;
+    size_t total = 0, sections = 0;
+
+    assert_true(cJSON_GetArraySize(s_blocks(root)) <= 50);
+    cJSON_ArrayForEach(b, s_blocks(root))
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "text");
+        const char *type = s_block_type(b);
+
+        if (t) {
+            size_t len = strlen(cJSON_GetObjectItemCaseSensitive(t, "text")->valuestring);
+
+            assert_true(len <= (strcmp(type, "header") == 0 ? 150u : 3000u));
+            total += len;
+            sections += strcmp(type, "section") == 0;
+        }
+        assert_true(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(b, "fields")) <= 10);
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(b, "fields"))
+        {
+            size_t len = strlen(cJSON_GetObjectItemCaseSensitive(f, "text")->valuestring);
+
+            assert_true(len <= 2000);
+            total += len;
+        }
+        assert_true(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(b, "elements")) <= 10);
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(b, "elements"))
+        {
+            size_t len = strlen(cJSON_GetObjectItemCaseSensitive(f, "text")->valuestring);
+
+            assert_true(len <= 3000);
+            total += len;
+        }
+    }
+    /* Slack's undocumented total (msg_blocks_too_long): text plus about
+     * 125 a block, at most ~13,300; we keep under 13,000 */
+    assert_true(total + 125 * (size_t)cJSON_GetArraySize(s_blocks(root)) <= 13000);
+    assert_true(strlen(cJSON_GetObjectItemCaseSensitive(root, "text")->valuestring) <= 4000);
+    return sections;
+}
+
+static const char *s_header(const cJSON *root)
+{
+    const cJSON *hdr = cJSON_GetArrayItem(s_blocks(root), 0);
+
+    assert_string_equal(s_block_type(hdr), "header");
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(hdr, "text"), "text")
+        ->valuestring;
+}
+
+/* Split n findings with fit as the pipeline does, render every part and
+ * check it; returns the number of parts. min_per_part: the least a part
+ * (but the last) must hold. */
+static size_t s_split_and_check(size_t n, bool lengthy, size_t min_per_part)
+{
+    struct wc_finding **f = calloc(n, sizeof(*f));
+    const struct wc_finding **fs = calloc(n, sizeof(*fs));
+    char (*ids)[128] = calloc(n, 128), (*names)[128] = calloc(n, 128);
+    size_t cuts[64], n_parts = 0, off = 0;
+    struct env e;
+
+    assert_non_null(f);
+    assert_non_null(fs);
+    assert_non_null(ids);
+    assert_non_null(names);
+    for (size_t i = 0; i < n; i++)
+        fs[i] = f[i] = s_digest_finding(i, lengthy, ids[i], names[i]);
+    s_env_init(&e, s_ok, 1, false);
+    while (off < n) {
+        struct wc_notice rest = {.findings = fs + off, .n_findings = n - off};
+        size_t k = wc_notifier_fit(e.n, &rest);
+
+        assert_true(k >= 1 && k <= n - off);
+        assert_true(n_parts < 64);
+        cuts[n_parts++] = k;
+        off += k;
+    }
+    off = 0;
+    for (size_t p = 0; p < n_parts; p++) {
+        struct wc_notice part = {.findings = fs + off, .n_findings = cuts[p]};
+        struct wc_buf all = WC_BUF_INIT;
+        char want[160];
+        cJSON *root;
+
+        if (n_parts > 1) {
+            part.part = (int)p + 1;
+            part.parts = (int)n_parts;
+        }
+        root = s_render(e.n, &part);
+        if (p + 1 < n_parts)
+            assert_true(cuts[p] >= min_per_part);
+        /* n = 1: today's layout, one section; else one per finding */
+        assert_int_equal(s_assert_limits_bytes(root), cuts[p]);
+        s_collect_strings(root, &all);
+        for (size_t i = off; i < off + cuts[p]; i++) {
+            snprintf(want, sizeof(want), "`%s`", ids[i]);
+            assert_non_null(strstr(all.ptr, want));
+        }
+        assert_null(strstr(all.ptr, "not shown"));
+        assert_null(strstr(all.ptr, "more resources changed"));
+        if (n > 1) {
+            snprintf(want, sizeof(want),
+                     "alice@example.com changed %zu resource%s in production (" ACCOUNT ")",
+                     cuts[p], cuts[p] == 1 ? "" : "s");
+            assert_true(strncmp(s_header(root), want, strlen(want)) == 0);
+            if (n_parts > 1) {
+                snprintf(want, sizeof(want), " (part %zu of %zu)", p + 1, n_parts);
+                assert_non_null(strstr(s_header(root), want));
+            }
+        }
+        /* what fit promised, render holds: the part fits whole */
+        assert_int_equal(wc_notifier_fit(e.n, &part), cuts[p]);
+        wc_buf_clean_up(&all);
+        cJSON_Delete(root);
+        off += cuts[p];
+    }
+    s_env_clean_up(&e);
+    for (size_t i = 0; i < n; i++)
+        wc_finding_destroy(f[i]);
+    free(f);
+    free(fs);
+    free(ids);
+    free(names);
+    return n_parts;
+}
+
+static void test_fit_splits_within_limits(void **state)
+{
+    (void)state;
+    assert_int_equal(s_split_and_check(1, true, 1), 1);
+    assert_int_equal(s_split_and_check(2, true, 2), 1);
+    /* long names and diffs: at least 10 a message */
+    assert_int_equal(s_split_and_check(15, true, 10), 2);
+    assert_true(s_split_and_check(60, true, 10) <= 6);
+    /* typical changes: 15 in one message; 60 in four */
+    assert_int_equal(s_split_and_check(15, false, 15), 1);
+    assert_true(s_split_and_check(60, false, 15) <= 4);
+}
+
+/* A notice too big for one message (a dry run of a whole group) still
+ * renders within every limit, and says how many it left out. */
+static void test_digest_too_big_rendered_safely(void **state)
+{
+    enum { N = 60 };
+    struct wc_finding *f[N];
+    const struct wc_finding *fs[N];
+    char ids[N][128], names[N][128];
+    struct wc_notice notice = {.findings = fs, .n_findings = N};
+    struct wc_buf all = WC_BUF_INIT;
+    struct env e;
+    cJSON *root;
+    size_t shown;
+    char want[96];
+
+    (void)state;
+    for (size_t i = 0; i < N; i++)
+        fs[i] = f[i] = s_long_finding(i, ids[i], names[i]);
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &notice);
+    shown = s_assert_limits_bytes(root);
+    assert_int_equal(shown, wc_notifier_fit(e.n, &notice));
+    s_collect_strings(root, &all);
+    snprintf(want, sizeof(want), "\xe2\x80\xa6 and %zu more changes not shown here", N - shown);
+    assert_non_null(strstr(all.ptr, want));
+    assert_non_null(strstr(s_header(root), "alice@example.com changed 60 resources"));
+    wc_buf_clean_up(&all);
+    cJSON_Delete(root);
+    s_env_clean_up(&e);
+    for (size_t i = 0; i < N; i++)
+        wc_finding_destroy(f[i]);
+}
+
+/* The digest layout: the actor in the header and the fields, one compact
+ * section per finding with what changed, where, when and the links. */
+static void test_digest_layout(void **state)
+{
+    struct notif_spec sp = {0};
+    struct wc_finding *f1, *f2;
+    const struct wc_finding *fs[2];
+    struct wc_notice notice = {.findings = fs, .n_findings = 2};
+    const cJSON *b;
+    const char *sect[4];
+    size_t n_sect = 0;
+    struct env e;
+    cJSON *root;
+
+    (void)state;
+    sp.resource_id = "sg-aaaa1111";
+    sp.resource_name = "web";
+    f1 = notif_finding_new(&sp);
+    sp.resource_id = "i-bbbb2222";
+    sp.resource_name = NULL;
+    sp.resource_type = "AWS::EC2::Instance";
+    sp.region = "us-east-1";
+    sp.event_name = "ModifyInstanceAttribute";
+    sp.n_props = 5;
+    f2 = notif_finding_new(&sp);
+    fs[0] = f1;
+    fs[1] = f2;
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &notice);
+    s_assert_limits_bytes(root);
+    assert_string_equal(s_header(root),
+                        "alice@example.com changed 2 resources in production (" ACCOUNT ")");
+    assert_non_null(strstr(s_field(root, "*Who*"), "*Who*\nalice@example.com\nAssumedRole"));
+    assert_non_null(strstr(s_field(root, "*Where*"),
+                           ACCOUNT " (production)\neu-west-1 and other regions"));
+    assert_non_null(strstr(s_field(root, "*How*"), "AWS console from 198.51.100.23"));
+    assert_string_equal(s_field(root, "*When*"), "*When*\n2024-05-01T11:59:10Z");
+    cJSON_ArrayForEach(b, s_blocks(root))
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "text");
+
+        if (t && strcmp(s_block_type(b), "section") == 0 && n_sect < 4)
+            sect[n_sect++] = cJSON_GetObjectItemCaseSensitive(t, "text")->valuestring;
+    }
+    assert_int_equal(n_sect, 2);
+    {
+        static const char want[] =
+            "*AuthorizeSecurityGroupIngress* on AWS::EC2::SecurityGroup `sg-aaaa1111` (web) "
+            "\xc2\xb7 eu-west-1 \xc2\xb7 2024-05-01T11:59:10Z\n"
+            "\xe2\x80\xa2 `Configuration.IpPermissions.0` CREATE: (none) \xe2\x86\x92 `";
+
+        assert_true(strncmp(sect[0], want, sizeof(want) - 1) == 0);
+    }
+    assert_non_null(strstr(sect[0], "|CloudTrail event> \xc2\xb7 <https://eu-west-1.console"));
+    assert_non_null(strstr(sect[1], "*ModifyInstanceAttribute* on AWS::EC2::Instance "
+                                    "`i-bbbb2222` \xc2\xb7 us-east-1 \xc2\xb7 "));
+    assert_non_null(strstr(sect[1], "\xe2\x80\xa6 and 3 more changed properties"));
+    assert_non_null(strstr(sect[1], "resourceId=i-bbbb2222&amp;resourceType="
+                                    "AWS%3A%3AEC2%3A%3AInstance|Config timeline>"));
+    cJSON_Delete(root);
+    s_env_clean_up(&e);
+    wc_finding_destroy(f1);
+    wc_finding_destroy(f2);
+}
+
+/* A later part names the actor again (also when it holds one finding),
+ * and a very long actor is shortened so the rest of the header shows. */
+static void test_digest_part_header(void **state)
+{
+    char longname[400];
+    struct notif_spec sp = {0};
+    struct wc_finding *f;
+    const struct wc_finding *fs[1];
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .part = 3, .parts = 3};
+    struct env e;
+    cJSON *root;
+    const char *h;
+
+    (void)state;
+    fs[0] = f = notif_finding_new(&sp);
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &notice);
+    assert_string_equal(s_header(root), "alice@example.com changed 1 resource in production "
+                                        "(" ACCOUNT ") (part 3 of 3)");
+    assert_non_null(s_field(root, "*Who*"));
+    s_assert_limits_bytes(root);
+    cJSON_Delete(root);
+    wc_finding_destroy(f);
+
+    memset(longname, 'x', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    memcpy(longname, "<!channel>&", 11);
+    sp.session_name = longname;
+    fs[0] = f = notif_finding_new(&sp);
+    notice.part = 2;
+    notice.parts = 12;
+    notice.account_alias = "a-very-long-account-alias-that-goes-on-and-on-for-quite-a-while-x";
+    root = s_render(e.n, &notice);
+    h = s_header(root);
+    assert_true(strlen(h) <= 150);
+    assert_true(strncmp(h, "&lt;!channel&gt;&amp;xxx", 24) == 0);
+    assert_non_null(strstr(h, "\xe2\x80\xa6 changed 1 resource in a-very-long-account-alias-"));
+    assert_non_null(strstr(h, " (part 2 of 12)"));
+    s_assert_limits_bytes(root);
+    cJSON_Delete(root);
+    wc_finding_destroy(f);
+    s_env_clean_up(&e);
+}
+
+/* A digest without an actor (unattributed, coalesced): the verdict heads it. */
+static void test_digest_unattributed(void **state)
+{
+    struct notif_spec sp = {0};
+    struct wc_finding *f[2];
+    const struct wc_finding *fs[2];
+    struct wc_notice notice = {.findings = fs, .n_findings = 2};
+    struct wc_buf all = WC_BUF_INIT;
+    struct env e;
+    cJSON *root;
+
+    (void)state;
+    sp.verdict = WC_VERDICT_UNATTRIBUTED;
+    sp.no_event = true;
+    sp.account_id = "210987654321";
+    sp.reason = "no CloudTrail write event";
+    fs[0] = f[0] = notif_finding_new(&sp);
+    sp.resource_id = "sg-99999999";
+    fs[1] = f[1] = notif_finding_new(&sp);
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &notice);
+    assert_int_equal(s_assert_limits_bytes(root), 2);
+    assert_string_equal(s_header(root),
+                        "Unattributed changes: 2 resources in account 210987654321");
+    s_collect_strings(root, &all);
+    assert_non_null(strstr(all.ptr, "*Who*\nunknown (no matching CloudTrail event)"));
+    assert_non_null(strstr(all.ptr, "Change on AWS::EC2::SecurityGroup `sg-99999999`"));
+    assert_non_null(strstr(all.ptr, "\nno CloudTrail write event\n"));
+    assert_null(strstr(all.ptr, "CloudTrail event>"));
+    wc_buf_clean_up(&all);
+    cJSON_Delete(root);
+    s_env_clean_up(&e);
+    wc_finding_destroy(f[0]);
+    wc_finding_destroy(f[1]);
+}
+
+/* chat.postMessage: the answer's ts comes back; a later part replies in
+ * that thread. Webhooks have neither. */
+static void test_thread_replies(void **state)
+{
+    static const struct notif_fake_reply posted[] = {
+        {200, "{\"ok\":true,\"channel\":\"C0PROD\",\"ts\":\"1714564770.000200\","
+              "\"message\":{\"ts\":\"1714564770.000200\"}}",
+         NULL, WC_OK},
+        {200, "{\"ok\":true,\"channel\":\"C0PROD\",\"ts\":\"1714564771.000300\"}", NULL, WC_OK},
+        {200, "{\"ok\":true,\"ts\":\"12<script>\"}", NULL, WC_OK}};
+    struct notif_spec sp = {0};
+    struct wc_finding *f1 = notif_finding_new(&sp), *f2;
+    const struct wc_finding *fs[2];
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .part = 1, .parts = 2};
+    struct wc_send_result res = {0};
+    struct env e;
+    cJSON *body;
+    const cJSON *ts;
+
+    (void)state;
+    sp.resource_id = "sg-22222222";
+    f2 = notif_finding_new(&sp);
+    s_env_init(&e, posted, 3, true);
+    fs[0] = f1;
+    assert_int_equal(wc_notifier_send(e.n, &notice, &res), WC_OK);
+    assert_string_equal(res.thread_ts, "1714564770.000200");
+    body = cJSON_Parse(e.http.reqs[0].body);
+    assert_null(cJSON_GetObjectItemCaseSensitive(body, "thread_ts"));
+    assert_non_null(strstr(s_header(body), "(part 1 of 2)"));
+    cJSON_Delete(body);
+
+    /* part 2 in the thread of part 1 */
+    fs[0] = f2;
+    notice.part = 2;
+    notice.thread_ts = "1714564770.000200";
+    memset(&res, 0, sizeof(res));
+    assert_int_equal(wc_notifier_send(e.n, &notice, &res), WC_OK);
+    assert_string_equal(res.thread_ts, "1714564771.000300");
+    body = cJSON_Parse(e.http.reqs[1].body);
+    ts = cJSON_GetObjectItemCaseSensitive(body, "thread_ts");
+    assert_true(cJSON_IsString(ts));
+    assert_string_equal(ts->valuestring, "1714564770.000200");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(body, "channel")->valuestring, "C0PROD");
+    assert_non_null(strstr(s_header(body), "alice@example.com changed 1 resource"));
+    assert_non_null(strstr(s_header(body), "(part 2 of 2)"));
+    cJSON_Delete(body);
+
+    /* a ts that is not one is neither kept nor sent */
+    memset(&res, 0, sizeof(res));
+    strcpy(res.thread_ts, "stale");
+    notice.thread_ts = "1\",\"channel\":\"C0EVIL";
+    assert_int_equal(wc_notifier_send(e.n, &notice, &res), WC_OK);
+    assert_string_equal(res.thread_ts, "");
+    assert_null(strstr(e.http.reqs[2].body, "thread_ts"));
+    assert_null(strstr(e.http.reqs[2].body, "C0EVIL"));
+    s_env_clean_up(&e);
+
+    /* webhook: no ts in its answer, thread_ts not sent */
+    s_env_init(&e, s_ok, 1, false);
+    notice.thread_ts = "1714564770.000200";
+    memset(&res, 0, sizeof(res));
+    assert_int_equal(wc_notifier_send(e.n, &notice, &res), WC_OK);
+    assert_string_equal(res.thread_ts, "");
+    assert_null(strstr(e.http.reqs[0].body, "thread_ts"));
+    assert_non_null(strstr(e.http.reqs[0].body, "(part 2 of 2)"));
+    s_env_clean_up(&e);
+    wc_finding_destroy(f1);
+    wc_finding_destroy(f2);
+}
+
+/* Slack is paced and takes digests; other backends are not. */
+static void test_pacing_and_digests(void **state)
+{
+    struct env e;
+
+    (void)state;
+    s_env_init(&e, s_ok, 1, false);
+    assert_int_equal(e.n->min_interval_ms, 1000);
+    assert_true(wc_notifier_digests(e.n));
+    assert_non_null(e.n->vtable->fit);
+    s_env_clean_up(&e);
+    s_env_init(&e, s_api_ok, 1, true);
+    assert_int_equal(e.n->min_interval_ms, 1000);
+    s_env_clean_up(&e);
 }
 
 /* --- request shape ---------------------------------------------------------- */
@@ -891,6 +1341,95 @@ static void test_mrkdwn_helpers(void **state)
     wc_buf_clean_up(&b);
 }
 
+/* Formatting characters and bidi controls from AWS data (security review
+ * finding 12): a name cannot bold, strike or italicise itself, an
+ * unbalanced backtick cannot swallow what follows, an RLO cannot reorder. */
+static void test_mrkdwn_formatting_neutralised(void **state)
+{
+    struct wc_buf b = WC_BUF_INIT;
+
+    (void)state;
+    assert_int_equal(wc_mrkdwn_value(&b, "*Approved by security team*", 100, ""), WC_OK);
+    assert_null(strchr(b.ptr, '*'));
+    assert_string_equal(b.ptr, "\xe2\x88\x97" "Approved by security team\xe2\x88\x97");
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_value(&b, "~gone~ _slanted_ x*y*z", 100, ""), WC_OK);
+    assert_string_equal(b.ptr, "\xe2\x88\xbc" "gone\xe2\x88\xbc \xcb\x8dslanted\xcb\x8d "
+                               "x\xe2\x88\x97y\xe2\x88\x97z");
+    /* snake_case inside a word is left alone: it cannot open or close */
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_value(&b, "AWSReservedSSO_Admin_0123", 100, ""), WC_OK);
+    assert_string_equal(b.ptr, "AWSReservedSSO_Admin_0123");
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_value(&b, "a_ _b c_", 100, ""), WC_OK);
+    assert_null(strchr(b.ptr, '_'));
+    /* an unbalanced backtick, in and out of code */
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_value(&b, "prod`", 100, ""), WC_OK);
+    assert_string_equal(b.ptr, "prod\xcb\x8b");
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_code(&b, "`*a*_b_~c~", 100, ""), WC_OK);
+    assert_string_equal(b.ptr, "`\xcb\x8b*a*_b_~c~`"); /* code keeps * _ ~ */
+    /* bidi and invisible controls are dropped everywhere: RLO, LRE..PDF,
+     * LRI..PDI, LRM/RLM, ALM, ZWSP/ZWJ, word joiner, BOM */
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_value(&b, "inv\xe2\x80\xaeoice\xe2\x80\xaagpj.exe", 100, ""),
+                     WC_OK);
+    assert_string_equal(b.ptr, "invoicegpj.exe");
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_code(&b,
+                                    "a\xe2\x81\xa6" "b\xe2\x81\xa9" "c\xe2\x80\x8e" "d\xe2\x80\x8f"
+                                    "e\xd8\x9c" "f\xe2\x80\x8b" "g\xe2\x80\x8d" "h\xe2\x81\xa0"
+                                    "i\xef\xbb\xbfj\xe2\x80\xac",
+                                    100, ""),
+                     WC_OK);
+    assert_string_equal(b.ptr, "`abcdefghij`");
+    /* other non-ASCII text is kept; C1 controls become spaces */
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_value(&b, "caf\xc3\xa9\xc2\x85x \xe2\x80\x94 ok", 100, ""), WC_OK);
+    assert_string_equal(b.ptr, "caf\xc3\xa9 x \xe2\x80\x94 ok");
+    /* escaping still applies after the swap */
+    wc_buf_reset(&b);
+    assert_int_equal(wc_mrkdwn_value(&b, "*<!here>*", 100, ""), WC_OK);
+    assert_string_equal(b.ptr, "\xe2\x88\x97&lt;!here&gt;\xe2\x88\x97");
+    wc_buf_clean_up(&b);
+}
+
+/* The same through a whole message: nothing AWS named renders as markup. */
+static void test_hostile_formatting_in_message(void **state)
+{
+    struct notif_spec sp = {0};
+    struct wc_finding *f;
+    const struct wc_finding *fs[1];
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = "~prod~"};
+    struct wc_buf all = WC_BUF_INIT;
+    struct env e;
+    cJSON *root;
+
+    (void)state;
+    sp.resource_name = "*Approved by security team*";
+    sp.session_name = "_ceo_@example.com";
+    sp.source_ip = "`198.51.100.1";
+    sp.event_name = "Put\xe2\x80\xaeyciloP";
+    fs[0] = f = notif_finding_new(&sp);
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &notice);
+    s_collect_strings(root, &all);
+    assert_null(strstr(all.ptr, "*Approved"));
+    assert_non_null(strstr(all.ptr, "\xe2\x88\x97" "Approved by security team\xe2\x88\x97"));
+    /* the session name, outside the ARN's code span */
+    assert_non_null(strstr(all.ptr, "*Who*\n\xcb\x8d" "ceo\xcb\x8d@example.com\n"));
+    assert_null(strstr(all.ptr, "*Who*\n_ceo_"));
+    assert_null(strstr(all.ptr, "~prod~"));
+    assert_null(strstr(all.ptr, "`198.51"));
+    assert_null(strstr(all.ptr, "\xe2\x80\xae"));
+    assert_non_null(strstr(all.ptr, "*PutyciloP*"));
+    wc_buf_clean_up(&all);
+    cJSON_Delete(root);
+    s_env_clean_up(&e);
+    wc_finding_destroy(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -901,6 +1440,13 @@ int main(void)
         cmocka_unit_test(test_many_resources_within_block_limit),
         cmocka_unit_test(test_other_events_listed),
         cmocka_unit_test(test_unattributed_header),
+        cmocka_unit_test(test_fit_splits_within_limits),
+        cmocka_unit_test(test_digest_too_big_rendered_safely),
+        cmocka_unit_test(test_digest_layout),
+        cmocka_unit_test(test_digest_part_header),
+        cmocka_unit_test(test_digest_unattributed),
+        cmocka_unit_test(test_thread_replies),
+        cmocka_unit_test(test_pacing_and_digests),
         cmocka_unit_test(test_webhook_request_shape),
         cmocka_unit_test(test_bot_request_shape),
         cmocka_unit_test(test_constructor_validation),
@@ -912,6 +1458,8 @@ int main(void)
         cmocka_unit_test(test_api_errors),
         cmocka_unit_test(test_transport_errors_backoff),
         cmocka_unit_test(test_mrkdwn_helpers),
+        cmocka_unit_test(test_mrkdwn_formatting_neutralised),
+        cmocka_unit_test(test_hostile_formatting_in_message),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

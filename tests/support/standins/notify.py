@@ -1,9 +1,14 @@
 """Slack (incoming webhook + chat.postMessage) and a generic signed-webhook
-receiver. Accepted posts are recorded (memory + STATE_DIR/*.jsonl)."""
+receiver. Accepted posts are recorded (memory + STATE_DIR/*.jsonl).
+
+Slack's rate limit is enforced like Slack does it: about one message per
+second per incoming-webhook URL and per channel (chat.postMessage), with a
+short burst allowed; past it, HTTP 429 with Retry-After."""
 
 import hashlib
 import hmac
 import json
+import math
 import re
 import threading
 import time
@@ -21,6 +26,7 @@ def _fault(fault, stats, role):
         return Hang(arg if arg is not None else 15.0)
     if kind in ("429", "throttle"):
         after = "%d" % (arg if arg is not None else 1)
+        stats.count(role, "http_429")
         return Response(429, "rate_limited", "text/plain", [("Retry-After", after)])
     if kind == "503":
         return Response(503, "service_unavailable", "text/plain")
@@ -44,16 +50,52 @@ def _headers_of(req):
     return out
 
 
+class RateLimit:
+    """A token bucket per key: `rate` messages a second, up to `burst` at
+    once. rate <= 0: no limit."""
+
+    def __init__(self, rate=1.0, burst=2.0):
+        self.rate = float(rate)
+        self.burst = max(1.0, float(burst))
+        self._lock = threading.Lock()
+        self._buckets = {}  # key -> (tokens, last monotonic time)
+
+    def admit(self, key):
+        """-> (True, 0) to let a message through, or (False, Retry-After s)."""
+        if self.rate <= 0:
+            return True, 0
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                return True, 0
+            self._buckets[key] = (tokens, now)
+            return False, max(1, int(math.ceil((1.0 - tokens) / self.rate)))
+
+
 class Slack:
     def __init__(self, stats, recorder, token="xoxb-whochanged-test", channels=None,
-                 webhook_path=None):
+                 webhook_path=None, rate=1.0, burst=2.0):
         self.stats = stats
         self.recorder = recorder
         self.token = token
         self.channels = set(channels or [])
         self.webhook_path = webhook_path
+        self.limit = RateLimit(rate, burst)
         self._lock = threading.Lock()
         self._ts = 0
+        self._parents = {}  # (channel, ts) -> the thread's parent ts
+
+    def _limited(self, key):
+        """None when the message may go; else the 429 to answer."""
+        ok, after = self.limit.admit(key)
+        if ok:
+            return None
+        self.stats.count("slack", "rate_limited")
+        self.stats.count("slack", "http_429")
+        return after
 
     def owns(self, req):
         return req.path.startswith("/services/") or req.path.startswith("/api/")
@@ -96,6 +138,9 @@ class Slack:
         if not _has_content(payload):
             self.stats.count("slack", "no_text")
             return Response(400, "no_text", "text/html")
+        after = self._limited(("webhook", req.path))
+        if after is not None:
+            return Response(429, "rate_limited", "text/html", [("Retry-After", "%d" % after)])
         self.recorder.add({"time": time.time(), "kind": "webhook", "path": req.path,
                            "content_type": req.header("Content-Type"), "payload": payload})
         self.stats.count("slack", "accepted")
@@ -126,15 +171,35 @@ class Slack:
         if not _has_content(payload):
             self.stats.count("slack", "no_text")
             return json_response(200, {"ok": False, "error": "no_text"})
+        thread_ts = payload.get("thread_ts") or None
+        parent = None
+        if thread_ts is not None:
+            with self._lock:
+                parent = self._parents.get((channel, str(thread_ts)))
+            if parent is None:
+                # not a message of this channel (the stand-in is strict)
+                self.stats.count("slack", "thread_not_found")
+                return json_response(200, {"ok": False, "error": "thread_not_found"})
+        after = self._limited(("channel", channel))
+        if after is not None:
+            return json_response(429, {"ok": False, "error": "ratelimited"},
+                                 headers=[("Retry-After", "%d" % after)])
         with self._lock:
             self._ts += 1
             ts = "%d.%06d" % (int(time.time()), self._ts % 1000000)
+            # a reply to a reply goes to the same thread, as in Slack
+            self._parents[(channel, ts)] = parent or ts
         self.recorder.add({"time": time.time(), "kind": "chat.postMessage", "path": req.path,
-                           "channel": channel, "ts": ts,
+                           "channel": channel, "ts": ts, "thread_ts": thread_ts,
+                           "thread_parent": parent,
                            "content_type": req.header("Content-Type"), "payload": payload})
         self.stats.count("slack", "accepted")
+        if parent is not None:
+            self.stats.count("slack", "thread_replies")
         message = {"type": "message", "text": payload.get("text", ""), "ts": ts,
                    "bot_id": "B0STANDIN"}
+        if parent is not None:
+            message["thread_ts"] = parent
         return json_response(200, {"ok": True, "channel": channel, "ts": ts,
                                    "message": message})
 

@@ -604,6 +604,66 @@ def t_chat_post(ctx):
     return True
 
 
+def t_slack_rate_limit(ctx):
+    hook = "/services/T0RATE/B0RATE/rateLimitTest1"  # its own bucket
+    hdr = {"Content-Type": "application/json"}
+    before = ctx.jget("/_stats")["roles"].get("slack", {}).get("rate_limited", 0)
+    # three in a second: the burst passes, then 429 with Retry-After
+    got = [ctx.http("POST", hook, b'{"text":"burst %d"}' % i, hdr) for i in range(3)]
+    assert [g[0] for g in got[:2]] == [200, 200], got
+    status, h, raw = got[2]
+    assert (status, raw) == (429, b"rate_limited"), (status, raw)
+    after = int(h.get("retry-after", "0"))
+    assert 1 <= after <= 2, h
+    stats = ctx.jget("/_stats")["roles"]["slack"]
+    assert stats["rate_limited"] == before + 1 and stats["http_429"] >= 1, stats
+    texts = [p["payload"]["text"] for p in ctx.jget("/_posts") if p["path"] == hook]
+    assert texts == ["burst 0", "burst 1"], texts  # the refused one is not recorded
+    # after Retry-After, and then one a second, every post passes
+    time.sleep(after)
+    for i in range(3):
+        status, _, raw = ctx.http("POST", hook, b'{"text":"paced %d"}' % i, hdr)
+        assert (status, raw) == (200, b"ok"), (i, status, raw)
+        time.sleep(1.0)
+    # another webhook URL has its own allowance
+    status, _, _ = ctx.http("POST", "/services/T0RATE/B0RATE/otherHook", b'{"text":"x"}', hdr)
+    assert status == 200, status
+    return True
+
+
+def t_chat_threads(ctx):
+    def post(payload):
+        h = {"Content-Type": "application/json; charset=utf-8",
+             "Authorization": "Bearer " + SLACK_TOKEN}
+        status, hh, raw = ctx.http("POST", "/api/chat.postMessage",
+                                   json.dumps(payload).encode(), h)
+        return status, hh, json.loads(raw)
+    time.sleep(1.0)  # the channel's allowance, after t_chat_post
+    status, _, first = post({"channel": "C0SELFTEST", "text": "part 1"})
+    assert status == 200 and first["ok"] and first["ts"], first
+    status, _, reply = post({"channel": "C0SELFTEST", "text": "part 2",
+                             "thread_ts": first["ts"]})
+    assert status == 200 and reply["ok"] and reply["ts"] != first["ts"], reply
+    assert reply["message"]["thread_ts"] == first["ts"], reply
+    # a third at once: the channel is over its rate
+    status, h, r = post({"channel": "C0SELFTEST", "text": "part 3", "thread_ts": first["ts"]})
+    assert status == 429 and r == {"ok": False, "error": "ratelimited"}, (status, r)
+    assert int(h["retry-after"]) >= 1, h
+    time.sleep(int(h["retry-after"]))
+    # a reply to a reply joins the same thread; an unknown ts is refused
+    status, _, r = post({"channel": "C0SELFTEST", "text": "part 3", "thread_ts": reply["ts"]})
+    assert r["ok"] and r["message"]["thread_ts"] == first["ts"], r
+    status, _, r = post({"channel": "C0SELFTEST", "text": "x", "thread_ts": "1.000001"})
+    assert r == {"ok": False, "error": "thread_not_found"}, r
+    posts = [p for p in ctx.jget("/_posts") if p.get("kind") == "chat.postMessage"]
+    mine = {p["payload"]["text"]: p for p in posts if p["payload"]["text"].startswith("part")}
+    assert mine["part 1"]["thread_ts"] is None and mine["part 1"]["ts"] == first["ts"], mine
+    assert mine["part 2"]["thread_ts"] == first["ts"], mine
+    assert mine["part 3"]["thread_parent"] == first["ts"], mine
+    assert ctx.jget("/_stats")["roles"]["slack"]["thread_replies"] >= 2
+    return True
+
+
 def t_webhook(ctx):
     body = b'{"who":"alice","what":"sg-1"}'
     sig = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
@@ -674,6 +734,8 @@ CHECKS = [
     ("slack: webhook post recorded; invalid_payload/no_text", t_slack_webhook),
     ("slack: faults 500, 429 Retry-After, hang, then 200", t_slack_faults),
     ("slack: chat.postMessage ok/invalid_auth/channel_not_found", t_chat_post),
+    ("slack: 1 post/s per webhook passes, 3 in a second -> 429 Retry-After", t_slack_rate_limit),
+    ("slack: chat.postMessage ts, thread_ts replies, per-channel rate limit", t_chat_threads),
     ("webhook: HMAC signature verified, 401 on mismatch", t_webhook),
     ("standin listens only on 127.0.0.1", t_standin_loopback),
     ("fauxqs: SQS send/receive/delete", t_fauxqs_roundtrip),

@@ -142,7 +142,8 @@ class App:
         self.posts = Recorder(os.path.join(state, "slack.jsonl") if state else None)
         self.hooks = Recorder(os.path.join(state, "webhook.jsonl") if state else None)
         self.slack = notify.Slack(self.stats, self.posts, args.slack_token,
-                                  args.slack_channel, args.slack_webhook) \
+                                  args.slack_channel, args.slack_webhook, args.slack_rate,
+                                  args.slack_burst) \
             if "slack" in self.enabled else None
         self.webhook = notify.Webhook(self.stats, self.hooks, args.webhook_path,
                                       args.webhook_secret) if "webhook" in self.enabled else None
@@ -404,6 +405,10 @@ def parse_args(argv):
                    help="known channel (default: any)")
     g.add_argument("--slack-webhook", metavar="PATH", help="the only webhook path accepted")
     g.add_argument("--slack-faults", metavar="SPEC", help="e.g. 500,429:2,hang")
+    g.add_argument("--slack-rate", type=float, default=1.0,
+                   help="messages per second per webhook URL / channel (0: no limit)")
+    g.add_argument("--slack-burst", type=float, default=2.0,
+                   help="messages let through at once before the rate applies")
     g.add_argument("--webhook-path", default="/webhook")
     g.add_argument("--webhook-secret")
     return ap.parse_args(argv)
