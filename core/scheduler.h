@@ -4,10 +4,10 @@
  *
  * Changes are grouped by account and lookup region ("account-region"),
  * each with its own budget: an adaptive token bucket whose ceiling is
- * rate_per_s (CloudTrail: 2 calls/s per account-region), lowered when a call
- * is throttled and raised again after successes, as the AWS SDKs' adaptive
- * retry mode does, so that several workers sharing one account-region's
- * budget converge on it without a coordinator.
+ * rate_per_s (CloudTrail: 2 calls/s per account-region), lowered when calls
+ * are throttled and raised again after a quiet spell (wc_adaptive_* below),
+ * so that several workers sharing one account-region's budget converge on
+ * it without a coordinator.
  *
  * For each account-region with waiting changes and a token, in round-robin
  * order (a burst in one never delays another), the scheduler picks:
@@ -118,20 +118,42 @@ struct wc_sched_stats {
 void wc_sched_get_stats(const struct wc_sched *s, struct wc_sched_stats *out);
 
 /* --- the adaptive rate, on its own (exposed for tests) ----------------------
- * A token bucket whose fill rate follows CUBIC (as the AWS SDKs' adaptive
- * retry mode): on a throttle the rate drops to beta times the rate measured
- * then; afterwards it grows back along a cubic curve centred on that rate,
- * never above the ceiling. */
+ * A token bucket (capacity 1) whose fill rate is a rung of a ladder that
+ * every worker shares: rung 1 is the ceiling less 10% (requests reach the
+ * service with jitter); rung n >= 2 is rung 1 / (1.65 n). Every rung's
+ * period is a multiple of one unit, so workers on rungs keep a fixed phase
+ * to one another instead of drifting into each other; three fit on rung 2,
+ * four on rung 3.
+ *   - A throttle on rung 1 moves the next call 200 ms later; a second one
+ *     within 3 s means another worker shares the budget: down to rung 2.
+ *   - A throttle on rung n >= 2 is a collision in phase: the same call is
+ *     tried again 80 ms later, and so on, walking the phase forward until
+ *     a slot is free. A whole period walked, throttles that keep coming
+ *     for 8 s, or a fifth run of throttles within a minute: the budget is
+ *     too small, down to rung n + 1.
+ *   - After probe_wait_ms (3 min) without a throttle, one rung up; a
+ *     throttle within 10 s takes the step back and doubles probe_wait_ms
+ *     (up to 16 min), a step that holds halves it (down to 1 min).
+ * The AWS SDKs' adaptive mode (CUBIC on a continuous rate) was tried
+ * first: against a strict sliding one-second window, workers on unequal
+ * rates drift in phase and keep colliding (over 10% of calls throttled
+ * with three workers, however slow the probing). tests/unit/test_scheduler.c
+ * simulates three workers against such a window. */
 struct wc_adaptive_rate {
-    double ceiling;        /* calls/s */
-    double rate;           /* current fill rate */
+    double ceiling;         /* calls/s (the service's limit) */
+    double rate;            /* current fill rate (the rung's) */
     double tokens, capacity;
     int64_t last_fill_ms;
-    double last_max;       /* rate at the last throttle */
+    int level;              /* the rung, 1 ... */
+    int strikes;            /* throttles in the strike window (rung 1) or episode */
+    int64_t strike_start_ms;
+    int bursts;             /* runs of throttles (rung >= 2) within the burst window */
+    int64_t burst_start_ms;
+    double walked_ms;       /* phase walked since the last success (rung >= 2) */
     int64_t last_throttle_ms;
-    double measured;       /* smoothed sent rate */
-    int64_t measure_start_ms;
-    int measure_count;
+    int64_t probe_at_ms;    /* next step up, if no throttle before */
+    int64_t probe_wait_ms;
+    int64_t probed_ms;      /* when the last step up was taken; 0: none on trial */
 };
 void wc_adaptive_init(struct wc_adaptive_rate *a, double ceiling, int64_t now_ms);
 /* 0 when a call may go now (the token is taken), else ms until one may. */

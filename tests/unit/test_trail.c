@@ -166,6 +166,150 @@ static void test_lookup_change_fails_fast(void **state)
     wc_change_clean_up(&c);
 }
 
+
+static struct wc_event *s_ev(struct wc_event_list *l, const char *id, int64_t t_ms, bool ro,
+                             const char *error, const char *name, const char *arn)
+{
+    struct wc_event *e;
+
+    l->items = realloc(l->items, (l->len + 1) * sizeof(*l->items));
+    assert_non_null(l->items);
+    e = &l->items[l->len++];
+    memset(e, 0, sizeof(*e));
+    e->event_id = wc_strdup(id);
+    e->event_name = wc_strdup("PutRolePolicy");
+    e->event_time_ms = t_ms;
+    e->read_only = ro;
+    e->error_code = error ? wc_strdup(error) : NULL;
+    if (name || arn) {
+        e->resources = calloc(1, sizeof(*e->resources));
+        assert_non_null(e->resources);
+        e->n_resources = 1;
+        e->resources[0].name = name ? wc_strdup(name) : NULL;
+        e->resources[0].arn = arn ? wc_strdup(arn) : NULL;
+    }
+    return e;
+}
+
+struct match_case {
+    const char *key, *value;
+    int64_t start_ms, end_ms;
+    int64_t event_ms;
+    bool read_only;
+    const char *name, *arn; /* the event's resource: LookupEvents name, record ARN */
+    bool expect;
+};
+
+static void test_query_matches(void **state)
+{
+    static const struct match_case cases[] = {
+        /* the window in whole seconds, as the request: StartTime floor,
+         * EndTime ceil, both inclusive */
+        {"ResourceName", "sg-1", 1000500, 2000200, 1000000, false, "sg-1", NULL, true},
+        {"ResourceName", "sg-1", 1000500, 2000200, 999999, false, "sg-1", NULL, false},
+        {"ResourceName", "sg-1", 1000500, 2000200, 2001000, false, "sg-1", NULL, true},
+        {"ResourceName", "sg-1", 1000500, 2000200, 2001001, false, "sg-1", NULL, false},
+        {"ResourceName", "sg-1", 1000000, 2000000, 2000000, false, "sg-1", NULL, true},
+        {"ResourceName", "sg-1", 1000000, 2000000, 2000001, false, "sg-1", NULL, false},
+        {"ResourceName", "sg-1", -1500, 0, -2000, false, "sg-1", NULL, true},
+        {"ResourceName", "sg-1", -1500, 0, -2001, false, "sg-1", NULL, false},
+        /* ResourceName: a name LookupEvents lists, exactly */
+        {"ResourceName", "sg-1", 0, 5000, 1000, false, "sg-12", NULL, false},
+        {"ResourceName", "sg-1", 0, 5000, 1000, false,
+         "arn:aws:ec2:eu-west-1:111122223333:security-group/sg-1", NULL, false},
+        {"ResourceName", "sg-1", 0, 5000, 1000, false, NULL, "sg-1", false},
+        {"ResourceName", "sg-1", 0, 5000, 1000, true, "sg-1", NULL, true},
+        /* EventId */
+        {"EventId", "ev-1", 0, 5000, 1000, true, NULL, NULL, true},
+        {"EventId", "ev-2", 0, 5000, 1000, true, NULL, NULL, false},
+        {"EventId", "ev-1", 0, 5000, 6000, true, NULL, NULL, false},
+        /* ReadOnly */
+        {"ReadOnly", "false", 0, 5000, 1000, false, NULL, NULL, true},
+        {"ReadOnly", "false", 0, 5000, 1000, true, NULL, NULL, false},
+        {"ReadOnly", "true", 0, 5000, 1000, true, NULL, NULL, true},
+        {"ReadOnly", "true", 0, 5000, 1000, false, NULL, NULL, false},
+        {"ReadOnly", "False", 0, 5000, 1000, false, NULL, NULL, false},
+        /* keys we never ask */
+        {"Username", "alice", 0, 5000, 1000, false, NULL, NULL, false},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct match_case *mc = &cases[i];
+        struct wc_event_list l = WC_EVENT_LIST_INIT;
+        struct wc_trail_query q = {"123456789012", "eu-west-1", mc->key, mc->value,
+                                   mc->start_ms, mc->end_ms};
+
+        s_ev(&l, "ev-1", mc->event_ms, mc->read_only, NULL, mc->name, mc->arn);
+        if (wc_trail_query_matches(&q, &l.items[0]) != mc->expect)
+            fail_msg("case %zu: %s=%s [%lld, %lld] at %lld: expected %d", i, mc->key,
+                     mc->value, (long long)mc->start_ms, (long long)mc->end_ms,
+                     (long long)mc->event_ms, mc->expect);
+        wc_event_list_clean_up(&l);
+    }
+    assert_false(wc_trail_query_matches(NULL, NULL));
+}
+
+static void test_found_write_and_merge(void **state)
+{
+    struct wc_event_list a = WC_EVENT_LIST_INIT, b = WC_EVENT_LIST_INIT;
+
+    (void)state;
+    s_ev(&a, "ro", 0, true, NULL, NULL, NULL);
+    s_ev(&a, "failed", 0, false, "AccessDenied", NULL, NULL);
+    assert_false(wc_trail_found_write(&a));
+    s_ev(&b, "failed", 0, false, "AccessDenied", NULL, NULL);
+    s_ev(&b, "w", 0, false, NULL, NULL, NULL);
+    s_ev(&b, "w", 0, false, NULL, NULL, NULL);
+    assert_true(wc_trail_found_write(&b));
+    assert_int_equal(wc_trail_merge(&a, &b), WC_OK);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(a.len, 3);
+    assert_string_equal(a.items[2].event_id, "w");
+    assert_true(wc_trail_found_write(&a));
+    wc_event_list_clean_up(&a);
+    wc_event_list_clean_up(&b);
+}
+
+/* From events already read: the same plan and stop as lookups would. */
+static void test_lookup_change_in(void **state)
+{
+    struct wc_event_list have = WC_EVENT_LIST_INIT, out = WC_EVENT_LIST_INIT;
+    struct wc_change c;
+    int64_t t = 1714564770000LL;
+
+    (void)state;
+    s_change(&c);
+    assert_int_equal(wc_strlist_push(&c.related_event_ids, "rel"), WC_OK);
+    s_ev(&have, "rel", t - 5000, true, NULL, NULL, NULL);            /* EventId: read-only */
+    s_ev(&have, "id-ro", t - 4000, true, NULL, "AROAEXAMPLE", NULL); /* id: read-only */
+    s_ev(&have, "id-fail", t - 3000, false, "AccessDenied", "AROAEXAMPLE", NULL);
+    s_ev(&have, "by-name", t - 2000, false, NULL, "app-runtime", NULL); /* name: a write */
+    s_ev(&have, "by-arn", t - 1000, false, NULL, "arn:aws:iam::123456789012:role/app-runtime",
+         NULL); /* not reached: the name's lookup found a write */
+    s_ev(&have, "late", t + 181000, false, NULL, "app-runtime", NULL); /* out of window */
+    s_ev(&have, "other", t, false, NULL, "someone-else", NULL);
+    assert_int_equal(wc_trail_lookup_change_in(&have, &c, 180, &out), WC_OK);
+    assert_int_equal(out.len, 4);
+    assert_string_equal(out.items[0].event_id, "rel");
+    assert_string_equal(out.items[1].event_id, "id-ro");
+    assert_string_equal(out.items[2].event_id, "id-fail");
+    assert_string_equal(out.items[3].event_id, "by-name");
+    /* copies: have is untouched */
+    assert_int_equal(have.len, 7);
+    wc_event_list_clean_up(&out);
+    /* a window that holds nothing: every lookup, nothing found */
+    c.capture_time_ms = t + 3600000;
+    assert_int_equal(wc_trail_lookup_change_in(&have, &c, 180, &out), WC_OK);
+    assert_int_equal(out.len, 0);
+    free(c.resource_id);
+    c.resource_id = NULL;
+    assert_int_equal(wc_trail_lookup_change_in(&have, &c, 180, &out), WC_ERR_INVALID);
+    wc_event_list_clean_up(&out);
+    wc_event_list_clean_up(&have);
+    wc_change_clean_up(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +318,9 @@ int main(void)
         cmocka_unit_test(test_lookup_change_merges),
         cmocka_unit_test(test_lookup_change_stops_at_first_write),
         cmocka_unit_test(test_lookup_change_fails_fast),
+        cmocka_unit_test(test_query_matches),
+        cmocka_unit_test(test_found_write_and_merge),
+        cmocka_unit_test(test_lookup_change_in),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,1652 @@
+/* Unit tests for core/scheduler: the lookup scheduler against an in-memory
+ * LookupEvents, and the adaptive rate against a simulated sliding-window
+ * limiter. */
+#include "tests/support/testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "aws/cloudtrail.h"
+#include "core/buf.h"
+#include "core/change.h"
+#include "core/err.h"
+#include "core/event.h"
+#include "core/finding.h"
+#include "core/policy.h"
+#include "core/scheduler.h"
+#include "core/trail.h"
+
+#define ACCOUNT "111122223333"
+#define REGION "eu-west-1"
+#define T0 1714564800000LL /* 2024-05-01T12:00:00Z */
+#define SKEW 180
+#define TRUSTED_ROLE "arn:aws:iam::" ACCOUNT ":role/terraform-deployer"
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static uint64_t s_rng = 0x9E3779B97F4A7C15ULL;
+
+static void s_seed(uint64_t seed)
+{
+    s_rng = seed * 0x9E3779B97F4A7C15ULL + 0x2545F4914F6CDD1DULL;
+    if (!s_rng)
+        s_rng = 1;
+}
+
+static uint32_t s_rand(void)
+{
+    s_rng ^= s_rng << 13;
+    s_rng ^= s_rng >> 7;
+    s_rng ^= s_rng << 17;
+    return (uint32_t)(s_rng >> 11);
+}
+
+static char *s_dup(const char *s)
+{
+    char *p = wc_strdup(s);
+
+    assert_non_null(p);
+    return p;
+}
+
+static char *s_fmt(const char *fmt, unsigned long v)
+{
+    char buf[160];
+
+    snprintf(buf, sizeof(buf), fmt, v);
+    return s_dup(buf);
+}
+
+static void s_make_change(struct wc_change *c, const char *account, const char *region,
+                          const char *id, int64_t capture_ms)
+{
+    memset(c, 0, sizeof(*c));
+    c->account_id = account ? s_dup(account) : NULL;
+    c->region = s_dup(region);
+    c->lookup_region = s_dup(region);
+    c->resource_type = s_dup("AWS::EC2::SecurityGroup");
+    c->resource_id = s_dup(id);
+    c->capture_time_ms = capture_ms;
+    c->status = s_dup("OK");
+    c->change_type = s_dup("UPDATE");
+}
+
+static struct wc_event *s_push_event(struct wc_event_list *l)
+{
+    struct wc_event *items = realloc(l->items, (l->len + 1) * sizeof(*items));
+
+    assert_non_null(items);
+    l->items = items;
+    memset(&items[l->len], 0, sizeof(items[0]));
+    return &items[l->len++];
+}
+
+static void s_add_resource(struct wc_event *e, const char *name)
+{
+    struct wc_event_resource *r;
+
+    r = realloc(e->resources, (e->n_resources + 1) * sizeof(*r));
+    assert_non_null(r);
+    e->resources = r;
+    memset(&r[e->n_resources], 0, sizeof(*r));
+    r[e->n_resources].type = s_dup("AWS::EC2::SecurityGroup");
+    r[e->n_resources].name = s_dup(name);
+    e->n_resources++;
+}
+
+enum who { HUMAN, AUTOMATION, SERVICE };
+
+static struct wc_event *s_event(struct wc_event_list *l, const char *id, const char *name,
+                                int64_t time_ms, enum who who, bool read_only,
+                                const char *resource)
+{
+    struct wc_event *e = s_push_event(l);
+
+    e->event_id = s_dup(id);
+    e->event_name = s_dup(name);
+    e->event_source = s_dup("ec2.amazonaws.com");
+    e->event_type = s_dup("AwsApiCall");
+    e->event_time_ms = time_ms;
+    e->aws_region = s_dup(REGION);
+    e->recipient_account_id = s_dup(ACCOUNT);
+    e->read_only = read_only;
+    e->identity.account_id = s_dup(ACCOUNT);
+    switch (who) {
+    case HUMAN:
+        e->identity.type = s_dup("IAMUser");
+        e->identity.arn = s_dup("arn:aws:iam::" ACCOUNT ":user/alice");
+        e->identity.user_name = s_dup("alice");
+        e->user_agent = s_dup("aws-cli/2.15.0");
+        e->source_ip = s_dup("198.51.100.23");
+        break;
+    case AUTOMATION:
+        e->identity.type = s_dup("AssumedRole");
+        e->identity.arn = s_dup("arn:aws:sts::" ACCOUNT ":assumed-role/terraform-deployer/tf");
+        e->identity.issuer_type = s_dup("Role");
+        e->identity.issuer_arn = s_dup(TRUSTED_ROLE);
+        e->identity.issuer_user_name = s_dup("terraform-deployer");
+        e->identity.session_name = s_dup("tf");
+        e->user_agent = s_dup("APN/1.0 HashiCorp/1.0 Terraform/1.7.0");
+        e->source_ip = s_dup("203.0.113.7");
+        break;
+    case SERVICE:
+        e->identity.type = s_dup("AWSService");
+        e->identity.invoked_by = s_dup("autoscaling.amazonaws.com");
+        e->source_ip = s_dup("autoscaling.amazonaws.com");
+        e->user_agent = s_dup("autoscaling.amazonaws.com");
+        break;
+    }
+    if (resource)
+        s_add_resource(e, resource);
+    return e;
+}
+
+/* ---- an in-memory LookupEvents ----------------------------------------------
+ * Independent of wc_trail_query_matches: the window comes from the request
+ * body aws/cloudtrail.c would send (whole seconds, inclusive), the
+ * attribute is matched as the service does (ResourceName: a name in
+ * Resources, exactly), events come newest first in pages, NextToken is
+ * bound to the query. */
+
+struct fake {
+    struct wc_trail base;
+    struct wc_event_list events;
+    int page_size;
+    int max_pages;   /* of one lookup (the vtable's lookup) */
+    size_t calls;    /* pages served */
+    size_t scans;    /* of which ReadOnly queries */
+    int fail_rc;     /* every call fails with this when set */
+};
+
+static bool s_fake_match(const struct wc_trail_query *q, int64_t start_s, int64_t end_s,
+                         const struct wc_event *e)
+{
+    if (!wc_streq(e->recipient_account_id, q->account_id) || !wc_streq(e->aws_region, q->region))
+        return false;
+    if (e->event_time_ms < start_s * 1000 || e->event_time_ms > end_s * 1000)
+        return false;
+    if (!strcmp(q->attribute_key, "EventId"))
+        return wc_streq(e->event_id, q->attribute_value);
+    if (!strcmp(q->attribute_key, "ResourceName")) {
+        for (size_t i = 0; i < e->n_resources; i++)
+            if (wc_streq(e->resources[i].name, q->attribute_value))
+                return true;
+        return false;
+    }
+    if (!strcmp(q->attribute_key, "ReadOnly"))
+        return e->read_only == !strcmp(q->attribute_value, "true");
+    fail_msg("unexpected attribute %s", q->attribute_key);
+    return false;
+}
+
+static const struct wc_event *s_sort_base;
+
+static int s_newest_first(const void *a, const void *b)
+{
+    const struct wc_event *x = &s_sort_base[*(const size_t *)a];
+    const struct wc_event *y = &s_sort_base[*(const size_t *)b];
+
+    if (x->event_time_ms != y->event_time_ms)
+        return x->event_time_ms > y->event_time_ms ? -1 : 1;
+    return -strcmp(x->event_id, y->event_id);
+}
+
+static void s_window(const struct wc_trail_query *q, int64_t *start_s, int64_t *end_s)
+{
+    struct wc_buf body = WC_BUF_INIT;
+    cJSON *root;
+
+    assert_int_equal(wc_cloudtrail_lookup_body(q, NULL, &body), WC_OK);
+    root = cJSON_ParseWithLength(body.ptr, body.len);
+    assert_non_null(root);
+    *start_s = (int64_t)cJSON_GetObjectItem(root, "StartTime")->valuedouble;
+    *end_s = (int64_t)cJSON_GetObjectItem(root, "EndTime")->valuedouble;
+    cJSON_Delete(root);
+    wc_buf_clean_up(&body);
+}
+
+static int s_fake_page(struct wc_trail *t, const struct wc_trail_query *q, const char *token,
+                       struct wc_event_list *out)
+{
+    struct fake *f = (struct fake *)t;
+    size_t *idx, n = 0, offset = 0;
+    int64_t start_s, end_s;
+    char fp[512];
+    int page = f->page_size ? f->page_size : 50;
+
+    f->calls++;
+    if (!strcmp(q->attribute_key, "ReadOnly"))
+        f->scans++;
+    if (f->fail_rc)
+        return f->fail_rc;
+    s_window(q, &start_s, &end_s);
+    snprintf(fp, sizeof(fp), "%s|%s|%s|%s|%lld|%lld", q->account_id ? q->account_id : "",
+             q->region, q->attribute_key, q->attribute_value, (long long)start_s,
+             (long long)end_s);
+    if (token) {
+        const char *hash = strrchr(token, '#');
+
+        if (!hash || (size_t)(hash - token) != strlen(fp) || strncmp(token, fp, strlen(fp)))
+            return WC_ERR_INVALID; /* InvalidNextTokenException */
+        offset = strtoul(hash + 1, NULL, 10);
+    }
+    idx = calloc(f->events.len + 1, sizeof(*idx));
+    assert_non_null(idx);
+    for (size_t i = 0; i < f->events.len; i++)
+        if (s_fake_match(q, start_s, end_s, &f->events.items[i]))
+            idx[n++] = i;
+    s_sort_base = f->events.items;
+    qsort(idx, n, sizeof(*idx), s_newest_first);
+    for (size_t i = offset; i < n && i < offset + (size_t)page; i++)
+        assert_int_equal(wc_event_copy(s_push_event(out), &f->events.items[idx[i]]), WC_OK);
+    free(out->next_token);
+    out->next_token = NULL;
+    if (offset + (size_t)page < n) {
+        char next[600];
+
+        snprintf(next, sizeof(next), "%s#%zu", fp, offset + (size_t)page);
+        out->next_token = s_dup(next);
+    }
+    free(idx);
+    return WC_OK;
+}
+
+/* Every page, up to max_pages, as aws/cloudtrail.c. */
+static int s_fake_lookup(struct wc_trail *t, const struct wc_trail_query *q,
+                         struct wc_event_list *out)
+{
+    struct fake *f = (struct fake *)t;
+    char *token = NULL;
+    int rc = WC_OK;
+
+    for (int p = 0; p < (f->max_pages ? f->max_pages : 20); p++) {
+        if ((rc = s_fake_page(t, q, token, out)) != WC_OK)
+            break;
+        free(token);
+        token = out->next_token;
+        out->next_token = NULL;
+        if (!token)
+            break;
+    }
+    free(token);
+    return rc;
+}
+
+static const struct wc_trail_vtable s_fake_vtable = {
+    .name = "fake",
+    .lookup = s_fake_lookup,
+    .lookup_page = s_fake_page,
+    .destroy = NULL,
+};
+
+static void s_fake_init(struct fake *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->base.vtable = &s_fake_vtable;
+    f->base.impl = f;
+}
+
+/* Drive s against f until nothing is left to call (answers at once; time
+ * jumps to each wake-up). Returns the calls made. */
+static size_t s_drive(struct wc_sched *s, struct fake *f, int64_t *now_ms)
+{
+    size_t calls = 0;
+
+    for (int guard = 0; guard < 200000; guard++) {
+        struct wc_sched_call call;
+        int64_t wake = 0;
+
+        if (wc_sched_next(s, *now_ms, &call, &wake)) {
+            struct wc_event_list page = WC_EVENT_LIST_INIT;
+            int rc = s_fake_page(&f->base, &call.query, call.token, &page);
+
+            calls++;
+            assert_int_equal(wc_sched_done(s, call.call_id, rc, &page, *now_ms), WC_OK);
+            wc_event_list_clean_up(&page);
+            continue;
+        }
+        if (wake == INT64_MAX)
+            return calls;
+        assert_true(wake > *now_ms);
+        *now_ms = wake;
+    }
+    fail_msg("scheduler did not finish");
+    return calls;
+}
+
+static struct wc_sched *s_new(int skew_s, bool no_scan)
+{
+    struct wc_sched_options o = {.skew_s = skew_s, .no_scan = no_scan};
+    struct wc_sched *s = wc_sched_new(&o);
+
+    assert_non_null(s);
+    return s;
+}
+
+/* ---- the key invariant: scheduler == one-by-one lookups -------------------- */
+
+#define N_CHANGES 300
+
+struct scenario {
+    struct fake fake;
+    struct wc_change changes[N_CHANGES];
+    struct wc_policy policy;
+};
+
+/* 300 changes on distinct security groups over 2 minutes: 20% by a human,
+ * 60% by trusted automation, 20% by an AWS service; some without any event,
+ * some named by ARN or by name only, some only found through relatedEvents,
+ * failed writes, read-only calls on the resources, events on the whole
+ * second just outside a window; plus 600 unrelated writes and 300
+ * read-only calls in the same 2 minutes. */
+static void s_scenario(struct scenario *sc)
+{
+    struct wc_event_list *ev = &sc->fake.events;
+    size_t n_ro = 0;
+
+    s_seed(42);
+    s_fake_init(&sc->fake);
+    assert_int_equal(wc_policy_init_defaults(&sc->policy), WC_OK);
+    sc->policy.skew_s = SKEW;
+    assert_int_equal(wc_strlist_push(&sc->policy.trusted, TRUSTED_ROLE), WC_OK);
+
+    for (unsigned long i = 0; i < N_CHANGES; i++) {
+        struct wc_change *c = &sc->changes[i];
+        char *id = s_fmt("sg-%017lx", 0xa000 + i), *eid;
+        int64_t capture = T0 + (int64_t)i * 400 + s_rand() % 400;
+        int64_t when = (capture - 1000 - (int64_t)(s_rand() % 60000)) / 1000 * 1000;
+        enum who who = i % 10 < 2 ? HUMAN : i % 10 < 8 ? AUTOMATION : SERVICE;
+        const char *named = id;
+        struct wc_event *e;
+
+        s_make_change(c, ACCOUNT, REGION, id, capture);
+        c->arn = s_fmt("arn:aws:ec2:" REGION ":" ACCOUNT ":security-group/sg-%017lx",
+                       0xa000 + i);
+        if (i % 7 == 0) {
+            c->resource_name = s_fmt("web-%lu", i);
+            named = c->resource_name;
+        } else if (i % 11 == 3) {
+            named = c->arn;
+        }
+        if (i % 13 == 0) { /* no event at all */
+            free(id);
+            continue;
+        }
+        if (i % 17 == 5) { /* a failed attempt first */
+            eid = s_fmt("ev-fail-%04lu", i);
+            e = s_event(ev, eid, "AuthorizeSecurityGroupIngress", when - 2000, HUMAN, false,
+                        named);
+            e->error_code = s_dup("Client.UnauthorizedOperation");
+            free(eid);
+        }
+        eid = s_fmt("ev-%04lu", i);
+        /* relatedEvents: sometimes the only way to the event */
+        e = s_event(ev, eid, "AuthorizeSecurityGroupIngress", when, who, false,
+                    i % 18 == 4 ? NULL : named);
+        if (i % 9 == 4)
+            assert_int_equal(wc_strlist_push(&c->related_event_ids, eid), WC_OK);
+        free(eid);
+        if (i % 19 == 6) { /* a Describe naming it: read-only, never a match */
+            eid = s_fmt("ev-ro-%04lu", i);
+            s_event(ev, eid, "DescribeSecurityGroups", capture - 500 / 1000 * 1000, HUMAN, true,
+                    id);
+            free(eid);
+            n_ro++;
+        }
+        if (i % 23 == 8) {
+            /* on the whole second that holds capture - skew: in the request's
+             * window, outside the correlation window by under a second */
+            eid = s_fmt("ev-edge-%04lu", i);
+            s_event(ev, eid, "RevokeSecurityGroupIngress",
+                    (capture - SKEW * 1000LL) / 1000 * 1000, HUMAN, false, id);
+            free(eid);
+            eid = s_fmt("ev-out-%04lu", i);
+            s_event(ev, eid, "RevokeSecurityGroupIngress",
+                    (capture - SKEW * 1000LL) / 1000 * 1000 - 1000, HUMAN, false, id);
+            free(eid);
+        }
+        free(id);
+    }
+    for (unsigned long i = 0; i < 600; i++) {
+        char *eid = s_fmt("ev-other-%04lu", i), *res = s_fmt("sg-%017lx", 0xf0000 + i);
+
+        s_event(ev, eid, "ModifyInstanceAttribute", T0 + (int64_t)(s_rand() % 120) * 1000,
+                (enum who)(s_rand() % 3), false, res);
+        free(eid);
+        free(res);
+    }
+    for (unsigned long i = n_ro; i < 300; i++) {
+        char *eid = s_fmt("ev-read-%04lu", i);
+
+        s_event(ev, eid, "DescribeInstances", T0 + (int64_t)(s_rand() % 120) * 1000,
+                (enum who)(s_rand() % 3), true,
+                sc->changes[s_rand() % N_CHANGES].resource_id);
+        free(eid);
+    }
+}
+
+static void s_scenario_free(struct scenario *sc)
+{
+    for (size_t i = 0; i < N_CHANGES; i++)
+        wc_change_clean_up(&sc->changes[i]);
+    wc_event_list_clean_up(&sc->fake.events);
+    wc_policy_clean_up(&sc->policy);
+}
+
+struct outcome {
+    enum wc_verdict verdict;
+    char ids[512];    /* matched event ids, in the finding's order */
+    char writes[512]; /* write events found, sorted */
+};
+
+static int s_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void s_outcome(const struct wc_policy *p, const struct wc_change *c,
+                      const struct wc_event_list *events, struct outcome *out)
+{
+    struct wc_notification note = {.kind = WC_NOTE_CHANGE, .envelope = WC_ENV_SNS};
+    struct wc_finding *f = NULL;
+    const char *w[64];
+    size_t nw = 0;
+
+    memset(out, 0, sizeof(*out));
+    note.change = *c; /* borrowed: wc_finding_decide copies it */
+    assert_int_equal(wc_finding_decide(p, &note, events, &f), WC_OK);
+    out->verdict = f->verdict;
+    for (size_t i = 0; i < f->n_matches; i++) {
+        strncat(out->ids, f->matches[i].event.event_id, sizeof(out->ids) - strlen(out->ids) - 2);
+        strcat(out->ids, ",");
+    }
+    wc_finding_destroy(f);
+    for (size_t i = 0; i < events->len && nw < 64; i++)
+        if (!events->items[i].read_only)
+            w[nw++] = events->items[i].event_id;
+    qsort(w, nw, sizeof(*w), s_cmp_str);
+    for (size_t i = 0; i < nw; i++) {
+        strncat(out->writes, w[i], sizeof(out->writes) - strlen(out->writes) - 2);
+        strcat(out->writes, ",");
+    }
+}
+
+static void test_invariant_scheduler_equals_one_by_one(void **state)
+{
+    struct scenario *sc = calloc(1, sizeof(*sc));
+    struct outcome *one = calloc(N_CHANGES, sizeof(*one));
+    bool *seen = calloc(N_CHANGES, sizeof(*seen));
+    size_t counts[WC_VERDICT_UNATTRIBUTED + 1] = {0}, one_calls = 0, sched_calls;
+    struct wc_sched *s = s_new(SKEW, false);
+    struct wc_sched_result r;
+    struct wc_sched_stats st;
+    int64_t now = 1000;
+
+    (void)state;
+    assert_non_null(sc);
+    assert_non_null(one);
+    assert_non_null(seen);
+    s_scenario(sc);
+
+    /* one by one, as the worker does today */
+    for (size_t i = 0; i < N_CHANGES; i++) {
+        struct wc_event_list events = WC_EVENT_LIST_INIT;
+        size_t n = 0;
+
+        assert_int_equal(
+            wc_trail_lookup_change(&sc->fake.base, &sc->changes[i], SKEW, &events, &n), WC_OK);
+        one_calls += n;
+        s_outcome(&sc->policy, &sc->changes[i], &events, &one[i]);
+        counts[one[i].verdict]++;
+        wc_event_list_clean_up(&events);
+    }
+    /* the scenario is what it says */
+    assert_true(counts[WC_VERDICT_HUMAN] >= 40);
+    assert_true(counts[WC_VERDICT_AUTOMATION] >= 120);
+    assert_true(counts[WC_VERDICT_AWS_SERVICE] >= 40);
+    assert_true(counts[WC_VERDICT_UNATTRIBUTED] >= 15);
+    assert_true(one_calls >= N_CHANGES);
+
+    /* the scheduler, driving the same trail */
+    sc->fake.calls = sc->fake.scans = 0;
+    for (size_t i = 0; i < N_CHANGES; i++)
+        assert_int_equal(wc_sched_add(s, i + 100, &sc->changes[i], now), WC_OK);
+    sched_calls = s_drive(s, &sc->fake, &now);
+    while (wc_sched_take(s, &r)) {
+        struct outcome got;
+        size_t i = (size_t)r.id - 100;
+
+        assert_true(i < N_CHANGES);
+        assert_false(seen[i]);
+        seen[i] = true;
+        assert_int_equal(r.rc, WC_OK);
+        s_outcome(&sc->policy, &sc->changes[i], &r.events, &got);
+        if (got.verdict != one[i].verdict || strcmp(got.ids, one[i].ids) ||
+            strcmp(got.writes, one[i].writes))
+            fail_msg("change %zu (%s): scheduler %s [%s] writes [%s], one by one %s [%s] "
+                     "writes [%s]",
+                     i, sc->changes[i].resource_id, wc_verdict_name(got.verdict), got.ids,
+                     got.writes, wc_verdict_name(one[i].verdict), one[i].ids, one[i].writes);
+        wc_event_list_clean_up(&r.events);
+    }
+    for (size_t i = 0; i < N_CHANGES; i++)
+        assert_true(seen[i]);
+    wc_sched_get_stats(s, &st);
+    assert_int_equal(st.calls, sched_calls);
+    assert_int_equal(sched_calls, sc->fake.calls);
+    assert_true(st.scans >= 1);
+    printf("# invariant: %zu changes, one by one %zu calls, scheduler %zu calls "
+           "(%zu scan pages, %llu scans, %llu per-resource)\n",
+           (size_t)N_CHANGES, one_calls, sched_calls, sc->fake.scans,
+           (unsigned long long)st.scans, (unsigned long long)st.per_resource);
+    assert_true(sched_calls * 10 <= N_CHANGES); /* <= 0.1 call per change */
+    assert_int_equal(st.waiting, 0);
+
+    wc_sched_destroy(s);
+    s_scenario_free(sc);
+    free(sc);
+    free(one);
+    free(seen);
+}
+
+/* The same scenario with the scheduler restricted to per-resource lookups
+ * (no_scan): the same verdicts and exactly the calls of one by one. */
+static void test_no_scan_matches_one_by_one(void **state)
+{
+    struct scenario *sc = calloc(1, sizeof(*sc));
+    struct wc_sched *s = s_new(SKEW, true);
+    struct wc_sched_result r;
+    size_t one_calls = 0, sched_calls, taken = 0;
+    int64_t now = 0;
+
+    (void)state;
+    assert_non_null(sc);
+    s_scenario(sc);
+    for (size_t i = 0; i < N_CHANGES; i++) {
+        struct wc_event_list events = WC_EVENT_LIST_INIT;
+        size_t n = 0;
+
+        assert_int_equal(
+            wc_trail_lookup_change(&sc->fake.base, &sc->changes[i], SKEW, &events, &n), WC_OK);
+        one_calls += sc->fake.calls;
+        sc->fake.calls = 0;
+        wc_event_list_clean_up(&events);
+    }
+    for (size_t i = 0; i < N_CHANGES; i++)
+        assert_int_equal(wc_sched_add(s, i, &sc->changes[i], now), WC_OK);
+    sched_calls = s_drive(s, &sc->fake, &now);
+    assert_int_equal(sched_calls, one_calls);
+    assert_int_equal(sc->fake.scans, 0);
+    while (wc_sched_take(s, &r)) {
+        struct wc_event_list events = WC_EVENT_LIST_INIT;
+        size_t n = 0;
+
+        assert_false(r.from_scan);
+        assert_int_equal(wc_trail_lookup_change(&sc->fake.base, &sc->changes[r.id], SKEW,
+                                                &events, &n),
+                         WC_OK);
+        /* the very same events in the same order */
+        assert_int_equal(r.events.len, events.len);
+        for (size_t k = 0; k < events.len; k++)
+            assert_string_equal(r.events.items[k].event_id, events.items[k].event_id);
+        wc_event_list_clean_up(&events);
+        wc_event_list_clean_up(&r.events);
+        taken++;
+    }
+    assert_int_equal(taken, N_CHANGES);
+    /* at 2 calls/s less 10%: the calls took their time */
+    assert_true(now >= (int64_t)(sched_calls - 1) * 550 - 1000);
+    wc_sched_destroy(s);
+    s_scenario_free(sc);
+    free(sc);
+}
+
+/* ---- cost choice ------------------------------------------------------------ */
+
+/* One scan page answered by hand: n events spread over [from_s, to_s]. */
+static void s_answer_scan(struct wc_sched *s, const struct wc_sched_call *call, int n,
+                          int64_t from_ms, int64_t to_ms, bool more, int64_t now)
+{
+    struct wc_event_list page = WC_EVENT_LIST_INIT;
+
+    for (int i = 0; i < n; i++) {
+        char *id = s_fmt("w-%lu", (unsigned long)s_rand());
+        int64_t t = to_ms - (to_ms - from_ms) * i / (n > 1 ? n - 1 : 1);
+
+        s_event(&page, id, "ModifyInstanceAttribute", t / 1000 * 1000, HUMAN, false,
+                "i-unrelated");
+        free(id);
+    }
+    if (more)
+        page.next_token = s_dup("more");
+    assert_int_equal(wc_sched_done(s, call->call_id, WC_OK, &page, now), WC_OK);
+    wc_event_list_clean_up(&page);
+}
+
+struct cost_case {
+    const char *name;
+    int n_changes;
+    int spacing_s;      /* between captures */
+    int learn_events;   /* a first scan teaching this many events over its window; -1: none */
+    bool expect_scan;
+};
+
+static void test_cost_choice(void **state)
+{
+    static const struct cost_case cases[] = {
+        {"lone change, nothing learned", 1, 0, -1, false},
+        {"two changes, nothing learned", 2, 1, -1, false},
+        {"three changes, nothing learned", 3, 1, -1, true},
+        {"many changes, nothing learned", 50, 1, -1, true},
+        {"lone change, quiet account", 1, 0, 0, false},
+        {"two changes, quiet account (1 page < 2)", 2, 1, 3, true},
+        {"five changes, busy account (20 pages > 5)", 5, 1, 1000, false},
+        {"forty changes at once, busy account (20 pages < 40)", 40, 0, 1000, true},
+    };
+
+    (void)state;
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        const struct cost_case *cc = &cases[k];
+        struct wc_sched *s = s_new(SKEW, false);
+        struct wc_sched_call call;
+        struct wc_sched_result r;
+        int64_t now = 0, wake;
+        uint64_t id = 1;
+
+        if (cc->learn_events >= 0) {
+            struct wc_change c;
+
+            /* three changes at T0: a scan of [T0 - 180 s, T0 + 180 s] */
+            for (int i = 0; i < 3; i++) {
+                char *rid = s_fmt("sg-learn-%lu", (unsigned long)i);
+
+                s_make_change(&c, ACCOUNT, REGION, rid, T0);
+                assert_int_equal(wc_sched_add(s, id++, &c, now), WC_OK);
+                wc_change_clean_up(&c);
+                free(rid);
+            }
+            assert_true(wc_sched_next(s, now, &call, &wake));
+            assert_true(call.scan);
+            for (int left = cc->learn_events, first = 1; first || left > 0; first = 0) {
+                int n = left > 50 ? 50 : left;
+
+                s_answer_scan(s, &call, n, T0 - SKEW * 1000, T0 + SKEW * 1000, left > 50, now);
+                left -= n;
+                if (left > 0) {
+                    now += 1000;
+                    assert_true(wc_sched_next(s, now, &call, &wake));
+                }
+            }
+            while (wc_sched_take(s, &r))
+                wc_event_list_clean_up(&r.events);
+            now += 1000;
+        }
+        for (int i = 0; i < cc->n_changes; i++) {
+            struct wc_change c;
+            char *rid = s_fmt("sg-%05lu", (unsigned long)i);
+
+            s_make_change(&c, ACCOUNT, REGION, rid, T0 + 600000 + i * cc->spacing_s * 1000LL);
+            assert_int_equal(wc_sched_add(s, id++, &c, now), WC_OK);
+            wc_change_clean_up(&c);
+            free(rid);
+        }
+        now += 1000;
+        if (!wc_sched_next(s, now, &call, &wake))
+            fail_msg("%s: no call", cc->name);
+        if (call.scan != cc->expect_scan)
+            fail_msg("%s: scan %d, expected %d", cc->name, call.scan, cc->expect_scan);
+        assert_string_equal(call.query.attribute_key,
+                            cc->expect_scan ? WC_TRAIL_SCAN_KEY : "ResourceName");
+        if (cc->expect_scan) {
+            assert_string_equal(call.query.attribute_value, "false");
+            assert_string_equal(call.query.account_id, ACCOUNT);
+            assert_string_equal(call.query.region, REGION);
+            assert_int_equal(call.query.start_ms, T0 + 600000 - SKEW * 1000);
+        }
+        wc_sched_destroy(s);
+    }
+}
+
+/* Too many changes for one scan: it is narrowed to the oldest. */
+static void test_scan_narrowed_to_oldest(void **state)
+{
+    struct wc_sched *s = s_new(60, false);
+    struct wc_sched_call call;
+    struct wc_sched_result r;
+    struct wc_change c;
+    int64_t now = 0, wake, k;
+    int answered = 0;
+
+    (void)state;
+    /* learn: 121 events over the 121 s of a first scan: 1/s */
+    for (int i = 0; i < 3; i++) {
+        char *rid = s_fmt("sg-learn-%lu", (unsigned long)i);
+
+        s_make_change(&c, ACCOUNT, REGION, rid, T0);
+        assert_int_equal(wc_sched_add(s, 1000 + (uint64_t)i, &c, now), WC_OK);
+        wc_change_clean_up(&c);
+        free(rid);
+    }
+    for (int p = 0; p < 3; p++) {
+        assert_true(wc_sched_next(s, now, &call, &wake));
+        assert_true(call.scan);
+        s_answer_scan(s, &call, p < 2 ? 50 : 21, T0 - 60000, T0 + 60000, p < 2, now);
+        now += 1000;
+    }
+    while (wc_sched_take(s, &r)) {
+        assert_true(r.from_scan);
+        wc_event_list_clean_up(&r.events);
+    }
+    /* 100 changes, one every 10 s: all of them, 1111 s, ~23 pages; 20
+     * pages (1000 s) hold the oldest 88 */
+    for (int i = 0; i < 100; i++) {
+        char *rid = s_fmt("sg-%05lu", (unsigned long)i);
+
+        s_make_change(&c, ACCOUNT, REGION, rid, T0 + 3600000 + i * 10000LL);
+        assert_int_equal(wc_sched_add(s, (uint64_t)i, &c, now), WC_OK);
+        wc_change_clean_up(&c);
+        free(rid);
+    }
+    assert_true(wc_sched_next(s, now, &call, &wake));
+    assert_true(call.scan);
+    assert_int_equal(call.query.start_ms, T0 + 3600000 - 60000);
+    k = (call.query.end_ms - 60000 - (T0 + 3600000)) / 10000 + 1; /* members */
+    assert_int_equal(call.query.end_ms, T0 + 3600000 + (k - 1) * 10000 + 60000);
+    assert_true(k >= 80 && k < 100);
+    s_answer_scan(s, &call, 10, call.query.start_ms, call.query.end_ms, false, now);
+    while (wc_sched_take(s, &r)) {
+        assert_true((int64_t)r.id < k);
+        assert_true(r.from_scan);
+        assert_int_equal(r.rc, WC_OK);
+        assert_int_equal(r.calls, answered == 0 ? 1 : 0);
+        answered++;
+        wc_event_list_clean_up(&r.events);
+    }
+    assert_int_equal(answered, k);
+    wc_sched_destroy(s);
+}
+
+/* ---- partial scans ---------------------------------------------------------- */
+
+static void test_partial_scan_falls_back(void **state)
+{
+    struct wc_sched_options o = {.skew_s = 60, .max_scan_pages = 2};
+    struct wc_sched *s = wc_sched_new(&o);
+    struct wc_sched_call call;
+    struct wc_sched_result r;
+    struct wc_change c;
+    int64_t now = 0, wake;
+    bool out[5] = {false};
+    int from_scan = 0, per_resource_calls = 0;
+
+    (void)state;
+    assert_non_null(s);
+    /* captures at T0, +100 s, ..., +400 s; windows +-60 s */
+    for (int i = 0; i < 5; i++) {
+        char *rid = s_fmt("sg-%05lu", (unsigned long)i);
+
+        s_make_change(&c, ACCOUNT, REGION, rid, T0 + i * 100000LL + 250);
+        assert_int_equal(wc_sched_add(s, (uint64_t)i, &c, now), WC_OK);
+        wc_change_clean_up(&c);
+        free(rid);
+    }
+    assert_true(wc_sched_next(s, now, &call, &wake));
+    assert_true(call.scan);
+    assert_int_equal(call.query.start_ms, T0 - 60000 + 250);
+    assert_int_equal(call.query.end_ms, T0 + 460000 + 250);
+    /* two pages newest first reaching back to T0 + 230 s, more left */
+    s_answer_scan(s, &call, 50, T0 + 360000, T0 + 460000, true, now);
+    now += 1000;
+    assert_true(wc_sched_next(s, now, &call, &wake));
+    assert_true(call.scan);
+    assert_string_equal(call.token, "more");
+    s_answer_scan(s, &call, 50, T0 + 230000, T0 + 359000, true, now);
+    /* covered: windows starting after T0 + 230 s (changes 4, 3; 2's
+     * starts at T0 + 140 s) */
+    while (wc_sched_take(s, &r)) {
+        assert_true(r.id == 3 || r.id == 4);
+        assert_true(r.from_scan);
+        out[r.id] = true;
+        from_scan++;
+        wc_event_list_clean_up(&r.events);
+    }
+    assert_int_equal(from_scan, 2);
+    /* the others: per-resource, oldest first, never another scan */
+    for (int guard = 0; guard < 50; guard++) {
+        struct wc_event_list page = WC_EVENT_LIST_INIT;
+
+        if (!wc_sched_next(s, now, &call, &wake)) {
+            if (wake == INT64_MAX)
+                break;
+            now = wake;
+            continue;
+        }
+        assert_false(call.scan);
+        assert_string_equal(call.query.attribute_key, "ResourceName");
+        per_resource_calls++;
+        assert_int_equal(wc_sched_done(s, call.call_id, WC_OK, &page, now), WC_OK);
+        while (wc_sched_take(s, &r)) {
+            assert_true(r.id <= 2);
+            assert_false(out[r.id]);
+            assert_false(r.from_scan);
+            assert_int_equal(r.calls, 1);
+            out[r.id] = true;
+            wc_event_list_clean_up(&r.events);
+        }
+    }
+    assert_int_equal(per_resource_calls, 3);
+    for (int i = 0; i < 5; i++)
+        assert_true(out[i]);
+    wc_sched_destroy(s);
+}
+
+/* ---- errors, throttling, pages ------------------------------------------------ */
+
+static void test_error_ends_lookup(void **state)
+{
+    struct wc_sched *s = s_new(SKEW, false);
+    struct wc_sched_call call;
+    struct wc_sched_result r;
+    struct wc_change c;
+    int64_t now = 0, wake;
+    int n = 0;
+
+    (void)state;
+    /* per-resource: one change, the call fails */
+    s_make_change(&c, ACCOUNT, REGION, "sg-lone", T0);
+    assert_int_equal(wc_sched_add(s, 1, &c, now), WC_OK);
+    wc_change_clean_up(&c);
+    assert_true(wc_sched_next(s, now, &call, &wake));
+    assert_false(call.scan);
+    assert_int_equal(wc_sched_done(s, call.call_id, WC_ERR_AUTH, NULL, now), WC_OK);
+    assert_true(wc_sched_take(s, &r));
+    assert_int_equal(r.id, 1);
+    assert_int_equal(r.rc, WC_ERR_AUTH);
+    assert_int_equal(r.events.len, 0);
+    assert_int_equal(r.calls, 1);
+    assert_false(wc_sched_take(s, &r));
+    /* unknown call ids are refused */
+    assert_int_equal(wc_sched_done(s, call.call_id, WC_OK, NULL, now), WC_ERR_NOT_FOUND);
+
+    /* a scan: every member comes out with the error, the calls counted once */
+    for (int i = 0; i < 4; i++) {
+        char *rid = s_fmt("sg-%05lu", (unsigned long)i);
+
+        s_make_change(&c, ACCOUNT, "eu-north-1", rid, T0 + i * 1000LL);
+        assert_int_equal(wc_sched_add(s, 10 + (uint64_t)i, &c, now), WC_OK);
+        wc_change_clean_up(&c);
+        free(rid);
+    }
+    assert_true(wc_sched_next(s, now, &call, &wake));
+    assert_true(call.scan);
+    s_answer_scan(s, &call, 50, T0 - 1000, T0, true, now);
+    now += 1000;
+    assert_true(wc_sched_next(s, now, &call, &wake));
+    assert_int_equal(wc_sched_done(s, call.call_id, WC_ERR_SERVICE, NULL, now), WC_OK);
+    while (wc_sched_take(s, &r)) {
+        assert_int_equal(r.rc, WC_ERR_SERVICE);
+        assert_true(r.from_scan);
+        assert_int_equal(r.calls, n == 0 ? 2 : 0);
+        assert_int_equal(r.events.len, 0);
+        n++;
+    }
+    assert_int_equal(n, 4);
+    wc_sched_destroy(s);
+}
+
+static void test_throttle_asks_same_page_again(void **state)
+{
+    struct wc_sched *s = s_new(SKEW, false);
+    struct wc_sched_call call, again;
+    struct wc_sched_result r;
+    struct wc_sched_stats st;
+    struct wc_event_list page = WC_EVENT_LIST_INIT;
+    struct wc_change c;
+    int64_t now = 0, wake;
+
+    (void)state;
+    s_make_change(&c, ACCOUNT, REGION, "sg-1", T0);
+    c.resource_name = s_dup("web");
+    assert_int_equal(wc_sched_add(s, 7, &c, now), WC_OK);
+    wc_change_clean_up(&c);
+    /* page 1 of ResourceName=sg-1, with more */
+    assert_true(wc_sched_next(s, now, &call, &wake));
+    assert_string_equal(call.query.attribute_value, "sg-1");
+    assert_null(call.token);
+    s_event(&page, "e-1", "DescribeSecurityGroups", T0, HUMAN, true, "sg-1");
+    page.next_token = s_dup("tok-2");
+    assert_int_equal(wc_sched_done(s, call.call_id, WC_OK, &page, now), WC_OK);
+    wc_event_list_clean_up(&page);
+    assert_null(page.next_token);
+    /* the next page is not due before the token */
+    assert_false(wc_sched_next(s, now, &call, &wake));
+    assert_true(wake > now && wake <= now + 600);
+    now = wake;
+    assert_true(wc_sched_next(s, now, &call, &wake));
+    assert_string_equal(call.token, "tok-2");
+    /* throttled: the same page again, later */
+    assert_int_equal(wc_sched_done(s, call.call_id, WC_ERR_THROTTLED, NULL, now), WC_OK);
+    assert_false(wc_sched_take(s, &r));
+    assert_false(wc_sched_next(s, now, &again, &wake));
+    assert_true(wake > now);
+    now = wake;
+    assert_true(wc_sched_next(s, now, &again, &wake));
+    assert_string_equal(again.query.attribute_value, "sg-1");
+    assert_string_equal(again.token, "tok-2");
+    assert_true(again.call_id != call.call_id);
+    /* last page: a read-only event only: on to the name */
+    assert_int_equal(wc_sched_done(s, again.call_id, WC_OK, &page, now), WC_OK);
+    now += 1000;
+    assert_true(wc_sched_next(s, now, &call, &wake));
+    assert_string_equal(call.query.attribute_value, "web");
+    assert_null(call.token);
+    s_event(&page, "e-2", "AuthorizeSecurityGroupIngress", T0, HUMAN, false, "web");
+    s_event(&page, "e-1", "DescribeSecurityGroups", T0, HUMAN, true, "sg-1");
+    assert_int_equal(wc_sched_done(s, call.call_id, WC_OK, &page, now), WC_OK);
+    wc_event_list_clean_up(&page);
+    /* a write found: stop (no ARN lookup); e-1 once */
+    assert_true(wc_sched_take(s, &r));
+    assert_int_equal(r.id, 7);
+    assert_int_equal(r.rc, WC_OK);
+    assert_int_equal(r.calls, 4);
+    assert_int_equal(r.events.len, 2);
+    assert_string_equal(r.events.items[0].event_id, "e-1");
+    assert_string_equal(r.events.items[1].event_id, "e-2");
+    wc_event_list_clean_up(&r.events);
+    wc_sched_get_stats(s, &st);
+    assert_int_equal(st.calls, 4);
+    assert_int_equal(st.throttled, 1);
+    assert_int_equal(st.per_resource, 1);
+    assert_int_equal(st.scans, 0);
+    assert_false(wc_sched_next(s, now + 10000, &call, &wake));
+    assert_int_equal(wake, INT64_MAX);
+    wc_sched_destroy(s);
+}
+
+/* A query stops after 20 pages, as aws/cloudtrail.c. */
+static void test_query_page_cap(void **state)
+{
+    struct wc_sched *s = s_new(SKEW, true);
+    struct wc_sched_call call;
+    struct wc_sched_result r;
+    struct wc_change c;
+    int64_t now = 0, wake;
+    int calls = 0;
+
+    (void)state;
+    s_make_change(&c, ACCOUNT, REGION, "sg-busy", T0);
+    assert_int_equal(wc_sched_add(s, 1, &c, now), WC_OK);
+    wc_change_clean_up(&c);
+    for (;;) {
+        struct wc_event_list page = WC_EVENT_LIST_INIT;
+
+        if (!wc_sched_next(s, now, &call, &wake)) {
+            if (wake == INT64_MAX)
+                break;
+            now = wake;
+            continue;
+        }
+        calls++;
+        page.next_token = s_dup("endless");
+        assert_int_equal(wc_sched_done(s, call.call_id, WC_OK, &page, now), WC_OK);
+        wc_event_list_clean_up(&page);
+    }
+    assert_int_equal(calls, 20);
+    assert_true(wc_sched_take(s, &r));
+    assert_int_equal(r.rc, WC_OK);
+    assert_int_equal(r.calls, 20);
+    wc_event_list_clean_up(&r.events);
+    wc_sched_destroy(s);
+}
+
+/* ---- remove, exactly once ------------------------------------------------------ */
+
+static void test_remove(void **state)
+{
+    struct wc_sched *s = s_new(SKEW, false);
+    struct wc_sched_call call;
+    struct wc_sched_result r;
+    struct wc_sched_stats st;
+    struct wc_event_list page = WC_EVENT_LIST_INIT;
+    struct wc_change c;
+    int64_t now = 0, wake;
+    int n = 0;
+
+    (void)state;
+    /* waiting: gone */
+    s_make_change(&c, ACCOUNT, REGION, "sg-a", T0);
+    assert_int_equal(wc_sched_add(s, 1, &c, now), WC_OK);
+    assert_int_equal(wc_sched_add(s, 1, &c, now), WC_ERR_INVALID); /* id in use */
+    wc_sched_remove(s, 1);
+    wc_sched_get_stats(s, &st);
+    assert_int_equal(st.waiting, 0);
+    assert_false(wc_sched_next(s, now, &call, &wake));
+    assert_int_equal(wake, INT64_MAX);
+    /* under way: the call completes, nothing comes out, the lookup ends */
+    assert_int_equal(wc_sched_add(s, 1, &c, now), WC_OK); /* the id is free again */
+    assert_true(wc_sched_next(s, now, &call, &wake));
+    wc_sched_remove(s, 1);
+    assert_int_equal(wc_sched_done(s, call.call_id, WC_OK, &page, now), WC_OK);
+    assert_false(wc_sched_take(s, &r));
+    assert_false(wc_sched_next(s, now + 5000, &call, &wake));
+    /* under way and throttled: ends without another call */
+    assert_int_equal(wc_sched_add(s, 2, &c, now), WC_OK);
+    now += 1000;
+    assert_true(wc_sched_next(s, now, &call, &wake));
+    assert_int_equal(wc_sched_done(s, call.call_id, WC_ERR_THROTTLED, NULL, now), WC_OK);
+    wc_sched_remove(s, 2);
+    assert_false(wc_sched_next(s, now + 5000, &call, &wake));
+    assert_int_equal(wake, INT64_MAX);
+    wc_change_clean_up(&c);
+    /* one member of a scan: the others come out */
+    for (int i = 0; i < 3; i++) {
+        char *rid = s_fmt("sg-%05lu", (unsigned long)i);
+
+        s_make_change(&c, ACCOUNT, REGION, rid, T0);
+        assert_int_equal(wc_sched_add(s, 10 + (uint64_t)i, &c, now), WC_OK);
+        wc_change_clean_up(&c);
+        free(rid);
+    }
+    now += 10000;
+    assert_true(wc_sched_next(s, now, &call, &wake));
+    assert_true(call.scan);
+    wc_sched_remove(s, 11);
+    wc_sched_remove(s, 999); /* unknown: nothing */
+    s_answer_scan(s, &call, 3, T0 - 1000, T0, false, now);
+    while (wc_sched_take(s, &r)) {
+        assert_true(r.id == 10 || r.id == 12);
+        wc_event_list_clean_up(&r.events);
+        n++;
+    }
+    assert_int_equal(n, 2);
+    wc_sched_destroy(s);
+}
+
+/* Random traffic over several account-regions: every change added comes out
+ * exactly once (unless removed), whatever the answers. */
+static void test_exactly_once(void **state)
+{
+    enum { N = 400 };
+    static const char *regions[] = {"eu-west-1", "us-east-1", "ap-south-1"};
+    static const char *accounts[] = {"111111111111", "222222222222", NULL};
+    struct wc_sched_options o = {.skew_s = 120, .max_scan_pages = 3};
+    struct wc_sched *s = wc_sched_new(&o);
+    int *seen = calloc(N, sizeof(*seen));
+    bool *removed = calloc(N, sizeof(*removed));
+    struct wc_sched_result r;
+    struct wc_sched_stats st;
+    int64_t now = 0;
+    int added = 0, removed_n = 0, taken = 0;
+
+    (void)state;
+    assert_non_null(s);
+    s_seed(7);
+    for (int step = 0; step < 100000 && (added < N || taken + removed_n < N); step++) {
+        struct wc_sched_call call;
+        int64_t wake;
+        uint32_t dice = s_rand() % 100;
+
+        if (added < N && dice < 30) {
+            struct wc_change c;
+            char *rid = s_fmt("sg-%05lu", (unsigned long)added);
+
+            s_make_change(&c, accounts[s_rand() % 3], regions[s_rand() % 3], rid,
+                          T0 + (int64_t)(s_rand() % 600000));
+            if (s_rand() % 4 == 0)
+                assert_int_equal(wc_strlist_push(&c.related_event_ids, "rel"), WC_OK);
+            assert_int_equal(wc_sched_add(s, (uint64_t)added, &c, now), WC_OK);
+            wc_change_clean_up(&c);
+            free(rid);
+            added++;
+            continue;
+        }
+        if (added > 0 && dice < 33) {
+            int victim = (int)(s_rand() % (uint32_t)added);
+
+            if (!removed[victim] && !seen[victim]) {
+                wc_sched_remove(s, (uint64_t)victim);
+                removed[victim] = true;
+                removed_n++;
+            }
+            continue;
+        }
+        if (wc_sched_next(s, now, &call, &wake)) {
+            struct wc_event_list page = WC_EVENT_LIST_INIT;
+            uint32_t a = s_rand() % 100;
+            int rc = a < 10 ? WC_ERR_THROTTLED : a < 13 ? WC_ERR_HTTP : WC_OK;
+
+            if (rc == WC_OK) {
+                int k = (int)(s_rand() % 5);
+
+                for (int i = 0; i < k; i++) {
+                    char *eid = s_fmt("e-%lu", (unsigned long)s_rand());
+
+                    s_event(&page, eid, "X", T0 + (int64_t)(s_rand() % 600000),
+                            s_rand() % 2 ? HUMAN : SERVICE, s_rand() % 3 == 0,
+                            call.query.attribute_value);
+                    free(eid);
+                }
+                if (s_rand() % 3 == 0)
+                    page.next_token = s_dup("n");
+            }
+            now += s_rand() % 300;
+            assert_int_equal(wc_sched_done(s, call.call_id, rc, &page, now), WC_OK);
+            wc_event_list_clean_up(&page);
+        } else if (wake != INT64_MAX) {
+            now = wake;
+        } else {
+            now += 100;
+        }
+        while (wc_sched_take(s, &r)) {
+            assert_true(r.id < (uint64_t)N);
+            assert_false(removed[r.id]);
+            seen[r.id]++;
+            assert_int_equal(seen[r.id], 1);
+            assert_true(r.rc == WC_OK || r.rc == WC_ERR_HTTP);
+            taken++;
+            wc_event_list_clean_up(&r.events);
+        }
+    }
+    assert_int_equal(added, N);
+    assert_int_equal(taken + removed_n, N);
+    wc_sched_get_stats(s, &st);
+    assert_int_equal(st.waiting, 0);
+    assert_true(st.throttled > 0);
+    assert_true(st.scans > 0 && st.per_resource > 0);
+    if (st.regions > 9)
+        fail_msg("%zu regions", st.regions);
+    wc_sched_destroy(s);
+    free(seen);
+    free(removed);
+}
+
+/* ---- fairness, bounded regions ------------------------------------------------ */
+
+/* A burst of 300 changes in one account-region never delays a lone change in
+ * another: it is called as soon as its own budget allows (its first token:
+ * at once). */
+static void test_fairness_round_robin(void **state)
+{
+    struct wc_sched *s = s_new(SKEW, true); /* per-resource: the burst is 300+ calls */
+    struct wc_sched_call call;
+    struct wc_change c;
+    int64_t now = 0, wake;
+    int calls = 0, burst_calls = 0, lone_at = -1;
+
+    (void)state;
+    for (int i = 0; i < 300; i++) {
+        char *rid = s_fmt("sg-%05lu", (unsigned long)i);
+
+        s_make_change(&c, ACCOUNT, REGION, rid, T0);
+        assert_int_equal(wc_sched_add(s, (uint64_t)i, &c, now), WC_OK);
+        wc_change_clean_up(&c);
+        free(rid);
+    }
+    /* the burst's region has been calling for a while */
+    for (int i = 0; i < 5; i++) {
+        struct wc_event_list page = WC_EVENT_LIST_INIT;
+
+        while (!wc_sched_next(s, now, &call, &wake))
+            now = wake;
+        assert_int_equal(wc_sched_done(s, call.call_id, WC_OK, &page, now), WC_OK);
+        burst_calls++;
+    }
+    s_make_change(&c, "999999999999", "us-west-2", "sg-lone", T0);
+    assert_int_equal(wc_sched_add(s, 5000, &c, now), WC_OK);
+    wc_change_clean_up(&c);
+    /* whatever the burst's bucket holds, the next call (at this instant)
+     * is the lone change's */
+    for (int i = 0; i < 3 && lone_at < 0; i++) {
+        struct wc_event_list page = WC_EVENT_LIST_INIT;
+
+        if (!wc_sched_next(s, now, &call, &wake))
+            break;
+        calls++;
+        if (!strcmp(call.query.region, "us-west-2"))
+            lone_at = calls;
+        assert_int_equal(wc_sched_done(s, call.call_id, WC_OK, &page, now), WC_OK);
+    }
+    assert_true(lone_at == 1 || lone_at == 2);
+    wc_sched_destroy(s);
+}
+
+/* Many account-regions with a token each: one call each, in turn, before
+ * any gets a second. */
+static void test_round_robin_order(void **state)
+{
+    struct wc_sched *s = s_new(SKEW, true);
+    struct wc_sched_call call;
+    struct wc_change c;
+    int64_t now = 0, wake;
+    char seen[8] = {0};
+
+    (void)state;
+    for (int reg = 0; reg < 8; reg++) {
+        for (int i = 0; i < 20; i++) {
+            char *rid = s_fmt("sg-%05lu", (unsigned long)(reg * 100 + i));
+            char region[32];
+
+            snprintf(region, sizeof(region), "xx-test-%d", reg);
+            s_make_change(&c, ACCOUNT, region, rid, T0);
+            assert_int_equal(wc_sched_add(s, (uint64_t)(reg * 100 + i), &c, now), WC_OK);
+            wc_change_clean_up(&c);
+            free(rid);
+        }
+    }
+    for (int i = 0; i < 8; i++) {
+        struct wc_event_list page = WC_EVENT_LIST_INIT;
+        int reg;
+
+        assert_true(wc_sched_next(s, now, &call, &wake));
+        reg = call.query.region[8] - '0';
+        assert_true(reg >= 0 && reg < 8);
+        assert_int_equal(seen[reg], 0);
+        seen[reg] = 1;
+        assert_int_equal(wc_sched_done(s, call.call_id, WC_OK, &page, now), WC_OK);
+    }
+    /* all spent their token */
+    assert_false(wc_sched_next(s, now, &call, &wake));
+    assert_true(wake > now && wake <= now + 550);
+    wc_sched_destroy(s);
+}
+
+static void test_bounded_regions(void **state)
+{
+    struct wc_sched_options o = {.skew_s = 60, .max_regions = 4};
+    struct wc_sched *s = wc_sched_new(&o);
+    struct wc_sched_stats st;
+    struct wc_change c;
+    struct fake f;
+    int64_t now = 0;
+    char region[32];
+
+    (void)state;
+    assert_non_null(s);
+    s_fake_init(&f);
+    for (int reg = 0; reg < 4; reg++) {
+        snprintf(region, sizeof(region), "xx-test-%d", reg);
+        s_make_change(&c, ACCOUNT, region, "sg-1", T0);
+        assert_int_equal(wc_sched_add(s, (uint64_t)reg, &c, now), WC_OK);
+        wc_change_clean_up(&c);
+    }
+    /* four busy regions: a fifth does not fit */
+    s_make_change(&c, ACCOUNT, "xx-test-4", "sg-1", T0);
+    assert_int_equal(wc_sched_add(s, 4, &c, now), WC_ERR_TOO_LARGE);
+    wc_change_clean_up(&c);
+    /* all done (idle, xx-test-0 used first): now it does, evicting one */
+    s_drive(s, &f, &now);
+    for (struct wc_sched_result r; wc_sched_take(s, &r);)
+        wc_event_list_clean_up(&r.events);
+    for (int reg = 4; reg < 40; reg++) {
+        snprintf(region, sizeof(region), "xx-test-%d", reg);
+        s_make_change(&c, ACCOUNT, region, "sg-1", T0);
+        assert_int_equal(wc_sched_add(s, (uint64_t)reg, &c, now), WC_OK);
+        wc_change_clean_up(&c);
+        wc_sched_get_stats(s, &st);
+        assert_true(st.regions <= 4);
+        s_drive(s, &f, &now);
+        for (struct wc_sched_result r; wc_sched_take(s, &r);) {
+            assert_int_equal(r.id, (uint64_t)reg);
+            wc_event_list_clean_up(&r.events);
+        }
+    }
+    wc_sched_get_stats(s, &st);
+    assert_int_equal(st.regions, 4);
+    wc_sched_destroy(s);
+}
+
+static void test_bad_input(void **state)
+{
+    struct wc_sched_options o = {.skew_s = 0};
+    struct wc_sched *s;
+    struct wc_change c;
+
+    (void)state;
+    assert_null(wc_sched_new(NULL));
+    assert_null(wc_sched_new(&o));
+    s = s_new(SKEW, false);
+    s_make_change(&c, ACCOUNT, REGION, "sg-1", T0);
+    free(c.resource_id);
+    c.resource_id = NULL;
+    assert_int_equal(wc_sched_add(s, 1, &c, 0), WC_ERR_INVALID);
+    c.resource_id = s_dup("sg-1");
+    free(c.region);
+    free(c.lookup_region);
+    c.region = c.lookup_region = NULL;
+    assert_int_equal(wc_sched_add(s, 1, &c, 0), WC_ERR_INVALID);
+    assert_int_equal(wc_sched_add(s, 1, NULL, 0), WC_ERR_INVALID);
+    wc_change_clean_up(&c);
+    wc_sched_destroy(s);
+    wc_sched_destroy(NULL);
+}
+
+/* SIGHUP: the new skew for changes added from then on. */
+static void test_set_skew(void **state)
+{
+    struct wc_sched *s = s_new(60, true);
+    struct wc_sched_call call;
+    struct wc_change c;
+    int64_t wake;
+
+    (void)state;
+    s_make_change(&c, ACCOUNT, REGION, "sg-1", T0);
+    assert_int_equal(wc_sched_add(s, 1, &c, 0), WC_OK);
+    wc_sched_set_skew(s, 300);
+    wc_sched_set_skew(s, -1); /* ignored */
+    assert_int_equal(wc_sched_add(s, 2, &c, 0), WC_OK);
+    assert_true(wc_sched_next(s, 0, &call, &wake));
+    assert_int_equal(call.query.start_ms, T0 - 60000);
+    assert_int_equal(wc_sched_done(s, call.call_id, WC_OK, &(struct wc_event_list)WC_EVENT_LIST_INIT, 0),
+                     WC_OK);
+    assert_true(wc_sched_next(s, 5000, &call, &wake));
+    assert_int_equal(call.query.start_ms, T0 - 300000);
+    assert_int_equal(call.query.end_ms, T0 + 300000);
+    wc_change_clean_up(&c);
+    wc_sched_destroy(s);
+}
+
+/* ---- the adaptive rate ------------------------------------------------------- */
+
+static void test_adaptive_basics(void **state)
+{
+    struct wc_adaptive_rate a;
+
+    (void)state;
+    wc_adaptive_init(&a, 2.0, 1000);
+    assert_true(a.rate > 1.81 && a.rate < 1.82); /* 2 / 1.1 */
+    assert_int_equal(wc_adaptive_acquire(&a, 1000), 0);
+    assert_int_equal(wc_adaptive_wait_ms(&a, 1000), 550);
+    assert_int_equal(wc_adaptive_acquire(&a, 1000), 550); /* not taken */
+    assert_int_equal(wc_adaptive_acquire(&a, 1549), 1);
+    assert_int_equal(wc_adaptive_acquire(&a, 1550), 0);
+    /* idle: at most one token saved up */
+    assert_int_equal(wc_adaptive_acquire(&a, 60000), 0);
+    assert_true(wc_adaptive_wait_ms(&a, 60000) > 0);
+    /* default ceiling */
+    wc_adaptive_init(&a, 0, 0);
+    assert_true(a.ceiling == WC_SCHED_DEFAULT_RATE);
+}
+
+/* One throttle (a call from elsewhere in the same second) costs a lone
+ * worker nothing but the moment: it stays on the top rung. Sustained
+ * throttling moves it down; after a quiet spell it climbs back. */
+static void test_adaptive_lone_recovery(void **state)
+{
+    struct wc_adaptive_rate a;
+    int64_t t = 0;
+    int calls = 0;
+
+    (void)state;
+    wc_adaptive_init(&a, 2.0, 0);
+    wc_adaptive_on_throttle(&a, 5000);
+    assert_int_equal(a.level, 1);
+    /* 10 s later it is calling at its ceiling again */
+    for (t = 5000; t < 15000; t++) {
+        if (wc_adaptive_acquire(&a, t) == 0) {
+            wc_adaptive_on_success(&a, t);
+            calls++;
+        }
+    }
+    assert_true(calls >= 17); /* 1.8/s */
+    /* another, 10 s later: still alone */
+    wc_adaptive_on_throttle(&a, 16000);
+    assert_int_equal(a.level, 1);
+    /* two in quick succession: someone shares the budget */
+    wc_adaptive_on_throttle(&a, 17000);
+    assert_int_equal(a.level, 2);
+    assert_true(a.rate < 0.6);
+    /* phase walk: the same call 80 ms later */
+    assert_int_equal(wc_adaptive_acquire(&a, 17500), 0);
+    wc_adaptive_on_throttle(&a, 17600);
+    assert_int_equal(wc_adaptive_wait_ms(&a, 17600), 80);
+    assert_int_equal(a.level, 2);
+    /* quiet for 3 minutes: one rung up, and it holds */
+    wc_adaptive_wait_ms(&a, 17600 + 179000);
+    assert_int_equal(a.level, 2);
+    wc_adaptive_wait_ms(&a, 17600 + 180000);
+    assert_int_equal(a.level, 1);
+    assert_true(a.rate > 1.8);
+    wc_adaptive_wait_ms(&a, 17600 + 195000);
+    assert_int_equal(a.probed_ms, 0);
+}
+
+/* A step up that draws a throttle is taken back, and the next waits longer. */
+static void test_adaptive_failed_probe(void **state)
+{
+    struct wc_adaptive_rate a;
+    int64_t t;
+
+    (void)state;
+    wc_adaptive_init(&a, 2.0, 0);
+    wc_adaptive_on_throttle(&a, 1000);
+    wc_adaptive_on_throttle(&a, 1500);
+    wc_adaptive_on_throttle(&a, 2000); /* walking on rung 2 */
+    assert_int_equal(a.level, 2);
+    t = 2000 + 180000;
+    wc_adaptive_wait_ms(&a, t);
+    assert_int_equal(a.level, 1);
+    wc_adaptive_on_throttle(&a, t + 2000);
+    assert_int_equal(a.level, 2);
+    assert_int_equal(a.probe_wait_ms, 360000);
+    wc_adaptive_wait_ms(&a, t + 2000 + 359000);
+    assert_int_equal(a.level, 2);
+    wc_adaptive_wait_ms(&a, t + 2000 + 360000);
+    assert_int_equal(a.level, 1);
+}
+
+/* Sustained overload on a rung: one rung down after walking a whole period,
+ * after 8 s of throttles, or at the fifth run of throttles in a minute. */
+static void test_adaptive_overload_steps_down(void **state)
+{
+    struct wc_adaptive_rate a;
+    int64_t t;
+    int n = 0;
+
+    (void)state;
+    wc_adaptive_init(&a, 2.0, 0);
+    wc_adaptive_on_throttle(&a, 100);
+    wc_adaptive_on_throttle(&a, 200);
+    assert_int_equal(a.level, 2);
+    /* a walk: quick steps across a second, then a period apart */
+    wc_adaptive_on_throttle(&a, 1000);
+    assert_int_equal(wc_adaptive_wait_ms(&a, 1000), 80);
+    /* 23 steps of 80 ms make rung 2's period (1815 ms) */
+    for (t = 1000, n = 1; a.level == 2 && n < 100; n++) {
+        t += 250;
+        wc_adaptive_on_throttle(&a, t);
+    }
+    assert_int_equal(a.level, 3);
+    assert_int_equal(n, 23);
+    /* throttles every 2 s without a success: 8 s of them */
+    wc_adaptive_on_success(&a, t + 1000);
+    t += 30000;
+    for (n = 0; a.level == 3 && n < 100; n++)
+        wc_adaptive_on_throttle(&a, t + n * 2000);
+    assert_int_equal(a.level, 4);
+    assert_int_equal(n, 5);
+    /* runs of throttles, each ended by a success, 6 s apart: the fifth */
+    wc_adaptive_on_success(&a, t + 20000);
+    t += 60000;
+    for (n = 0; a.level == 4 && n < 100; n++) {
+        wc_adaptive_on_throttle(&a, t + n * 6000);
+        wc_adaptive_on_success(&a, t + n * 6000 + 1000);
+    }
+    assert_int_equal(a.level, 5);
+    assert_int_equal(n, 5);
+    /* the same runs 20 s apart: no */
+    t += 120000;
+    for (n = 0; n < 10; n++) {
+        wc_adaptive_on_throttle(&a, t + n * 20000);
+        wc_adaptive_on_success(&a, t + n * 20000 + 1000);
+    }
+    assert_int_equal(a.level, 5);
+}
+
+/* Three independent workers (each a scheduler with a backlog in the same
+ * account-region, ceiling 2/s) against a service that admits 2 calls in
+ * any sliding second and throttles the rest; requests reach it 10-110 ms
+ * after they leave, answers come back as late. They must settle within
+ * 10 s: then <= 1% throttled (mean over seeds; no seed over 2%) and more
+ * than 1.5 calls/s admitted in all. */
+
+struct sim_client {
+    struct wc_sched *s;
+    bool in_flight;
+    uint64_t call_id;
+    int64_t answer_at, arrive_at, next_at;
+    bool throttled;
+};
+
+static void s_sim(int n_clients, int seconds, uint64_t seed, double *throttled_pct,
+                  double *admitted_per_s)
+{
+    struct sim_client cl[8];
+    int64_t window[64];
+    int n_window = 0;
+    long calls = 0, thr = 0, ok = 0;
+
+    assert_true(n_clients <= 8);
+    s_seed(seed);
+    memset(cl, 0, sizeof(cl));
+    for (int i = 0; i < n_clients; i++) {
+        cl[i].s = s_new(60, true);
+        for (int k = 0; k < 400; k++) {
+            struct wc_change c;
+            char *rid = s_fmt("sg-%05lu", (unsigned long)k);
+
+            s_make_change(&c, ACCOUNT, REGION, rid, T0);
+            assert_int_equal(wc_sched_add(cl[i].s, (uint64_t)k, &c, 0), WC_OK);
+            wc_change_clean_up(&c);
+            free(rid);
+        }
+        cl[i].next_at = s_rand() % 500;
+    }
+    for (int64_t t = 0; t < seconds * 1000LL; t++) {
+        for (int i = 0; i < n_clients; i++) {
+            struct sim_client *c = &cl[i];
+            struct wc_sched_call call;
+            int64_t wake;
+
+            if (c->in_flight && t == c->answer_at) {
+                struct wc_event_list page = WC_EVENT_LIST_INIT;
+
+                assert_int_equal(wc_sched_done(c->s, c->call_id,
+                                               c->throttled ? WC_ERR_THROTTLED : WC_OK, &page,
+                                               t),
+                                 WC_OK);
+                c->in_flight = false;
+                c->next_at = t;
+                for (struct wc_sched_result r; wc_sched_take(c->s, &r);)
+                    wc_event_list_clean_up(&r.events);
+            }
+            if (c->in_flight || t < c->next_at)
+                continue;
+            if (!wc_sched_next(c->s, t, &call, &wake)) {
+                assert_true(wake != INT64_MAX); /* the backlog lasts */
+                c->next_at = wake;
+                continue;
+            }
+            /* the service's sliding second, at arrival */
+            {
+                int64_t arrive = t + 10 + s_rand() % 101;
+                int in_window = 0;
+
+                for (int k = 0; k < n_window; k++)
+                    if (window[k] <= arrive && arrive - window[k] < 1000)
+                        in_window++;
+                c->throttled = in_window >= 2;
+                if (!c->throttled) {
+                    if (n_window == 64) {
+                        memmove(window, window + 1, 63 * sizeof(*window));
+                        n_window--;
+                    }
+                    window[n_window++] = arrive;
+                }
+                c->in_flight = true;
+                c->call_id = call.call_id;
+                c->answer_at = arrive + 10 + s_rand() % 101;
+            }
+            if (t >= 10000) {
+                calls++;
+                if (c->throttled)
+                    thr++;
+                else
+                    ok++;
+            }
+        }
+    }
+    for (int i = 0; i < n_clients; i++)
+        wc_sched_destroy(cl[i].s);
+    *throttled_pct = calls ? 100.0 * (double)thr / (double)calls : 0;
+    *admitted_per_s = (double)ok / (seconds - 10);
+}
+
+static void test_sim_three_workers_converge(void **state)
+{
+    double sum = 0, worst = 0, min_rate = 1e9;
+    int seeds = 10;
+
+    (void)state;
+    for (int seed = 1; seed <= seeds; seed++) {
+        double pct, rate;
+
+        s_sim(3, 120, (uint64_t)seed, &pct, &rate);
+        printf("# 3 workers, seed %d: %.2f%% throttled after 10 s, %.3f calls/s admitted\n",
+               seed, pct, rate);
+        sum += pct;
+        if (pct > worst)
+            worst = pct;
+        if (rate < min_rate)
+            min_rate = rate;
+    }
+    printf("# 3 workers: mean %.2f%%, worst %.2f%%, min %.3f calls/s\n", sum / seeds, worst,
+           min_rate);
+    assert_true(sum / seeds <= 1.0);
+    assert_true(worst <= 2.0);
+    assert_true(min_rate >= 1.5);
+}
+
+/* Alone, a worker uses its whole budget and is never throttled. */
+static void test_sim_lone_worker(void **state)
+{
+    double pct, rate;
+
+    (void)state;
+    s_sim(1, 60, 3, &pct, &rate);
+    assert_true(pct == 0);
+    assert_true(rate >= 1.75);
+    /* two: no throttling once settled */
+    s_sim(2, 120, 3, &pct, &rate);
+    assert_true(pct <= 1.0);
+    assert_true(rate >= 1.0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_invariant_scheduler_equals_one_by_one),
+        cmocka_unit_test(test_no_scan_matches_one_by_one),
+        cmocka_unit_test(test_cost_choice),
+        cmocka_unit_test(test_scan_narrowed_to_oldest),
+        cmocka_unit_test(test_partial_scan_falls_back),
+        cmocka_unit_test(test_error_ends_lookup),
+        cmocka_unit_test(test_throttle_asks_same_page_again),
+        cmocka_unit_test(test_query_page_cap),
+        cmocka_unit_test(test_remove),
+        cmocka_unit_test(test_exactly_once),
+        cmocka_unit_test(test_fairness_round_robin),
+        cmocka_unit_test(test_round_robin_order),
+        cmocka_unit_test(test_bounded_regions),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_set_skew),
+        cmocka_unit_test(test_adaptive_basics),
+        cmocka_unit_test(test_adaptive_lone_recovery),
+        cmocka_unit_test(test_adaptive_failed_probe),
+        cmocka_unit_test(test_adaptive_overload_steps_down),
+        cmocka_unit_test(test_sim_three_workers_converge),
+        cmocka_unit_test(test_sim_lone_worker),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
