@@ -318,6 +318,7 @@ def sigterm_exits_cleanly(e):
 
 @test
 def one_event_several_changes_one_post(e):
+    # one API call, three changes: one actor session, so one digest names all three
     now = time.time()
     ids = [sg(80 + i) for i in range(3)]
     r = record("ev-coal-1", "ModifySecurityGroupRules", now - 20, user("hank"), {"groupId": ids[0]})
@@ -334,7 +335,7 @@ def one_event_several_changes_one_post(e):
     text = json.dumps(posts[0]["payload"])
     assert all(i in text for i in ids), text[:2000]
     assert e.depth("coalesce") == 0
-    assert "one notice for all" in e.worker_log("coalesce")
+    assert "3 changes by one actor session in 1 message(s)" in e.worker_log("coalesce")
 
 
 def free_port():
