@@ -797,6 +797,11 @@ void wc_pipeline_lookup_done(struct wc_pipeline *p, uint64_t id, int rc,
     if (!a)
         return;
     p->stats.lookups_calls++;
+    if (rc == WC_OK && page && page->n_skipped > 0)
+        WC_LOGW(p->ports.logger, NULL, "LookupEvents %s=%s in %s/%s: %zu unusable record(s) "
+                "skipped, the rest of the page used", a->a.query.attribute_key,
+                a->a.query.attribute_value, a->a.query.account_id ? a->a.query.account_id : "-",
+                a->a.query.region, page->n_skipped);
     if (rc == WC_ERR_THROTTLED) {
         p->stats.lookups_throttled++;
         wc_metrics_throttle(p->ports.metrics);

@@ -143,6 +143,8 @@ int wc_trail_merge(struct wc_event_list *out, struct wc_event_list *src)
         out->items[out->len++] = src->items[i];
     }
     src->len = 0; /* moved or freed */
+    out->n_skipped += src->n_skipped;
+    src->n_skipped = 0;
     return WC_OK;
 }
 
