@@ -16,15 +16,31 @@ SAN      ?=
 V        ?=
 Q        := $(if $(V),,@)
 
+# CFLAGS, CPPFLAGS and LDFLAGS are the user's (make CFLAGS=-O0 replaces only
+# the optimisation and debug flags). What the build needs - the language,
+# warnings as errors, dependency files, hardening - is in WC_* and always
+# used; the user's flags come after it, the sanitizer's last. Links get
+# CFLAGS too (e.g. -flto).
+CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wno-format-nonliteral -Wvla -Wpointer-arith
-CPPFLAGS += -I. -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
-CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 $(WARN) -fstack-protector-strong -MMD -MP
+WC_CPPFLAGS := -I. -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
+WC_CFLAGS   := -std=c11 $(WARN) -fstack-protector-strong -fPIE -MMD -MP
+WC_LDFLAGS  := -pie -Wl,-z,relro,-z,now
+SAN_CFLAGS  :=
 ifeq ($(SAN),1)
-CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-LDFLAGS  += -fsanitize=address,undefined
+SAN_CFLAGS  := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+WC_LDFLAGS  += -fsanitize=address,undefined
 endif
+# _FORTIFY_SOURCE only works when optimising: not with -O0 or no -O at all
+# (glibc then warns, and warnings are errors). The last -O given wins.
+WC_OPT   := $(lastword $(filter -O%,$(CFLAGS) $(SAN_CFLAGS)))
+ifneq ($(filter-out -O0,$(WC_OPT)),)
+WC_CPPFLAGS += -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
+endif
+ALL_CPPFLAGS = $(WC_CPPFLAGS) $(CPPFLAGS)
+ALL_CFLAGS   = $(WC_CFLAGS) $(CFLAGS) $(SAN_CFLAGS)
+ALL_LDFLAGS  = $(WC_LDFLAGS) $(LDFLAGS)
 LDLIBS   := -lcurl -lssl -lcrypto -lcjson -lyaml -lz -lexpat -lmicrohttpd -lpthread -lm
 
 LIB_SRC  := $(sort $(wildcard core/*.c config/*.c aws/*.c notifiers/*.c))
@@ -49,7 +65,7 @@ all: $(BIN)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -63,12 +79,12 @@ $(CMDLIB): $(CMDLIB_OBJ)
 
 $(BIN): $(CMD_OBJ) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(LIB) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) $(LIB) $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(SUP_OBJ) $(CMDLIB) $(LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(SUP_OBJ) $(CMDLIB) $(LIB) $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(SUP_OBJ) $(CMDLIB) $(LIB) $(LDLIBS) -lcmocka
 
 tests: $(BIN) $(UNIT_BIN)
 
