@@ -6,8 +6,8 @@
 # tests/support/trace_check.py: the repository is allowed, so are system
 # locations (/usr, /lib*, /etc, /proc, /sys, /dev, /run, temporary files),
 # the Python install, the PATH directories and dot-directories in $HOME
-# (caches); anything under the repository's parent directory (where
-# ../shared used to be read) or elsewhere fails. Checks the defaults:
+# (caches); anything under the repository's parent directory (the tests
+# used to read the team's shared/ folder there) or elsewhere fails. Checks the defaults:
 # WC_REFERENCE is unset for the traced runs. About a minute; skipped under
 # SAN=1 (make check), which reads the same files. TAP.
 #
@@ -63,8 +63,9 @@ common=$(git -C "$root" rev-parse --path-format=absolute --git-common-dir 2>/dev
 IFS=: read -r -a extra <<<"${SELF_CONTAINED_ALLOW:-}"
 allow+=("${extra[@]}")
 
-# the checker itself: a child that changes directory and then reads
-# ../../shared must be caught (and a read in /usr must not)
+# the checker itself: a child that changes into tests/ and then reads
+# ../../beside/x (a folder next to the repository) must be caught, and a
+# read in /usr must not
 parent=$(dirname "$root")
 fake() { # the last syscall line
     printf '%s\n' \
@@ -73,14 +74,14 @@ fake() { # the last syscall line
         "101 chdir(\"tests\") = 0" "$1" >"$tmp/fake"
     "$py" "$root/tests/support/trace_check.py" "$tmp/fake" "$root" "$root" "${allow[@]}" >"$tmp/verdict" 2>&1
 }
-if fake "101 stat(\"../../shared/aws-reference/x\", 0x7ffc) = -1 ENOENT (No such file or directory)"
+if fake "101 stat(\"../../beside/aws-reference/x\", 0x7ffc) = -1 ENOENT (No such file or directory)"
 then r1=0; else r1=$?; fi
-grep -qF "outside the repository: $parent/shared/aws-reference/x" "$tmp/verdict" && f1=1 || f1=0
+grep -qF "outside the repository: $parent/beside/aws-reference/x" "$tmp/verdict" && f1=1 || f1=0
 if fake "101 openat(AT_FDCWD<$root/tests>, \"/usr/share/zoneinfo/UTC\", O_RDONLY) = 3"; then r2=0; else r2=$?; fi
 if [ "$r1" -eq 1 ] && [ "$f1" -eq 1 ] && [ "$r2" -eq 0 ]; then
-    ok "trace_check refuses a ../shared read from a child in another directory, allows /usr"
+    ok "trace_check refuses a read beside the repository from a child in tests/, allows /usr"
 else
-    not_ok "trace_check refuses a ../shared read from a child in another directory (exit $r1, named $f1; /usr exit $r2)"
+    not_ok "trace_check refuses a read beside the repository from a child in tests/ (exit $r1, named $f1; /usr exit $r2)"
     sed 's/^/# /' "$tmp/verdict"
 fi
 

@@ -11,7 +11,7 @@ that process's working directory (followed through chdir, fchdir and fork),
 and judged by the longest matching rule:
 
   ROOT and below                         allowed
-  ROOT's parent directory and below      refused (../shared and the like)
+  ROOT's parent directory and below      refused (a folder beside the repository)
   each ALLOW prefix and below            allowed (system locations, caches)
   DIR/.* given as ALLOW                  DIR itself and its dot-entries allowed
   anything else                          refused
