@@ -438,7 +438,7 @@ static int s_reencode_new(const char *p, size_t len, char **out)
 static int s_pairs_parse(const char *query, struct s_pairs *ps)
 {
     const char *p = query, *amp, *eq;
-    int rc = WC_OK;
+    int rc;
 
     if (!query)
         return WC_OK;

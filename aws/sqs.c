@@ -655,7 +655,6 @@ struct wc_queue *wc_sqs_new(const struct wc_sqs_options *o)
     s->logger = o->logger ? o->logger : wc_aws_logger(o->aws);
     s->visibility_timeout_s = o->visibility_timeout_s;
     pthread_mutex_init(&s->lock, NULL);
-    ok = true;
     if (!wc_str_empty(o->region))
         ok = (s->region = wc_strdup(o->region)) != NULL;
     else if (o->queue_url)

@@ -421,7 +421,7 @@ static int s_parse_property(const cJSON *p, struct wc_changed_property *out, cha
         /* not seen in practice; infer rather than leave NULL */
         bool had = prev && !cJSON_IsNull(prev), has = upd && !cJSON_IsNull(upd);
 
-        change = had && !has ? "DELETE" : !had && has ? "CREATE" : "UPDATE";
+        change = had == has ? "UPDATE" : has ? "CREATE" : "DELETE";
     }
     if ((rc = s_dup(&out->path, p->string ? p->string : "")) != WC_OK ||
         (rc = s_dup(&out->change, change)) != WC_OK ||

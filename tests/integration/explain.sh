@@ -3,7 +3,7 @@
 # binary, its exit status, and the fields of its JSON output (TAP).
 set -uo pipefail
 root=${WC_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-shared=${WC_SHARED:-$root/../shared}
+ref_dir=${WC_REFERENCE:-$root/tests/data/aws-reference}
 bin=${WHOCHANGED:-$root/build/whochanged}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -17,10 +17,10 @@ for d in "${scen[@]}"; do
     args=()
     note="$d/notification.json"
     ref=$(awk '$1=="notification_ref"{print $2}' "$d/expect")
-    [ -n "$ref" ] && note="$shared/aws-reference/$ref"
+    [ -n "$ref" ] && note="$ref_dir/$ref"
     args+=(--notification "$note")
     for e in "$d"/events-*.json; do [ -f "$e" ] && args+=(--events "$e"); done
-    while read -r r; do args+=(--events "$shared/aws-reference/$r"); done \
+    while read -r r; do args+=(--events "$ref_dir/$r"); done \
         < <(awk '$1=="events_ref"{print $2}' "$d/expect")
     if [ -f "$d/config.yaml" ]; then args+=(--config "$d/config.yaml"); else args+=(--config /dev/null); fi
     WHOCHANGED_CONFIG= "$bin" explain "${args[@]}" >"$tmp/out" 2>"$tmp/err"

@@ -1,6 +1,7 @@
-/* sigv4_vectors.h - loader for the SigV4 test suites under aws-reference.
+/* sigv4_vectors.h - loader for the SigV4 test suites under
+ * tests/data/aws-reference.
  *
- * Three suites (see aws-reference/README.md, "SigV4 suites"):
+ * Three suites (see tests/data/aws-reference/README.md, "SigV4 suites"):
  *   classic    sigv4-testsuite/botocore-aws4_testsuite  (<case>/<case>.req ...)
  *   aws-c-auth sigv4-testsuite/aws-c-auth-v4            (context.json, request.txt,
  *              header-*.txt; query-*.txt for the presigned variant)
@@ -67,7 +68,7 @@ struct wc_test_sigv4_case {
 void wc_test_sigv4_load(const struct wc_test_sigv4_vector *v, struct wc_test_sigv4_case *c);
 void wc_test_sigv4_case_clean_up(struct wc_test_sigv4_case *c);
 
-/* The classic suite's fixed inputs (aws-reference/README.md). */
+/* The classic suite's fixed inputs (tests/data/aws-reference/README.md). */
 #define WC_TEST_SIGV4_AKID "AKIDEXAMPLE"
 #define WC_TEST_SIGV4_SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 #define WC_TEST_SIGV4_REGION "us-east-1"

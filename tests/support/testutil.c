@@ -5,9 +5,13 @@
 
 const char *wc_test_ref_path(const char *rel, char *out, size_t outlen)
 {
-    const char *shared = getenv("WC_SHARED");
+    const char *ref = getenv("WC_REFERENCE");
+    const char *root = getenv("WC_ROOT");
 
-    snprintf(out, outlen, "%s/aws-reference/%s", shared ? shared : "../shared", rel);
+    if (ref && *ref)
+        snprintf(out, outlen, "%s/%s", ref, rel);
+    else
+        snprintf(out, outlen, "%s/tests/data/aws-reference/%s", root ? root : ".", rel);
     return out;
 }
 

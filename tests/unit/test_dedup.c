@@ -258,6 +258,7 @@ static void test_many_entries(void **state)
     struct wc_clock c = s_clock(&fc);
     struct wc_dedup *d = wc_dedup_new(0, &c);
     char subj[64];
+    size_t size;
 
     (void)state;
     for (int i = 0; i < 100000; i++) {
@@ -283,8 +284,9 @@ static void test_many_entries(void **state)
         snprintf(subj, sizeof(subj), "new-%d", i);
         assert_int_equal(wc_dedup_insert(d, "slack#0", subj, 20000), WC_OK);
     }
-    assert_true(wc_dedup_size(d) <= 100000 + 50000);
-    assert_int_equal(wc_dedup_prune(d), wc_dedup_size(d) - 100000);
+    size = wc_dedup_size(d); /* read before the prune: argument order is unspecified */
+    assert_true(size <= 100000 + 50000);
+    assert_int_equal(wc_dedup_prune(d), size - 100000);
     assert_int_equal(wc_dedup_size(d), 100000);
     wc_dedup_destroy(d);
 }

@@ -1,5 +1,5 @@
 /* Unit tests for aws/sigv4: every case of the three SigV4 suites under
- * aws-reference (one cmocka test per case directory, found at run time),
+ * tests/data/aws-reference (one cmocka test per case directory, found at run time),
  * plus the helpers, input checks and secret hygiene. */
 #include "tests/support/testutil.h"
 
@@ -13,7 +13,7 @@
 #include "core/err.h"
 #include "tests/support/sigv4_vectors.h"
 
-/* Cases in each suite (aws-reference/README.md). A missing or partly
+/* Cases in each suite (tests/data/aws-reference/README.md). A missing or partly
  * copied suite fails test_suites_complete instead of passing silently. */
 #define S_CLASSIC_CASES 34
 #define S_AWS_C_AUTH_CASES 38

@@ -3,7 +3,7 @@
 
 Each scenario is a folder with notification.json, optional events*.json and
 config.yaml, and `expect` (key value lines checked by tests/integration/explain.sh).
-Events may also come from ../shared/aws-reference via `events_ref` lines.
+Events may also come from tests/data/aws-reference via `events_ref` lines.
 """
 import json, os
 
@@ -105,9 +105,9 @@ scenario("sg-cloudformation", sg_note("2024-05-01T11:57:00Z"),
          {"exit": 0, "verdict": "aws_service", "first_class": "aws_service"},
          events_ref=["samples/cloudtrail/record-assumedrole-cloudformation-invokedby.constructed.json"])
 # D: an instance launched by Auto Scaling's service-linked role, linked by relatedEvents.
-SHARED = os.environ.get("WC_SHARED", os.path.join(HERE, "../../../../shared"))
+REF = os.environ.get("WC_REFERENCE") or os.path.join(HERE, "..", "aws-reference")
 asg_id = json.load(open(os.path.join(
-    SHARED, "aws-reference/samples/cloudtrail/"
+    REF, "samples/cloudtrail/"
     "record-assumedrole-service-linked-autoscaling.constructed.json")))["eventID"]
 scenario("instance-autoscaling",
          sns(item("AWS::EC2::Instance", "i-0123456789abcdef0", "2024-05-01T11:50:40Z",
