@@ -139,6 +139,10 @@ static int s_attempt(struct wc_aws *aws, const struct wc_aws_credentials *creds,
     };
     int rc;
 
+    if (req->abortable && aws->cancelled) { /* a shutdown cuts it short mid-way */
+        http.cancelled = aws->cancelled;
+        http.cancelled_ctx = aws->cancelled_ctx;
+    }
     if ((rc = wc_sigv4_sign_http(&http, &p, NULL, &signed_headers)) != WC_OK)
         return rc;
     http.headers = signed_headers.items;
@@ -163,7 +167,8 @@ int wc_aws_send(struct wc_aws *aws, const struct wc_aws_credentials *creds,
         enum wc_retry_class cls;
         int64_t delay_ms = 0;
 
-        if (req->cancellable && aws->cancelled && aws->cancelled(aws->cancelled_ctx))
+        if ((req->cancellable || req->abortable) && aws->cancelled &&
+            aws->cancelled(aws->cancelled_ctx))
             return WC_ERR_CANCELLED;
         attempt++;
         if (attempts)

@@ -70,6 +70,8 @@ struct wc_aws_request {
     bool cancellable;                     /* give up (WC_ERR_CANCELLED) once the
                                            * process is shutting down; leave false
                                            * for calls that release or delete */
+    bool abortable;                       /* cancellable, and aborted mid-way too
+                                           * (a long poll SIGTERM must not wait out) */
 };
 
 /* Perform req with creds. WC_OK: resp holds the 2xx response. Otherwise the

@@ -338,11 +338,25 @@ out:
     return rc;
 }
 
+static int s_on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                         curl_off_t ulnow)
+{
+    const struct wc_http_request *req = ctx;
+
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return req->cancelled(req->cancelled_ctx) ? 1 : 0; /* non-zero aborts */
+}
+
 static int s_map_curl_error(CURLcode cc, const struct s_xfer *x)
 {
     switch (cc) {
     case CURLE_OK:
         return WC_OK;
+    case CURLE_ABORTED_BY_CALLBACK:
+        return WC_ERR_CANCELLED;
     case CURLE_WRITE_ERROR:
         if (x->too_large)
             return WC_ERR_TOO_LARGE;
@@ -447,6 +461,13 @@ static int s_send(struct wc_http *h, const struct wc_http_request *req,
     S_SETOPT(e, CURLOPT_HEADERFUNCTION, s_on_header);
     S_SETOPT(e, CURLOPT_HEADERDATA, &x);
     S_SETOPT(e, CURLOPT_ERRORBUFFER, errbuf);
+    if (req->cancelled) {
+        S_SETOPT(e, CURLOPT_XFERINFOFUNCTION, s_on_progress);
+        S_SETOPT(e, CURLOPT_XFERINFODATA, (void *)req);
+        S_SETOPT(e, CURLOPT_NOPROGRESS, 0L);
+    } else {
+        S_SETOPT(e, CURLOPT_NOPROGRESS, 1L); /* handles are reused */
+    }
 
     if (strcmp(req->method, "GET") == 0 && !req->body) {
         S_SETOPT(e, CURLOPT_HTTPGET, 1L);

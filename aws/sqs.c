@@ -158,6 +158,8 @@ static int s_call(struct s_sqs *s, const char *op, const char *queue, const stru
         .body_len = body->len,
         .max_response_bytes = max_bytes,
         .timeout_ms = timeout_ms,
+        /* a long poll is cut short by shutdown; deletes and releases never */
+        .abortable = !strcmp(op, "ReceiveMessage"),
     };
     int rc;
 

@@ -308,6 +308,8 @@ static void *s_receiver_main(void *arg)
         if (room > WC_QUEUE_MAX_BATCH)
             room = WC_QUEUE_MAX_BATCH;
         rc = wc_queue_receive(r->queue, (int)room, r->once ? ONCE_WAIT_S : POLL_WAIT_S, &batch);
+        if (rc == WC_ERR_CANCELLED || (rc != WC_OK && g_stop))
+            break; /* SIGTERM cut the long poll short */
         if (rc != WC_OK) {
             WC_LOGE(r->logger, NULL, "receive failed: %s; trying again in %d s", wc_strerror(rc),
                     backoff_s);
@@ -731,9 +733,8 @@ int wc_cmd_run(int argc, char **argv)
     pthread_cond_init(&r.pool_cond, NULL);
     pthread_cond_init(&r.recv_cond, NULL);
     pthread_mutex_init(&r.reload_lock, NULL);
-    if ((status = s_setup(&r, level, format)) != 0)
-        goto out;
-
+    /* handlers first: a SIGHUP (or SIGTERM) during start-up must not kill the
+     * worker with the default action; start-up reads g_stop as it goes */
     memset(&sa, 0, sizeof(sa));
     sigemptyset(&sa.sa_mask);
     sa.sa_handler = s_on_stop;
@@ -742,6 +743,9 @@ int wc_cmd_run(int argc, char **argv)
     sa.sa_handler = s_on_hup;
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if ((status = s_setup(&r, level, format)) != 0)
+        goto out;
+
 
     n_pool = wc_config_max_in_flight(r.cfg);
     n_pool = n_pool < POOL_MIN ? POOL_MIN : n_pool > POOL_MAX ? POOL_MAX : n_pool;

@@ -33,6 +33,11 @@ struct wc_http_request {
      * container credentials endpoint: only such a request may use plain
      * http:// to those link-local addresses (they speak nothing else). */
     bool metadata_credentials;
+    /* Polled while the request is under way (about once a second and on
+     * every transfer progress): true aborts it with WC_ERR_CANCELLED (a long
+     * poll that SIGTERM must not wait out). NULL: never. */
+    bool (*cancelled)(void *ctx);
+    void *cancelled_ctx;
 };
 
 struct wc_http_response {

@@ -592,7 +592,9 @@ def default_rate_never_throttled(e):
         trace.append("%+.3f %s %s" % (gap, r["status"], (r.get("request") or {}).get("LookupAttributes")))
     log("first calls (gap to previous, status, attribute):\n" + "\n".join(trace))
     assert rc == 0, rc
-    assert calls >= n, calls
+    # one scan of the window answers many of the 40 (the scheduler): far
+    # fewer calls than changes, and none throttled
+    assert 1 <= calls < n, calls
     assert throttled == 0, "BUG: %d of %d LookupEvents calls throttled at the default rate" % (throttled, calls)
     assert sum(len(e.posts_for(sg(0xb00 + i))) for i in range(n)) == n
 
