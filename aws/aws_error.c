@@ -1,22 +1,17 @@
 #include "aws/aws_error.h"
 
 #include <cjson/cJSON.h>
-#include <expat.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "core/buf.h"
+#include "aws/xml.h"
 #include "core/err.h"
 #include "core/str.h"
 
 /* Longest code / message / request id we keep; anything longer is cut. */
 #define S_FIELD_MAX 8192
-/* Depth of the element path we remember while walking the XML. */
-#define S_XML_DEPTH 8
-#define S_XML_NAME 32
 
 static const char *s_header(const struct wc_http_header *hs, size_t n, const char *name)
 {
@@ -78,129 +73,53 @@ out:
     return rc;
 }
 
-/* ---- XML (awsQuery, restXml) ---- */
-
-enum s_field { S_NONE = 0, S_CODE, S_MESSAGE, S_TYPE, S_REQUEST_ID };
+/* ---- XML (awsQuery, restXml), through the XML front end ---- */
 
 struct s_xml {
-    XML_Parser parser;
-    int depth;
-    char names[S_XML_DEPTH][S_XML_NAME];
-    enum s_field capture;
-    int capture_depth;
-    struct wc_buf text;
     char *code, *message, *type, *request_id;
-    int rc;
 };
 
-static const char *s_parent(const struct s_xml *x)
+static int s_xml_element(void *ctx, const struct wc_xml_element *el)
 {
-    /* names[depth - 1] is the current element; its parent is one above. */
-    if (x->depth < 2 || x->depth - 2 >= S_XML_DEPTH)
-        return "";
-    return x->names[x->depth - 2];
-}
+    struct s_xml *x = ctx;
+    char **dst = NULL;
 
-static void XMLCALL s_xml_start(void *ud, const XML_Char *name, const XML_Char **attrs)
-{
-    struct s_xml *x = ud;
-    const char *parent;
-
-    (void)attrs;
-    x->depth++;
-    if (x->depth <= S_XML_DEPTH)
-        snprintf(x->names[x->depth - 1], S_XML_NAME, "%s", name);
-    if (x->capture != S_NONE)
-        return;
-    parent = s_parent(x);
-    if (strcmp(parent, "Error") == 0) {
-        if (strcmp(name, "Code") == 0 && !x->code)
-            x->capture = S_CODE;
-        else if (strcmp(name, "Message") == 0 && !x->message)
-            x->capture = S_MESSAGE;
-        else if (strcmp(name, "Type") == 0 && !x->type)
-            x->capture = S_TYPE;
+    if (el->has_children)
+        return WC_OK;
+    if (wc_xml_parent_is(el, "Error")) {
+        if (strcmp(el->name, "Code") == 0)
+            dst = &x->code;
+        else if (strcmp(el->name, "Message") == 0)
+            dst = &x->message;
+        else if (strcmp(el->name, "Type") == 0)
+            dst = &x->type;
     }
     /* <ErrorResponse><RequestId>, <Error><RequestId> (S3), <Response><RequestID> (EC2) */
-    if (x->capture == S_NONE && x->depth <= 3 && !x->request_id &&
-        (strcmp(name, "RequestId") == 0 || strcmp(name, "RequestID") == 0))
-        x->capture = S_REQUEST_ID;
-    if (x->capture != S_NONE) {
-        x->capture_depth = x->depth;
-        wc_buf_reset(&x->text);
-    }
-}
-
-static void XMLCALL s_xml_text(void *ud, const XML_Char *s, int len)
-{
-    struct s_xml *x = ud;
-
-    if (x->capture == S_NONE || len <= 0 || x->text.len >= S_FIELD_MAX)
-        return;
-    if ((size_t)len > S_FIELD_MAX - x->text.len)
-        len = (int)(S_FIELD_MAX - x->text.len);
-    if (wc_buf_append(&x->text, s, (size_t)len) != WC_OK) {
-        x->rc = WC_ERR_NOMEM;
-        XML_StopParser(x->parser, XML_FALSE);
-    }
-}
-
-static void XMLCALL s_xml_end(void *ud, const XML_Char *name)
-{
-    struct s_xml *x = ud;
-    char **dst = NULL;
-    struct wc_str t;
-
-    (void)name;
-    if (x->capture != S_NONE && x->depth == x->capture_depth) {
-        switch (x->capture) {
-        case S_CODE: dst = &x->code; break;
-        case S_MESSAGE: dst = &x->message; break;
-        case S_TYPE: dst = &x->type; break;
-        case S_REQUEST_ID: dst = &x->request_id; break;
-        default: break;
-        }
-        t = wc_buf_str(&x->text);
-        if (dst && s_set(dst, t.ptr ? t.ptr : "", t.len) != WC_OK) {
-            x->rc = WC_ERR_NOMEM;
-            XML_StopParser(x->parser, XML_FALSE);
-        }
-        x->capture = S_NONE;
-    }
-    x->depth--;
-}
-
-/* An error body has no business declaring a DTD: refuse it outright. */
-static void XMLCALL s_xml_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
-                                  const XML_Char *pubid, int has_internal_subset)
-{
-    struct s_xml *x = ud;
-
-    (void)name, (void)sysid, (void)pubid, (void)has_internal_subset;
-    XML_StopParser(x->parser, XML_FALSE);
+    if (!dst && el->depth <= 3 &&
+        (strcmp(el->name, "RequestId") == 0 || strcmp(el->name, "RequestID") == 0))
+        dst = &x->request_id;
+    /* the first of each wins */
+    return dst ? s_set(dst, el->text.ptr, el->text.len) : WC_OK;
 }
 
 static int s_parse_xml(const char *body, size_t len, struct wc_aws_error *out, char **code_body,
                        bool *have_type, bool *type_sender)
 {
     struct s_xml x;
-    int rc = WC_OK;
+    struct wc_xml_options o = {
+        .on_element = s_xml_element,
+        .ctx = &x,
+        .max_text_bytes = S_FIELD_MAX,
+        .cut_text = true,
+    };
+    int rc;
 
     memset(&x, 0, sizeof(x));
-    wc_buf_init(&x.text, S_FIELD_MAX + 1);
-    if (len > (size_t)INT32_MAX)
-        goto out;
-    if (!(x.parser = XML_ParserCreate("UTF-8"))) {
-        rc = WC_ERR_NOMEM;
-        goto out;
-    }
-    XML_SetUserData(x.parser, &x);
-    XML_SetElementHandler(x.parser, s_xml_start, s_xml_end);
-    XML_SetCharacterDataHandler(x.parser, s_xml_text);
-    XML_SetStartDoctypeDeclHandler(x.parser, s_xml_doctype);
-    /* A malformed document still yields whatever came before the fault. */
-    (void)XML_Parse(x.parser, body, (int)len, XML_TRUE);
-    if ((rc = x.rc) != WC_OK)
+    /* A malformed or refused document still yields whatever came before the
+     * fault (for a DOCTYPE, nothing: it precedes the root). */
+    if ((rc = wc_xml_parse(body, len, &o)) != WC_ERR_NOMEM)
+        rc = WC_OK;
+    if (rc != WC_OK)
         goto out;
     *code_body = x.code;
     x.code = NULL;
@@ -215,13 +134,10 @@ static int s_parse_xml(const char *body, size_t len, struct wc_aws_error *out, c
         *type_sender = strcmp(x.type, "Sender") == 0;
     }
 out:
-    if (x.parser)
-        XML_ParserFree(x.parser);
     free(x.code);
     free(x.message);
     free(x.type);
     free(x.request_id);
-    wc_buf_clean_up(&x.text);
     return rc;
 }
 

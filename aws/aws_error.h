@@ -10,9 +10,12 @@
  *   - awsQuery (STS): <ErrorResponse><Error><Type/><Code/><Message/></Error>
  *     <RequestId/></ErrorResponse>
  *   - restXml (S3): <Error><Code/><Message/><RequestId/>...</Error>
- * XML goes through expat. When nothing names the error, the code is the HTTP
- * status as a decimal string (what botocore does), so code is never NULL
- * after a successful parse.
+ * XML goes through the XML front end (aws/xml.h: no DOCTYPE, UTF-8 only,
+ * 64 KiB at most); only leaf elements count, prefixes are dropped, and a
+ * malformed or refused document still gives what came before the fault.
+ * When nothing names the error, the code is the HTTP status as a decimal
+ * string (what botocore does), so code is never NULL after a successful
+ * parse.
  */
 #ifndef WC_AWS_ERROR_H
 #define WC_AWS_ERROR_H

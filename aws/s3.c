@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <expat.h>
 #include <zlib.h>
 
 #include "aws/endpoints.h"
 #include "aws/sigv4.h"
+#include "aws/xml.h"
 #include "core/err.h"
 
 #define S_REGION_MAX 32
@@ -222,46 +222,25 @@ int wc_s3_gunzip(const void *data, size_t len, size_t max_bytes, struct wc_buf *
 /* --- <Region> of an S3 error body ------------------------------------------ */
 
 struct s_region_ctx {
-    int depth;
-    bool in_region;
     char region[S_REGION_MAX + 1];
-    size_t len;
     bool overflow;
 };
 
-static void XMLCALL s_xml_start(void *ud, const XML_Char *name, const XML_Char **attrs)
+/* <Error><Region>eu-west-1</Region></Error>: the last one wins, and one too
+ * long for a region spoils the answer. */
+static int s_region_element(void *ctx, const struct wc_xml_element *el)
 {
-    struct s_region_ctx *c = ud;
+    struct s_region_ctx *c = ctx;
 
-    (void)attrs;
-    c->depth++;
-    c->in_region = c->depth == 2 && !strcmp(name, "Region");
-    if (c->in_region)
-        c->len = 0;
-}
-
-static void XMLCALL s_xml_end(void *ud, const XML_Char *name)
-{
-    struct s_region_ctx *c = ud;
-
-    (void)name;
-    c->depth--;
-    c->in_region = false;
-}
-
-static void XMLCALL s_xml_text(void *ud, const XML_Char *s, int len)
-{
-    struct s_region_ctx *c = ud;
-
-    if (!c->in_region)
-        return;
-    if (c->len + (size_t)len > S_REGION_MAX) {
+    if (el->depth != 2 || el->has_children || strcmp(el->name, "Region") != 0)
+        return WC_OK;
+    if (el->text_cut || el->text.len > S_REGION_MAX) {
         c->overflow = true;
-        return;
+        return WC_OK;
     }
-    memcpy(c->region + c->len, s, (size_t)len);
-    c->len += (size_t)len;
-    c->region[c->len] = '\0';
+    memcpy(c->region, el->text.ptr, el->text.len);
+    c->region[el->text.len] = '\0';
+    return WC_OK;
 }
 
 /* The bucket's region named by an error answer, into out (empty if none). */
@@ -269,23 +248,21 @@ static void s_bucket_region(const struct wc_http_response *resp, char out[S_REGI
 {
     const char *h = wc_http_response_header(resp, "x-amz-bucket-region");
     struct s_region_ctx c;
-    XML_Parser xp;
+    struct wc_xml_options xo = {
+        .on_element = s_region_element,
+        .ctx = &c,
+        .cut_text = true, /* a long <Message> is no reason to drop the answer */
+    };
 
     out[0] = '\0';
     if (h && strlen(h) <= S_REGION_MAX) {
         strcpy(out, h);
         return;
     }
-    if (!resp->body.len || !(xp = XML_ParserCreate("UTF-8")))
-        return;
     memset(&c, 0, sizeof(c));
-    XML_SetUserData(xp, &c);
-    XML_SetElementHandler(xp, s_xml_start, s_xml_end);
-    XML_SetCharacterDataHandler(xp, s_xml_text);
-    if (resp->body.len <= 64 * 1024 &&
-        XML_Parse(xp, resp->body.ptr, (int)resp->body.len, 1) == XML_STATUS_OK && !c.overflow)
+    if (resp->body.ptr && resp->body.len &&
+        wc_xml_parse(resp->body.ptr, resp->body.len, &xo) == WC_OK && !c.overflow)
         memcpy(out, c.region, sizeof(c.region));
-    XML_ParserFree(xp);
 }
 
 /* --- GetObject ------------------------------------------------------------- */

@@ -17,7 +17,8 @@
  *                        for buckets with dots;
  *      signed for the change's region; when S3 answers 301/400 naming the
  *      bucket's region (x-amz-bucket-region header, or <Region> in the error
- *      body) the request is retried once in that region;
+ *      body, read through the XML front end aws/xml.h, which refuses any
+ *      DOCTYPE) the request is retried once in that region;
  *   3. gunzips it (zlib, when it starts with the gzip magic; plain JSON is
  *      taken as is), capped at WC_OVERSIZED_OBJECT_MAX_BYTES uncompressed
  *      (a gzip bomb is WC_ERR_TOO_LARGE);

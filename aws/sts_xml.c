@@ -6,90 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <expat.h>
-
+#include "aws/xml.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/str.h"
 
-#define S_MAX_DEPTH 12
-#define S_MAX_PATH 256
-
 enum s_ws { S_TRIM = 0, S_STRIP_ALL };
 
 struct s_field {
-    const char *path; /* below the root, e.g. "/AssumeRoleResult/Credentials/AccessKeyId" */
+    const char *path; /* from the root, e.g. "/AssumeRoleResponse/AssumeRoleResult/..." */
     char **dst;
     enum s_ws ws;
     bool seen;
 };
 
-struct s_parse {
-    XML_Parser xp;
-    const char *root;
-    int depth;
-    char path[S_MAX_PATH];         /* path below the root */
-    size_t path_len[S_MAX_DEPTH];  /* path length at each depth */
-    bool has_child[S_MAX_DEPTH];
-    struct wc_buf text;
+struct s_fields {
     struct s_field *fields;
     size_t n_fields;
-    int rc;
 };
-
-static void s_fail(struct s_parse *st, int rc)
-{
-    if (st->rc == WC_OK)
-        st->rc = rc;
-    XML_StopParser(st->xp, XML_FALSE);
-}
-
-/* Local name of an expat namespace-qualified name "uri|local". */
-static const char *s_local(const char *name)
-{
-    const char *bar = strrchr(name, '|');
-
-    return bar ? bar + 1 : name;
-}
-
-static void XMLCALL s_start(void *ud, const XML_Char *name, const XML_Char **atts)
-{
-    struct s_parse *st = ud;
-    const char *local = s_local(name);
-    size_t len = strlen(local), at;
-
-    (void)atts;
-    if (st->rc != WC_OK)
-        return;
-    if (st->depth == 0) {
-        if (strcmp(local, st->root) != 0) {
-            s_fail(st, WC_ERR_PARSE); /* unknown root */
-            return;
-        }
-        st->path[0] = '\0';
-        st->path_len[0] = 0;
-        st->has_child[0] = false;
-        st->depth = 1;
-        wc_buf_reset(&st->text);
-        return;
-    }
-    if (st->depth >= S_MAX_DEPTH) {
-        s_fail(st, WC_ERR_PARSE);
-        return;
-    }
-    st->has_child[st->depth - 1] = true;
-    at = st->path_len[st->depth - 1];
-    if (at + 1 + len + 1 > sizeof(st->path)) {
-        s_fail(st, WC_ERR_PARSE);
-        return;
-    }
-    st->path[at] = '/';
-    memcpy(st->path + at + 1, local, len + 1);
-    st->path_len[st->depth] = at + 1 + len;
-    st->has_child[st->depth] = false;
-    st->depth++;
-    wc_buf_reset(&st->text);
-}
 
 static char *s_clean_text(struct wc_str t, enum s_ws ws)
 {
@@ -110,90 +44,25 @@ static char *s_clean_text(struct wc_str t, enum s_ws ws)
     return out;
 }
 
-static void XMLCALL s_end(void *ud, const XML_Char *name)
+static int s_on_element(void *ctx, const struct wc_xml_element *el)
 {
-    struct s_parse *st = ud;
-    int d;
+    struct s_fields *fs = ctx;
 
-    (void)name;
-    if (st->rc != WC_OK || st->depth <= 0)
-        return;
-    d = st->depth - 1;
-    if (d > 0 && !st->has_child[d]) {
-        for (size_t i = 0; i < st->n_fields; i++) {
-            struct s_field *f = &st->fields[i];
-            char *v;
+    if (el->depth < 2 || el->has_children)
+        return WC_OK;
+    for (size_t i = 0; i < fs->n_fields; i++) {
+        struct s_field *f = &fs->fields[i];
 
-            if (strcmp(f->path, st->path) != 0)
-                continue;
-            if (f->seen) {
-                s_fail(st, WC_ERR_PARSE); /* duplicate field */
-                return;
-            }
-            v = s_clean_text(wc_buf_str(&st->text), f->ws);
-            if (!v) {
-                s_fail(st, WC_ERR_NOMEM);
-                return;
-            }
-            f->seen = true;
-            *f->dst = v;
-            break;
-        }
+        if (strcmp(f->path, el->path) != 0)
+            continue;
+        if (f->seen)
+            return WC_ERR_PARSE; /* duplicate field */
+        if (!(*f->dst = s_clean_text(el->text, f->ws)))
+            return WC_ERR_NOMEM;
+        f->seen = true;
+        break;
     }
-    if (st->text.ptr)
-        wc_secure_zero(st->text.ptr, st->text.len);
-    wc_buf_reset(&st->text);
-    st->depth--;
-    if (st->depth > 0)
-        st->path[st->path_len[st->depth - 1]] = '\0';
-}
-
-static void XMLCALL s_chars(void *ud, const XML_Char *s, int len)
-{
-    struct s_parse *st = ud;
-    int rc;
-
-    if (st->rc != WC_OK || len <= 0)
-        return;
-    if ((rc = wc_buf_append(&st->text, s, (size_t)len)) != WC_OK)
-        s_fail(st, rc);
-}
-
-static void XMLCALL s_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
-                              const XML_Char *pubid, int has_internal_subset)
-{
-    (void)name;
-    (void)sysid;
-    (void)pubid;
-    (void)has_internal_subset;
-    s_fail(ud, WC_ERR_PARSE);
-}
-
-static void XMLCALL s_entity_decl(void *ud, const XML_Char *name, int is_param,
-                                  const XML_Char *value, int value_len, const XML_Char *base,
-                                  const XML_Char *sysid, const XML_Char *pubid,
-                                  const XML_Char *notation)
-{
-    (void)name;
-    (void)is_param;
-    (void)value;
-    (void)value_len;
-    (void)base;
-    (void)sysid;
-    (void)pubid;
-    (void)notation;
-    s_fail(ud, WC_ERR_PARSE);
-}
-
-static int s_external_entity_ref(XML_Parser p, const XML_Char *context, const XML_Char *base,
-                                 const XML_Char *sysid, const XML_Char *pubid)
-{
-    (void)p;
-    (void)context;
-    (void)base;
-    (void)sysid;
-    (void)pubid;
-    return XML_STATUS_ERROR; /* never load anything */
+    return WC_OK;
 }
 
 /* Parse xml, filling fields. Returns WC_OK when the document is well formed
@@ -201,57 +70,31 @@ static int s_external_entity_ref(XML_Parser p, const XML_Char *context, const XM
 static int s_parse(const char *xml, size_t len, const char *root, struct s_field *fields,
                    size_t n_fields)
 {
-    struct s_parse st;
-    int rc = WC_OK;
+    struct s_fields fs = {fields, n_fields};
+    struct wc_xml_options o = {
+        .on_element = s_on_element,
+        .ctx = &fs,
+        .root = root,
+        .max_bytes = WC_STS_XML_MAX_BYTES,
+        .max_text_bytes = WC_STS_XML_MAX_BYTES, /* no cap beyond the document's own */
+    };
 
-    memset(&st, 0, sizeof(st));
     if (!xml || !root)
         return WC_ERR_INVALID;
-    if (len > WC_STS_XML_MAX_BYTES)
-        return WC_ERR_TOO_LARGE;
-    if (len == 0)
-        return WC_ERR_PARSE;
-    st.root = root;
-    st.fields = fields;
-    st.n_fields = n_fields;
-    st.rc = WC_OK;
-    /* Size the text buffer once so it never reallocates (which would leave
-     * unwiped copies of secrets behind). */
-    wc_buf_init(&st.text, len + 1);
-    if ((rc = wc_buf_append(&st.text, xml, len)) != WC_OK)
-        goto out;
-    wc_secure_zero(st.text.ptr, st.text.len);
-    wc_buf_reset(&st.text);
+    return wc_xml_parse(xml, len, &o);
+}
 
-    st.xp = XML_ParserCreateNS(NULL, '|');
-    if (!st.xp) {
-        rc = WC_ERR_NOMEM;
-        goto out;
-    }
-    XML_SetUserData(st.xp, &st);
-    XML_SetElementHandler(st.xp, s_start, s_end);
-    XML_SetCharacterDataHandler(st.xp, s_chars);
-    XML_SetStartDoctypeDeclHandler(st.xp, s_doctype);
-    XML_SetEntityDeclHandler(st.xp, s_entity_decl);
-    XML_SetExternalEntityRefHandler(st.xp, s_external_entity_ref);
-    XML_SetParamEntityParsing(st.xp, XML_PARAM_ENTITY_PARSING_NEVER);
-    if (XML_Parse(st.xp, xml, (int)len, XML_TRUE) != XML_STATUS_OK) {
-        rc = st.rc != WC_OK ? st.rc : WC_ERR_PARSE;
-        goto out;
-    }
-    rc = st.rc;
-out:
-    if (st.xp)
-        XML_ParserFree(st.xp);
-    wc_buf_clean_up_secure(&st.text);
-    return rc;
+/* "/<action>Response/<action>Result/<tail>" */
+static void s_result_path(char *buf, size_t n, const char *action, const char *tail)
+{
+    snprintf(buf, n, "/%sResponse/%sResult/%s", action, action, tail);
 }
 
 int wc_sts_xml_parse_credentials(const char *xml, size_t len, const char *action,
                                  struct wc_sts_result *out)
 {
-    char root[64] = {0}, p_akid[128] = {0}, p_secret[128] = {0}, p_token[128] = {0},
-         p_exp[128] = {0}, p_arn[128] = {0};
+    char root[64] = {0}, p_akid[160] = {0}, p_secret[160] = {0}, p_token[160] = {0},
+         p_exp[160] = {0}, p_arn[160] = {0}, p_rid[160] = {0};
     char *exp = NULL;
     struct s_field fields[6];
     int rc;
@@ -263,18 +106,19 @@ int wc_sts_xml_parse_credentials(const char *xml, size_t len, const char *action
                     strcmp(action, "AssumeRoleWithWebIdentity") != 0))
         return WC_ERR_INVALID;
     snprintf(root, sizeof(root), "%sResponse", action);
-    snprintf(p_akid, sizeof(p_akid), "/%sResult/Credentials/AccessKeyId", action);
-    snprintf(p_secret, sizeof(p_secret), "/%sResult/Credentials/SecretAccessKey", action);
-    snprintf(p_token, sizeof(p_token), "/%sResult/Credentials/SessionToken", action);
-    snprintf(p_exp, sizeof(p_exp), "/%sResult/Credentials/Expiration", action);
-    snprintf(p_arn, sizeof(p_arn), "/%sResult/AssumedRoleUser/Arn", action);
+    s_result_path(p_akid, sizeof(p_akid), action, "Credentials/AccessKeyId");
+    s_result_path(p_secret, sizeof(p_secret), action, "Credentials/SecretAccessKey");
+    s_result_path(p_token, sizeof(p_token), action, "Credentials/SessionToken");
+    s_result_path(p_exp, sizeof(p_exp), action, "Credentials/Expiration");
+    s_result_path(p_arn, sizeof(p_arn), action, "AssumedRoleUser/Arn");
+    snprintf(p_rid, sizeof(p_rid), "/%sResponse/ResponseMetadata/RequestId", action);
     memset(fields, 0, sizeof(fields));
     fields[0] = (struct s_field){p_akid, &out->creds.access_key_id, S_STRIP_ALL, false};
     fields[1] = (struct s_field){p_secret, &out->creds.secret_access_key, S_STRIP_ALL, false};
     fields[2] = (struct s_field){p_token, &out->creds.session_token, S_STRIP_ALL, false};
     fields[3] = (struct s_field){p_exp, &exp, S_TRIM, false};
     fields[4] = (struct s_field){p_arn, &out->assumed_role_arn, S_TRIM, false};
-    fields[5] = (struct s_field){"/ResponseMetadata/RequestId", &out->request_id, S_TRIM, false};
+    fields[5] = (struct s_field){p_rid, &out->request_id, S_TRIM, false};
 
     if ((rc = s_parse(xml, len, root, fields, 6)) != WC_OK)
         goto out;
@@ -318,10 +162,10 @@ int wc_sts_xml_parse_error(const char *xml, size_t len, struct wc_sts_error *out
         return WC_ERR_INVALID;
     memset(out, 0, sizeof(*out));
     memset(fields, 0, sizeof(fields));
-    fields[0] = (struct s_field){"/Error/Type", &out->type, S_TRIM, false};
-    fields[1] = (struct s_field){"/Error/Code", &out->code, S_TRIM, false};
-    fields[2] = (struct s_field){"/Error/Message", &out->message, S_TRIM, false};
-    fields[3] = (struct s_field){"/RequestId", &out->request_id, S_TRIM, false};
+    fields[0] = (struct s_field){"/ErrorResponse/Error/Type", &out->type, S_TRIM, false};
+    fields[1] = (struct s_field){"/ErrorResponse/Error/Code", &out->code, S_TRIM, false};
+    fields[2] = (struct s_field){"/ErrorResponse/Error/Message", &out->message, S_TRIM, false};
+    fields[3] = (struct s_field){"/ErrorResponse/RequestId", &out->request_id, S_TRIM, false};
     if ((rc = s_parse(xml, len, "ErrorResponse", fields, 4)) == WC_OK && wc_str_empty(out->code))
         rc = WC_ERR_PARSE;
     if (rc != WC_OK)

@@ -1,9 +1,9 @@
 /* sts_xml.h - STS (awsQuery) request bodies and XML responses.
  *
- * Responses are parsed with expat, strictly: the root element must be the
- * expected one, every credential field must be present exactly once, bodies
- * over WC_STS_XML_MAX_BYTES are rejected, and so is any DOCTYPE or entity
- * declaration (no external entities, no billion laughs).
+ * Responses are parsed strictly through the XML front end (aws/xml.h: any
+ * DOCTYPE or entity declaration refused, UTF-8 only, depth capped): the root
+ * element must be the expected one, every credential field must be present
+ * exactly once, and bodies over WC_STS_XML_MAX_BYTES are rejected.
  *
  * Whitespace: AccessKeyId, SecretAccessKey and SessionToken lose ALL ASCII
  * whitespace (the STS API Reference sample wraps its SessionToken over

@@ -260,6 +260,64 @@ static void test_xml_doctype_refused(void **state)
     wc_aws_error_clean_up(&e);
 }
 
+/* The XML front end's guards apply to error bodies: an external entity, a
+ * declared encoding other than UTF-8, a body over 64 KiB and nesting past the
+ * cap leave the code to the status; a long message is cut on a UTF-8 boundary. */
+static void test_xml_front_end_guards(void **state)
+{
+    static const char xxe[] =
+        "<?xml version=\"1.0\"?><!DOCTYPE Error [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>"
+        "<Error><Code>&xxe;</Code><Message>m</Message></Error>";
+    static const char latin1[] = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"
+                                 "<Error><Code>AccessDenied</Code></Error>";
+    struct wc_aws_error e = WC_AWS_ERROR_INIT;
+    struct wc_buf b = WC_BUF_INIT;
+
+    (void)state;
+    assert_int_equal(wc_aws_error_parse_parts(403, NULL, 0, xxe, strlen(xxe), &e), WC_OK);
+    s_expect(&e, "403", NULL, NULL, true);
+    wc_aws_error_clean_up(&e);
+    assert_int_equal(wc_aws_error_parse_parts(400, NULL, 0, latin1, strlen(latin1), &e), WC_OK);
+    s_expect(&e, "400", NULL, NULL, true);
+    wc_aws_error_clean_up(&e);
+
+    /* over 64 KiB: not read at all */
+    wc_buf_init(&b, 0);
+    assert_int_equal(wc_buf_append_cstr(&b, "<Error><Code>AccessDenied</Code><Message>"), WC_OK);
+    while (b.len <= 64 * 1024)
+        assert_int_equal(wc_buf_append_cstr(&b, "padding "), WC_OK);
+    assert_int_equal(wc_buf_append_cstr(&b, "</Message></Error>"), WC_OK);
+    assert_int_equal(wc_aws_error_parse_parts(403, NULL, 0, b.ptr, b.len, &e), WC_OK);
+    s_expect(&e, "403", NULL, NULL, true);
+    wc_aws_error_clean_up(&e);
+
+    /* nesting past the cap before the code: refused there */
+    wc_buf_reset(&b);
+    assert_int_equal(wc_buf_append_cstr(&b, "<Error>"), WC_OK);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(wc_buf_append_cstr(&b, "<x>"), WC_OK);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(wc_buf_append_cstr(&b, "</x>"), WC_OK);
+    assert_int_equal(wc_buf_append_cstr(&b, "<Code>Deep</Code></Error>"), WC_OK);
+    assert_int_equal(wc_aws_error_parse_parts(400, NULL, 0, b.ptr, b.len, &e), WC_OK);
+    s_expect(&e, "400", NULL, NULL, true);
+    wc_aws_error_clean_up(&e);
+
+    /* a message over 8 KiB is cut, never inside a UTF-8 sequence */
+    wc_buf_reset(&b);
+    assert_int_equal(wc_buf_append_cstr(&b, "<Error><Code>Long</Code><Message>"), WC_OK);
+    for (int i = 0; i < 8191; i++)
+        assert_int_equal(wc_buf_append_char(&b, 'a'), WC_OK);
+    assert_int_equal(wc_buf_append_cstr(&b, "\xC3\xA9tail</Message></Error>"), WC_OK);
+    assert_int_equal(wc_aws_error_parse_parts(400, NULL, 0, b.ptr, b.len, &e), WC_OK);
+    assert_string_equal(e.code, "Long");
+    assert_non_null(e.message);
+    assert_int_equal(strlen(e.message), 8191);
+    assert_int_equal(e.message[8190], 'a');
+    wc_aws_error_clean_up(&e);
+    wc_buf_clean_up(&b);
+}
+
 static void test_xml_entities_and_cdata(void **state)
 {
     static const char body[] = "<ErrorResponse><Error><Code>A&amp;B</Code>"
@@ -449,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_empty_body_uses_status),
         cmocka_unit_test(test_malformed_bodies),
         cmocka_unit_test(test_xml_doctype_refused),
+        cmocka_unit_test(test_xml_front_end_guards),
         cmocka_unit_test(test_xml_entities_and_cdata),
         cmocka_unit_test(test_nested_code_ignored),
         cmocka_unit_test(test_sanitize_code),

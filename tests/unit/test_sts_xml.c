@@ -246,6 +246,49 @@ static void test_entity_attacks(void **state)
     wc_sts_result_clean_up(&r);
 }
 
+/* The XML front end's guards apply to STS answers: only UTF-8, depth capped. */
+static void test_front_end_guards(void **state)
+{
+    static const char full[] = AR_HEAD F_AKID F_SECRET F_TOKEN F_EXP AR_TAIL;
+    struct wc_sts_result r = {0};
+    struct wc_buf b = WC_BUF_INIT;
+
+    (void)state;
+    wc_buf_init(&b, 0);
+    /* another declared encoding (expat alone would convert it) */
+    assert_int_equal(wc_buf_append_cstr(&b, "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"),
+                     WC_OK);
+    assert_int_equal(wc_buf_append_cstr(&b, full), WC_OK);
+    assert_int_equal(wc_sts_xml_parse_credentials(b.ptr, b.len, "AssumeRole", &r), WC_ERR_PARSE);
+    assert_null(r.creds.secret_access_key);
+    /* the same document in UTF-16LE with a byte-order mark */
+    wc_buf_reset(&b);
+    assert_int_equal(wc_buf_append(&b, "\xFF\xFE", 2), WC_OK);
+    for (size_t i = 0; i < sizeof(full) - 1; i++)
+        assert_int_equal(wc_buf_append(&b, (char[2]){full[i], 0}, 2), WC_OK);
+    assert_int_equal(wc_sts_xml_parse_credentials(b.ptr, b.len, "AssumeRole", &r), WC_ERR_PARSE);
+    assert_null(r.creds.secret_access_key);
+    /* a valid answer with a nest deeper than the cap after the credentials */
+    wc_buf_reset(&b);
+    assert_int_equal(wc_buf_append_cstr(&b, AR_HEAD F_AKID F_SECRET F_TOKEN F_EXP), WC_OK);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(wc_buf_append_cstr(&b, "<x>"), WC_OK);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(wc_buf_append_cstr(&b, "</x>"), WC_OK);
+    assert_int_equal(wc_buf_append_cstr(&b, AR_TAIL), WC_OK);
+    assert_int_equal(wc_sts_xml_parse_credentials(b.ptr, b.len, "AssumeRole", &r),
+                     WC_ERR_TOO_LARGE);
+    assert_null(r.creds.access_key_id); /* nothing kept from before the fault */
+    /* the control: UTF-8 declared, shallow */
+    wc_buf_reset(&b);
+    assert_int_equal(wc_buf_append_cstr(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"), WC_OK);
+    assert_int_equal(wc_buf_append_cstr(&b, full), WC_OK);
+    assert_int_equal(wc_sts_xml_parse_credentials(b.ptr, b.len, "AssumeRole", &r), WC_OK);
+    assert_string_equal(r.creds.secret_access_key, "secret");
+    wc_sts_result_clean_up(&r);
+    wc_buf_clean_up(&b);
+}
+
 static void test_form_encode(void **state)
 {
     struct wc_buf b = WC_BUF_INIT;
@@ -361,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_web_identity_and_prefix),
         cmocka_unit_test(test_malformed_and_oversized),
         cmocka_unit_test(test_entity_attacks),
+        cmocka_unit_test(test_front_end_guards),
         cmocka_unit_test(test_form_encode),
         cmocka_unit_test(test_assume_role_body),
         cmocka_unit_test(test_validators),
