@@ -13,6 +13,15 @@
  * host (":9464", "9464") and other host names are refused, so a typo or a DNS
  * answer never exposes the endpoint. A non-loopback bind is logged as a
  * warning. Port 0 lets the OS choose (see wc_metrics_http_port()).
+ *
+ * Misbehaving clients cannot starve it: at most 64 connections at once and
+ * 8 from one address (more from that address are refused; beyond 64 new
+ * ones wait in the kernel's backlog), a connection idle for 3 s is closed
+ * and every connection is closed 5 s after it was accepted, however busy;
+ * the request line and headers must fit in 8 KiB (else 414 or 431). Two
+ * polling threads serve everything without blocking. MHD's own messages
+ * (a refused connection, say) are logged at debug level, at most one line
+ * per 10 s with a count of those held back.
  */
 #ifndef WC_CMD_METRICS_HTTP_H
 #define WC_CMD_METRICS_HTTP_H

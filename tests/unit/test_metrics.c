@@ -6,18 +6,22 @@
 #include "tests/support/testutil.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd/metrics_http.c" /* tests the static address parser too */
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/metrics.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -588,6 +592,31 @@ static void test_http_endpoints(void **state)
            r);
     assert_int_equal(r->status, 405);
 
+    /* the request line and headers must fit in the connection's memory */
+    {
+        size_t len = S_MEMORY_LIMIT + 256;
+        char *big = malloc(len);
+
+        assert_non_null(big);
+        snprintf(big, len, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: %0*d\r\n\r\n",
+                 (int)S_MEMORY_LIMIT, 0);
+        s_http(port, big, r);
+        assert_int_equal(r->status, 431);
+        snprintf(big, len, "GET /metrics?%0*d HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                 (int)S_MEMORY_LIMIT, 0);
+        s_http(port, big, r);
+        assert_int_equal(r->status, 414);
+        free(big);
+    }
+    /* well within it: a scraper's usual headers */
+    s_http(port,
+           "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: Prometheus/2.53.0\r\n"
+           "Accept: application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;"
+           "q=0.4,*/*;q=0.1\r\nAccept-Encoding: gzip\r\nX-Prometheus-Scrape-Timeout-Seconds: 10\r\n"
+           "Connection: close\r\n\r\n",
+           r);
+    assert_int_equal(r->status, 200);
+
     wc_metrics_http_stop(h);
     wc_metrics_http_stop(NULL);
     free(r);
@@ -643,6 +672,251 @@ static void test_http_stop_closes_port(void **state)
     wc_metrics_destroy(m);
 }
 
+/* ---- cmd/metrics_http: misbehaving clients ------------------------------ */
+
+#define S_IDLE_CLIENTS 60
+#define S_TRICKLERS 20
+#define S_HEALTHZ_MAX_MS 1000
+
+static int64_t s_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A TCP connection to 127.0.0.1:port from the source address 127.0.0.<src>.
+ * Linux routes all of 127/8 to the loopback interface, so each source
+ * address stands for one client host to the per-IP limit. -1 on failure. */
+static int s_connect_from(unsigned short port, int src)
+{
+    struct sockaddr_in sa, from;
+    struct timeval tv = {2, 0};
+    int fd;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    memset(&from, 0, sizeof(from));
+    from.sin_family = AF_INET;
+    from.sin_addr.s_addr = htonl(0x7f000000u | (unsigned)src);
+    if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+        bind(fd, (struct sockaddr *)&from, sizeof(from)) != 0 ||
+        connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* GET /healthz from 127.0.0.1 with a 2 s limit: the status (-1 when there
+ * was no answer) and the time it took. */
+static int s_timed_healthz(unsigned short port, int64_t *took_ms)
+{
+    const char *req = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    int64_t t0 = s_ms();
+    char buf[1024];
+    size_t got = 0;
+    ssize_t n;
+    int fd, status = -1;
+
+    if ((fd = s_connect_from(port, 1)) >= 0) {
+        if (send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req))
+            while (got < sizeof(buf) - 1 && (n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0)
+                got += (size_t)n;
+        close(fd);
+    }
+    buf[got] = '\0';
+    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+        status = -1;
+    *took_ms = s_ms() - t0;
+    return status;
+}
+
+/* Every line the logger writes is counted. */
+struct s_log_count {
+    pthread_mutex_t mu;
+    int lines;
+    int not_debug;
+    char last[512];
+};
+
+static void s_count_line(void *ctx, const char *line, size_t len)
+{
+    struct s_log_count *c = ctx;
+
+    pthread_mutex_lock(&c->mu);
+    c->lines++;
+    if (!strstr(line, " debug "))
+        c->not_debug++;
+    snprintf(c->last, sizeof(c->last), "%.*s", (int)len, line);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* The server has closed fd: EOF or a reset, after reading whatever it sent
+ * (an error status for the cut request, say). false while it is still open. */
+static bool s_closed_by_server(int fd)
+{
+    char buf[512];
+    ssize_t n;
+
+    for (;;) {
+        n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n > 0)
+            continue;
+        if (n == 0)
+            return true;
+        return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+    }
+}
+
+/* Issue 8: idle and trickling connections must not starve /healthz, a
+ * trickler is cut off at the absolute deadline although it is never idle,
+ * and none of it floods the log. */
+static void test_http_misbehaving_clients(void **state)
+{
+    struct wc_metrics *m = wc_metrics_new();
+    struct s_log_count lc = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct wc_logger_options lo = {.level = WC_LOG_DEBUG, .write = s_count_line, .write_ctx = &lc};
+    struct wc_logger *lg = wc_logger_new(&lo);
+    struct wc_metrics_http *h;
+    int idle[S_IDLE_CLIENTS], trick[S_TRICKLERS];
+    int64_t trick_t0[S_TRICKLERS], trick_cut[S_TRICKLERS];
+    int64_t t0, last_tick = 0, took = 0, worst = 0, give_up;
+    int64_t cut_min = INT64_MAX, cut_max = 0;
+    int lines0, not_debug0, idle_open = 0, idle_left, trick_left = S_TRICKLERS, checks = 0, status;
+    const char *head = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+    char err[256] = "";
+    unsigned short port;
+
+    (void)state;
+    assert_non_null(lg);
+    h = wc_metrics_http_start("127.0.0.1:0", m, lg, err, sizeof(err));
+    if (!h)
+        fail_msg("start: %s", err);
+    port = wc_metrics_http_port(h);
+    wc_metrics_set_ready(m, true);
+    pthread_mutex_lock(&lc.mu);
+    lines0 = lc.lines;
+    not_debug0 = lc.not_debug;
+    pthread_mutex_unlock(&lc.mu);
+
+    /* 60 idle connections from one host (127.0.0.2): past the per-IP limit
+     * the listener drops them */
+    for (int i = 0; i < S_IDLE_CLIENTS; i++)
+        if ((idle[i] = s_connect_from(port, 2)) < 0)
+            fail_msg("idle connection %d: %s", i, strerror(errno));
+    /* 20 tricklers from three more hosts (127.0.0.3-5), few enough per host
+     * to be let in: each sends the start of a request, then one byte a second */
+    for (int i = 0; i < S_TRICKLERS; i++) {
+        if ((trick[i] = s_connect_from(port, 3 + i % 3)) < 0)
+            fail_msg("trickler %d: %s", i, strerror(errno));
+        trick_t0[i] = s_ms();
+        trick_cut[i] = -1;
+        assert_int_equal(send(trick[i], head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+    }
+    t0 = s_ms();
+    /* the listener refuses those past the limit as it accepts them (2 s at most) */
+    idle_left = S_IDLE_CLIENTS;
+    while (idle_left > S_MAX_PER_IP && s_ms() - t0 < 2000) {
+        usleep(50 * 1000);
+        for (int i = 0; i < S_IDLE_CLIENTS; i++)
+            if (idle[i] >= 0 && s_closed_by_server(idle[i])) {
+                close(idle[i]);
+                idle[i] = -1;
+                idle_left--;
+            }
+    }
+    if ((idle_open = idle_left) > S_MAX_PER_IP)
+        fail_msg("%d idle connections from one address still open; the per-IP limit is %d",
+                 idle_open, S_MAX_PER_IP);
+
+    /* until every trickler is cut off (bounded): each second a byte per
+     * trickler and a timed /healthz from 127.0.0.1 */
+    give_up = t0 + S_DEADLINE_MS + 3000;
+    while ((trick_left > 0 || idle_left > 0) && s_ms() < give_up) {
+        struct pollfd pf[S_IDLE_CLIENTS + S_TRICKLERS];
+        int np = 0;
+
+        if (s_ms() - last_tick >= 1000) {
+            last_tick = s_ms();
+            for (int i = 0; i < S_TRICKLERS; i++)
+                if (trick[i] >= 0)
+                    (void)send(trick[i], "a", 1, MSG_NOSIGNAL);
+            status = s_timed_healthz(port, &took);
+            if (status != 200 || took > S_HEALTHZ_MAX_MS)
+                fail_msg("/healthz under load: status %d after %lld ms (limit %d ms)", status,
+                         (long long)took, S_HEALTHZ_MAX_MS);
+            worst = took > worst ? took : worst;
+            checks++;
+        }
+        for (int i = 0; i < S_IDLE_CLIENTS; i++)
+            if (idle[i] >= 0)
+                pf[np++] = (struct pollfd){.fd = idle[i], .events = POLLIN};
+        for (int i = 0; i < S_TRICKLERS; i++)
+            if (trick[i] >= 0)
+                pf[np++] = (struct pollfd){.fd = trick[i], .events = POLLIN};
+        (void)poll(pf, (nfds_t)np, 50);
+        for (int i = 0; i < S_IDLE_CLIENTS; i++)
+            if (idle[i] >= 0 && s_closed_by_server(idle[i])) {
+                close(idle[i]);
+                idle[i] = -1;
+                idle_left--;
+            }
+        for (int i = 0; i < S_TRICKLERS; i++)
+            if (trick[i] >= 0 && s_closed_by_server(trick[i])) {
+                trick_cut[i] = s_ms() - trick_t0[i];
+                close(trick[i]);
+                trick[i] = -1;
+                trick_left--;
+            }
+    }
+    for (int i = 0; i < S_IDLE_CLIENTS; i++)
+        if (idle[i] >= 0)
+            close(idle[i]);
+    for (int i = 0; i < S_TRICKLERS; i++)
+        if (trick[i] >= 0)
+            close(trick[i]);
+    if (trick_left > 0)
+        fail_msg("%d of %d tricklers still connected after %lld ms (deadline %d ms)", trick_left,
+                 S_TRICKLERS, (long long)(s_ms() - t0), S_DEADLINE_MS);
+    if (idle_left > 0)
+        fail_msg("%d idle connections still open after %lld ms", idle_left,
+                 (long long)(s_ms() - t0));
+    /* cut by the deadline (they were never idle), and not much later */
+    for (int i = 0; i < S_TRICKLERS; i++) {
+        if (trick_cut[i] < S_DEADLINE_MS - 200 || trick_cut[i] > S_DEADLINE_MS + 1000)
+            fail_msg("trickler %d cut off after %lld ms, deadline %d ms", i,
+                     (long long)trick_cut[i], S_DEADLINE_MS);
+        cut_min = trick_cut[i] < cut_min ? trick_cut[i] : cut_min;
+        cut_max = trick_cut[i] > cut_max ? trick_cut[i] : cut_max;
+    }
+    assert_true(checks >= S_DEADLINE_MS / 1000);
+
+    /* the listener still serves */
+    status = s_timed_healthz(port, &took);
+    assert_int_equal(status, 200);
+    wc_metrics_http_stop(h);
+
+    /* 52 refused and 20 cut connections: a few debug lines in all */
+    pthread_mutex_lock(&lc.mu);
+    print_message("healthz worst %lld ms over %d checks; tricklers cut at %lld-%lld ms; "
+                  "%d idle let in; %d log lines\n",
+                  (long long)worst, checks, (long long)cut_min, (long long)cut_max, idle_open,
+                  lc.lines - lines0);
+    if (lc.lines - lines0 > 3 || lc.not_debug > not_debug0)
+        fail_msg("%d log lines (%d not at debug level) for the misbehaving clients; last: %s",
+                 lc.lines - lines0, lc.not_debug - not_debug0, lc.last);
+    pthread_mutex_unlock(&lc.mu);
+    wc_logger_destroy(lg);
+    wc_metrics_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -654,6 +928,7 @@ int main(void)
         cmocka_unit_test(test_listen_parse),
         cmocka_unit_test(test_http_endpoints),
         cmocka_unit_test(test_http_stop_closes_port),
+        cmocka_unit_test(test_http_misbehaving_clients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
