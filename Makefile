@@ -113,7 +113,7 @@ bench: deps
 # style declares locals at the top of their block, zeroed. False positives go
 # in scripts/cppcheck-suppressions.txt, each with its reason.
 CPPCHECK ?= cppcheck
-LINT_DIRS := core aws config notifiers cmd
+LINT_DIRS := core aws config notifiers store cmd
 lint:
 	@scripts/deps cppcheck
 	$(Q)$(CPPCHECK) -q -j2 --std=c11 --language=c --library=posix -I. $(WC_DEFS) \

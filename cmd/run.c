@@ -291,7 +291,8 @@ static void *s_receiver_main(void *arg)
 
     for (;;) {
         struct wc_queue_batch batch = WC_QUEUE_BATCH_INIT;
-        size_t room = 0;
+        const char *seen[WC_QUEUE_MAX_BATCH];
+        size_t room = 0, fresh, n_seen;
         int rc;
 
         pthread_mutex_lock(&r->lock);
@@ -332,21 +333,33 @@ static void *s_receiver_main(void *arg)
             wc_queue_batch_clean_up(&batch);
             break;
         }
+        fresh = 0;
+        n_seen = 0;
         for (size_t i = 0; i < batch.len; i++) {
             struct wc_queue_message *m = &batch.items[i];
 
-            if (r->dry_run) {
-                if (wc_strlist_contains(&r->seen, m->message_id))
+            if (r->dry_run) { /* each message is shown once, and never hidden */
+                if (wc_strlist_contains(&r->seen, m->message_id)) {
+                    seen[n_seen++] = m->receipt_handle;
                     continue;
+                }
                 wc_strlist_push(&r->seen, m->message_id);
             }
             wc_pipeline_receive(r->pipe, m);
+            fresh++;
         }
-        if (batch.len == 0 && r->once && wc_pipeline_once_done(r->pipe))
+        if (fresh == 0 && r->once && wc_pipeline_once_done(r->pipe))
             r->once_done = true;
-        r->recv_idle = batch.len == 0;
+        r->recv_idle = fresh == 0;
         pthread_cond_signal(&r->loop_cond);
         pthread_mutex_unlock(&r->lock);
+        if (n_seen > 0) { /* --dry-run: shown already; visible again at once */
+            int results[WC_QUEUE_MAX_BATCH];
+
+            wc_queue_change_visibility_batch(r->queue, seen, n_seen, 0, results);
+            if (fresh == 0 && !r->once)
+                s_sleep(NULL, 1000); /* only those again: do not spin on them */
+        }
         wc_queue_batch_clean_up(&batch);
         if (r->once_done)
             break;
@@ -668,6 +681,8 @@ static void s_loop(struct s_runner *r)
         }
         s_dispatch(r);
         wc_pipeline_get_stats(r->pipe, &st);
+        if (!stopping) /* not ready while the state file cannot record */
+            wc_metrics_set_ready(r->metrics, wc_pipeline_healthy(r->pipe));
         if (stopping && ((wc_pipeline_in_hand(r->pipe) == 0 &&
                           wc_pipeline_outstanding(r->pipe) == 0) ||
                          wc_clock_mono_ms(&mono) > drain_until))

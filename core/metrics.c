@@ -30,6 +30,7 @@ struct wc_metrics {
     atomic_uint_least64_t lookups;
     atomic_uint_least64_t throttles;
     atomic_uint_least64_t retries;
+    atomic_uint_least64_t ledger_failures;
     atomic_int_least64_t in_flight;
     atomic_int_least64_t oldest_retry_age_s;
     atomic_bool ready;
@@ -62,6 +63,7 @@ struct wc_metrics *wc_metrics_new(void)
     atomic_init(&m->lookups, 0);
     atomic_init(&m->throttles, 0);
     atomic_init(&m->retries, 0);
+    atomic_init(&m->ledger_failures, 0);
     atomic_init(&m->in_flight, 0);
     atomic_init(&m->oldest_retry_age_s, 0);
     atomic_init(&m->ready, false);
@@ -136,6 +138,12 @@ void wc_metrics_throttle(struct wc_metrics *m)
 {
     if (m)
         s_inc(&m->throttles, 1);
+}
+
+void wc_metrics_ledger_failure(struct wc_metrics *m)
+{
+    if (m)
+        s_inc(&m->ledger_failures, 1);
 }
 
 void wc_metrics_retry(struct wc_metrics *m)
@@ -343,6 +351,9 @@ int wc_metrics_render(struct wc_metrics *m, struct wc_buf *out)
         (rc = s_counter(out, "whochanged_retries_total",
                         "Messages deferred to wait for a late CloudTrail event.",
                         s_get(&m->retries))) != WC_OK ||
+        (rc = s_counter(out, "whochanged_ledger_failures_total",
+                        "Deliveries the state file could not record (disk full, I/O error).",
+                        s_get(&m->ledger_failures))) != WC_OK ||
         (rc = s_notifier_family(m, out, "whochanged_notifications_total",
                                 "Notifications delivered, by notifier.", true)) != WC_OK ||
         (rc = s_notifier_family(m, out, "whochanged_notifier_failures_total",

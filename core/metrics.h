@@ -13,6 +13,7 @@
  *   whochanged_cloudtrail_lookups_total
  *   whochanged_cloudtrail_throttles_total
  *   whochanged_retries_total
+ *   whochanged_ledger_failures_total
  *   whochanged_notifications_total{notifier="slack#0"}
  *   whochanged_notifier_failures_total{notifier="slack#0"}
  *   whochanged_in_flight                     (gauge)
@@ -54,6 +55,8 @@ void wc_metrics_message(struct wc_metrics *m, const char *verdict);
 void wc_metrics_lookup(struct wc_metrics *m, int n_calls);
 /* CloudTrail answered a call with a throttling error. */
 void wc_metrics_throttle(struct wc_metrics *m);
+/* The ledger (state file) could not record an accepted delivery. */
+void wc_metrics_ledger_failure(struct wc_metrics *m);
 /* A message deferred to wait for a late CloudTrail event. */
 void wc_metrics_retry(struct wc_metrics *m);
 /* A notification delivered / failed, by notifier id ("slack#0"). */

@@ -110,6 +110,7 @@ struct wc_pipeline {
 
     int64_t sched_wake_ms;
     int64_t next_heartbeat_ms;
+    int64_t ledger_down_until_ms; /* receiving paused: the ledger failed to record */
     bool stopping;
 
     struct s_deferred *deferred;
@@ -279,23 +280,27 @@ static void s_outcome(struct wc_pipeline *p, const struct s_msg *m, const char *
             f && f->is_change ? f->change.resource_id : "-", s_actor(f), action);
 }
 
+static void s_finish(struct wc_pipeline *p, struct s_msg *m, int release_s);
+
 /* The message leaves our hands without a queue call: the lease runs out and
  * the queue hands it out again (its redrive policy counts the receives). */
 static void s_leave(struct wc_pipeline *p, struct s_msg *m)
 {
     p->stats.left++;
+    if (p->o.dry_run) { /* a dry run hides nothing: visible again at once */
+        s_finish(p, m, 0);
+        return;
+    }
     s_msg_free(p, m);
 }
 
-/* Delete (release_s < 0) or release m. In a dry run, nothing: let it go. */
+/* Delete (release_s < 0) or release m. A dry run deletes nothing and
+ * releases at once what it has looked at (visible again for the real
+ * worker). */
 static void s_finish(struct wc_pipeline *p, struct s_msg *m, int release_s)
 {
-    if (p->o.dry_run) {
-        s_msg_free(p, m);
-        return;
-    }
     m->state = S_FINAL;
-    m->release_s = release_s;
+    m->release_s = p->o.dry_run ? 0 : release_s;
     m->final_queued = false;
 }
 
@@ -674,9 +679,14 @@ static void s_take_lookups(struct wc_pipeline *p)
 
 size_t wc_pipeline_room(const struct wc_pipeline *p)
 {
-    if (!p || p->stopping)
+    if (!p || p->stopping || !wc_pipeline_healthy(p))
         return 0;
     return p->o.max_in_hand - p->in_hand;
+}
+
+bool wc_pipeline_healthy(const struct wc_pipeline *p)
+{
+    return p && s_mono(p) >= p->ledger_down_until_ms;
 }
 
 void wc_pipeline_receive(struct wc_pipeline *p, struct wc_queue_message *qm)
@@ -840,9 +850,16 @@ void wc_pipeline_send_done(struct wc_pipeline *p, uint64_t id, int rc,
             if (!m)
                 continue;
             if (!p->o.dry_run &&
-                (rrc = wc_ledger_record(p->ports.ledger, nt->n->id, m->subject)) != WC_OK)
-                WC_LOGE(p->ports.logger, m->qm.message_id, "cannot record delivery to %s: %s",
-                        nt->n->id, wc_strerror(rrc));
+                (rrc = wc_ledger_record(p->ports.ledger, nt->n->id, m->subject)) != WC_OK) {
+                /* posted but not recorded: keep the message (a restart must
+                 * know), stop taking new ones for a while, say not ready */
+                WC_LOGE(p->ports.logger, m->qm.message_id, "cannot record delivery to %s: %s; "
+                        "not receiving for %d s", nt->n->id, wc_strerror(rrc),
+                        WC_PIPELINE_FAILURE_RETRY_S);
+                wc_metrics_ledger_failure(p->ports.metrics);
+                p->stats.ledger_failures++;
+                p->ledger_down_until_ms = s_mono(p) + WC_PIPELINE_FAILURE_RETRY_S * 1000;
+            }
             s_notifier_done(p, m, s->notifier, rrc == WC_OK ? WC_OK : WC_ERR_IO,
                             WC_PIPELINE_FAILURE_RETRY_S);
         }

@@ -63,7 +63,8 @@ struct wc_pipeline_options {
     size_t max_in_hand;           /* messages held at once (>= 1) */
     int64_t digest_ms;            /* digest window; 0: each human change alone */
     struct wc_sched_options sched;/* skew_s is taken from the policy */
-    bool dry_run;                 /* nothing deleted, released, extended or recorded */
+    bool dry_run;                 /* nothing deleted, extended or recorded; every message
+                                   * released at once when looked at */
 };
 
 /* Called for every decided message (explain, tests, dry-run output). */
@@ -92,8 +93,13 @@ void wc_pipeline_destroy(struct wc_pipeline *p);
 /* Replace the policy (SIGHUP): copied; decisions from now on use it. */
 int wc_pipeline_set_policy(struct wc_pipeline *p, const struct wc_policy *policy);
 
-/* How many more messages may be taken now (0..max_in_hand). */
+/* How many more messages may be taken now (0..max_in_hand); 0 while
+ * stopping or not healthy. */
 size_t wc_pipeline_room(const struct wc_pipeline *p);
+
+/* false for WC_PIPELINE_FAILURE_RETRY_S after the ledger failed to record
+ * an accepted delivery (disk full): receiving pauses, /healthz says so. */
+bool wc_pipeline_healthy(const struct wc_pipeline *p);
 
 /* Take message m (its strings are moved out; m is left empty). */
 void wc_pipeline_receive(struct wc_pipeline *p, struct wc_queue_message *m);
@@ -162,7 +168,7 @@ bool wc_pipeline_once_done(struct wc_pipeline *p);
 
 struct wc_pipeline_stats {
     uint64_t received, decided, deleted, released, left, errors;
-    uint64_t sends, lookups_calls, lookups_throttled;
+    uint64_t sends, lookups_calls, lookups_throttled, ledger_failures;
     int64_t oldest_retry_age_s;   /* the oldest change released for a late event */
     size_t in_hand;
 };

@@ -319,13 +319,23 @@ def sigterm_exits_cleanly(e):
 
 @test
 def sighup_during_start_up_does_not_kill(e):
-    for _ in range(3):
+    # A big state file (300,000 live entries) makes start-up last a few
+    # hundred ms, reading it; a SIGHUP 100 ms after spawn lands in it.
+    state = os.path.join(TMP, "state-term")
+    os.makedirs(state, exist_ok=True)
+    expires = int((time.time() + 86400) * 1000)
+    with open(os.path.join(state, "accepted.log"), "w") as f:
+        f.writelines("%d slack#0 ev-big-%d/sg-%017x\n" % (expires, i, i) for i in range(300000))
+    os.chmod(os.path.join(state, "accepted.log"), 0o600)
+    for _ in range(2):
         p = e.run("term", once=False, wait=False)
-        p.send_signal(signal.SIGHUP)  # at once: during start-up
+        time.sleep(0.1)
+        p.send_signal(signal.SIGHUP)
         time.sleep(1.5)
         assert p.poll() is None, "the worker died of a SIGHUP during start-up (rc %s)" % p.returncode
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=40) == 0
+    assert "300000 live entries" in e.worker_log("term")
 
 
 @test

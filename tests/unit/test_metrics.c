@@ -177,8 +177,8 @@ static void test_render_format(void **state)
     wc_metrics_set_ready(m, true);
     t = s_render(m);
 
-    /* 6 verdicts, 3 plain counters, 2 x 2 notifier samples, 5 gauges */
-    assert_int_equal(s_validate(t), 6 + 3 + 4 + 5);
+    /* 6 verdicts, 4 plain counters, 2 x 2 notifier samples, 5 gauges */
+    assert_int_equal(s_validate(t), 6 + 4 + 4 + 5);
     s_assert_line(t, "# TYPE whochanged_messages_total counter");
     s_assert_line(t, "whochanged_messages_total{verdict=\"human\"} 2");
     s_assert_line(t, "whochanged_messages_total{verdict=\"automation\"} 0");
@@ -228,7 +228,7 @@ static void test_fresh_defaults(void **state)
     (void)state;
     t = s_render(m);
     /* no notifier seen yet: the families are announced, with no samples */
-    assert_int_equal(s_validate(t), 6 + 3 + 5);
+    assert_int_equal(s_validate(t), 6 + 4 + 5);
     s_assert_line(t, "# TYPE whochanged_notifications_total counter");
     assert_null(strstr(t, "notifier="));
     s_assert_line(t, "whochanged_build_info{version=\"unknown\"} 1");
