@@ -73,6 +73,7 @@ struct wc_notification {
     enum wc_envelope envelope;
     char *message_type;   /* "ConfigurationItemChangeNotification", ... */
     char *sns_message_id; /* SNS MessageId or EventBridge id, when present */
+    char *sns_topic_arn;  /* the SNS envelope's TopicArn, when present (WC_ENV_SNS) */
     /* For WC_NOTE_CHANGE: the full change. For WC_NOTE_OVERSIZED: the summary
      * fields (account, region, type, id, name, capture time, status, change
      * type) as far as the summary carries them. Unused for WC_NOTE_OTHER. */

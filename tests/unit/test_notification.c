@@ -548,6 +548,11 @@ static void test_ignorable_types(void **state)
         assert_int_equal(n->envelope, cases[i].env);
         assert_string_equal(n->message_type, cases[i].type);
         assert_null(n->change.resource_type);
+        /* an SNS envelope's topic is kept whatever it carries; others have none */
+        if (cases[i].env == WC_ENV_SNS)
+            assert_non_null(n->sns_topic_arn);
+        else
+            assert_null(n->sns_topic_arn);
         wc_notification_destroy(n);
     }
 
@@ -670,6 +675,8 @@ static void test_lookup_region(void **state)
     wc_notification_destroy(n);
 
     n = s_parse_data("config/sns-route53-hosted-zone.json");
+    /* the envelope's topic is kept (sns.allowed_topics checks it) */
+    assert_string_equal(n->sns_topic_arn, "arn:aws:sns:eu-west-1:123456789012:config-topic");
     assert_string_equal(n->change.region, "eu-west-1");
     assert_string_equal(n->change.lookup_region, "us-east-1");
     assert_string_equal(n->change.resource_name, "example.com.");
