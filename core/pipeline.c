@@ -7,6 +7,7 @@
 #include "core/digest.h"
 #include "core/err.h"
 #include "core/str.h"
+#include "core/trust.h"
 
 #define S_MAX_NOTIFIERS 64
 /* A throttled send is tried again this many times before the messages it
@@ -679,6 +680,19 @@ size_t wc_pipeline_room(const struct wc_pipeline *p)
     return p->o.max_in_hand - p->in_hand;
 }
 
+/* m names an account, topic or bucket the policy does not allow
+ * (core/trust.h): never looked up nor fetched; like a malformed message,
+ * left for the dead-letter queue. */
+static void s_refused(struct wc_pipeline *p, struct s_msg *m, const char *why)
+{
+    WC_LOGW(p->ports.logger, m->qm.message_id,
+            "refused message (receive %d), left for the dead-letter queue: %s",
+            m->qm.receive_count, why);
+    wc_metrics_message(p->ports.metrics, "invalid");
+    p->stats.errors++;
+    s_leave(p, m);
+}
+
 void wc_pipeline_receive(struct wc_pipeline *p, struct wc_queue_message *qm)
 {
     char err[256] = "";
@@ -735,6 +749,10 @@ void wc_pipeline_receive(struct wc_pipeline *p, struct wc_queue_message *qm)
         s_leave(p, m);
         return;
     }
+    if (wc_trust_check(&p->policy, m->note, err, sizeof(err)) != WC_OK) {
+        s_refused(p, m, err);
+        return;
+    }
     if (m->note->kind == WC_NOTE_OVERSIZED) {
         struct s_act *a = s_act_new(p, WC_ACTION_FETCH);
 
@@ -758,6 +776,7 @@ void wc_pipeline_fetch_done(struct wc_pipeline *p, uint64_t id, int rc,
 {
     struct s_act *a = s_act_take(p, id, WC_ACTION_FETCH);
     struct s_msg *m = a ? s_msg_get(p, a->msg) : NULL;
+    char why[256] = "";
 
     free(a);
     if (!m || m->state != S_FETCH) {
@@ -783,6 +802,11 @@ void wc_pipeline_fetch_done(struct wc_pipeline *p, uint64_t id, int rc,
     }
     wc_notification_destroy(m->note);
     m->note = full;
+    /* the item names its own account, which need not be the summary's */
+    if (wc_trust_check_item(&p->policy, m->note, why, sizeof(why)) != WC_OK) {
+        s_refused(p, m, why);
+        return;
+    }
     s_parsed(p, m);
 }
 

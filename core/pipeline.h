@@ -5,6 +5,8 @@
  *
  *   received --parse--> change --(oversized: FETCH)--> waiting for CloudTrail
  *            `-- malformed: left for the queue's redrive policy
+ *            `-- from an account, topic or bucket the policy does not allow
+ *                (core/trust.h): left for the redrive policy, never looked up
  *            `-- not a change / ignored type: decided at once
  *   waiting  --the scheduler's LOOKUP calls (scan or per-resource)--> events
  *   events   --verdict (core/finding, core/worker)--> deliver, or retry later
@@ -25,6 +27,8 @@
  *   - a message is deleted only after every notifier that wants its verdict
  *     has accepted it and the ledger has recorded it;
  *   - a malformed message is never deleted (redrive) and never released;
+ *   - a message the policy's allowlists refuse is treated as malformed: no
+ *     role is assumed, no lookup made, no object fetched for it;
  *   - a change not yet attributable is released with the backoff of
  *     core/worker.h, and decided as unattributed at its deadline;
  *   - no message in hand outlives its lease (heartbeat at 2/3 of it).
