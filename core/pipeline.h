@@ -29,6 +29,7 @@
  *   - a malformed message is never deleted (redrive) and never released;
  *   - a message the policy's allowlists refuse is treated as malformed: no
  *     role is assumed, no lookup made, no object fetched for it;
+ *   - at most WC_PIPELINE_MAX_FETCHES oversized items are fetched at once;
  *   - a change not yet attributable is released with the backoff of
  *     core/worker.h, and decided as unattributed at its deadline;
  *   - no message in hand outlives its lease (heartbeat at 2/3 of it).
@@ -60,6 +61,10 @@
 #define WC_PIPELINE_DEFERRED_MAX 10000
 /* Sends under way at once to one notifier without pacing. */
 #define WC_PIPELINE_MAX_SENDS 8
+/* FETCH actions (oversized items: S3 GetObject, gunzip, parse) under way at
+ * once; the others wait their turn. Parsing an item of up to
+ * WC_OVERSIZED_OBJECT_MAX_BYTES takes many times its size in memory. */
+#define WC_PIPELINE_MAX_FETCHES 2
 
 struct wc_pipeline_options {
     struct wc_schedule schedule;  /* retry backoff and deadline */

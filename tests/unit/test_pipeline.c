@@ -248,6 +248,7 @@ struct world {
     int fetch_rc;
     const char *fetch_account;   /* set: fetches return an item of this account */
     size_t fetches;              /* FETCH actions carried out */
+    bool hold_fetches;           /* leave FETCH actions in held[] (the test answers) */
     struct msg_rec msgs[MAX_MSGS];
     size_t n_msgs;
     struct sent sent[MAX_SENDS];
@@ -486,6 +487,11 @@ static bool s_step(struct world *w)
     switch (a.kind) {
     case WC_ACTION_FETCH:
         w->fetches++;
+        if (w->hold_fetches) {
+            assert_true(w->n_held < 16);
+            w->held[w->n_held++] = a;
+            break;
+        }
         if (w->fetch_account) { /* the item as S3 holds it */
             struct wc_notification *full = NULL;
             char *item = s_change_in(w->fetch_account, a.object->s3_key, T0 - 60000,
@@ -973,6 +979,56 @@ static void test_allowlist_reloaded(void **state)
     s_world_free(w);
 }
 
+/* Review finding 4: oversized items are parsed whole, so only
+ * WC_PIPELINE_MAX_FETCHES are handed out at once; the rest wait. */
+static void test_fetches_bounded(void **state)
+{
+    struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = WC_VERDICT_MASK_ALL}}};
+    struct world *w = s_world(&wo);
+    struct msg_rec *r[6];
+
+    (void)state;
+    w->hold_fetches = true;
+    for (int i = 0; i < 6; i++) {
+        char loc[32];
+
+        snprintf(loc, sizeof(loc), "config-bucket/sg-%d", i);
+        r[i] = s_receive(w, s_oversized(ACCOUNT, loc), 1);
+    }
+    while (s_step(w))
+        ;
+    assert_int_equal(w->n_held, WC_PIPELINE_MAX_FETCHES);
+    assert_int_equal(wc_pipeline_outstanding(w->p), WC_PIPELINE_MAX_FETCHES);
+    /* one comes back (and its message is released): one more goes, in order */
+    wc_pipeline_fetch_done(w->p, w->held[0].id, WC_ERR_NOT_FOUND, NULL, "no such key");
+    while (s_step(w))
+        ;
+    assert_int_equal(r[0]->fate, F_RELEASED);
+    assert_int_equal(w->n_held, WC_PIPELINE_MAX_FETCHES + 1);
+    assert_string_equal(w->held[w->n_held - 1].object->s3_key, "sg-2");
+    assert_int_equal(wc_pipeline_outstanding(w->p), WC_PIPELINE_MAX_FETCHES);
+    /* SIGTERM: the three never handed out are released at once */
+    wc_pipeline_shutdown(w->p);
+    while (s_step(w))
+        ;
+    for (int i = 3; i < 6; i++) {
+        assert_int_equal(r[i]->fate, F_RELEASED);
+        assert_int_equal(r[i]->release_s, 0);
+    }
+    assert_int_equal(w->n_held, WC_PIPELINE_MAX_FETCHES + 1);
+    /* those under way still report back */
+    assert_int_equal(r[1]->fate, F_NONE);
+    for (size_t i = 1; i < w->n_held; i++)
+        wc_pipeline_fetch_done(w->p, w->held[i].id, WC_ERR_NOT_FOUND, NULL, "no such key");
+    while (s_step(w))
+        ;
+    assert_int_equal(r[1]->fate, F_RELEASED);
+    assert_int_equal(r[2]->fate, F_RELEASED);
+    assert_int_equal(wc_pipeline_in_hand(w->p), 0);
+    assert_int_equal(wc_pipeline_outstanding(w->p), 0);
+    s_world_free(w);
+}
+
 static void test_shutdown_releases_waiting(void **state)
 {
     struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = HUMAN_ONLY}}};
@@ -1340,6 +1396,7 @@ int main(void)
         cmocka_unit_test(test_refused_bucket_never_fetched),
         cmocka_unit_test(test_fetched_item_account_checked),
         cmocka_unit_test(test_allowlist_reloaded),
+        cmocka_unit_test(test_fetches_bounded),
         cmocka_unit_test(test_shutdown_releases_waiting),
         cmocka_unit_test(test_duplicate_receive_keeps_newest_handle),
         cmocka_unit_test(test_copies_in_hand_sent_once),
