@@ -176,6 +176,13 @@ static void test_every_key(void **state)
                         "arn:aws:iam::{account_id}:role/whochanged-reader");
     assert_string_equal(wc_config_accounts_external_id(c), "ext-id-full-0001");
     assert_string_equal(wc_config_accounts_session_name(c), "wc-full");
+    assert_int_equal(p->allowed_accounts.len, 2);
+    assert_string_equal(p->allowed_accounts.items[1], "210987654321");
+    assert_int_equal(p->allowed_topics.len, 1);
+    assert_string_equal(p->allowed_topics.items[0],
+                        "arn:aws:sns:ap-southeast-2:123456789012:config-*");
+    assert_int_equal(p->allowed_buckets.len, 1);
+    assert_string_equal(p->allowed_buckets.items[0], "config-bucket/AWSLogs/*/Config/*");
     assert_int_equal(wc_config_log_level(c), WC_LOG_DEBUG);
     assert_int_equal(wc_config_log_format(c), WC_LOG_JSON);
     assert_string_equal(wc_config_queue_url(c),
