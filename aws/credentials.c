@@ -17,8 +17,6 @@
 #include "core/err.h"
 #include "core/str.h"
 
-#define S_MAX_ACCOUNTS 4096
-
 /* --- credentials -------------------------------------------------------- */
 
 void wc_creds_free_secret(char *s)
@@ -547,10 +545,18 @@ struct wc_creds_provider *wc_creds_chain_new(const struct wc_creds_options *o)
 struct s_account {
     char account_id[16];
     char *role_arn;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;        /* the cache */
     struct wc_creds_cache cache;
+    /* under the table's lock */
+    uint64_t used;               /* the table's tick when last handed out */
+    int refs;                    /* callers using it now */
+    bool evicted;                /* out of the table: the last caller frees it */
 };
 
+/* A table of at most WC_CREDS_ACCOUNTS_MAX entries: when full, the least
+ * recently used entry makes room (its secrets wiped), so accounts named by
+ * forged messages cannot lock out the real ones (review finding 14). A
+ * linear search: at 4,096 entries, microseconds next to an STS call. */
 struct wc_creds_accounts {
     struct wc_creds_provider *base;
     char *role_arn_template;
@@ -560,6 +566,7 @@ struct wc_creds_accounts {
     pthread_mutex_t lock;
     struct s_account **items;
     size_t len, cap;
+    uint64_t tick;
 };
 
 /* The account field of an ARN (arn:partition:service:region:account:...). */
@@ -709,8 +716,28 @@ out:
     return rc;
 }
 
-/* The entry for account_id, created on first use. Entries live until the
- * accounts object is destroyed, so the pointer stays valid unlocked. */
+/* Make room in a full table (a->lock held): take out the least recently
+ * used entry; free it now, or let its last caller free it. */
+static void s_account_evict(struct wc_creds_accounts *a)
+{
+    size_t lru = 0;
+    struct s_account *acct;
+
+    for (size_t i = 1; i < a->len; i++)
+        if (a->items[i]->used < a->items[lru]->used)
+            lru = i;
+    acct = a->items[lru];
+    a->items[lru] = a->items[--a->len];
+    WC_LOGD(a->ctx.logger, NULL, "credentials: %zu accounts cached, forgetting %s (least "
+            "recently used)", (size_t)WC_CREDS_ACCOUNTS_MAX, acct->account_id);
+    if (acct->refs > 0)
+        acct->evicted = true;
+    else
+        s_account_destroy(acct);
+}
+
+/* The entry for account_id, created on first use, held (refs) until
+ * s_account_release: an entry evicted meanwhile stays valid for its holder. */
 static int s_account_find(struct wc_creds_accounts *a, const char *account_id,
                           struct s_account **out)
 {
@@ -721,17 +748,15 @@ static int s_account_find(struct wc_creds_accounts *a, const char *account_id,
     pthread_mutex_lock(&a->lock);
     for (size_t i = 0; i < a->len; i++) {
         if (strcmp(a->items[i]->account_id, account_id) == 0) {
-            *out = a->items[i];
-            goto out;
+            acct = a->items[i];
+            goto found;
         }
     }
-    if (a->len >= S_MAX_ACCOUNTS) {
-        rc = WC_ERR_TOO_LARGE;
-        goto out;
-    }
-    if (a->len == a->cap) {
+    if (a->len == a->cap && a->len < WC_CREDS_ACCOUNTS_MAX) {
         size_t cap = a->cap ? a->cap * 2 : 8;
 
+        if (cap > WC_CREDS_ACCOUNTS_MAX)
+            cap = WC_CREDS_ACCOUNTS_MAX;
         if (!(items = realloc(a->items, cap * sizeof(*items)))) {
             rc = WC_ERR_NOMEM;
             goto out;
@@ -741,11 +766,39 @@ static int s_account_find(struct wc_creds_accounts *a, const char *account_id,
     }
     if ((rc = s_account_new(a, account_id, &acct)) != WC_OK)
         goto out;
+    if (a->len >= WC_CREDS_ACCOUNTS_MAX)
+        s_account_evict(a);
     a->items[a->len++] = acct;
+found:
+    acct->used = ++a->tick;
+    acct->refs++;
     *out = acct;
 out:
     pthread_mutex_unlock(&a->lock);
     return rc;
+}
+
+static void s_account_release(struct wc_creds_accounts *a, struct s_account *acct)
+{
+    bool gone;
+
+    pthread_mutex_lock(&a->lock);
+    gone = --acct->refs == 0 && acct->evicted;
+    pthread_mutex_unlock(&a->lock);
+    if (gone)
+        s_account_destroy(acct);
+}
+
+size_t wc_creds_accounts_count(struct wc_creds_accounts *a)
+{
+    size_t n;
+
+    if (!a)
+        return 0;
+    pthread_mutex_lock(&a->lock);
+    n = a->len;
+    pthread_mutex_unlock(&a->lock);
+    return n;
 }
 
 int wc_creds_accounts_get(struct wc_creds_accounts *a, const char *account_id,
@@ -767,6 +820,7 @@ int wc_creds_accounts_get(struct wc_creds_accounts *a, const char *account_id,
     pthread_mutex_lock(&f.acct->lock);
     rc = wc_creds_cache_get(&f.acct->cache, &a->ctx, s_account_fetch, &f, what, out);
     pthread_mutex_unlock(&f.acct->lock);
+    s_account_release(a, f.acct);
     return rc;
 }
 

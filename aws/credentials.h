@@ -97,10 +97,14 @@ struct wc_creds_provider *wc_creds_static_new(const struct wc_aws_credentials *c
 /* Cross-account access: AssumeRole into role_arn_template with "{account_id}"
  * replaced by the account id, using base's credentials, through
  * o->assume_role_fn. Credentials are cached per account and refreshed
- * refresh_margin_ms before they expire. A template without the placeholder
- * is a fixed role ARN and only serves the account named in it.
- * session_name NULL = "whochanged"; external_id may be NULL. base is
- * borrowed. */
+ * refresh_margin_ms before they expire; at most WC_CREDS_ACCOUNTS_MAX
+ * accounts are cached, and beyond that the least recently used one is
+ * forgotten (its secrets wiped; it is assumed again when next needed), so
+ * that no number of accounts named in forged messages can lock out a real
+ * one. A template without the placeholder is a fixed role ARN and only
+ * serves the account named in it. session_name NULL = "whochanged";
+ * external_id may be NULL. base is borrowed. */
+#define WC_CREDS_ACCOUNTS_MAX 4096
 struct wc_creds_accounts;
 struct wc_creds_accounts *wc_creds_accounts_new(struct wc_creds_provider *base,
                                                 const char *role_arn_template,
@@ -110,6 +114,8 @@ struct wc_creds_accounts *wc_creds_accounts_new(struct wc_creds_provider *base,
 /* account_id must be 12 digits; *out as for wc_creds_provider_get. */
 int wc_creds_accounts_get(struct wc_creds_accounts *a, const char *account_id,
                           struct wc_aws_credentials *out);
+/* Accounts cached now (at most WC_CREDS_ACCOUNTS_MAX). */
+size_t wc_creds_accounts_count(struct wc_creds_accounts *a);
 void wc_creds_accounts_destroy(struct wc_creds_accounts *a);
 
 #endif

@@ -79,6 +79,9 @@ enum s_type {
     S_SESSION,   /* char *, STS role session name */
     S_ENUM,      /* int: index in choices */
     S_GLOBS,     /* struct wc_strlist of non-empty patterns (replaces the default) */
+    S_ACCOUNT_IDS, /* struct wc_strlist: 12-digit account ids or AWS Organizations ids */
+    S_TOPIC_GLOBS, /* struct wc_strlist: globs of SNS topic ARNs (arn:...) */
+    S_BUCKET_GLOBS, /* struct wc_strlist: "bucket" or "bucket/key" globs */
     S_ACCOUNT_MAP, /* struct wc_config_map: 12-digit account id -> non-empty string */
     S_VERDICTS,  /* unsigned: WC_VERDICT_BIT set, at least one */
     S_SECTION,   /* a nested mapping; its keys use offsets in the same struct */
@@ -132,6 +135,17 @@ static const struct s_key s_accounts_keys[] = {
     {"role_arn", S_ROLE_ARN, CFG(role_arn), 0, 0, 0, NULL, NULL},
     {"external_id", S_STR, CFG(external_id), S_SECRET | S_NONEMPTY, 0, 0, NULL, NULL},
     {"session_name", S_SESSION, CFG(session_name), 0, 0, 0, NULL, NULL},
+    {"allowed", S_ACCOUNT_IDS, CFG(policy.allowed_accounts), 0, 0, 0, NULL, NULL},
+    S_END,
+};
+
+static const struct s_key s_sns_keys[] = {
+    {"allowed_topics", S_TOPIC_GLOBS, CFG(policy.allowed_topics), 0, 0, 0, NULL, NULL},
+    S_END,
+};
+
+static const struct s_key s_oversized_keys[] = {
+    {"allowed_buckets", S_BUCKET_GLOBS, CFG(policy.allowed_buckets), 0, 0, 0, NULL, NULL},
     S_END,
 };
 
@@ -149,6 +163,8 @@ static const struct s_key s_top_keys[] = {
     {"region", S_REGION, CFG(region), 0, 0, 0, NULL, NULL},
     {"endpoints", S_SECTION, 0, 0, 0, 0, NULL, s_endpoint_keys},
     {"accounts", S_SECTION, 0, 0, 0, 0, NULL, s_accounts_keys},
+    {"sns", S_SECTION, 0, 0, 0, 0, NULL, s_sns_keys},
+    {"oversized", S_SECTION, 0, 0, 0, 0, NULL, s_oversized_keys},
     {"cloudtrail", S_SECTION, 0, 0, 0, 0, NULL, s_cloudtrail_keys},
     {"ca_bundle", S_STR, CFG(ca_bundle), S_NONEMPTY, 0, 0, NULL, NULL},
     {"log_level", S_ENUM, CFG(log_level), 0, 0, 0, s_log_levels, NULL},
@@ -221,6 +237,12 @@ static const enum wc_verdict s_verdicts[] = {
 
 /* ---- small helpers ------------------------------------------------------ */
 
+/* The types held in a struct wc_strlist. */
+static bool s_is_list_type(enum s_type t)
+{
+    return t == S_GLOBS || t == S_ACCOUNT_IDS || t == S_TOPIC_GLOBS || t == S_BUCKET_GLOBS;
+}
+
 static bool s_is_string_type(enum s_type t)
 {
     return t == S_STR || t == S_URL || t == S_HOSTPORT || t == S_REGION || t == S_ROLE_ARN ||
@@ -272,7 +294,7 @@ static void s_fields_clean_up(const struct s_key *keys, void *base)
             else
                 free(*p);
             *p = NULL;
-        } else if (k->type == S_GLOBS) {
+        } else if (s_is_list_type(k->type)) {
             wc_strlist_clean_up(FIELD(base, k, struct wc_strlist));
         } else if (k->type == S_ACCOUNT_MAP) {
             s_map_clean_up(FIELD(base, k, struct wc_config_map));
@@ -656,9 +678,33 @@ static void s_path(char *out, size_t outlen, const char *parent, const char *nam
         snprintf(out, outlen, "%s", name);
 }
 
-static void s_apply_globs(struct s_ctx *x, const struct wc_cnode *n, struct wc_strlist *l,
-                          const char *path)
+/* Why v is not an entry of a list of that type, or NULL when it is. */
+static const char *s_list_item_problem(enum s_type type, const char *v)
 {
+    switch (type) {
+    case S_ACCOUNT_IDS:
+        if (!wc_account_id_is_valid(v) && !wc_org_id_is_valid(v))
+            return "is neither a 12-digit account id nor an AWS Organizations id (o-...)";
+        return NULL;
+    case S_TOPIC_GLOBS:
+        if (strncmp(v, "arn:", 4) != 0)
+            return "is not an SNS topic ARN or ARN glob (arn:aws:sns:REGION:ACCOUNT:TOPIC)";
+        return NULL;
+    case S_BUCKET_GLOBS:
+        if (!strncmp(v, "s3://", 5) || v[0] == '/')
+            return "is not a bucket or bucket/key glob (write my-bucket or "
+                   "my-bucket/AWSLogs/*, without s3://)";
+        return NULL;
+    default:
+        return NULL;
+    }
+}
+
+static void s_apply_globs(struct s_ctx *x, const struct wc_cnode *n, enum s_type type,
+                          struct wc_strlist *l, const char *path)
+{
+    size_t accounts = 0;
+
     if (n->kind != WC_CNODE_SEQ) {
         if (n->kind != WC_CNODE_BAD)
             s_err(x, n, "%s: expected a list of strings, got %s", path, wc_cnode_kind_name(n));
@@ -666,15 +712,27 @@ static void s_apply_globs(struct s_ctx *x, const struct wc_cnode *n, struct wc_s
     }
     wc_strlist_clean_up(l);
     for (size_t i = 0; i < n->n; i++) {
-        char *v = s_scalar(x, n->items[i], path, "a string");
+        char shown[S_SHOW_MAX], *v = s_scalar(x, n->items[i], path, "a string");
+        const char *problem;
+
         if (!v)
             continue;
         if (!*v)
-            s_err(x, n->items[i], "%s: empty pattern", path);
+            s_err(x, n->items[i], "%s: empty %s", path, type == S_ACCOUNT_IDS ? "id" : "pattern");
+        else if ((problem = s_list_item_problem(type, v)) != NULL)
+            s_err(x, n->items[i], "%s: '%s' %s", path, s_show(v, shown, sizeof(shown)), problem);
         else if (wc_strlist_push(l, v) != WC_OK)
             x->nomem = 1;
+        else if (wc_account_id_is_valid(v))
+            accounts++;
         free(v);
     }
+    /* An organization's members cannot be known offline: a list of org ids
+     * alone would have to allow every account or none. Say so instead. */
+    if (type == S_ACCOUNT_IDS && l->len > 0 && accounts == 0)
+        s_err(x, n, "%s: only AWS Organizations ids: whochanged cannot tell which accounts "
+                    "belong to an organization (that takes an AWS Organizations call, which it "
+                    "does not make); list the 12-digit account ids", path);
 }
 
 static void s_apply_account_map(struct s_ctx *x, const struct wc_cnode *n,
@@ -787,7 +845,10 @@ static void s_apply_value(struct s_ctx *x, const struct s_key *k, const struct w
         s_apply_map(x, v, k->sub, base, path);
         return;
     case S_GLOBS:
-        s_apply_globs(x, v, FIELD(base, k, struct wc_strlist), path);
+    case S_ACCOUNT_IDS:
+    case S_TOPIC_GLOBS:
+    case S_BUCKET_GLOBS:
+        s_apply_globs(x, v, k->type, FIELD(base, k, struct wc_strlist), path);
         return;
     case S_ACCOUNT_MAP:
         s_apply_account_map(x, v, FIELD(base, k, struct wc_config_map), path);
@@ -1055,6 +1116,35 @@ static int s_collect_secrets(struct wc_config *c)
     return WC_OK;
 }
 
+/* A valid config that trusts what a queue message says (review finding 2):
+ * a warning, said once at start by `run` and by check-config. */
+static int s_trust_warnings(struct wc_config *c)
+{
+    const struct wc_strlist *allowed = &c->policy.allowed_accounts;
+    struct wc_buf orgs = WC_BUF_INIT;
+    int rc = WC_OK;
+
+    if (c->role_arn && strstr(c->role_arn, "{account_id}") && allowed->len == 0 &&
+        (rc = wc_strlist_push(&c->warnings,
+                              "accounts.role_arn names {account_id} and accounts.allowed is "
+                              "empty: any account id in a queue message is trusted, and the "
+                              "role (with accounts.external_id) is assumed in whatever account "
+                              "a message names; list your accounts in accounts.allowed")) !=
+            WC_OK)
+        return rc;
+    for (size_t i = 0; i < allowed->len && rc == WC_OK; i++)
+        if (wc_org_id_is_valid(allowed->items[i]))
+            rc = wc_buf_appendf(&orgs, "%s%s", orgs.len ? ", " : "accounts.allowed: ",
+                                allowed->items[i]);
+    if (rc == WC_OK && orgs.len &&
+        (rc = wc_buf_appendf(&orgs, ": not checked (membership of an AWS Organizations "
+                                    "organization cannot be verified offline); only the "
+                                    "account ids listed are allowed")) == WC_OK)
+        rc = wc_strlist_push(&c->warnings, orgs.ptr);
+    wc_buf_clean_up(&orgs);
+    return rc;
+}
+
 /* Stable sort by position of the errors from index `from`; a last
  * whole-file entry ("too many errors", line 0) stays last. */
 static void s_sort_errors(struct wc_config_errors *e, size_t from)
@@ -1118,7 +1208,7 @@ static int s_load(const char *name, const char *yaml, size_t len, struct wc_conf
         rc = WC_ERR_CONFIG;
         goto out;
     }
-    if ((rc = s_collect_secrets(c)) != WC_OK)
+    if ((rc = s_collect_secrets(c)) != WC_OK || (rc = s_trust_warnings(c)) != WC_OK)
         goto out;
     c->literal_secret_line = x.literal_secret_line;
     memcpy(c->literal_secret_key, x.literal_secret_key, sizeof(c->literal_secret_key));
@@ -1338,7 +1428,10 @@ static int s_emit_value(yaml_emitter_t *e, const struct s_key *k, const void *ba
                              YAML_PLAIN_SCALAR_STYLE);
     case S_ENUM:
         return s_emit_scalar(e, k->choices[*CFIELD(base, k, int)], YAML_PLAIN_SCALAR_STYLE);
-    case S_GLOBS: {
+    case S_GLOBS:
+    case S_ACCOUNT_IDS:
+    case S_TOPIC_GLOBS:
+    case S_BUCKET_GLOBS: {
         const struct wc_strlist *l = CFIELD(base, k, struct wc_strlist);
         if ((rc = s_emit_start(e, false, l->len == 0)) != WC_OK)
             return rc;

@@ -126,10 +126,13 @@ int wc_config_errors_print(const struct wc_config_errors *e, FILE *f);
 int wc_config_dump(const struct wc_config *c, struct wc_buf *out);
 
 /* Things worth saying about a valid config, one line each (no file:line
- * prefix needed: each names its file), valid while c lives: today, a file
+ * prefix needed: each names its file), valid while c lives: a file
  * readable by group or others that holds a secret written in it rather than
- * taken from the environment. `run` logs them at start (cmd/stack.c),
- * explain logs them, check-config prints them on stderr. */
+ * taken from the environment; an accounts.role_arn with {account_id} and
+ * no accounts.allowed (any account a queue message names is trusted); AWS
+ * Organizations ids in accounts.allowed (not checked). `run` logs them at
+ * start (cmd/stack.c), explain logs them, check-config prints them on
+ * stderr. */
 const struct wc_strlist *wc_config_warnings(const struct wc_config *c);
 
 /* Secret values to register with wc_logger_add_secret(): a NULL-terminated

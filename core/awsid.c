@@ -27,6 +27,18 @@ bool wc_account_id_is_valid(const char *s)
     return i == 12;
 }
 
+bool wc_org_id_is_valid(const char *s)
+{
+    size_t i = 2;
+
+    if (!s || s[0] != 'o' || s[1] != '-')
+        return false;
+    for (; s[i]; i++)
+        if (i >= 2 + 32 || !(s_lower(s[i]) || s_digit(s[i])))
+            return false;
+    return i >= 2 + 10;
+}
+
 bool wc_region_is_valid(const char *r)
 {
     size_t len, i = 0, groups = 0;

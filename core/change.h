@@ -21,8 +21,11 @@
 #define WC_CHANGE_MAX_PROPERTIES 50  /* more are counted, not kept */
 #define WC_CHANGE_VALUE_MAX 200      /* before/after rendered then truncated (bytes, UTF-8 safe) */
 #define WC_CHANGE_MAX_RELATED 64
-/* Cap on the gunzipped S3 object of an oversized item. */
-#define WC_OVERSIZED_OBJECT_MAX_BYTES ((size_t)16 * 1024 * 1024)
+/* Cap on the gunzipped S3 object of an oversized item (an item too large
+ * for an SNS message, 256 KiB, is delivered this way). It is parsed whole:
+ * cJSON takes many times the text's size (review finding 4), so the cap is
+ * 4 MiB and the pipeline parses at most WC_PIPELINE_MAX_FETCHES at once. */
+#define WC_OVERSIZED_OBJECT_MAX_BYTES ((size_t)4 * 1024 * 1024)
 
 enum wc_notification_kind {
     WC_NOTE_CHANGE = 1,     /* ConfigurationItemChangeNotification */
@@ -73,6 +76,7 @@ struct wc_notification {
     enum wc_envelope envelope;
     char *message_type;   /* "ConfigurationItemChangeNotification", ... */
     char *sns_message_id; /* SNS MessageId or EventBridge id, when present */
+    char *sns_topic_arn;  /* the SNS envelope's TopicArn, when present (WC_ENV_SNS) */
     /* For WC_NOTE_CHANGE: the full change. For WC_NOTE_OVERSIZED: the summary
      * fields (account, region, type, id, name, capture time, status, change
      * type) as far as the summary carries them. Unused for WC_NOTE_OTHER. */

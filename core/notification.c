@@ -695,7 +695,8 @@ static int s_parse_sns(const cJSON *root, struct wc_notification *n, char *errbu
         (rc = s_get_str(root, "TopicArn", "SNS envelope", false, &topic, errbuf, errlen)) !=
             WC_OK)
         return rc;
-    if ((rc = s_dup(&n->sns_message_id, id)) != WC_OK)
+    if ((rc = s_dup(&n->sns_message_id, id)) != WC_OK ||
+        (rc = s_dup(&n->sns_topic_arn, topic)) != WC_OK)
         return rc;
     if (strcmp(type, "Notification") != 0) {
         /* SubscriptionConfirmation, UnsubscribeConfirmation: not Config */
@@ -1037,6 +1038,7 @@ void wc_notification_destroy(struct wc_notification *n)
         return;
     free(n->message_type);
     free(n->sns_message_id);
+    free(n->sns_topic_arn);
     wc_change_clean_up(&n->change);
     free(n->oversized.s3_bucket);
     free(n->oversized.s3_key);

@@ -7,6 +7,7 @@
 #include "core/digest.h"
 #include "core/err.h"
 #include "core/str.h"
+#include "core/trust.h"
 
 #define S_MAX_NOTIFIERS 64
 /* A throttled send is tried again this many times before the messages it
@@ -104,6 +105,8 @@ struct wc_pipeline {
     size_t n_nts;
 
     struct s_act *ready_head, *ready_tail; /* actions to hand out */
+    struct s_act *fetch_head, *fetch_tail; /* FETCH actions waiting for a fetch slot */
+    size_t fetches_out;                     /* FETCH actions handed out */
     struct s_act *out;                      /* handed out, not yet back */
     size_t n_out;
     uint64_t next_action_id;
@@ -689,6 +692,19 @@ bool wc_pipeline_healthy(const struct wc_pipeline *p)
     return p && s_mono(p) >= p->ledger_down_until_ms;
 }
 
+/* m names an account, topic or bucket the policy does not allow
+ * (core/trust.h): never looked up nor fetched; like a malformed message,
+ * left for the dead-letter queue. */
+static void s_refused(struct wc_pipeline *p, struct s_msg *m, const char *why)
+{
+    WC_LOGW(p->ports.logger, m->qm.message_id,
+            "refused message (receive %d), left for the dead-letter queue: %s",
+            m->qm.receive_count, why);
+    wc_metrics_message(p->ports.metrics, "invalid");
+    p->stats.errors++;
+    s_leave(p, m);
+}
+
 void wc_pipeline_receive(struct wc_pipeline *p, struct wc_queue_message *qm)
 {
     char err[256] = "";
@@ -745,6 +761,10 @@ void wc_pipeline_receive(struct wc_pipeline *p, struct wc_queue_message *qm)
         s_leave(p, m);
         return;
     }
+    if (wc_trust_check(&p->policy, m->note, err, sizeof(err)) != WC_OK) {
+        s_refused(p, m, err);
+        return;
+    }
     if (m->note->kind == WC_NOTE_OVERSIZED) {
         struct s_act *a = s_act_new(p, WC_ACTION_FETCH);
 
@@ -757,7 +777,12 @@ void wc_pipeline_receive(struct wc_pipeline *p, struct wc_queue_message *qm)
         a->a.object = &m->note->oversized;
         a->a.region = m->note->change.region;
         m->state = S_FETCH;
-        s_act_ready(p, a);
+        /* handed out by wc_pipeline_next, WC_PIPELINE_MAX_FETCHES at once */
+        if (p->fetch_tail)
+            p->fetch_tail->next = a;
+        else
+            p->fetch_head = a;
+        p->fetch_tail = a;
         return;
     }
     s_parsed(p, m);
@@ -768,7 +793,10 @@ void wc_pipeline_fetch_done(struct wc_pipeline *p, uint64_t id, int rc,
 {
     struct s_act *a = s_act_take(p, id, WC_ACTION_FETCH);
     struct s_msg *m = a ? s_msg_get(p, a->msg) : NULL;
+    char why[256] = "";
 
+    if (a)
+        p->fetches_out--;
     free(a);
     if (!m || m->state != S_FETCH) {
         wc_notification_destroy(full);
@@ -793,6 +821,11 @@ void wc_pipeline_fetch_done(struct wc_pipeline *p, uint64_t id, int rc,
     }
     wc_notification_destroy(m->note);
     m->note = full;
+    /* the item names its own account, which need not be the summary's */
+    if (wc_trust_check_item(&p->policy, m->note, why, sizeof(why)) != WC_OK) {
+        s_refused(p, m, why);
+        return;
+    }
     s_parsed(p, m);
 }
 
@@ -1080,6 +1113,17 @@ bool wc_pipeline_next(struct wc_pipeline *p, struct wc_action *out)
         *out = a->a;
         return true;
     }
+    if ((a = p->fetch_head) != NULL && p->fetches_out < WC_PIPELINE_MAX_FETCHES) {
+        p->fetch_head = a->next;
+        if (!p->fetch_head)
+            p->fetch_tail = NULL;
+        p->fetches_out++;
+        a->next = p->out;
+        p->out = a;
+        p->n_out++;
+        *out = a->a;
+        return true;
+    }
     if (s_next_send(p, now, out))
         return true;
     if (!p->stopping && wc_sched_next(p->sched, now, &call, &p->sched_wake_ms)) {
@@ -1136,6 +1180,19 @@ void wc_pipeline_shutdown(struct wc_pipeline *p)
             s_release(p, m, 0);
         }
     }
+    /* oversized items not yet being fetched: released too */
+    while (p->fetch_head) {
+        struct s_act *a = p->fetch_head;
+        struct s_msg *m = s_msg_get(p, a->msg);
+
+        p->fetch_head = a->next;
+        if (m && m->state == S_FETCH) {
+            WC_LOGI(p->ports.logger, m->qm.message_id, "shutting down: released unfetched");
+            s_release(p, m, 0);
+        }
+        free(a);
+    }
+    p->fetch_tail = NULL;
     s_digests_due(p, true);
 }
 
@@ -1253,6 +1310,7 @@ void wc_pipeline_destroy(struct wc_pipeline *p)
         wc_digest_destroy(p->nts[k].digest);
     }
     s_act_list_free(p->ready_head);
+    s_act_list_free(p->fetch_head);
     s_act_list_free(p->out);
     for (size_t i = 0; p->slots && i < p->o.max_in_hand; i++)
         if (p->slots[i])

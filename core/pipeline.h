@@ -5,6 +5,8 @@
  *
  *   received --parse--> change --(oversized: FETCH)--> waiting for CloudTrail
  *            `-- malformed: left for the queue's redrive policy
+ *            `-- from an account, topic or bucket the policy does not allow
+ *                (core/trust.h): left for the redrive policy, never looked up
  *            `-- not a change / ignored type: decided at once
  *   waiting  --the scheduler's LOOKUP calls (scan or per-resource)--> events
  *   events   --verdict (core/finding, core/worker)--> deliver, or retry later
@@ -25,6 +27,9 @@
  *   - a message is deleted only after every notifier that wants its verdict
  *     has accepted it and the ledger has recorded it;
  *   - a malformed message is never deleted (redrive) and never released;
+ *   - a message the policy's allowlists refuse is treated as malformed: no
+ *     role is assumed, no lookup made, no object fetched for it;
+ *   - at most WC_PIPELINE_MAX_FETCHES oversized items are fetched at once;
  *   - a change not yet attributable is released with the backoff of
  *     core/worker.h, and decided as unattributed at its deadline;
  *   - no message in hand outlives its lease (heartbeat at 2/3 of it).
@@ -56,6 +61,10 @@
 #define WC_PIPELINE_DEFERRED_MAX 10000
 /* Sends under way at once to one notifier without pacing. */
 #define WC_PIPELINE_MAX_SENDS 8
+/* FETCH actions (oversized items: S3 GetObject, gunzip, parse) under way at
+ * once; the others wait their turn. Parsing an item of up to
+ * WC_OVERSIZED_OBJECT_MAX_BYTES takes many times its size in memory. */
+#define WC_PIPELINE_MAX_FETCHES 2
 
 struct wc_pipeline_options {
     struct wc_schedule schedule;  /* retry backoff and deadline */

@@ -26,6 +26,9 @@ void wc_policy_clean_up(struct wc_policy *p)
     wc_strlist_clean_up(&p->automation_user_agents);
     wc_strlist_clean_up(&p->ignore_resource_types);
     wc_strlist_clean_up(&p->ignore_event_names);
+    wc_strlist_clean_up(&p->allowed_accounts);
+    wc_strlist_clean_up(&p->allowed_topics);
+    wc_strlist_clean_up(&p->allowed_buckets);
 }
 
 int wc_policy_copy(struct wc_policy *dst, const struct wc_policy *src)
@@ -37,7 +40,10 @@ int wc_policy_copy(struct wc_policy *dst, const struct wc_policy *src)
     if ((rc = wc_strlist_copy(&dst->trusted, &src->trusted)) ||
         (rc = wc_strlist_copy(&dst->automation_user_agents, &src->automation_user_agents)) ||
         (rc = wc_strlist_copy(&dst->ignore_resource_types, &src->ignore_resource_types)) ||
-        (rc = wc_strlist_copy(&dst->ignore_event_names, &src->ignore_event_names))) {
+        (rc = wc_strlist_copy(&dst->ignore_event_names, &src->ignore_event_names)) ||
+        (rc = wc_strlist_copy(&dst->allowed_accounts, &src->allowed_accounts)) ||
+        (rc = wc_strlist_copy(&dst->allowed_topics, &src->allowed_topics)) ||
+        (rc = wc_strlist_copy(&dst->allowed_buckets, &src->allowed_buckets))) {
         wc_policy_clean_up(dst);
         return rc;
     }

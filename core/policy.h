@@ -15,10 +15,16 @@ struct wc_policy {
     struct wc_strlist automation_user_agents; /* user-agent globs -> automation */
     struct wc_strlist ignore_resource_types;  /* exact or glob: verdict "ignored" */
     struct wc_strlist ignore_event_names;     /* exact or glob: never match */
+    /* Where a notification may come from (core/trust.h); empty: anywhere. */
+    struct wc_strlist allowed_accounts; /* exact: 12-digit account ids; AWS Organizations
+                                         * ids (o-...) are kept but never match */
+    struct wc_strlist allowed_topics;   /* SNS TopicArn globs */
+    struct wc_strlist allowed_buckets;  /* oversized items: "bucket" or "bucket/key" globs */
 };
 
 /* Defaults: skew 180 s, nothing trusted, ignore resource types
- * AWS::SSM::ManagedInstanceInventory and AWS::Config::ResourceCompliance. */
+ * AWS::SSM::ManagedInstanceInventory and AWS::Config::ResourceCompliance,
+ * every account, topic and bucket allowed. */
 int wc_policy_init_defaults(struct wc_policy *p);
 void wc_policy_clean_up(struct wc_policy *p);
 int wc_policy_copy(struct wc_policy *dst, const struct wc_policy *src);

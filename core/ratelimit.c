@@ -55,15 +55,44 @@ void wc_ratelimit_destroy(struct wc_ratelimit *rl)
     free(rl);
 }
 
+/* Make room in a full table: drop the idle buckets (tat in the past: a new
+ * bucket behaves the same, nothing is lost); if none is idle, the one whose
+ * reservations end first (the least pacing lost). */
+static void s_make_room(struct wc_ratelimit *rl, double now)
+{
+    size_t first = 0;
+
+    for (size_t i = 0; i < rl->n;) {
+        if (rl->buckets[i].tat_ms <= now) {
+            free(rl->buckets[i].key);
+            rl->buckets[i] = rl->buckets[--rl->n];
+        } else {
+            i++;
+        }
+    }
+    if (rl->n < WC_RATELIMIT_MAX_KEYS)
+        return;
+    for (size_t i = 1; i < rl->n; i++)
+        if (rl->buckets[i].tat_ms < rl->buckets[first].tat_ms)
+            first = i;
+    free(rl->buckets[first].key);
+    rl->buckets[first] = rl->buckets[--rl->n];
+}
+
 static struct s_bucket *s_find(struct wc_ratelimit *rl, const char *key, double now)
 {
     for (size_t i = 0; i < rl->n; i++)
         if (!strcmp(rl->buckets[i].key, key))
             return &rl->buckets[i];
+    if (rl->n >= WC_RATELIMIT_MAX_KEYS)
+        s_make_room(rl, now);
     if (rl->n == rl->cap) {
         size_t cap = rl->cap ? rl->cap * 2 : 8;
-        struct s_bucket *b = realloc(rl->buckets, cap * sizeof(*b));
-        if (!b)
+        struct s_bucket *b;
+
+        if (cap > WC_RATELIMIT_MAX_KEYS)
+            cap = WC_RATELIMIT_MAX_KEYS;
+        if (!(b = realloc(rl->buckets, cap * sizeof(*b))))
             return NULL;
         rl->buckets = b;
         rl->cap = cap;
@@ -99,6 +128,18 @@ int64_t wc_ratelimit_reserve(struct wc_ratelimit *rl, const char *key)
     wait = (int64_t)(go - now + 0.999);
     pthread_mutex_unlock(&rl->lock);
     return wait;
+}
+
+size_t wc_ratelimit_keys(struct wc_ratelimit *rl)
+{
+    size_t n;
+
+    if (!rl)
+        return 0;
+    pthread_mutex_lock(&rl->lock);
+    n = rl->n;
+    pthread_mutex_unlock(&rl->lock);
+    return n;
 }
 
 int wc_ratelimit_penalize(struct wc_ratelimit *rl, const char *key, int64_t delay_ms)

@@ -9,9 +9,15 @@
 #ifndef WC_RATELIMIT_H
 #define WC_RATELIMIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/clock.h"
+
+/* Keys tracked at once (review finding 14: keys come from messages). When
+ * full, idle buckets are dropped (nothing is lost: a new bucket behaves the
+ * same), and if none is idle the one whose reservations end first. */
+#define WC_RATELIMIT_MAX_KEYS 1024
 
 struct wc_ratelimit;
 
@@ -28,5 +34,8 @@ int64_t wc_ratelimit_reserve(struct wc_ratelimit *rl, const char *key);
 
 /* Push key's next slot back by delay_ms (after the service throttled us). */
 int wc_ratelimit_penalize(struct wc_ratelimit *rl, const char *key, int64_t delay_ms);
+
+/* Keys tracked now (at most WC_RATELIMIT_MAX_KEYS). */
+size_t wc_ratelimit_keys(struct wc_ratelimit *rl);
 
 #endif

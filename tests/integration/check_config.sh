@@ -27,7 +27,7 @@ has_err() { grep -qF -- "$1" "$tmp/err"; }
 has_out() { grep -qF -- "$1" "$tmp/out"; }
 err_line() { grep -qxF -- "$1" "$tmp/err"; } # an exact stderr line
 
-echo "1..18"
+echo "1..21"
 
 run --config "$data/valid.yaml"
 check "valid config: exit 0, 'config OK: path' on stderr" \
@@ -107,6 +107,22 @@ check "group/world-readable file with a literal secret: a warning on stderr, exi
 chmod 600 "$tmp/open.yaml"
 run --config "$tmp/open.yaml"
 check "the same file owner-only: no warning" eval '[ $rc -eq 0 ] && ! has_err "warning:"'
+
+# review finding 2: a role template with no accounts.allowed trusts any account a message names
+printf 'accounts: {role_arn: "arn:aws:iam::{account_id}:role/r"}\n' >"$tmp/anyacct.yaml"
+run --config "$tmp/anyacct.yaml"
+check "role_arn with {account_id} and no accounts.allowed: one warning, exit 0" \
+    eval '[ $rc -eq 0 ] && [ "$(grep -c "^warning:" "$tmp/err")" -eq 1 ] &&
+          has_err "warning: accounts.role_arn names {account_id} and accounts.allowed is empty: any account id in a queue message is trusted"'
+printf 'accounts: {role_arn: "arn:aws:iam::{account_id}:role/r", allowed: ["111122223333"]}\nsns: {allowed_topics: ["arn:aws:sns:*:111122223333:t"]}\noversized: {allowed_buckets: [b]}\n' >"$tmp/allowed.yaml"
+run --config "$tmp/allowed.yaml"
+check "with accounts.allowed: no warning, the lists in the effective config" \
+    eval '[ $rc -eq 0 ] && ! has_err "warning:" && has_out "  - \"111122223333\"" &&
+          has_out "  - \"arn:aws:sns:*:111122223333:t\""'
+printf 'accounts:\n  allowed: [o-a1b2c3d4e5]\n' >"$tmp/orgs.yaml"
+run --config "$tmp/orgs.yaml"
+check "accounts.allowed with org ids alone: exit 2, why" \
+    eval '[ $rc -eq 2 ] && has_err "$tmp/orgs.yaml:2:12: accounts.allowed: only AWS Organizations ids"'
 
 run --help
 check "--help prints usage and exits 0" eval '[ $rc -eq 0 ] && has_out "usage: whochanged check-config"'

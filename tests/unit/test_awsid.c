@@ -23,6 +23,25 @@ static void test_account_ids(void **state)
     assert_false(wc_account_id_is_valid(NULL));
 }
 
+static void test_org_ids(void **state)
+{
+    static const char *const good[] = {"o-a1b2c3d4e5", "o-0123456789",
+                                       "o-abcdefghij0123456789abcdefghij01"};
+    static const char *const bad[] = {"", "o-", "o-a1b2c3d4e", "o-A1B2C3D4E5", "O-a1b2c3d4e5",
+                                      "o_a1b2c3d4e5", "o-a1b2c3d4e5 ", "o-a1b2c3d4-e5",
+                                      "o-abcdefghij0123456789abcdefghij012", "123456789012",
+                                      "r-a1b2c3d4e5", "o-a1b2c3d4e5\n"};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        if (!wc_org_id_is_valid(good[i]))
+            fail_msg("org id \"%s\" refused", good[i]);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (wc_org_id_is_valid(bad[i]))
+            fail_msg("org id \"%s\" accepted", bad[i]);
+    assert_false(wc_org_id_is_valid(NULL));
+}
+
 static void test_regions(void **state)
 {
     char long_region[80];
@@ -51,6 +70,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_account_ids),
+        cmocka_unit_test(test_org_ids),
         cmocka_unit_test(test_regions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

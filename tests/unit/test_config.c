@@ -176,6 +176,13 @@ static void test_every_key(void **state)
                         "arn:aws:iam::{account_id}:role/whochanged-reader");
     assert_string_equal(wc_config_accounts_external_id(c), "ext-id-full-0001");
     assert_string_equal(wc_config_accounts_session_name(c), "wc-full");
+    assert_int_equal(p->allowed_accounts.len, 2);
+    assert_string_equal(p->allowed_accounts.items[1], "210987654321");
+    assert_int_equal(p->allowed_topics.len, 1);
+    assert_string_equal(p->allowed_topics.items[0],
+                        "arn:aws:sns:ap-southeast-2:123456789012:config-*");
+    assert_int_equal(p->allowed_buckets.len, 1);
+    assert_string_equal(p->allowed_buckets.items[0], "config-bucket/AWSLogs/*/Config/*");
     assert_int_equal(wc_config_log_level(c), WC_LOG_DEBUG);
     assert_int_equal(wc_config_log_format(c), WC_LOG_JSON);
     assert_string_equal(wc_config_queue_url(c),
@@ -771,6 +778,89 @@ static void test_readable_file_with_literal_secret_warns(void **state)
     unsetenv("WC_T_HMAC");
 }
 
+/* Where messages may come from (review finding 2): accounts.allowed,
+ * sns.allowed_topics, oversized.allowed_buckets, into the policy. */
+static void test_trust_allowlists(void **state)
+{
+    struct wc_config_errors errs = WC_CONFIG_ERRORS_INIT;
+    const struct wc_policy *p;
+    struct wc_config *c;
+    struct wc_buf d = WC_BUF_INIT;
+
+    (void)state;
+    c = s_ok("accounts:\n"
+             "  role_arn: \"arn:aws:iam::{account_id}:role/r\"\n"
+             "  allowed: [\"111111111111\", 012345678901, o-a1b2c3d4e5]\n"
+             "sns: {allowed_topics: [\"arn:aws:sns:*:111111111111:config-*\"]}\n"
+             "oversized: {allowed_buckets: [config-bucket, \"org-*/AWSLogs/*\"]}\n");
+    p = wc_config_policy(c);
+    assert_int_equal(p->allowed_accounts.len, 3);
+    assert_string_equal(p->allowed_accounts.items[1], "012345678901"); /* as written */
+    assert_int_equal(p->allowed_topics.len, 1);
+    assert_int_equal(p->allowed_buckets.len, 2);
+    assert_string_equal(p->allowed_buckets.items[1], "org-*/AWSLogs/*");
+    /* the org id is not checked: said once; accounts are listed: no other warning */
+    assert_int_equal(wc_config_warnings(c)->len, 1);
+    assert_non_null(strstr(wc_config_warnings(c)->items[0],
+                           "accounts.allowed: o-a1b2c3d4e5: not checked"));
+    /* dumped, and the dump loads back */
+    assert_int_equal(wc_config_dump(c, &d), WC_OK);
+    assert_non_null(strstr(d.ptr, "  allowed_buckets:\n  - \"config-bucket\"\n"
+                                  "  - \"org-*/AWSLogs/*\"\n"));
+    wc_config_destroy(c);
+    c = s_ok(d.ptr);
+    assert_int_equal(wc_config_policy(c)->allowed_accounts.len, 3);
+    assert_int_equal(wc_config_policy(c)->allowed_topics.len, 1);
+    wc_config_destroy(c);
+    wc_buf_clean_up(&d);
+
+    /* defaults: empty, everything allowed (as before) */
+    c = s_ok("");
+    assert_int_equal(wc_config_policy(c)->allowed_accounts.len, 0);
+    assert_int_equal(wc_config_policy(c)->allowed_topics.len, 0);
+    assert_int_equal(wc_config_policy(c)->allowed_buckets.len, 0);
+    assert_int_equal(wc_config_warnings(c)->len, 0);
+    wc_config_destroy(c);
+
+    /* a role template with no allowlist: a warning that any account is trusted */
+    c = s_ok("accounts: {role_arn: \"arn:aws:iam::{account_id}:role/r\"}\n");
+    assert_int_equal(wc_config_warnings(c)->len, 1);
+    assert_non_null(strstr(wc_config_warnings(c)->items[0],
+                           "accounts.allowed is empty: any account id in a queue message is "
+                           "trusted"));
+    wc_config_destroy(c);
+    /* a fixed role serves its own account only: nothing to warn about */
+    c = s_ok("accounts: {role_arn: \"arn:aws:iam::111111111111:role/r\"}\n");
+    assert_int_equal(wc_config_warnings(c)->len, 0);
+    wc_config_destroy(c);
+
+    /* bad entries, each at its position */
+    s_bad("accounts:\n"
+          "  allowed: [\"12345\", \"o-SHORT\", \"\", {a: b}]\n"
+          "sns:\n"
+          "  allowed_topics: [config-topic]\n"
+          "oversized:\n"
+          "  allowed_buckets: [\"s3://bucket/x\", \"/x\"]\n", &errs);
+    s_find(&errs, 2, 13, "accounts.allowed: '12345' is neither a 12-digit account id nor an "
+                         "AWS Organizations id");
+    s_find(&errs, 2, 22, "'o-SHORT' is neither");
+    s_find(&errs, 2, 33, "accounts.allowed: empty id");
+    s_find(&errs, 2, 37, "expected a string, got a mapping");
+    s_find(&errs, 4, 20, "sns.allowed_topics: 'config-topic' is not an SNS topic ARN");
+    s_find(&errs, 6, 21, "oversized.allowed_buckets: 's3://bucket/x' is not a bucket");
+    s_find(&errs, 6, 38, "'/x' is not a bucket");
+    wc_config_errors_clean_up(&errs);
+    /* org ids alone: refused, with why */
+    s_bad("accounts:\n  allowed: [o-a1b2c3d4e5]\n", &errs);
+    assert_int_equal(errs.len, 1);
+    s_find(&errs, 2, 12, "accounts.allowed: only AWS Organizations ids: whochanged cannot tell "
+                         "which accounts belong to an organization");
+    wc_config_errors_clean_up(&errs);
+    s_bad("accounts: {allowed: \"111111111111\"}\n", &errs);
+    s_find(&errs, 1, 21, "accounts.allowed: expected a list of strings, got a string");
+    wc_config_errors_clean_up(&errs);
+}
+
 static void test_dump_round_trip(void **state)
 {
     struct wc_config *a, *b;
@@ -972,6 +1062,7 @@ int main(void)
         cmocka_unit_test(test_secret_length_and_marker),
         cmocka_unit_test(test_invalid_reference_in_secret_not_echoed),
         cmocka_unit_test(test_readable_file_with_literal_secret_warns),
+        cmocka_unit_test(test_trust_allowlists),
         cmocka_unit_test(test_dump_round_trip),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_example_loads),

@@ -1174,6 +1174,146 @@ static void test_accounts(void **state)
     wc_creds_provider_destroy(bp);
 }
 
+/* Review finding 14: accounts named by forged messages must not lock out a
+ * real one. A counting AssumeRole: how often each role was assumed. */
+struct s_lru_fx {
+    struct fx *f;
+    int calls, real_calls;
+};
+
+static int s_count_assume(void *ctx, const struct wc_aws_credentials *source,
+                          const char *role_arn, const char *session_name,
+                          const char *external_id, struct wc_aws_credentials *out)
+{
+    struct s_lru_fx *x = ctx;
+    char akid[32];
+    int n;
+
+    (void)source;
+    (void)session_name;
+    (void)external_id;
+    n = __atomic_add_fetch(&x->calls, 1, __ATOMIC_SEQ_CST);
+    if (strstr(role_arn, "::111111111111:"))
+        __atomic_add_fetch(&x->real_calls, 1, __ATOMIC_SEQ_CST);
+    snprintf(akid, sizeof(akid), "ASIALRU%013d", n);
+    out->access_key_id = wc_strdup(akid);
+    out->secret_access_key = wc_strdup("lruSECRETxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    out->session_token = wc_strdup("lruTOKEN");
+    out->expiration_ms = x->f->now + 3600 * 1000;
+    return WC_OK;
+}
+
+static void test_accounts_bounded_lru(void **state)
+{
+    struct fx *f = *state;
+    struct s_lru_fx x = {f, 0, 0};
+    struct wc_aws_credentials base = {0}, c = {0}, first = {0};
+    struct wc_creds_provider *bp;
+    struct wc_creds_accounts *acc;
+    const int forged = 5000;
+
+    base.access_key_id = (char *)"AKIABASEEXAMPLE12345";
+    base.secret_access_key = (char *)"baseSECRET";
+    f->o.assume_role_fn = s_count_assume;
+    f->o.assume_role_ctx = &x;
+    f->o.logger = NULL; /* 5,000 lines of nothing */
+    bp = wc_creds_static_new(&base, &f->o);
+    acc = wc_creds_accounts_new(bp, "arn:aws:iam::{account_id}:role/r", "ext-id-1", NULL,
+                                &f->o);
+    assert_non_null(acc);
+    assert_int_equal(wc_creds_accounts_get(acc, "111111111111", &first), WC_OK);
+    for (int i = 0; i < forged; i++) {
+        char id[16];
+
+        snprintf(id, sizeof(id), "9%011d", i);
+        /* every forged account is served too: none is refused for room */
+        assert_int_equal(wc_creds_accounts_get(acc, id, &c), WC_OK);
+        wc_aws_credentials_clean_up(&c);
+        assert_true(wc_creds_accounts_count(acc) <= WC_CREDS_ACCOUNTS_MAX);
+        /* the real account, used now and then, is never the one forgotten */
+        if (i % 1000 == 999) {
+            assert_int_equal(wc_creds_accounts_get(acc, "111111111111", &c), WC_OK);
+            assert_string_equal(c.access_key_id, first.access_key_id);
+            wc_aws_credentials_clean_up(&c);
+        }
+    }
+    assert_int_equal(wc_creds_accounts_count(acc), WC_CREDS_ACCOUNTS_MAX);
+    assert_int_equal(x.real_calls, 1); /* cached all along: assumed once */
+    assert_int_equal(x.calls, 1 + forged);
+    /* the oldest forged account was forgotten: assumed again when named again */
+    assert_int_equal(wc_creds_accounts_get(acc, "900000000000", &c), WC_OK);
+    wc_aws_credentials_clean_up(&c);
+    assert_int_equal(x.calls, 2 + forged);
+    /* and the most recent is still cached */
+    {
+        char id[16];
+
+        snprintf(id, sizeof(id), "9%011d", forged - 1);
+        assert_int_equal(wc_creds_accounts_get(acc, id, &c), WC_OK);
+        wc_aws_credentials_clean_up(&c);
+        assert_int_equal(x.calls, 2 + forged);
+    }
+    wc_creds_accounts_destroy(acc);
+    wc_creds_provider_destroy(bp);
+    wc_aws_credentials_clean_up(&first);
+}
+
+struct s_lru_thread {
+    struct wc_creds_accounts *acc;
+    int t, ok;
+};
+
+static void *s_lru_thread_main(void *arg)
+{
+    struct s_lru_thread *a = arg;
+
+    for (int i = 0; i < 1500; i++) {
+        struct wc_aws_credentials c = {0};
+        char id[16];
+
+        snprintf(id, sizeof(id), "8%d%010d", a->t, i);
+        a->ok += wc_creds_accounts_get(a->acc, id, &c) == WC_OK;
+        wc_aws_credentials_clean_up(&c);
+        a->ok += wc_creds_accounts_get(a->acc, "111111111111", &c) == WC_OK;
+        wc_aws_credentials_clean_up(&c);
+    }
+    return NULL;
+}
+
+/* Entries are evicted while other threads use them (under ASan: no use
+ * after free, no leak). */
+static void test_accounts_lru_threads(void **state)
+{
+    struct fx *f = *state;
+    struct s_lru_fx x = {f, 0, 0};
+    struct wc_aws_credentials base = {0};
+    struct s_lru_thread args[4];
+    struct wc_creds_provider *bp;
+    struct wc_creds_accounts *acc;
+    pthread_t th[4];
+
+    base.access_key_id = (char *)"AKIABASEEXAMPLE12345";
+    base.secret_access_key = (char *)"baseSECRET";
+    f->o.assume_role_fn = s_count_assume;
+    f->o.assume_role_ctx = &x;
+    f->o.logger = NULL;
+    bp = wc_creds_static_new(&base, &f->o);
+    acc = wc_creds_accounts_new(bp, "arn:aws:iam::{account_id}:role/r", NULL, NULL, &f->o);
+    assert_non_null(acc);
+    for (int i = 0; i < 4; i++) {
+        args[i] = (struct s_lru_thread){acc, i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, s_lru_thread_main, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].ok, 3000);
+    }
+    assert_int_equal(wc_creds_accounts_count(acc), WC_CREDS_ACCOUNTS_MAX);
+    assert_int_equal(x.real_calls, 1);
+    wc_creds_accounts_destroy(acc);
+    wc_creds_provider_destroy(bp);
+}
+
 static void test_accounts_fixed_template(void **state)
 {
     struct fx *f = *state;
@@ -1290,6 +1430,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refresh_failure_keeps_unexpired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_safety, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accounts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accounts_bounded_lru, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accounts_lru_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accounts_fixed_template, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_secrets_logged, setup, teardown),
     };

@@ -493,6 +493,29 @@ static void test_oversized_object(void **state)
     assert_string_equal(n->change.props[0].after, "running");
     wc_notification_destroy(n);
     n = NULL;
+
+    /* parsed whole, so capped at 4 MiB (review finding 4): the same item
+     * padded to 4 MiB parses, one byte more does not */
+    {
+        const size_t cap = (size_t)4 * 1024 * 1024;
+        struct wc_buf pad = WC_BUF_INIT;
+
+        assert_int_equal(wc_buf_append_char(&pad, '{'), WC_OK);
+        while (pad.len < cap - (b.len - 1))
+            assert_int_equal(wc_buf_append_char(&pad, ' '), WC_OK);
+        assert_int_equal(wc_buf_append(&pad, b.ptr + 1, b.len - 1), WC_OK);
+        assert_int_equal(pad.len, cap);
+        assert_int_equal(wc_notification_parse_oversized_object(wc_buf_str(&pad), &n, err,
+                                                                sizeof(err)), WC_OK);
+        wc_notification_destroy(n);
+        n = NULL;
+        assert_int_equal(wc_buf_append_char(&pad, ' '), WC_OK);
+        assert_int_equal(wc_notification_parse_oversized_object(wc_buf_str(&pad), &n, err,
+                                                                sizeof(err)), WC_ERR_TOO_LARGE);
+        assert_null(n);
+        assert_non_null(strstr(err, "limit"));
+        wc_buf_clean_up(&pad);
+    }
     wc_buf_clean_up(&b);
 
     /* the object must be a change notification */
@@ -548,6 +571,11 @@ static void test_ignorable_types(void **state)
         assert_int_equal(n->envelope, cases[i].env);
         assert_string_equal(n->message_type, cases[i].type);
         assert_null(n->change.resource_type);
+        /* an SNS envelope's topic is kept whatever it carries; others have none */
+        if (cases[i].env == WC_ENV_SNS)
+            assert_non_null(n->sns_topic_arn);
+        else
+            assert_null(n->sns_topic_arn);
         wc_notification_destroy(n);
     }
 
@@ -670,6 +698,8 @@ static void test_lookup_region(void **state)
     wc_notification_destroy(n);
 
     n = s_parse_data("config/sns-route53-hosted-zone.json");
+    /* the envelope's topic is kept (sns.allowed_topics checks it) */
+    assert_string_equal(n->sns_topic_arn, "arn:aws:sns:eu-west-1:123456789012:config-topic");
     assert_string_equal(n->change.region, "eu-west-1");
     assert_string_equal(n->change.lookup_region, "us-east-1");
     assert_string_equal(n->change.resource_name, "example.com.");

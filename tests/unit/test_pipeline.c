@@ -126,20 +126,21 @@ static void s_add_event(struct wc_event_list *l, const struct ev_spec *e)
     free(iso);
 }
 
-/* A raw-delivery Config change notification. */
-static char *s_change(const char *sg, int64_t capture_ms, const char *region)
+/* A raw-delivery Config change notification in account. */
+static char *s_change_in(const char *account, const char *sg, int64_t capture_ms,
+                         const char *region)
 {
     cJSON *root = cJSON_CreateObject(), *ci, *diff;
     char *iso = s_iso(capture_ms), arn[160], *text;
 
-    snprintf(arn, sizeof(arn), "arn:aws:ec2:%s:" ACCOUNT ":security-group/%s", region, sg);
+    snprintf(arn, sizeof(arn), "arn:aws:ec2:%s:%s:security-group/%s", region, account, sg);
     diff = cJSON_AddObjectToObject(root, "configurationItemDiff");
     cJSON_AddStringToObject(diff, "changeType", "UPDATE");
     cJSON_AddObjectToObject(diff, "changedProperties");
     ci = cJSON_AddObjectToObject(root, "configurationItem");
     cJSON_AddArrayToObject(ci, "relatedEvents");
     cJSON_AddStringToObject(ci, "configurationItemCaptureTime", iso);
-    cJSON_AddStringToObject(ci, "awsAccountId", ACCOUNT);
+    cJSON_AddStringToObject(ci, "awsAccountId", account);
     cJSON_AddStringToObject(ci, "configurationItemStatus", "OK");
     cJSON_AddStringToObject(ci, "resourceType", "AWS::EC2::SecurityGroup");
     cJSON_AddStringToObject(ci, "resourceId", sg);
@@ -152,6 +153,45 @@ static char *s_change(const char *sg, int64_t capture_ms, const char *region)
     cJSON_Delete(root);
     free(iso);
     return text;
+}
+
+static char *s_change(const char *sg, int64_t capture_ms, const char *region)
+{
+    return s_change_in(ACCOUNT, sg, capture_ms, region);
+}
+
+/* body in an SNS envelope from topic (body freed). */
+static char *s_sns(const char *topic, char *body)
+{
+    cJSON *root = cJSON_CreateObject();
+    char *text;
+
+    cJSON_AddStringToObject(root, "Type", "Notification");
+    cJSON_AddStringToObject(root, "MessageId", "sns-1");
+    cJSON_AddStringToObject(root, "TopicArn", topic);
+    cJSON_AddStringToObject(root, "Message", body);
+    text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    free(body);
+    return text;
+}
+
+/* An oversized item's notification in account, its item at location. */
+static char *s_oversized(const char *account, const char *location)
+{
+    char body[1024];
+
+    snprintf(body, sizeof(body),
+             "{\"messageType\":\"OversizedConfigurationItemChangeNotification\","
+             "\"configurationItemSummary\":{\"changeType\":\"UPDATE\","
+             "\"configurationItemCaptureTime\":\"2024-05-01T11:59:00Z\","
+             "\"awsAccountId\":\"%s\",\"configurationItemStatus\":\"OK\","
+             "\"resourceType\":\"AWS::EC2::SecurityGroup\",\"resourceId\":\"sg-1\","
+             "\"awsRegion\":\"eu-west-1\"},"
+             "\"s3DeliverySummary\":{\"s3BucketLocation\":\"%s\"},"
+             "\"notificationCreationTime\":\"2024-05-01T11:59:00Z\",\"recordVersion\":\"1.0\"}",
+             account, location);
+    return strdup(body);
 }
 
 /* --- notifier fake ------------------------------------------------------------ */
@@ -206,6 +246,9 @@ struct world {
     char lookup_regions[64][24]; /* the region of the first lookups, in order */
     size_t n_lookup_regions;
     int fetch_rc;
+    const char *fetch_account;   /* set: fetches return an item of this account */
+    size_t fetches;              /* FETCH actions carried out */
+    bool hold_fetches;           /* leave FETCH actions in held[] (the test answers) */
     struct msg_rec msgs[MAX_MSGS];
     size_t n_msgs;
     struct sent sent[MAX_SENDS];
@@ -292,7 +335,17 @@ struct world_opts {
     int retry_for_s;
     struct notifier_spec nts[3];
     size_t n_nts;
+    /* the policy's allowlists (one entry each; NULL: empty, anything goes) */
+    const char *allowed_account;
+    const char *allowed_topic;
+    const char *allowed_bucket;
 };
+
+static void s_push_if(struct wc_strlist *l, const char *v)
+{
+    if (v)
+        assert_int_equal(wc_strlist_push(l, v), WC_OK);
+}
 
 static void s_decided(void *ctx, const char *message_id, const struct wc_finding *f)
 {
@@ -348,6 +401,9 @@ static struct world *s_world(const struct world_opts *wo)
     ports.ctx = w;
     assert_int_equal(wc_policy_init_defaults(&policy), WC_OK);
     assert_int_equal(wc_strlist_push(&policy.trusted, "arn:aws:iam::*:role/terraform"), WC_OK);
+    s_push_if(&policy.allowed_accounts, wo->allowed_account);
+    s_push_if(&policy.allowed_topics, wo->allowed_topic);
+    s_push_if(&policy.allowed_buckets, wo->allowed_bucket);
     w->p = wc_pipeline_new(&o, &ports, &policy);
     wc_policy_clean_up(&policy);
     assert_non_null(w->p);
@@ -430,6 +486,24 @@ static bool s_step(struct world *w)
         return false;
     switch (a.kind) {
     case WC_ACTION_FETCH:
+        w->fetches++;
+        if (w->hold_fetches) {
+            assert_true(w->n_held < 16);
+            w->held[w->n_held++] = a;
+            break;
+        }
+        if (w->fetch_account) { /* the item as S3 holds it */
+            struct wc_notification *full = NULL;
+            char *item = s_change_in(w->fetch_account, a.object->s3_key, T0 - 60000,
+                                     "eu-west-1"), err[256];
+
+            assert_int_equal(wc_notification_parse_oversized_object(wc_str_from_cstr(item),
+                                                                    &full, err, sizeof(err)),
+                             WC_OK);
+            free(item);
+            wc_pipeline_fetch_done(w->p, a.id, WC_OK, full, NULL);
+            break;
+        }
         wc_pipeline_fetch_done(w->p, a.id, w->fetch_rc ? w->fetch_rc : WC_ERR_NOT_FOUND, NULL,
                                "no such key");
         break;
@@ -541,26 +615,35 @@ struct outcome_case {
     int release_s;
     size_t posts;
     enum wc_verdict verdict; /* 0: not decided */
+    const char *account;     /* the change's account (NULL: ACCOUNT) */
+    const char *allowed;     /* accounts.allowed (NULL: empty, any account) */
 };
 
 static const struct outcome_case s_cases[] = {
     {"human: posted, deleted", "alice", 60000, 1, WC_OK, false, 0, F_DELETED, 0, 1,
-     WC_VERDICT_HUMAN},
+     WC_VERDICT_HUMAN, NULL, NULL},
     {"automation: deleted, not posted", "tf", 60000, 1, WC_OK, false, 0, F_DELETED, 0, 0,
-     WC_VERDICT_AUTOMATION},
+     WC_VERDICT_AUTOMATION, NULL, NULL},
     {"aws service: deleted, not posted", "asg", 60000, 1, WC_OK, false, 0, F_DELETED, 0, 0,
-     WC_VERDICT_AWS_SERVICE},
-    {"no event yet: released 30 s", NULL, 60000, 1, WC_OK, false, 0, F_RELEASED, 30, 0, 0},
+     WC_VERDICT_AWS_SERVICE, NULL, NULL},
+    {"no event yet: released 30 s", NULL, 60000, 1, WC_OK, false, 0, F_RELEASED, 30, 0, 0,
+     NULL, NULL},
     {"no event, third receive: released 120 s", NULL, 200000, 3, WC_OK, false, 0, F_RELEASED,
-     120, 0, 0},
+     120, 0, 0, NULL, NULL},
     {"no event past the deadline: unattributed, delivered", NULL, 1000000, 7, WC_OK, false,
-     WC_VERDICT_BIT(WC_VERDICT_UNATTRIBUTED), F_DELETED, 0, 1, WC_VERDICT_UNATTRIBUTED},
+     WC_VERDICT_BIT(WC_VERDICT_UNATTRIBUTED), F_DELETED, 0, 1, WC_VERDICT_UNATTRIBUTED, NULL,
+     NULL},
     {"already accepted: not posted again, deleted", "alice", 60000, 2, WC_OK, true, 0,
-     F_DELETED, 0, 0, WC_VERDICT_HUMAN},
+     F_DELETED, 0, 0, WC_VERDICT_HUMAN, NULL, NULL},
     {"notifier 5xx: released 30 s", "alice", 60000, 1, WC_ERR_SERVICE, false, 0, F_RELEASED, 30,
-     0, WC_VERDICT_HUMAN},
+     0, WC_VERDICT_HUMAN, NULL, NULL},
     {"notifier refuses: left for redrive", "alice", 60000, 1, WC_ERR_INVALID, false, 0, F_LEFT,
-     0, 0, WC_VERDICT_HUMAN},
+     0, 0, WC_VERDICT_HUMAN, NULL, NULL},
+    {"account in accounts.allowed: posted, deleted", "alice", 60000, 1, WC_OK, false, 0,
+     F_DELETED, 0, 1, WC_VERDICT_HUMAN, ACCOUNT, ACCOUNT},
+    /* review finding 2: a forged message cannot choose the account looked up */
+    {"account not in accounts.allowed: left for redrive, never looked up", "alice", 60000, 1,
+     WC_OK, false, 0, F_LEFT, 0, 0, 0, "999999999999", ACCOUNT},
 };
 
 static void test_outcomes(void **state)
@@ -576,17 +659,24 @@ static void test_outcomes(void **state)
 
         wo.nts[0] = (struct notifier_spec){.verdicts = k->verdicts ? k->verdicts : HUMAN_ONLY,
                                            .script = script, .n_script = 1};
+        wo.allowed_account = k->allowed;
         w = s_world(&wo);
         if (k->who)
             s_add_event(&w->trail, &(struct ev_spec){.id = "ev-1", .name = "AuthorizeSecurityGroupIngress", .time_ms = capture - 2000, .resource = "sg-1", .who = k->who});
         if (k->already_accepted)
             assert_int_equal(wc_ledger_record(w->ledger, "fake#0", "ev-1/sg-1"), WC_OK);
-        r = s_receive(w, s_change("sg-1", capture, "eu-west-1"), k->receive_count);
+        r = s_receive(w, s_change_in(k->account ? k->account : ACCOUNT, "sg-1", capture,
+                                     "eu-west-1"), k->receive_count);
         s_run(w, 10000);
         if (r->fate == F_NONE && wc_pipeline_in_hand(w->p) == 0)
             r->fate = F_LEFT;
         printf("# %s\n", k->name);
         assert_int_equal(r->fate, k->fate);
+        /* decided (or retried) messages were looked up; refused ones never */
+        if (k->verdict || k->fate == F_RELEASED)
+            assert_true(w->lookups > 0);
+        else
+            assert_int_equal(w->lookups, 0);
         if (k->fate == F_RELEASED)
             assert_int_equal(r->release_s, k->release_s);
         assert_int_equal(w->n_sent, k->posts);
@@ -776,6 +866,166 @@ static void test_oversized_fetch(void **state)
     s_run(w, 1000);
     assert_int_equal(r->fate, F_NONE);
     assert_int_equal(wc_pipeline_in_hand(w->p), 0);
+    s_world_free(w);
+}
+
+/* --- where messages may come from (review finding 2) ------------------------ */
+
+#define TOPIC "arn:aws:sns:eu-west-1:" ACCOUNT ":config-topic"
+
+static void test_refused_topic_left_never_looked_up(void **state)
+{
+    struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = WC_VERDICT_MASK_ALL}},
+                            .allowed_topic = TOPIC};
+    struct world *w = s_world(&wo);
+    struct msg_rec *good, *forged, *raw;
+    struct wc_pipeline_stats st;
+
+    (void)state;
+    s_add_event(&w->trail, &(struct ev_spec){.id = "ev-1", .name = "AuthorizeSecurityGroupIngress",
+                                             .time_ms = T0 - 62000, .resource = "sg-1",
+                                             .who = "alice"});
+    good = s_receive(w, s_sns(TOPIC, s_change("sg-1", T0 - 60000, "eu-west-1")), 1);
+    s_run(w, 10000);
+    assert_int_equal(good->fate, F_DELETED);
+    assert_int_equal(w->n_sent, 1);
+    w->lookups = 0;
+    /* the same change through another topic, or with no envelope at all */
+    forged = s_receive(w, s_sns("arn:aws:sns:eu-west-1:666666666666:config-topic",
+                                s_change("sg-1", T0 - 60000, "eu-west-1")), 1);
+    raw = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 1);
+    s_run(w, 10000);
+    assert_int_equal(forged->fate, F_NONE); /* no delete, no release: the DLQ */
+    assert_int_equal(raw->fate, F_NONE);
+    assert_int_equal(w->lookups, 0);
+    assert_int_equal(w->n_sent, 1);
+    assert_int_equal(wc_pipeline_in_hand(w->p), 0);
+    wc_pipeline_get_stats(w->p, &st);
+    assert_int_equal(st.left, 2);
+    assert_int_equal(st.errors, 2);
+    s_world_free(w);
+}
+
+static void test_refused_bucket_never_fetched(void **state)
+{
+    struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = WC_VERDICT_MASK_ALL}},
+                            .allowed_bucket = "config-bucket/AWSLogs/*"};
+    struct world *w = s_world(&wo);
+    struct msg_rec *r;
+
+    (void)state;
+    w->fetch_account = ACCOUNT;
+    r = s_receive(w, s_oversized(ACCOUNT, "attacker-bucket/AWSLogs/x.json.gz"), 1);
+    s_run(w, 10000);
+    assert_int_equal(r->fate, F_NONE);
+    assert_int_equal(w->fetches, 0);
+    assert_int_equal(w->lookups, 0);
+    assert_int_equal(wc_pipeline_in_hand(w->p), 0);
+    /* the allowed bucket is fetched and the change looked up */
+    r = s_receive(w, s_oversized(ACCOUNT, "config-bucket/AWSLogs/sg-1"), 1);
+    s_run(w, 10000);
+    assert_int_equal(w->fetches, 1);
+    assert_true(w->lookups > 0);
+    assert_int_equal(r->fate, F_RELEASED); /* no event: later */
+    s_world_free(w);
+}
+
+/* The summary names an allowed account; the item fetched names another. */
+static void test_fetched_item_account_checked(void **state)
+{
+    struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = WC_VERDICT_MASK_ALL}},
+                            .allowed_account = ACCOUNT};
+    struct world *w = s_world(&wo);
+    struct msg_rec *r;
+
+    (void)state;
+    w->fetch_account = "999999999999";
+    r = s_receive(w, s_oversized(ACCOUNT, "config-bucket/sg-1"), 1);
+    s_run(w, 10000);
+    assert_int_equal(w->fetches, 1);
+    assert_int_equal(r->fate, F_NONE);
+    assert_int_equal(w->lookups, 0);
+    assert_int_equal(wc_pipeline_in_hand(w->p), 0);
+    /* a summary from a refused account is not even fetched */
+    r = s_receive(w, s_oversized("999999999999", "config-bucket/sg-2"), 1);
+    s_run(w, 10000);
+    assert_int_equal(w->fetches, 1);
+    assert_int_equal(r->fate, F_NONE);
+    s_world_free(w);
+}
+
+/* SIGHUP: the allowlists come with the policy. */
+static void test_allowlist_reloaded(void **state)
+{
+    struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = WC_VERDICT_MASK_ALL}}};
+    struct world *w = s_world(&wo);
+    struct wc_policy policy;
+    struct msg_rec *r;
+
+    (void)state;
+    r = s_receive(w, s_change_in("999999999999", "sg-1", T0 - 60000, "eu-west-1"), 1);
+    s_run(w, 10000);
+    assert_int_equal(r->fate, F_RELEASED); /* anything goes: looked up, no event yet */
+    assert_true(w->lookups > 0);
+    assert_int_equal(wc_policy_init_defaults(&policy), WC_OK);
+    assert_int_equal(wc_strlist_push(&policy.allowed_accounts, ACCOUNT), WC_OK);
+    assert_int_equal(wc_pipeline_set_policy(w->p, &policy), WC_OK);
+    wc_policy_clean_up(&policy);
+    w->lookups = 0;
+    r = s_receive(w, s_change_in("999999999999", "sg-2", T0 - 60000, "eu-west-1"), 1);
+    s_run(w, 10000);
+    assert_int_equal(r->fate, F_NONE);
+    assert_int_equal(w->lookups, 0);
+    s_world_free(w);
+}
+
+/* Review finding 4: oversized items are parsed whole, so only
+ * WC_PIPELINE_MAX_FETCHES are handed out at once; the rest wait. */
+static void test_fetches_bounded(void **state)
+{
+    struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = WC_VERDICT_MASK_ALL}}};
+    struct world *w = s_world(&wo);
+    struct msg_rec *r[6];
+
+    (void)state;
+    w->hold_fetches = true;
+    for (int i = 0; i < 6; i++) {
+        char loc[32];
+
+        snprintf(loc, sizeof(loc), "config-bucket/sg-%d", i);
+        r[i] = s_receive(w, s_oversized(ACCOUNT, loc), 1);
+    }
+    while (s_step(w))
+        ;
+    assert_int_equal(w->n_held, WC_PIPELINE_MAX_FETCHES);
+    assert_int_equal(wc_pipeline_outstanding(w->p), WC_PIPELINE_MAX_FETCHES);
+    /* one comes back (and its message is released): one more goes, in order */
+    wc_pipeline_fetch_done(w->p, w->held[0].id, WC_ERR_NOT_FOUND, NULL, "no such key");
+    while (s_step(w))
+        ;
+    assert_int_equal(r[0]->fate, F_RELEASED);
+    assert_int_equal(w->n_held, WC_PIPELINE_MAX_FETCHES + 1);
+    assert_string_equal(w->held[w->n_held - 1].object->s3_key, "sg-2");
+    assert_int_equal(wc_pipeline_outstanding(w->p), WC_PIPELINE_MAX_FETCHES);
+    /* SIGTERM: the three never handed out are released at once */
+    wc_pipeline_shutdown(w->p);
+    while (s_step(w))
+        ;
+    for (int i = 3; i < 6; i++) {
+        assert_int_equal(r[i]->fate, F_RELEASED);
+        assert_int_equal(r[i]->release_s, 0);
+    }
+    assert_int_equal(w->n_held, WC_PIPELINE_MAX_FETCHES + 1);
+    /* those under way still report back */
+    assert_int_equal(r[1]->fate, F_NONE);
+    for (size_t i = 1; i < w->n_held; i++)
+        wc_pipeline_fetch_done(w->p, w->held[i].id, WC_ERR_NOT_FOUND, NULL, "no such key");
+    while (s_step(w))
+        ;
+    assert_int_equal(r[1]->fate, F_RELEASED);
+    assert_int_equal(r[2]->fate, F_RELEASED);
+    assert_int_equal(wc_pipeline_in_hand(w->p), 0);
+    assert_int_equal(wc_pipeline_outstanding(w->p), 0);
     s_world_free(w);
 }
 
@@ -1222,6 +1472,11 @@ int main(void)
         cmocka_unit_test(test_lookup_error_released_30),
         cmocka_unit_test(test_throttled_lookup_retried_not_failed),
         cmocka_unit_test(test_oversized_fetch),
+        cmocka_unit_test(test_refused_topic_left_never_looked_up),
+        cmocka_unit_test(test_refused_bucket_never_fetched),
+        cmocka_unit_test(test_fetched_item_account_checked),
+        cmocka_unit_test(test_allowlist_reloaded),
+        cmocka_unit_test(test_fetches_bounded),
         cmocka_unit_test(test_shutdown_releases_waiting),
         cmocka_unit_test(test_duplicate_receive_keeps_newest_handle),
         cmocka_unit_test(test_copies_in_hand_sent_once),

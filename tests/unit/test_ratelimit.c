@@ -2,6 +2,7 @@
 #include "tests/support/testutil.h"
 
 #include <pthread.h>
+#include <stdio.h>
 
 #include "core/clock.h"
 #include "core/err.h"
@@ -97,6 +98,41 @@ static void test_invalid(void **state)
     wc_ratelimit_destroy(NULL);
 }
 
+/* Review finding 14: keys come from messages; the table stays bounded and
+ * a key in use keeps its schedule through a flood of others. */
+static void test_keys_bounded(void **state)
+{
+    struct wc_clock c = s_clock();
+    struct wc_ratelimit *rl = wc_ratelimit_new(2.0, 1.0, &c);
+    char key[32];
+
+    (void)state;
+    s_now = 0;
+    /* a busy key: 10 slots reserved, the last 4.5 s away */
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(wc_ratelimit_reserve(rl, "111111111111/eu-west-1"), i * 500);
+    /* 10,000 other keys at once (none idle): the table stays bounded */
+    for (int i = 0; i < 10000; i++) {
+        snprintf(key, sizeof(key), "9%011d/eu-west-1", i);
+        assert_int_equal(wc_ratelimit_reserve(rl, key), 0);
+        assert_true(wc_ratelimit_keys(rl) <= WC_RATELIMIT_MAX_KEYS);
+    }
+    assert_int_equal(wc_ratelimit_keys(rl), WC_RATELIMIT_MAX_KEYS);
+    /* the busy key was not the one forgotten: its next slot is still 5 s away */
+    assert_int_equal(wc_ratelimit_reserve(rl, "111111111111/eu-west-1"), 5000);
+    /* a recent key still has its reservation */
+    snprintf(key, sizeof(key), "9%011d/eu-west-1", 9999);
+    assert_int_equal(wc_ratelimit_reserve(rl, key), 500);
+    /* later, every bucket is idle: the next new key, finding the table full,
+     * drops them all (nothing lost: an idle bucket is a new one) */
+    s_now += 60000;
+    assert_int_equal(wc_ratelimit_reserve(rl, "new/eu-west-1"), 0);
+    assert_int_equal(wc_ratelimit_keys(rl), 1);
+    assert_int_equal(wc_ratelimit_reserve(rl, "111111111111/eu-west-1"), 0);
+    assert_int_equal(wc_ratelimit_reserve(rl, "111111111111/eu-west-1"), 500);
+    wc_ratelimit_destroy(rl);
+}
+
 struct thread_arg {
     struct wc_ratelimit *rl;
     int64_t waits[50];
@@ -147,6 +183,7 @@ int main(void)
         cmocka_unit_test(test_sustained_rate_never_exceeded),
         cmocka_unit_test(test_penalize_after_throttle),
         cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_keys_bounded),
         cmocka_unit_test(test_threads_get_distinct_slots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -181,6 +181,16 @@ scenario("iam-group-failed-call",
          events=[[record("c0ffee00-0000-4000-8000-EXAMPLE00030", "AddUserToGroup",
                          "2014-03-25T21:08:14Z", BOB, {"userName": "Bob", "groupName": "admin"},
                          error="AccessDenied")]])
+# M/N: review finding 2: a change from an account, or through a topic, the
+# configuration does not allow is refused (no verdict, exit 1, the reason logged).
+scenario("sg-account-not-allowed", sg_note("2024-05-01T11:59:30Z"),
+         {"exit": 1, "stderr": "account 123456789012 is not in accounts.allowed"},
+         events_ref=["samples/cloudtrail/lookup-events-response.wire.constructed.json"],
+         config='accounts: {allowed: ["111122223333"]}\n')
+scenario("sg-topic-not-allowed", sg_note("2024-05-01T11:59:30Z"),
+         {"exit": 1, "stderr": "config-topic is not in sns.allowed_topics"},
+         events_ref=["samples/cloudtrail/lookup-events-response.wire.constructed.json"],
+         config='sns: {allowed_topics: ["arn:aws:sns:*:111122223333:*"]}\n')
 # K/L: bad input -> exit 2 naming the file.
 scenario("malformed-notification", None, {"exit": 2, "stderr": "notification.json"},
          raw_note='{"Type":"Notification","Message":"{\\"configurationItem\\":')
