@@ -456,7 +456,8 @@ static void s_reload(struct s_runner *r)
     wc_config_destroy(cfg);
     for (size_t i = 0; i < r->n_notifiers; i++)
         wc_notifier_reopen(r->notifiers[i]);
-    WC_LOGI(r->logger, NULL, "SIGHUP: reloaded trusted/ignore/skew rules, reopened files "
+    WC_LOGI(r->logger, NULL, "SIGHUP: reloaded the trusted/ignore/skew rules and the "
+            "account, topic and bucket allowlists, reopened files "
             "(queue, notifiers and AWS settings change on restart)");
 }
 
@@ -498,7 +499,8 @@ static void s_usage(FILE *f)
             "session within correlation.digest_seconds go to Slack as one digest.\n\n"
             "Signals: SIGTERM/SIGINT release the changes waiting for CloudTrail, finish the\n"
             "posts and deletes under way and exit 0; SIGHUP reloads the trusted/ignore\n"
-            "rules and reopens JSON lines files.\n");
+            "rules and the allowlists (accounts.allowed, sns.allowed_topics,\n"
+            "oversized.allowed_buckets) and reopens JSON lines files.\n");
 }
 
 static int s_setup(struct s_runner *r, const char *level_name, const char *format_name)
