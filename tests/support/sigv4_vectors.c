@@ -303,7 +303,7 @@ static char *s_chomp(char *s)
 static int64_t s_parse_iso8601(const char *s)
 {
     struct tm tm;
-    int y, mo, d, h, mi, se;
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
     char z = 0;
 
     memset(&tm, 0, sizeof(tm));
