@@ -11,8 +11,11 @@
 
 #include <cjson/cJSON.h>
 
+#include "aws/aws_client.h"
+#include "aws/credentials.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "tests/support/fake_http.h"
 
 void fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
 {
@@ -210,4 +213,115 @@ bool fuzz_log_contains(const char *needle)
         if (memcmp(s_lines.ptr + i, needle, n) == 0)
             return true;
     return false;
+}
+
+/* --- HTTP answers ---------------------------------------------------------- */
+
+void fuzz_push_response(struct fake_http *f, struct wc_str text)
+{
+    struct wc_buf head = WC_BUF_INIT;
+    const char *p = text.ptr, *end = text.ptr + text.len, *eol, *line_end, *sp;
+    long status = 0;
+
+    if (text.len == 0)
+        return;
+    if (text.len < 5 || memcmp(text.ptr, "HTTP/", 5) != 0) {
+        fake_http_push_bytes(f, 200, NULL, text.ptr, text.len);
+        return;
+    }
+    /* status line: HTTP/x.y NNN reason (0 when there is no number) */
+    eol = memchr(p, '\n', (size_t)(end - p));
+    line_end = eol ? eol : end;
+    sp = memchr(p, ' ', (size_t)(line_end - p));
+    for (int i = 0; sp && sp + 1 + i < line_end && i < 3; i++) {
+        char ch = sp[1 + i];
+
+        if (ch < '0' || ch > '9')
+            break;
+        status = status * 10 + (ch - '0');
+    }
+    p = eol ? eol + 1 : end;
+    /* headers up to an empty line */
+    while (p < end) {
+        size_t n;
+
+        eol = memchr(p, '\n', (size_t)(end - p));
+        n = (size_t)((eol ? eol : end) - p);
+        if (n > 0 && p[n - 1] == '\r')
+            n--;
+        if (n == 0) {
+            p = eol ? eol + 1 : end;
+            break;
+        }
+        if (memchr(p, '\0', n) == NULL &&
+            (wc_buf_append(&head, p, n) != 0 || wc_buf_append_char(&head, '\n') != 0))
+            abort();
+        p = eol ? eol + 1 : end;
+    }
+    fake_http_push_bytes(f, status, head.ptr, p, (size_t)(end - p));
+    wc_buf_clean_up(&head);
+}
+
+static int64_t s_now(void *ctx)
+{
+    (void)ctx;
+    return FUZZ_NOW_MS;
+}
+
+const struct wc_clock *fuzz_clock(void)
+{
+    static const struct wc_clock c = {s_now, s_now, NULL};
+
+    return &c;
+}
+
+static void s_no_sleep(void *ctx, int64_t ms)
+{
+    (void)ctx;
+    (void)ms;
+}
+
+void fuzz_aws_init(struct fuzz_aws *a, struct wc_logger *lg)
+{
+    static const struct wc_aws_credentials creds = {
+        (char *)"AKIDFUZZEXAMPLE", (char *)"fuzz/secret+access/key/EXAMPLEKEY", NULL, 0,
+        (char *)"static"};
+    struct wc_aws_options o = {0};
+
+    memset(a, 0, sizeof(*a));
+    if (!(a->fake = fake_http_new()))
+        abort();
+    o.http = fake_http_transport(a->fake);
+    o.clock = fuzz_clock();
+    o.logger = lg;
+    o.sleep_ms = s_no_sleep;
+    if (!(a->aws = wc_aws_new(&o)) || !(a->creds = wc_creds_static_new(&creds, NULL)))
+        abort();
+}
+
+void fuzz_aws_clean_up(struct fuzz_aws *a)
+{
+    wc_creds_provider_destroy(a->creds);
+    wc_aws_destroy(a->aws);
+    fake_http_destroy(a->fake);
+    memset(a, 0, sizeof(*a));
+}
+
+bool fuzz_aws_url_ok(const char *url)
+{
+    static const char suffix[] = ".amazonaws.com";
+    const char *host, *end;
+    size_t n;
+
+    if (!url || strncmp(url, "https://", 8) != 0)
+        return false;
+    for (const char *p = url; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+            return false;
+    host = url + 8;
+    end = host + strcspn(host, "/?#");
+    n = (size_t)(end - host);
+    if (*end != '/' || memchr(host, '@', n) || memchr(host, ':', n) || n <= sizeof(suffix) - 1)
+        return false;
+    return memcmp(end - (sizeof(suffix) - 1), suffix, sizeof(suffix) - 1) == 0;
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/clock.h"
 #include "core/str.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -56,5 +57,40 @@ struct wc_logger *fuzz_logger(bool json);
 void fuzz_log_reset(void);
 /* true when needle (len > 0) occurs in a line kept since the last reset. */
 bool fuzz_log_contains(const char *needle);
+
+/* --- HTTP answers ---------------------------------------------------------- */
+
+struct fake_http;
+struct wc_aws;
+struct wc_creds_provider;
+
+/* The separator of the parts of a multi-part input (its own line). */
+#define FUZZ_SEP "\n--8<--\n"
+
+/* Queue text as the next answer of f: a status line "HTTP/1.1 <status> ...",
+ * header lines up to an empty line, then the body (CRs before LFs are
+ * dropped from the head, as a transport does). Text that does not start
+ * with "HTTP/" is a 200 answer with text as its body; empty text queues
+ * nothing, so the request fails like a refused connection. */
+void fuzz_push_response(struct fake_http *f, struct wc_str text);
+
+/* A fixed wall clock (2024-05-01T12:00:00Z) for SigV4 and expiry checks. */
+#define FUZZ_NOW_MS ((int64_t)1714564800000)
+const struct wc_clock *fuzz_clock(void);
+
+/* An AWS client over a fake transport, with static credentials, no retry
+ * and no sleeping; build one per input so no state (clock skew, retry
+ * quota) carries over from one input to the next. */
+struct fuzz_aws {
+    struct fake_http *fake;
+    struct wc_aws *aws;
+    struct wc_creds_provider *creds;
+};
+void fuzz_aws_init(struct fuzz_aws *a, struct wc_logger *lg);
+void fuzz_aws_clean_up(struct fuzz_aws *a);
+/* true when url is https://<host>/... with host under amazonaws.com, no
+ * userinfo, port, control byte or space: where a request may go when no
+ * endpoint is configured. */
+bool fuzz_aws_url_ok(const char *url);
 
 #endif
