@@ -2,6 +2,7 @@
 #include "core/finding.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,25 +177,37 @@ void wc_finding_destroy(struct wc_finding *f)
     free(f);
 }
 
+/* The reason, at most S_REASON_MAX - 1 bytes. */
+#define S_REASON_MAX 4096
+
 static int s_set_reason(struct wc_finding *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static int s_set_reason(struct wc_finding *f, const char *fmt, ...)
 {
-    struct wc_buf b = WC_BUF_INIT;
+    static const char ellipsis[] = "\xe2\x80\xa6";
+    char buf[S_REASON_MAX];
+    size_t len;
     va_list ap;
-    int rc;
+    int n;
 
-    wc_buf_init(&b, 4096);
     va_start(ap, fmt);
-    rc = wc_buf_vappendf(&b, fmt, ap);
+    n = vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    if (rc != WC_OK) {
-        wc_buf_clean_up(&b);
-        return rc;
+    if (n < 0)
+        return WC_ERR_INVALID;
+    len = (size_t)n;
+    if (len >= sizeof(buf)) {
+        /* long names (hostile or not) shorten the reason, never fail the
+         * decision: cut on a UTF-8 boundary and mark the cut */
+        len = sizeof(buf) - sizeof(ellipsis);
+        while (len > 0 && ((unsigned char)buf[len] & 0xC0) == 0x80)
+            len--;
+        memcpy(buf + len, ellipsis, sizeof(ellipsis));
+        len += sizeof(ellipsis) - 1;
     }
     free(f->reason);
-    f->reason = wc_buf_steal(&b);
+    f->reason = wc_strndup(buf, len);
     return f->reason ? WC_OK : WC_ERR_NOMEM;
 }
 
