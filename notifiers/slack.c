@@ -483,16 +483,28 @@ static int s_what(struct wc_buf *b, const struct wc_finding *f)
     return rc;
 }
 
+#define S_LINK_SEP " \xc2\xb7 "
+
 /* <https://{r}.console.aws.amazon.com/...|label> with the URL escaped for
- * mrkdwn (& -> &amp;). */
+ * mrkdwn (& -> &amp;), appended after S_LINK_SEP when b is not empty -
+ * unless b would pass S_SECTION_MAX: a link cannot be cut, so one made too
+ * long by a huge resource or event id is left out. */
 static int s_link(struct wc_buf *b, const struct wc_buf *url, const char *label)
 {
-    int rc = wc_buf_append_char(b, '<');
+    struct wc_buf one = WC_BUF_INIT;
+    int rc = wc_buf_append_char(&one, '<');
 
     if (rc == WC_OK)
-        rc = wc_mrkdwn_escape(b, url->ptr ? url->ptr : "", url->len);
+        rc = wc_mrkdwn_escape(&one, url->ptr ? url->ptr : "", url->len);
     if (rc == WC_OK)
-        rc = wc_buf_appendf(b, "|%s>", label);
+        rc = wc_buf_appendf(&one, "|%s>", label);
+    if (rc == WC_OK && b->len + sizeof(S_LINK_SEP) - 1 + one.len <= S_SECTION_MAX) {
+        if (b->len > 0)
+            rc = wc_buf_append_cstr(b, S_LINK_SEP);
+        if (rc == WC_OK)
+            rc = wc_buf_append(b, one.ptr, one.len);
+    }
+    wc_buf_clean_up(&one);
     return rc;
 }
 
@@ -529,8 +541,6 @@ static int s_links(struct wc_buf *b, const struct wc_finding *f)
             rc = wc_buf_append_cstr(&url, "&resourceType=");
         if (rc == WC_OK)
             rc = wc_url_encode(&url, c->resource_type);
-        if (rc == WC_OK && b->len > 0)
-            rc = wc_buf_append_cstr(b, " \xc2\xb7 ");
         if (rc == WC_OK)
             rc = s_link(b, &url, "Config timeline");
     }
