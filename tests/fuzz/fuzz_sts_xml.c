@@ -2,8 +2,9 @@
  * of AssumeRole and AssumeRoleWithWebIdentity, and <ErrorResponse>.
  *
  * Invariants: a success has an access key id and a secret with no ASCII
- * whitespace (sts_xml.h strips it all), a session token without any, and
- * an error with a code; results clean up to zero (no leak, checked by
+ * whitespace (sts_xml.h strips it all), a session token without any and
+ * an expiry after the epoch (0 would mean "does not expire"), and an
+ * error has a code; results clean up to zero (no leak, checked by
  * LeakSanitizer). */
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,8 @@ static void s_creds(const char *xml, size_t len, const char *action)
         FUZZ_CHECK(s_no_space(r.creds.access_key_id) && s_no_space(r.creds.secret_access_key) &&
                        s_no_space(r.creds.session_token),
                    "%s: whitespace left in a credential", action);
+        FUZZ_CHECK(r.creds.session_token && r.creds.expiration_ms > 0,
+                   "%s: temporary credentials without an expiry", action);
     }
     wc_sts_result_clean_up(&r);
 }
