@@ -128,6 +128,7 @@ static void s_file_load(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    fuzz_log_reset();
     s_lines(data, size);
     s_strings(data, size);
     s_file_load(data, size);

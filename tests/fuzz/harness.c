@@ -162,6 +162,8 @@ bool fuzz_utf8_valid(const char *str, size_t len)
 
 /* --- the checking logger ------------------------------------------------- */
 
+#define S_LINES_MAX ((size_t)4 * 1024 * 1024)
+
 static struct wc_buf s_lines = WC_BUF_INIT;
 
 static void s_sink(void *ctx, const char *line, size_t len)
@@ -179,6 +181,9 @@ static void s_sink(void *ctx, const char *line, size_t len)
     }
     if (getenv("FUZZ_VERBOSE"))
         fprintf(stderr, "log: %.*s\n", (int)len, line);
+    /* a target that never resets keeps only the last few MiB */
+    if (s_lines.len + len + 1 > S_LINES_MAX)
+        wc_buf_reset(&s_lines);
     if (wc_buf_append(&s_lines, line, len) != 0 || wc_buf_append_char(&s_lines, '\n') != 0)
         abort();
 }
