@@ -312,9 +312,15 @@ void fuzz_aws_clean_up(struct fuzz_aws *a)
     memset(a, 0, sizeof(*a));
 }
 
+static bool s_ends_with(const char *host, size_t n, const char *suffix)
+{
+    size_t k = strlen(suffix);
+
+    return n > k && memcmp(host + n - k, suffix, k) == 0;
+}
+
 bool fuzz_aws_url_ok(const char *url)
 {
-    static const char suffix[] = ".amazonaws.com";
     const char *host, *end;
     size_t n;
 
@@ -326,7 +332,7 @@ bool fuzz_aws_url_ok(const char *url)
     host = url + 8;
     end = host + strcspn(host, "/?#");
     n = (size_t)(end - host);
-    if (*end != '/' || memchr(host, '@', n) || memchr(host, ':', n) || n <= sizeof(suffix) - 1)
+    if (*end != '/' || memchr(host, '@', n) || memchr(host, ':', n))
         return false;
-    return memcmp(end - (sizeof(suffix) - 1), suffix, sizeof(suffix) - 1) == 0;
+    return s_ends_with(host, n, ".amazonaws.com") || s_ends_with(host, n, ".amazonaws.com.cn");
 }
