@@ -5,6 +5,8 @@
 #   make demo       the embedded demo on 127.0.0.1
 #   make bench      benchmarks (figures go to BENCHMARKS.md)
 #   make lint       cppcheck over the product code (no finding allowed)
+#   make fuzz       build the libFuzzer targets (clang) into build/fuzz and run
+#                   each for FUZZ_SECONDS (default 60); see tests/fuzz/README.md
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 #   V=1 shows the commands
@@ -43,17 +45,27 @@ endif
 ALL_CPPFLAGS = $(WC_CPPFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   = $(WC_CFLAGS) $(CFLAGS) $(SAN_CFLAGS)
 ALL_LDFLAGS  = $(WC_LDFLAGS) $(LDFLAGS)
+# FUZZ=1 (set by `make fuzz-build`, with CC=clang): every object gets
+# libFuzzer's coverage instrumentation and ASan + UBSan.
+ifeq ($(FUZZ),1)
+SAN_CFLAGS  := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+               -fno-sanitize-recover=all
+WC_LDFLAGS  += -fsanitize=fuzzer,address,undefined
+endif
 LDLIBS   := -lcurl -lssl -lcrypto -lcjson -lyaml -lz -lexpat -lmicrohttpd -lpthread -lm
 
 LIB_SRC  := $(sort $(wildcard core/*.c config/*.c aws/*.c notifiers/*.c store/*.c))
 CMD_SRC  := $(sort $(wildcard cmd/*.c))
 SUP_SRC  := $(sort $(wildcard tests/support/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/obj/%.o)
 SUP_OBJ  := $(SUP_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/%)
+SUPLIB   := $(BUILD)/libwhochanged-support.a
 LIB      := $(BUILD)/libwhochanged.a
 # cmd/ modules other than main.c, so unit tests can link them too
 CMDLIB_OBJ := $(filter-out $(BUILD)/obj/cmd/main.o,$(CMD_OBJ))
@@ -61,7 +73,7 @@ CMDLIB   := $(BUILD)/libwhochanged-cmd.a
 BIN      := $(BUILD)/whochanged
 
 .SECONDARY:
-.PHONY: all test check tests deps demo bench lint install uninstall clean
+.PHONY: all test check tests deps demo bench lint install uninstall clean fuzz fuzz-build fuzz-bins
 all: $(BIN)
 
 $(BUILD)/obj/%.o: %.c
@@ -89,6 +101,34 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(SUP_OBJ) $(CMDLIB) $(LIB)
 	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(SUP_OBJ) $(CMDLIB) $(LIB) $(LDLIBS) -lcmocka
 
 tests: $(BIN) $(UNIT_BIN)
+
+# --- fuzzing (tests/fuzz/README.md) -------------------------------------------
+FUZZ_CC      ?= clang
+FUZZ_BUILD   ?= build/fuzz
+
+$(SUPLIB): $(SUP_OBJ)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/harness.o $(SUPLIB) \
+                 $(CMDLIB) $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/obj/tests/fuzz/harness.o $(SUPLIB) $(CMDLIB) $(LIB) \
+	    $(LDLIBS)
+
+fuzz-bins: $(FUZZ_BIN)
+
+fuzz-build:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || \
+	    { echo "make fuzz: $(FUZZ_CC) not found (scripts/deps installs clang)" >&2; exit 1; }
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) FUZZ=1 SAN= fuzz-bins
+
+# FUZZ_SECONDS per target (60), FUZZ_TARGETS="notification events" to pick,
+# FUZZ_MERGE=1 to merge what was found into tests/fuzz/corpus/.
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@scripts/fuzz $(FUZZ_BUILD)
 
 deps:
 	@scripts/deps

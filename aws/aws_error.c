@@ -188,11 +188,15 @@ int wc_aws_error_parse_parts(long status, const struct wc_http_header *headers, 
 
     /* awsQueryCompatible: "LegacyCode;Sender" names the code SDKs expose. */
     if ((hv = s_header(headers, n_headers, "x-amzn-query-error")) && *hv) {
+        struct wc_str field;
+
         semi = strchr(hv, ';');
-        if ((semi ? (size_t)(semi - hv) : strlen(hv)) > 0) {
+        /* blank (after trimming, as s_set trims) names nothing */
+        field = wc_str_trim((struct wc_str){hv, semi ? (size_t)(semi - hv) : strlen(hv)});
+        if (field.len > 0) {
             free(code);
             code = NULL;
-            if ((rc = s_set(&code, hv, semi ? (size_t)(semi - hv) : strlen(hv))) != WC_OK)
+            if ((rc = s_set(&code, field.ptr, field.len)) != WC_OK)
                 goto out;
         }
         if (semi) {

@@ -130,7 +130,9 @@ static int s_parse_creds_json(const struct wc_creds_ctx *c, const struct wc_buf 
         rc = WC_ERR_PARSE;
         goto out;
     }
-    if (exp && wc_time_parse_iso8601(wc_str_from_cstr(exp), &tmp.expiration_ms) != WC_OK) {
+    /* an expiry at or before the epoch would read as "does not expire" */
+    if (exp && (wc_time_parse_iso8601(wc_str_from_cstr(exp), &tmp.expiration_ms) != WC_OK ||
+                tmp.expiration_ms <= 0)) {
         rc = WC_ERR_PARSE;
         goto out;
     }

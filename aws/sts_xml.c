@@ -127,7 +127,9 @@ int wc_sts_xml_parse_credentials(const char *xml, size_t len, const char *action
         rc = WC_ERR_PARSE;
         goto out;
     }
-    if ((rc = wc_time_parse_iso8601(wc_str_from_cstr(exp), &out->creds.expiration_ms)) != WC_OK) {
+    /* an expiry at or before the epoch would read as "does not expire" */
+    if (wc_time_parse_iso8601(wc_str_from_cstr(exp), &out->creds.expiration_ms) != WC_OK ||
+        out->creds.expiration_ms <= 0) {
         rc = WC_ERR_PARSE;
         goto out;
     }

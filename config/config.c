@@ -1358,11 +1358,27 @@ static int s_emit_scalar(yaml_emitter_t *e, const char *v, yaml_scalar_style_t s
     return s_emit(e, &ev);
 }
 
+/* A value as the loader reads it back: the loader expands ${VAR} in values
+ * and turns "$${" into "${", so every "${" is written "$${". */
 static int s_emit_str(yaml_emitter_t *e, const char *v, bool secret)
 {
+    struct wc_buf b = WC_BUF_INIT;
+    int rc = WC_OK;
+
     if (!v)
         return s_emit_scalar(e, "null", YAML_PLAIN_SCALAR_STYLE);
-    return s_emit_scalar(e, secret ? S_REDACTED : v, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+    if (secret)
+        return s_emit_scalar(e, S_REDACTED, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+    for (const char *p = v; *p && rc == WC_OK; p++) {
+        if (p[0] == '$' && p[1] == '{')
+            rc = wc_buf_append_char(&b, '$');
+        if (rc == WC_OK)
+            rc = wc_buf_append_char(&b, *p);
+    }
+    if (rc == WC_OK)
+        rc = s_emit_scalar(e, b.ptr ? b.ptr : "", YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+    wc_buf_clean_up(&b);
+    return rc;
 }
 
 static int s_emit_start(yaml_emitter_t *e, bool map, bool flow)

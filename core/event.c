@@ -597,6 +597,13 @@ int wc_events_parse(struct wc_str json, struct wc_event_list *list, char *errbuf
                     WC_EVENTS_MAX_BYTES);
         goto out;
     }
+    /* JSON is UTF-8 (RFC 8259); cJSON passes other bytes through, and they
+     * would make every payload built from them invalid */
+    if (json.len > 0 && wc_utf8_valid_prefix(json.ptr, json.len) < json.len) {
+        rc = s_fail(&c, WC_ERR_PARSE, "not valid UTF-8 at byte %zu",
+                    wc_utf8_valid_prefix(json.ptr, json.len));
+        goto out;
+    }
     if (json.len == 0 ||
         !(root = cJSON_ParseWithLengthOpts(json.ptr, json.len, &end, false)) ||
         !s_only_space(end, json.ptr + json.len)) {

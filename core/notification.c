@@ -132,6 +132,12 @@ static int s_parse_json(const char *p, size_t len, const char *what, cJSON **out
         s_err(errbuf, errlen, "%s is empty, expected JSON", what);
         return WC_ERR_PARSE;
     }
+    /* JSON is UTF-8 (RFC 8259); cJSON passes other bytes through, and they
+     * would make every payload built from them invalid */
+    if ((at = wc_utf8_valid_prefix(p, len)) < len) {
+        s_err(errbuf, errlen, "%s is not valid UTF-8 at byte %zu", what, at);
+        return WC_ERR_PARSE;
+    }
     root = cJSON_ParseWithLengthOpts(p, len, &end, 0);
     if (!root) {
         at = (end && end >= p && end <= p + len) ? (size_t)(end - p) : 0;

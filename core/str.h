@@ -42,6 +42,11 @@ bool wc_str_empty(const char *s);
  * 0): the "char *err, size_t errlen" out-parameter of constructors. */
 void wc_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Length of the longest prefix of s[0..len) that is valid UTF-8 (RFC 3629:
+ * no overlong forms, no surrogates, nothing above U+10FFFF); len when all
+ * of it is. */
+size_t wc_utf8_valid_prefix(const char *s, size_t len);
+
 /* Shell-style glob: '*' any run (including '/'), '?' one byte, no classes.
  * Case-sensitive. Iterative, linear in practice, no recursion. */
 bool wc_glob_match(const char *pattern, const char *text);

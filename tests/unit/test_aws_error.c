@@ -377,6 +377,25 @@ static void test_query_error_header_sender_field(void **state)
     assert_int_equal(wc_aws_error_parse(NULL, &e), WC_ERR_INVALID);
 }
 
+/* Found by tests/fuzz/fuzz_aws_error: a blank first field of
+ * x-amzn-query-error replaced the code with "" (s_set trims), so a
+ * successful parse returned an empty code. */
+static void test_query_error_header_blank_code(void **state)
+{
+    static const char body[] = "{\"__type\":\"com.amazonaws.sqs#QueueDoesNotExist\"}";
+    struct wc_http_header blank[] = {{"x-amzn-query-error", " \t;Sender"}};
+    struct wc_http_header formfeed[] = {{"x-amzn-query-error", "\f"}};
+    struct wc_aws_error e = WC_AWS_ERROR_INIT;
+
+    (void)state;
+    assert_int_equal(wc_aws_error_parse_parts(400, blank, 1, body, strlen(body), &e), WC_OK);
+    s_expect(&e, "QueueDoesNotExist", NULL, NULL, true);
+    wc_aws_error_clean_up(&e);
+    assert_int_equal(wc_aws_error_parse_parts(503, formfeed, 1, NULL, 0, &e), WC_OK);
+    assert_string_equal(e.code, "503");
+    wc_aws_error_clean_up(&e);
+}
+
 /* ---- protocol tests: one cmocka test per error case ---- */
 
 struct s_case {
@@ -512,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_nested_code_ignored),
         cmocka_unit_test(test_sanitize_code),
         cmocka_unit_test(test_query_error_header_sender_field),
+        cmocka_unit_test(test_query_error_header_blank_code),
     };
     static const char *files[] = {"json_1_0", "json", "query", "json_1_0-query-compatible"};
     size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);

@@ -92,6 +92,24 @@ static void test_errf(void **state)
     wc_errf(NULL, 16, "no buffer");
 }
 
+static void test_utf8_valid_prefix(void **state)
+{
+    (void)state;
+    assert_int_equal(wc_utf8_valid_prefix("", 0), 0);
+    assert_int_equal(wc_utf8_valid_prefix("plain", 5), 5);
+    /* é, €, 😀 (2, 3 and 4 bytes) */
+    assert_int_equal(wc_utf8_valid_prefix("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9), 9);
+    assert_int_equal(wc_utf8_valid_prefix("ab\x94", 3), 2);              /* lone continuation */
+    assert_int_equal(wc_utf8_valid_prefix("a\xc3", 2), 1);               /* cut short */
+    assert_int_equal(wc_utf8_valid_prefix("a\xc3(", 3), 1);              /* bad continuation */
+    assert_int_equal(wc_utf8_valid_prefix("\xc0\xaf", 2), 0);           /* overlong '/' */
+    assert_int_equal(wc_utf8_valid_prefix("\xe0\x80\xaf", 3), 0);      /* overlong */
+    assert_int_equal(wc_utf8_valid_prefix("x\xed\xa0\x80", 4), 1);     /* surrogate U+D800 */
+    assert_int_equal(wc_utf8_valid_prefix("\xf4\x90\x80\x80", 4), 0); /* above U+10FFFF */
+    assert_int_equal(wc_utf8_valid_prefix("\xff", 1), 0);
+    assert_int_equal(wc_utf8_valid_prefix("a\0b", 3), 3);               /* NUL is UTF-8 */
+}
+
 static void test_strlist(void **state)
 {
     struct wc_strlist l = WC_STRLIST_INIT, c = WC_STRLIST_INIT;
@@ -307,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_glob),
         cmocka_unit_test(test_str_helpers),
         cmocka_unit_test(test_errf),
+        cmocka_unit_test(test_utf8_valid_prefix),
         cmocka_unit_test(test_strlist),
         cmocka_unit_test(test_time_parse),
         cmocka_unit_test(test_log_redacts_at_sink),

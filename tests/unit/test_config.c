@@ -861,6 +861,32 @@ static void test_trust_allowlists(void **state)
     wc_config_errors_clean_up(&errs);
 }
 
+/* Found by tests/fuzz/fuzz_config: a value holding "${" (written "$${" in
+ * the file) was dumped as "${", which the loader then expanded. */
+static void test_dump_escapes_dollar_brace(void **state)
+{
+    struct wc_config *a, *b;
+    struct wc_buf d1 = WC_BUF_INIT, d2 = WC_BUF_INIT;
+
+    (void)state;
+    s_unset_region_env();
+    a = s_ok("trusted: [\"arn:aws:iam::*:role/$${literal}\", \"$$$${x}\", \"a$b$${\"]\n");
+    assert_string_equal(wc_config_policy(a)->trusted.items[0], "arn:aws:iam::*:role/${literal}");
+    assert_string_equal(wc_config_policy(a)->trusted.items[1], "$$${x}");
+    assert_int_equal(wc_config_dump(a, &d1), WC_OK);
+    assert_non_null(strstr(d1.ptr, "\"arn:aws:iam::*:role/$${literal}\""));
+    b = s_ok(d1.ptr);
+    assert_string_equal(wc_config_policy(b)->trusted.items[0], "arn:aws:iam::*:role/${literal}");
+    assert_string_equal(wc_config_policy(b)->trusted.items[1], "$$${x}");
+    assert_string_equal(wc_config_policy(b)->trusted.items[2], "a$b${");
+    assert_int_equal(wc_config_dump(b, &d2), WC_OK);
+    assert_string_equal(d1.ptr, d2.ptr);
+    wc_buf_clean_up(&d1);
+    wc_buf_clean_up(&d2);
+    wc_config_destroy(a);
+    wc_config_destroy(b);
+}
+
 static void test_dump_round_trip(void **state)
 {
     struct wc_config *a, *b;
@@ -1064,6 +1090,7 @@ int main(void)
         cmocka_unit_test(test_readable_file_with_literal_secret_warns),
         cmocka_unit_test(test_trust_allowlists),
         cmocka_unit_test(test_dump_round_trip),
+        cmocka_unit_test(test_dump_escapes_dollar_brace),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_example_loads),
         cmocka_unit_test(test_secrets_reach_logger_redaction),

@@ -692,6 +692,13 @@ static void test_ecs_relative(void **state)
     fake_http_add(f->http, "GET", ECS_URL, 200,
                   "{\"AccessKeyId\":\"AKIAEXAMPLE\",\"SecretAccessKey\":\"s\",\"Token\":\"t\"}");
     assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_ERR_PARSE);
+    /* Nor with one at the epoch, which reads as "does not expire" (found
+     * with tests/fuzz/fuzz_credentials_http). */
+    fake_http_clear(f->http);
+    fake_http_add(f->http, "GET", ECS_URL, 200,
+                  "{\"AccessKeyId\":\"AKIAEXAMPLE\",\"SecretAccessKey\":\"s\",\"Token\":\"t\","
+                  "\"Expiration\":\"1970-01-01T00:00:00Z\"}");
+    assert_int_equal(s_get_once(wc_creds_ecs_new, f, &c), WC_ERR_PARSE);
     /* Long-term keys need none. */
     fake_http_clear(f->http);
     fake_http_add(f->http, "GET", ECS_URL, 200,

@@ -795,6 +795,28 @@ static void test_odd_records_skipped(void **state)
     wc_buf_clean_up(&rec);
 }
 
+/* Found by tests/fuzz/fuzz_slack: bytes that are not UTF-8 reached the
+ * Slack and webhook JSON. A document must be UTF-8 (RFC 8259); \u escapes
+ * of any character stay fine. */
+static void test_hostile_invalid_utf8(void **state)
+{
+    struct wc_event_list l = WC_EVENT_LIST_INIT;
+    char err[256] = "";
+
+    (void)state;
+    s_expect_fail("{\"eventID\":\"i\",\"eventName\":\"X\",\"eventTime\":\"2024-05-01T00:00:00Z\","
+                  "\"userIdentity\":{\"arn\":\"arn:aws:iam::1:user/caro\x94\"}}",
+                  WC_ERR_PARSE, "not valid UTF-8 at byte 113");
+    s_expect_fail("[\xed\xa0\x80]", WC_ERR_PARSE, "UTF-8");
+    assert_int_equal(s_parse_cstr("{\"eventID\":\"i\",\"eventName\":\"X\","
+                                  "\"eventTime\":\"2024-05-01T00:00:00Z\","
+                                  "\"userAgent\":\"\\u00e9 \xc3\xa9\"}",
+                                  &l, err, sizeof(err)),
+                     WC_OK);
+    assert_string_equal(l.items[0].user_agent, "\xc3\xa9 \xc3\xa9");
+    wc_event_list_clean_up(&l);
+}
+
 static void test_hostile_truncated_and_nul(void **state)
 {
     struct wc_buf b = WC_BUF_INIT;
@@ -998,6 +1020,7 @@ int main(void)
         cmocka_unit_test(test_param_strings_limits),
         cmocka_unit_test(test_hostile_small),
         cmocka_unit_test(test_odd_records_skipped),
+        cmocka_unit_test(test_hostile_invalid_utf8),
         cmocka_unit_test(test_hostile_truncated_and_nul),
         cmocka_unit_test(test_hostile_deep_nesting),
         cmocka_unit_test(test_hostile_huge),

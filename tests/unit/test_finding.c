@@ -410,6 +410,33 @@ static void test_duplicate_event_ids_once(void **state)
     wc_finding_destroy(f);
 }
 
+/* Found by tests/fuzz/fuzz_slack: names long enough to push the reason
+ * past its 4 KiB buffer made wc_finding_decide fail (WC_ERR_TOO_LARGE), so
+ * the worker could not decide and the message went round until the
+ * dead-letter queue. The reason is now cut on a UTF-8 boundary. */
+static void test_long_names_shorten_the_reason(void **state)
+{
+    struct fixture *fx = *state;
+    struct wc_finding *f = NULL;
+    char *id = malloc(6001);
+    size_t len;
+
+    assert_non_null(id);
+    for (size_t i = 0; i < 6000; i += 2)
+        memcpy(id + i, "\xc3\xa9", 2); /* é: a cut could split it */
+    id[6000] = '\0';
+    free(fx->note.change.resource_id);
+    fx->note.change.resource_id = id;
+    assert_int_equal(wc_finding_decide(&fx->policy, &fx->note, NULL, &f), WC_OK);
+    assert_int_equal(f->verdict, WC_VERDICT_UNATTRIBUTED);
+    len = strlen(f->reason);
+    assert_true(len <= 4096 && len > 4000);
+    assert_int_equal(wc_utf8_valid_prefix(f->reason, len), len);
+    assert_string_equal(f->reason + len - 3, "...");
+    assert_string_equal(f->change.resource_id, id);
+    wc_finding_destroy(f);
+}
+
 static void test_json_shape(void **state)
 {
     struct fixture *fx = *state;
@@ -485,6 +512,7 @@ int main(void)
         T(test_no_events_is_unattributed),
         T(test_duplicate_event_ids_once),
         T(test_json_shape),
+        T(test_long_names_shorten_the_reason),
         cmocka_unit_test(test_verdict_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -926,6 +926,37 @@ static void test_related_events(void **state)
     wc_buf_clean_up(&extra);
 }
 
+/* Found by tests/fuzz/fuzz_slack: bytes that are not UTF-8 went through
+ * cJSON into the change and from there into the Slack and webhook JSON,
+ * which Slack refuses. The body must be UTF-8 (RFC 8259). */
+static void test_invalid_utf8(void **state)
+{
+    static const char good[] =
+        "{\"messageType\":\"ConfigurationItemChangeNotification\",\"configurationItem\":{"
+        "\"resourceType\":\"AWS::S3::Bucket\",\"resourceId\":\"caf\xc3\xa9-\xf0\x9f\x98\x80\","
+        "\"awsAccountId\":\"123456789012\",\"awsRegion\":\"eu-west-1\","
+        "\"configurationItemCaptureTime\":\"2024-05-01T12:00:00.000Z\"}}";
+    struct wc_notification *n = NULL;
+    char bad[sizeof(good)], err[256] = "";
+    char *at;
+
+    (void)state;
+    assert_int_equal(wc_notification_parse(WC_STR_LIT(good), &n, err, sizeof(err)), WC_OK);
+    assert_string_equal(n->change.resource_id, "caf\xc3\xa9-\xf0\x9f\x98\x80");
+    wc_notification_destroy(n);
+    memcpy(bad, good, sizeof(good));
+    at = strstr(bad, "\xc3\xa9");
+    at[1] = 'X'; /* lead byte without its continuation */
+    s_expect_fail((struct wc_str){bad, sizeof(bad) - 1}, WC_ERR_PARSE,
+                  "message body is not valid UTF-8 at byte");
+    n = NULL;
+    assert_int_equal(wc_notification_parse_oversized_object((struct wc_str){bad, sizeof(bad) - 1},
+                                                           &n, err, sizeof(err)),
+                     WC_ERR_PARSE);
+    assert_null(n);
+    assert_non_null(strstr(err, "not valid UTF-8"));
+}
+
 /* --- hostile input ------------------------------------------------------ */
 
 static void test_invalid_shapes(void **state)
@@ -1298,6 +1329,7 @@ int main(void)
         cmocka_unit_test(test_related_events),
         cmocka_unit_test(test_identifier_validation),
         cmocka_unit_test(test_invalid_shapes),
+        cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_error_buffer_handling),
         cmocka_unit_test(test_huge_input),
         cmocka_unit_test(test_deep_nesting),

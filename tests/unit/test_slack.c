@@ -464,6 +464,44 @@ static void test_long_diff_truncated(void **state)
     wc_finding_destroy(f);
 }
 
+/* Found by tests/fuzz/fuzz_slack: the links context had no cap, so a huge
+ * resource id (url-encoded, up to three times longer) made a context
+ * element of thousands of bytes, which Slack refuses (invalid_blocks). A
+ * link too long to fit is now left out; one that fits stays. */
+static void test_huge_ids_leave_links_out(void **state)
+{
+    static char id[2500], event_id[300];
+    const char *texts[64];
+    size_t n_texts;
+    struct notif_spec sp = {0};
+    struct wc_finding *f;
+    const struct wc_finding *fs[1];
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
+    struct wc_buf all = WC_BUF_INIT;
+    struct env e;
+    cJSON *root;
+
+    (void)state;
+    memset(id, ':', sizeof(id) - 1);             /* %3A: three times longer */
+    memset(event_id, 'e', sizeof(event_id) - 1); /* fits */
+    sp.resource_id = id;
+    sp.event_id = event_id;
+    fs[0] = f = notif_finding_new(&sp);
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &notice);
+    s_assert_limits(root);
+    n_texts = s_texts(root, texts, 64, 0);
+    for (size_t i = 0; i < n_texts; i++)
+        s_assert_safe_text(texts[i]);
+    s_collect_strings(root, &all);
+    assert_non_null(strstr(all.ptr, "|CloudTrail event>"));
+    assert_null(strstr(all.ptr, "|Config timeline>"));
+    wc_buf_clean_up(&all);
+    cJSON_Delete(root);
+    s_env_clean_up(&e);
+    wc_finding_destroy(f);
+}
+
 static void test_many_resources_within_block_limit(void **state)
 {
     enum { N = 40 };
@@ -1438,6 +1476,7 @@ int main(void)
         cmocka_unit_test(test_coalesced_lists_all),
         cmocka_unit_test(test_long_diff_truncated),
         cmocka_unit_test(test_many_resources_within_block_limit),
+        cmocka_unit_test(test_huge_ids_leave_links_out),
         cmocka_unit_test(test_other_events_listed),
         cmocka_unit_test(test_unattributed_header),
         cmocka_unit_test(test_fit_splits_within_limits),

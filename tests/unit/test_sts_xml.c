@@ -152,6 +152,15 @@ static void test_missing_and_duplicate_fields(void **state)
                      WC_OK);
     assert_int_equal(r.creds.expiration_ms, s_iso("2024-05-01T13:00:00Z") + 359);
     wc_sts_result_clean_up(&r);
+    /* Found with tests/fuzz/fuzz_credentials_http: an expiry at the epoch
+     * (or before) is 0 or less, which reads as "does not expire". */
+    assert_int_equal(s_parse_ar(AR_HEAD F_AKID F_SECRET F_TOKEN
+                                "<Expiration>1970-01-01T00:00:00Z</Expiration>" AR_TAIL, &r),
+                     WC_ERR_PARSE);
+    assert_int_equal(s_parse_ar(AR_HEAD F_AKID F_SECRET F_TOKEN
+                                "<Expiration>1969-12-31T23:59:59Z</Expiration>" AR_TAIL, &r),
+                     WC_ERR_PARSE);
+    assert_null(r.creds.access_key_id);
 }
 
 static void test_web_identity_and_prefix(void **state)
