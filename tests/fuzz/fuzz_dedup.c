@@ -1,5 +1,5 @@
 /* fuzz_dedup.c - the dedup line format (core/dedup.c) and the state file
- * that holds those lines (cmd/statefile.c).
+ * that holds those lines (store/statefile.c).
  *
  * Line: a line that parses formats back to a line that parses to the same
  * fields, and formatting is a fixed point; any two non-empty strings
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/statefile.h"
+#include "store/statefile.h"
 #include "core/dedup.h"
 #include "core/err.h"
 #include "tests/fuzz/harness.h"
