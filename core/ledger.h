@@ -18,8 +18,11 @@ struct wc_ledger_vtable {
     const char *name;
     /* true when notifier_id already accepted subject (and it has not expired). */
     bool (*accepted)(struct wc_ledger *l, const char *notifier_id, const char *subject);
-    /* Record, durably, that notifier_id accepted subject. WC_ERR_IO when it
-     * could not be made durable (the pair is remembered in memory anyway). */
+    /* Make durable that notifier_id accepted subject (a no-op when it is).
+     * WC_ERR_IO when it could not be: the pair is remembered in memory anyway
+     * (accepted() says true, this process never posts it again) and written
+     * by the next record() of the same pair - the worker calls record()
+     * again before deleting a message whose pair was accepted. */
     int (*record)(struct wc_ledger *l, const char *notifier_id, const char *subject);
     void (*destroy)(struct wc_ledger *l);
 };

@@ -432,6 +432,18 @@ static void s_notify_check(struct wc_pipeline *p, struct s_msg *m)
     }
 }
 
+/* The ledger could not record that notifier_id accepted m: keep m (a
+ * restart must know; the ledger writes it at its next record), stop taking
+ * new messages for a while, and say not ready. */
+static void s_ledger_failed(struct wc_pipeline *p, struct s_msg *m, const char *notifier_id)
+{
+    WC_LOGE(p->ports.logger, m->qm.message_id, "cannot record delivery to %s: not receiving "
+            "for %d s", notifier_id, WC_PIPELINE_FAILURE_RETRY_S);
+    wc_metrics_ledger_failure(p->ports.metrics);
+    p->stats.ledger_failures++;
+    p->ledger_down_until_ms = s_mono(p) + WC_PIPELINE_FAILURE_RETRY_S * 1000;
+}
+
 /* Queue one send of one finding (m's) to notifier k. */
 static int s_send_one(struct wc_pipeline *p, size_t k, struct s_msg *m)
 {
@@ -556,6 +568,14 @@ static void s_deliver(struct wc_pipeline *p, struct s_msg *m)
         if (!p->o.dry_run && wc_ledger_accepted(p->ports.ledger, n->id, m->subject)) {
             WC_LOGD(p->ports.logger, m->qm.message_id, "%s already accepted %s", n->id,
                     m->subject);
+            /* accepted while the ledger could not write it down (disk
+             * full)? then now, before the message may go */
+            if (wc_ledger_record(p->ports.ledger, n->id, m->subject) != WC_OK) {
+                s_ledger_failed(p, m, n->id);
+                m->failed = true;
+                if (m->retry_s < WC_PIPELINE_FAILURE_RETRY_S)
+                    m->retry_s = WC_PIPELINE_FAILURE_RETRY_S;
+            }
             continue;
         }
         m->pending |= (uint64_t)1 << k;
@@ -883,16 +903,8 @@ void wc_pipeline_send_done(struct wc_pipeline *p, uint64_t id, int rc,
             if (!m)
                 continue;
             if (!p->o.dry_run &&
-                (rrc = wc_ledger_record(p->ports.ledger, nt->n->id, m->subject)) != WC_OK) {
-                /* posted but not recorded: keep the message (a restart must
-                 * know), stop taking new ones for a while, say not ready */
-                WC_LOGE(p->ports.logger, m->qm.message_id, "cannot record delivery to %s: %s; "
-                        "not receiving for %d s", nt->n->id, wc_strerror(rrc),
-                        WC_PIPELINE_FAILURE_RETRY_S);
-                wc_metrics_ledger_failure(p->ports.metrics);
-                p->stats.ledger_failures++;
-                p->ledger_down_until_ms = s_mono(p) + WC_PIPELINE_FAILURE_RETRY_S * 1000;
-            }
+                (rrc = wc_ledger_record(p->ports.ledger, nt->n->id, m->subject)) != WC_OK)
+                s_ledger_failed(p, m, nt->n->id);
             s_notifier_done(p, m, s->notifier, rrc == WC_OK ? WC_OK : WC_ERR_IO,
                             WC_PIPELINE_FAILURE_RETRY_S);
         }

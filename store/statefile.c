@@ -53,7 +53,14 @@ struct wc_statefile {
     uint64_t compactions;
     unsigned records_since_prune;
     int64_t last_prune_ms;
+    /* pairs accepted but not yet durable (the write or fsync failed): in
+     * dedup so this process never posts them again, and written by the next
+     * record() of the same pair */
+    char **pending;
+    size_t n_pending;
 };
+
+#define S_MAX_PENDING 100000
 
 
 static int s_write_all(int fd, const char *p, size_t len)
@@ -542,6 +549,9 @@ void wc_statefile_close(struct wc_statefile *sf)
     if (sf->dirfd >= 0)
         close(sf->dirfd);
     wc_dedup_destroy(sf->dedup);
+    for (size_t i = 0; i < sf->n_pending; i++)
+        free(sf->pending[i]);
+    free(sf->pending);
     free(sf->rbuf);
     free(sf->path);
     free(sf->dir);
@@ -568,19 +578,51 @@ bool wc_statefile_accepted(struct wc_statefile *sf, const char *notifier_id,
     return wc_dedup_contains(sf->dedup, notifier_id, subject);
 }
 
+/* "<notifier>\n<subject>": neither holds a newline (s_valid) */
+static char *s_pending_key(const char *notifier_id, const char *subject)
+{
+    size_t a = strlen(notifier_id), b = strlen(subject);
+    char *k = malloc(a + b + 2);
+
+    if (k) {
+        memcpy(k, notifier_id, a);
+        k[a] = '\n';
+        memcpy(k + a + 1, subject, b + 1);
+    }
+    return k;
+}
+
+static size_t s_pending_find(const struct wc_statefile *sf, const char *key)
+{
+    for (size_t i = 0; i < sf->n_pending; i++)
+        if (!strcmp(sf->pending[i], key))
+            return i;
+    return SIZE_MAX;
+}
+
 int wc_statefile_record(struct wc_statefile *sf, const char *notifier_id, const char *subject)
 {
     struct wc_buf line = WC_BUF_INIT;
     struct stat st;
     int64_t expires;
-    size_t bad = 0;
+    size_t bad = 0, pending;
+    char *key;
     bool locked = false;
     int rc;
 
     if (!sf || !s_valid(notifier_id, subject))
         return WC_ERR_INVALID;
+    if (!(key = s_pending_key(notifier_id, subject)))
+        return WC_ERR_NOMEM;
     expires = wc_clock_now_ms(&sf->clock) + wc_dedup_ttl_ms(sf->dedup);
     pthread_mutex_lock(&sf->lock);
+    pending = s_pending_find(sf, key);
+    if (pending == SIZE_MAX && wc_dedup_contains(sf->dedup, notifier_id, subject)) {
+        /* durable already (read from the file, or written by us) */
+        pthread_mutex_unlock(&sf->lock);
+        free(key);
+        return WC_OK;
+    }
     if ((rc = s_lock(sf, LOCK_EX)) != WC_OK)
         goto out;
     locked = true;
@@ -616,9 +658,22 @@ out:
                 notifier_id, wc_strerror(rc), s_why(sf));
     if (locked)
         s_unlock(sf);
-    /* the notifier accepted it: remember it here even if the file failed */
+    /* the notifier accepted it: remember it here even if the file failed,
+     * and that it still has to be written */
     if (wc_dedup_insert(sf->dedup, notifier_id, subject, expires) != WC_OK && rc == WC_OK)
         rc = WC_ERR_NOMEM;
+    if (rc == WC_OK && pending != SIZE_MAX) {
+        free(sf->pending[pending]);
+        sf->pending[pending] = sf->pending[--sf->n_pending];
+    } else if (rc != WC_OK && pending == SIZE_MAX && sf->n_pending < S_MAX_PENDING) {
+        char **grown = realloc(sf->pending, (sf->n_pending + 1) * sizeof(*grown));
+
+        if (grown) {
+            sf->pending = grown;
+            sf->pending[sf->n_pending++] = key;
+            key = NULL;
+        }
+    }
     if (bad > 0)
         WC_LOGW(sf->logger, NULL, "state file %s: skipped %zu malformed line(s)", sf->path,
                 bad);
@@ -637,6 +692,7 @@ out:
     }
     pthread_mutex_unlock(&sf->lock);
     wc_buf_clean_up(&line);
+    free(key);
     return rc;
 }
 

@@ -69,7 +69,9 @@ bool wc_statefile_accepted(struct wc_statefile *sf, const char *notifier_id,
  * fsync) before returning. WC_ERR_IO when the write or fsync fails: the
  * worker then keeps the message for redelivery. The pair is remembered in
  * memory even then (the notifier did accept it, so this process will not
- * post it again). May compact the file. */
+ * post it again), and written by the next record() of the same pair; a
+ * record() of a pair already durable (read from the file, or written) does
+ * nothing. May compact the file. */
 int wc_statefile_record(struct wc_statefile *sf, const char *notifier_id, const char *subject);
 
 /* Rewrite the file with only the live entries if it has grown past twice

@@ -1165,6 +1165,98 @@ static const struct wc_ledger_vtable s_full_vt = {
     .name = "full", .accepted = s_full_accepted, .record = s_full_record,
     .destroy = s_full_destroy};
 
+/* A ledger whose first record fails (disk full) and later succeed; like the
+ * state file, a failed pair is accepted (in memory) but not durable. */
+struct flaky_ledger {
+    struct wc_ledger base;
+    int fail_next;
+    char accepted[8][64], durable[8][64];
+    size_t n_accepted, n_durable;
+    int records;
+};
+
+static bool s_in(char (*set)[64], size_t n, const char *k)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(set[i], k))
+            return true;
+    return false;
+}
+
+static bool s_flaky_accepted(struct wc_ledger *l, const char *n, const char *subject)
+{
+    struct flaky_ledger *fl = (struct flaky_ledger *)l;
+    char k[64];
+
+    snprintf(k, sizeof(k), "%s %s", n, subject);
+    return s_in(fl->accepted, fl->n_accepted, k);
+}
+
+static int s_flaky_record(struct wc_ledger *l, const char *n, const char *subject)
+{
+    struct flaky_ledger *fl = (struct flaky_ledger *)l;
+    char k[64];
+
+    fl->records++;
+    snprintf(k, sizeof(k), "%s %s", n, subject);
+    if (!s_in(fl->accepted, fl->n_accepted, k))
+        snprintf(fl->accepted[fl->n_accepted++], 64, "%s", k);
+    if (fl->fail_next > 0) {
+        fl->fail_next--;
+        return WC_ERR_IO;
+    }
+    if (!s_in(fl->durable, fl->n_durable, k))
+        snprintf(fl->durable[fl->n_durable++], 64, "%s", k);
+    return WC_OK;
+}
+
+static const struct wc_ledger_vtable s_flaky_vt = {
+    .name = "flaky", .accepted = s_flaky_accepted, .record = s_flaky_record,
+    .destroy = s_full_destroy};
+
+static void test_unrecorded_delivery_recorded_before_delete(void **state)
+{
+    struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = HUMAN_ONLY}}};
+    struct world *w = s_world(&wo);
+    struct flaky_ledger fl = {.base = {&s_flaky_vt, NULL}, .fail_next = 1};
+    struct wc_ledger *mem = w->ledger;
+    struct msg_rec *r;
+
+    (void)state;
+    wc_pipeline_destroy(w->p);
+    {
+        struct wc_pipeline_options o = {.schedule = {30, 900, 300}, .lease_s = 30,
+                                        .max_in_hand = 8};
+        struct wc_pipeline_ports ports = {.clock = &w->wclock, .ledger = &fl.base,
+                                          .notifiers = w->ntp, .n_notifiers = 1};
+        struct wc_policy policy;
+
+        assert_int_equal(wc_policy_init_defaults(&policy), WC_OK);
+        w->p = wc_pipeline_new(&o, &ports, &policy);
+        wc_policy_clean_up(&policy);
+        assert_non_null(w->p);
+    }
+    s_add_event(&w->trail, &(struct ev_spec){.id = "ev-1", .name = "AuthorizeSecurityGroupIngress",
+                                             .time_ms = T0 - 62000, .resource = "sg-1", .who = "alice"});
+    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 1);
+    while (s_step(w))
+        ;
+    assert_int_equal(w->n_sent, 1);
+    assert_int_equal(r->fate, F_RELEASED); /* posted, not durable: kept */
+    assert_int_equal(fl.n_durable, 0);
+    /* 30 s on, space is back and the message comes back */
+    w->clock.now += WC_PIPELINE_FAILURE_RETRY_S * 1000;
+    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 2);
+    s_run(w, 10000);
+    assert_int_equal(w->n_sent, 1);         /* not posted again */
+    assert_int_equal(fl.n_durable, 1);      /* but written down before ... */
+    assert_int_equal(r->fate, F_DELETED);   /* ... the delete */
+    wc_pipeline_destroy(w->p);
+    w->p = NULL;
+    w->ledger = mem;
+    s_world_free(w);
+}
+
 static void test_ledger_full_pauses_receiving(void **state)
 {
     struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = HUMAN_ONLY}}};
@@ -1482,6 +1574,7 @@ int main(void)
         cmocka_unit_test(test_copies_in_hand_sent_once),
         cmocka_unit_test(test_dry_run_touches_nothing),
         cmocka_unit_test(test_ledger_full_pauses_receiving),
+        cmocka_unit_test(test_unrecorded_delivery_recorded_before_delete),
         cmocka_unit_test(test_digest_one_message_per_actor_session),
         cmocka_unit_test(test_digest_split_in_threaded_parts),
         cmocka_unit_test(test_digest_failed_part_releases_only_its_changes),

@@ -182,6 +182,41 @@ static void test_record_survives_reopen(void **state)
     wc_statefile_close(NULL);
 }
 
+/* Disk full between "posted" and "recorded": the pair is remembered in
+ * memory, and the next record() of it writes it (the worker calls record()
+ * again before deleting a message already accepted); a record() of a pair
+ * already written writes nothing. */
+static void test_failed_record_written_later(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open(f, 0);
+    struct rlimit old, tight;
+    void (*prev)(int);
+
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "ev-1/sg-1"), WC_OK);
+    assert_int_equal(s_count_lines(f->path), 1);
+    /* again: durable already, nothing written */
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "ev-1/sg-1"), WC_OK);
+    assert_int_equal(s_count_lines(f->path), 1);
+    /* no room for one more byte: the write fails (EFBIG, as ENOSPC would) */
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    prev = signal(SIGXFSZ, SIG_IGN);
+    tight = old;
+    tight.rlim_cur = (rlim_t)s_file_size(f->path);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &tight), 0);
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "ev-2/sg-2"), WC_ERR_IO);
+    assert_true(wc_statefile_accepted(sf, "slack#0", "ev-2/sg-2")); /* never posted again */
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "ev-2/sg-2"), WC_ERR_IO);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    /* space is back: the next record() of it writes it */
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "ev-2/sg-2"), WC_OK);
+    wc_statefile_close(sf);
+    sf = s_open(f, 0);
+    assert_true(wc_statefile_accepted(sf, "slack#0", "ev-2/sg-2"));
+    wc_statefile_close(sf);
+}
+
 static void test_expired_dropped_on_reopen(void **state)
 {
     struct fixture *f = *state;
@@ -912,6 +947,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expired_dropped_on_reopen, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_truncated_and_malformed_lines, s_setup, s_teardown),
         cmocka_unit_test(test_cut_mark_spoils_every_prefix),
+        cmocka_unit_test_setup_teardown(test_failed_record_written_later, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_compaction_at_start_up, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_compaction_below_threshold_untouched, s_setup,
                                         s_teardown),
