@@ -54,7 +54,7 @@ TMP = tempfile.mkdtemp(prefix="wc-faults-e2e.")
 # queue allows many receives: every kill is one more receive of what the
 # worker held, and 15 kills must not push a change to the dead-letter queue.
 QUEUES = {"sqs": ("4", "10"), "ct": ("6", "10"), "sts": ("10", "10"), "imds": ("10", "10"),
-          "slack": ("10", "10"), "diskstate": ("10", "10"), "diskjsonl": ("10", "10"),
+          "slack": ("10", "10"), "once": ("10", "10"), "diskstate": ("10", "10"), "diskjsonl": ("10", "10"),
           "kill": ("3", "100")}
 
 
@@ -629,6 +629,36 @@ def slack_faults(c):
     c.check("slack faults: queue drained, nothing in the DLQ",
             done and FQ.depth("slack") == 0 and FQ.depth("slack-dlq") == 0 and rc == 0,
             "depth %d, dlq %d, exit %s" % (FQ.depth("slack"), FQ.depth("slack-dlq"), rc))
+
+
+@test("--once after a Slack outage: waits for the message put off, posts it exactly once, "
+      "leaves the queue empty")
+def once_after_failed_notifier(c):
+    # README: --once runs until "no change deferred ... is still waiting";
+    # the message put off for 30 s after three failed attempts is one
+    st = c.standin("--cloudtrail", "--slack", "--slack-rate", "0")
+    ids = [sg(0x580 + k) for k in range(2)]
+    now = time.time()
+    human_changes(st, "once", ids, now - 20)
+    st.faults({"slack": "500*3"})
+    for i in ids:
+        FQ.send("once", change(i, now - 10))
+    p = c.worker(c.config("once", st), once=True)
+    t0 = time.time()
+    try:
+        rc = p.wait(timeout=100)
+    except subprocess.TimeoutExpired:
+        rc = None
+    took = time.time() - t0
+    counts = st.counts(ids)
+    held = FQ.counts("once")
+    c.note("--once exited %s after %.1f s; posts %s; queue (visible, in flight) %s"
+           % (rc, took, counts, held))
+    c.check("--once after a Slack outage: waits for the message put off, posts it exactly once, "
+            "leaves the queue empty",
+            rc == 0 and counts == [1] * len(ids) and held == (0, 0),
+            "BUG: --once exited %s after %.1f s with posts %s and the queue at %s (visible, in flight):"
+            " it did not wait for the message released after the failed post" % (rc, took, counts, held))
 
 
 # --- 6. disk full ----------------------------------------------------------------------
