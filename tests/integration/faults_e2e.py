@@ -16,6 +16,7 @@ in order:
   - STS failing, and the assumed-role credentials expiring every 6 s;
   - IMDS unreachable long enough for its credentials to expire, then back;
   - Slack 500/503, 429 with Retry-After, a post that never answers;
+  - --once after a Slack outage (it waits for the message put off);
   - disk full on state_dir and on the JSON lines path (tmpfs; root only);
   - SIGKILL at seeded random moments over 15 runs (WC_FAULTS_SEED).
 
