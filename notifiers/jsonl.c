@@ -24,6 +24,8 @@ struct s_jsonl {
     int fd;
     bool is_regular;      /* fsync only regular files */
     bool no_fsync;
+    bool torn;            /* a failed write left part of a line that could not be
+                           * taken back: start the next one on a line of its own */
     struct wc_logger *logger;
 };
 
@@ -53,11 +55,13 @@ static int s_open(const char *path, int *fd_out, bool *is_regular)
 }
 
 /* The whole payload with as few write() calls as the kernel allows
- * (normally one), continuing after short writes and EINTR. */
-static int s_write_all(int fd, const char *p, size_t len)
+ * (normally one), continuing after short writes and EINTR. *done: the
+ * bytes written, also on failure (a disk that fills up part-way). */
+static int s_write_all(int fd, const char *p, size_t len, size_t *done)
 {
     int calls = 0;
 
+    *done = 0;
     while (len > 0) {
         ssize_t w;
 
@@ -73,8 +77,27 @@ static int s_write_all(int fd, const char *p, size_t len)
             return WC_ERR_IO;
         p += w;
         len -= (size_t)w;
+        *done += (size_t)w;
     }
     return WC_OK;
+}
+
+/* A send failed after `written` bytes went out (a full disk cuts a line
+ * short; a failed fsync leaves one the caller will write again): take
+ * them back, so that the retry neither glues its line to a fragment nor
+ * repeats it. Where they cannot be taken back (not a regular file, or
+ * ftruncate fails), the next send starts with a newline: the fragment
+ * stays a bad line of its own and every later line is whole. With several
+ * processes appending, a line another one appended after ours in the same
+ * instant would go too; they can only have done so into space freed in
+ * between. (j->lock held) */
+static void s_take_back(struct s_jsonl *j, off_t start, size_t written)
+{
+    if (written == 0)
+        return;
+    if (start >= 0 && ftruncate(j->fd, start) == 0)
+        return;
+    j->torn = true;
 }
 
 static int s_jsonl_render(struct wc_notifier *n, const struct wc_notice *notice,
@@ -103,13 +126,23 @@ static int s_jsonl_send(struct wc_notifier *n, const struct wc_notice *notice,
         rc = WC_ERR_IO;
         err = EBADF;
     } else {
-        rc = s_write_all(j->fd, body.ptr, body.len);
+        struct stat st;
+        size_t written = 0;
+        off_t start;
+
+        if (j->torn && (rc = s_write_all(j->fd, "\n", 1, &written)) == WC_OK)
+            j->torn = false;
+        start = j->is_regular && fstat(j->fd, &st) == 0 ? st.st_size : -1;
+        if (rc == WC_OK)
+            rc = s_write_all(j->fd, body.ptr, body.len, &written);
         if (rc != WC_OK)
             err = errno;
         else if (j->is_regular && !j->no_fsync && fsync(j->fd) != 0) {
             rc = WC_ERR_IO;
             err = errno;
         }
+        if (rc != WC_OK)
+            s_take_back(j, start, written);
     }
     pthread_mutex_unlock(&j->lock);
     if (rc != WC_OK)
@@ -138,6 +171,12 @@ static int s_jsonl_reopen(struct wc_notifier *n)
     old = j->fd;
     j->fd = fd;
     j->is_regular = is_regular;
+    if (j->torn) { /* a fragment ends the old file: the same file again? */
+        struct stat a, b;
+
+        j->torn = old >= 0 && fstat(old, &a) == 0 && fstat(fd, &b) == 0 &&
+                  a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+    }
     pthread_mutex_unlock(&j->lock);
     if (old >= 0)
         close(old);

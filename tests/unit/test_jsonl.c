@@ -4,8 +4,10 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -328,6 +330,64 @@ static void test_errors(void **state)
     wc_finding_destroy(f);
 }
 
+/* A disk that fills up part-way through a line (played by RLIMIT_FSIZE:
+ * write() stops at the limit, then fails): the send fails, the fragment is
+ * taken back, and the retry's line is whole, not glued to it. */
+static void test_partial_write_taken_back(void **state)
+{
+    struct notif_spec sp = {0};
+    struct wc_finding *f1, *f2;
+    const struct wc_finding *fs[1];
+    struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
+    struct wc_buf b = WC_BUF_INIT;
+    struct rlimit old, lim;
+    struct sigaction ign = {0}, was;
+    struct wc_notifier *n;
+    struct stat st;
+    struct dir d;
+    off_t one;
+    int rc;
+
+    (void)state;
+    s_dir_init(&d);
+    f1 = notif_finding_new(&sp);
+    sp.resource_name = "the-second-resource";
+    f2 = notif_finding_new(&sp);
+    n = s_new(d.file);
+    fs[0] = f1;
+    assert_int_equal(wc_notifier_send(n, &notice, NULL), WC_OK);
+    assert_int_equal(stat(d.file, &st), 0);
+    one = st.st_size;
+
+    /* room for half of the second line: nothing may print meanwhile */
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    assert_int_equal(sigaction(SIGXFSZ, &ign, &was), 0);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)(one + one / 2);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    fs[0] = f2;
+    rc = wc_notifier_send(n, &notice, NULL);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    assert_int_equal(sigaction(SIGXFSZ, &was, NULL), 0);
+    assert_int_equal(rc, WC_ERR_IO);
+    assert_int_equal(stat(d.file, &st), 0);
+    assert_int_equal(st.st_size, one); /* the fragment is gone */
+
+    /* space again: the retry appends one whole line */
+    assert_int_equal(wc_notifier_send(n, &notice, NULL), WC_OK);
+    s_read(d.file, &b);
+    assert_int_equal(s_count_lines(&b), 2);
+    s_assert_line(b.ptr, (size_t)one - 1, f1);
+    s_assert_line(b.ptr + one, b.len - (size_t)one - 1, f2);
+    wc_notifier_destroy(n);
+    wc_buf_clean_up(&b);
+    wc_finding_destroy(f1);
+    wc_finding_destroy(f2);
+    s_dir_clean_up(&d);
+}
+
 static void test_registry(void **state)
 {
     static const char *const names[] = {"slack", "webhook", "jsonl"};
@@ -376,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_stdout_mode),
         cmocka_unit_test(test_concurrent_sends),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_partial_write_taken_back),
         cmocka_unit_test(test_registry),
     };
 

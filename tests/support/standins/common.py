@@ -45,6 +45,11 @@ class Hang:
         self.seconds = seconds
 
 
+class Reset:
+    """Returned by a fault: abort the connection at once (TCP RST), without
+    answering - the client sees "connection reset by peer"."""
+
+
 def json_response(status, obj, content_type="application/json", headers=None):
     return Response(status, json.dumps(obj, separators=(",", ":")), content_type, headers)
 
@@ -86,15 +91,16 @@ def iso8601(epoch):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-FAULT_KINDS = ("500", "503", "429", "throttle", "hang", "reset")
-_FAULT_RE = re.compile(r"^(500|503|429|throttle|hang|reset)(?::(\d+(?:\.\d+)?))?(?:\*(\d+))?$")
+FAULT_KINDS = ("500", "503", "429", "throttle", "hang", "reset", "delay")
+_FAULT_RE = re.compile(r"^(500|503|429|throttle|hang|reset|delay)(?::(\d+(?:\.\d+)?))?(?:\*(\d+))?$")
 
 
 def parse_faults(spec):
     """'500,429:2,hang:3*2' -> [('500',None),('429',2.0),('hang',3.0),('hang',3.0)].
 
     Each item is KIND[:ARG][*COUNT]; the list is a queue consumed one request
-    at a time. ARG is Retry-After seconds for 429 and the hold time for hang."""
+    at a time. ARG is Retry-After seconds for 429, the hold time for hang and
+    how long delay holds the request before it is served normally."""
     out = []
     for item in (spec or "").split(","):
         item = item.strip()

@@ -585,6 +585,34 @@ def t_slack_faults(ctx):
     return True
 
 
+def t_delay_and_reset(ctx):
+    body = b'{"text":"slow or reset"}'
+    hdr = {"Content-Type": "application/json"}
+    before = len(ctx.jget("/_posts"))
+    status, raw = ctx.jpost("/_faults", {"slack": "delay:1,reset", "cloudtrail": "delay:1,reset"})
+    assert status == 200, raw
+    t0 = time.time()
+    status, _, raw = ctx.http("POST", SLACK_HOOK, body, hdr)
+    assert (status, raw) == (200, b"ok") and time.time() - t0 >= 0.9, (status, raw)
+    t0 = time.time()
+    status, _, raw = lookup_raw(ctx, b'{"MaxResults":1}')
+    assert status == 200 and time.time() - t0 >= 0.9, (status, raw)
+    for call in (lambda: ctx.http("POST", SLACK_HOOK, body, hdr),
+                 lambda: lookup_raw(ctx, b'{"MaxResults":1}')):
+        try:
+            call()
+            raise AssertionError("reset answered")
+        except (ConnectionResetError, http.client.RemoteDisconnected):
+            pass
+    assert ctx.jget("/_faults") == {}, ctx.jget("/_faults")
+    assert len(ctx.jget("/_posts")) == before + 1
+    roles = ctx.jget("/_stats")["roles"]
+    for role in ("slack", "cloudtrail"):
+        r = roles.get(role, {})
+        assert r.get("fault_delay", 0) >= 1 and r.get("fault_reset", 0) >= 1, roles
+    return True
+
+
 def t_chat_post(ctx):
     def post(token, payload):
         h = {"Content-Type": "application/json; charset=utf-8"}
@@ -733,6 +761,7 @@ CHECKS = [
     ("ecs: container credentials with Authorization check", t_ecs),
     ("slack: webhook post recorded; invalid_payload/no_text", t_slack_webhook),
     ("slack: faults 500, 429 Retry-After, hang, then 200", t_slack_faults),
+    ("faults: delay answers late, reset aborts the connection", t_delay_and_reset),
     ("slack: chat.postMessage ok/invalid_auth/channel_not_found", t_chat_post),
     ("slack: 1 post/s per webhook passes, 3 in a second -> 429 Retry-After", t_slack_rate_limit),
     ("slack: chat.postMessage ts, thread_ts replies, per-channel rate limit", t_chat_threads),

@@ -12,6 +12,8 @@ import json
 import os
 import re
 import signal
+import socket
+import struct
 import sys
 import threading
 import time
@@ -35,7 +37,7 @@ import creds  # noqa: E402
 import notify  # noqa: E402
 import s3  # noqa: E402
 import sts  # noqa: E402
-from common import (Clock, Faults, Hang, Recorder, Request, Response,  # noqa: E402
+from common import (Clock, Faults, Hang, Recorder, Request, Reset, Response,  # noqa: E402
                     json_response, parse_faults)
 
 MAX_BODY = 16 * 1024 * 1024
@@ -212,7 +214,8 @@ class App:
         for role, svc in (("imds", self.imds), ("ecs", self.ecs), ("slack", self.slack),
                           ("webhook", self.webhook)):
             if svc is not None and svc.owns(req):
-                return role, svc.handle(req, self.faults.take(role))
+                fault, reset = self._take_fault(role)
+                return role, reset or svc.handle(req, fault)
 
         if req.header("X-Amz-Target") is not None:
             if self.ct is None:
@@ -231,8 +234,28 @@ class App:
             return "s3", self._aws(req, "s3", self.s3, s3.auth_error, is_s3=True)
         return "none", Response(404, "Not Found", "text/plain")
 
+    def _take_fault(self, role):
+        """-> (fault for the role's handler, or None; a Reset, or None).
+
+        Two kinds are the same for every role and served here: `delay`
+        holds the request, then lets it be served normally (a slow answer);
+        `reset` aborts the connection."""
+        fault = self.faults.take(role)
+        if fault is None:
+            return None, None
+        kind, arg = fault
+        if kind == "delay":
+            self.stats.count(role, "fault_delay")
+            time.sleep(max(0.0, min(arg if arg is not None else 10.0, self.args.max_hang)))
+            return None, None
+        if kind == "reset":
+            self.stats.count(role, "fault_reset")
+            return None, Reset()
+        return fault, None
+
     def _with_fault(self, role, fn):
-        return fn(self.faults.take(role))
+        fault, reset = self._take_fault(role)
+        return reset or fn(fault)
 
     def _aws(self, req, role, svc, auth_error, is_s3=False):
         skew = 900.0 if is_s3 else 300.0
@@ -242,7 +265,8 @@ class App:
             self.stats.auth_failure(role, e.kind)
             return auth_error(e)
         req.principal = principal
-        return svc.handle(req, principal, self.faults.take(role))
+        fault, reset = self._take_fault(role)
+        return reset or svc.handle(req, principal, fault)
 
 
 def _pairs(items, flag, last=False):
@@ -329,6 +353,15 @@ class Handler(BaseHTTPRequestHandler):
             if role != "control":
                 self.app.stats.log(entry)
             time.sleep(max(0.0, min(resp.seconds, self.app.args.max_hang)))
+            self.close_connection = True
+            return
+        if isinstance(resp, Reset):
+            entry["status"] = "reset"
+            if role != "control":
+                self.app.stats.log(entry)
+            # SO_LINGER 0: close() sends RST instead of FIN
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
             self.close_connection = True
             return
         entry["status"] = resp.status
