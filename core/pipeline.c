@@ -70,6 +70,7 @@ struct s_notifier {
     struct s_send *head, *tail;
     int in_flight;
     int64_t next_ms;           /* pacing: no send before this */
+    char last_key[96];         /* account-region of the last send handed out */
 };
 
 struct s_act {
@@ -339,6 +340,23 @@ static struct s_send *s_send_new(size_t notifier, size_t n)
         return NULL;
     }
     return s;
+}
+
+/* "account/region" of a send's (first) change. */
+static void s_send_key(const struct s_send *s, char *out, size_t len)
+{
+    const struct wc_change *c = &s->findings[0]->change;
+
+    snprintf(out, len, "%s/%s", c->account_id ? c->account_id : "-",
+             c->region ? c->region : "-");
+}
+
+static bool s_send_same_key(const struct s_send *s, const char *key)
+{
+    char k[96];
+
+    s_send_key(s, k, sizeof(k));
+    return !strcmp(k, key);
 }
 
 static void s_send_queue(struct s_notifier *nt, struct s_send *s, bool front)
@@ -1067,17 +1085,29 @@ static bool s_next_send(struct wc_pipeline *p, int64_t now, struct wc_action *ou
     for (size_t k = 0; k < p->n_nts; k++) {
         struct s_notifier *nt = &p->nts[k];
         int max = nt->n->min_interval_ms > 0 ? 1 : WC_PIPELINE_MAX_SENDS;
-        struct s_send *s = nt->head;
+        struct s_send *s = nt->head, **link = &nt->head, *prev = NULL;
         struct s_act *a;
 
         if (!s || nt->in_flight >= max || now < nt->next_ms || now < s->not_before_ms)
             continue;
+        /* account-regions take turns: a burst in one does not hold up
+         * another's post behind it (first queued of another key, else the
+         * first queued; the parts of one digest keep their order) */
+        for (struct s_send *c = nt->head, *cp = NULL; c; cp = c, c = c->next) {
+            if (!s_send_same_key(c, nt->last_key)) {
+                s = c;
+                prev = cp;
+                link = cp ? &cp->next : &nt->head;
+                break;
+            }
+        }
         if (!(a = s_act_new(p, WC_ACTION_SEND)))
             return false;
-        nt->head = s->next;
-        if (!nt->head)
-            nt->tail = NULL;
+        *link = s->next;
+        if (nt->tail == s)
+            nt->tail = prev;
         s->next = NULL;
+        s_send_key(s, nt->last_key, sizeof(nt->last_key));
         nt->in_flight++;
         if (nt->n->min_interval_ms > 0)
             nt->next_ms = now + nt->n->min_interval_ms;

@@ -1476,6 +1476,46 @@ static void test_burst_scanned_and_fair(void **state)
     s_world_free(w);
 }
 
+/* Posts to a paced notifier (Slack, 1/s) take turns by account-region: a
+ * burst's 20 queued posts do not hold up another region's change. */
+static void test_posts_fair_across_regions(void **state)
+{
+    struct world_opts wo = {.n_nts = 1, .max_in_hand = 64,
+                            .nts = {{.verdicts = HUMAN_ONLY, .interval_ms = 1000}}};
+    struct world *w = s_world(&wo);
+    size_t at = SIZE_MAX;
+
+    (void)state;
+    for (int i = 0; i < 20; i++) {
+        char sg[16], id[16];
+
+        snprintf(sg, sizeof(sg), "sg-%d", i);
+        snprintf(id, sizeof(id), "ev-%d", i);
+        s_add_event(&w->trail, &(struct ev_spec){.id = id, .name = "AuthorizeSecurityGroupIngress",
+                                                 .time_ms = T0 - 62000 + i, .resource = sg,
+                                                 .who = "alice"});
+    }
+    s_add_event(&w->trail, &(struct ev_spec){.id = "ev-us", .name = "AuthorizeSecurityGroupIngress",
+                                             .time_ms = T0 - 30000, .resource = "sg-us",
+                                             .who = "bob", .region = "us-east-2"});
+    for (int i = 0; i < 20; i++) {
+        char sg[16];
+
+        snprintf(sg, sizeof(sg), "sg-%d", i);
+        s_receive(w, s_change(sg, T0 - 60000 + i, "eu-west-1"), 1);
+    }
+    s_run(w, 2500); /* the burst's posts are queued, a couple sent */
+    s_receive(w, s_change("sg-us", T0 - 28000, "us-east-2"), 1);
+    s_run(w, 120000);
+    assert_int_equal(w->n_sent, 21);
+    for (size_t i = 0; i < w->n_sent; i++)
+        if (!strcmp(w->sent[i].resources[0], "sg-us"))
+            at = i;
+    /* sent within about a second of being decided, not after the burst */
+    assert_true(at <= 5);
+    s_world_free(w);
+}
+
 static void test_scan_and_one_by_one_agree(void **state)
 {
     struct world *ws[2];
@@ -1579,6 +1619,7 @@ int main(void)
         cmocka_unit_test(test_digest_split_in_threaded_parts),
         cmocka_unit_test(test_digest_failed_part_releases_only_its_changes),
         cmocka_unit_test(test_burst_scanned_and_fair),
+        cmocka_unit_test(test_posts_fair_across_regions),
         cmocka_unit_test(test_scan_and_one_by_one_agree),
         cmocka_unit_test(test_room_bounded),
         cmocka_unit_test(test_once_waits_for_deferred),
