@@ -616,6 +616,7 @@ static int s_setup(struct s_runner *r, const char *level_name, const char *forma
         po.digest_ms = (int64_t)wc_config_digest_s(r->cfg) * 1000;
         po.sched.rate_per_s = wc_config_cloudtrail_rate(r->cfg);
         po.sched.no_scan = !wc_config_cloudtrail_scan(r->cfg);
+        po.sched.settle_ms = WC_SCHED_SETTLE_MS;
         po.dry_run = r->dry_run;
         pp.ledger = r->ledger;
         pp.notifiers = r->notifiers;

@@ -244,6 +244,8 @@ struct s_region {
     struct s_lookup *lookup;
     double write_rate; /* write events per second, learned from scans */
     bool learned;
+    int64_t last_add_ms;  /* when a change last joined the waiting list */
+    int64_t first_wait_ms;/* when the oldest waiting change joined it */
     bool in_ring, in_idle;
     struct s_region *ring_prev, *ring_next;
     struct s_region *idle_prev, *idle_next;
@@ -978,6 +980,9 @@ int wc_sched_add(struct wc_sched *s, uint64_t id, const struct wc_change *c, int
         return rc;
     }
     ch->region = r;
+    if (r->n_wait == 0)
+        r->first_wait_ms = now_ms;
+    r->last_add_ms = now_ms;
     s_wait_append(s, r, ch);
     s_update(s, r);
     return WC_OK;
@@ -1029,6 +1034,17 @@ bool wc_sched_next(struct wc_sched *s, int64_t now_ms, struct wc_sched_call *out
         struct s_lookup *l;
         int64_t wait = wc_adaptive_wait_ms(&r->rate, now_ms);
 
+        if (!r->lookup && r->n_wait >= 2 && !s->o.no_scan && s->o.settle_ms > 0) {
+            /* a burst still arriving: let it settle so that one scan covers
+             * it, rather than one scan now and the same window again soon
+             * (a lone change goes at once) */
+            int64_t settle = r->last_add_ms + s->o.settle_ms;
+            int64_t cap = r->first_wait_ms + 4 * (int64_t)s->o.settle_ms;
+            int64_t at = settle < cap ? settle : cap;
+
+            if (at > now_ms && at - now_ms > wait)
+                wait = at - now_ms;
+        }
         if (wait > 0) {
             if (wake_ms && now_ms + wait < *wake_ms)
                 *wake_ms = now_ms + wait;

@@ -24,7 +24,8 @@
  * page_size events, the number of write events in the window estimated
  * from the rate (write events per second) learned from earlier scans of the
  * same account-region; per-resource lookups cost about one call per change.
- * A scan's window is narrowed (oldest changes first) to stay within
+ * A burst still arriving settles first (settle_ms) so that one scan
+ * covers it. A scan's window is narrowed (oldest changes first) to stay within
  * max_scan_pages. At most one lookup (scan or per-resource) is under way per
  * account-region; changes added meanwhile wait for the next.
  *
@@ -46,6 +47,8 @@
 #define WC_SCHED_DEFAULT_PAGE_SIZE 50
 #define WC_SCHED_DEFAULT_MAX_SCAN_PAGES 20
 #define WC_SCHED_DEFAULT_MAX_REGIONS 16384
+/* The worker's settle_ms (see wc_sched_options). */
+#define WC_SCHED_SETTLE_MS 500
 
 struct wc_sched_options {
     double rate_per_s;   /* ceiling per account-region; 0: 2 */
@@ -54,6 +57,10 @@ struct wc_sched_options {
     int page_size;       /* 0: 50 */
     int max_scan_pages;  /* 0: 20 */
     size_t max_regions;  /* account-regions remembered (idle ones evicted); 0: default */
+    int settle_ms;       /* several changes waiting in one account-region (a burst
+                          * arriving) wait until none has joined for this long, at
+                          * most 4 times it after the first; a lone change never
+                          * waits. 0: no settling */
 };
 
 struct wc_sched;

@@ -1623,9 +1623,63 @@ static void test_sim_lone_worker(void **state)
     assert_true(rate >= 1.0);
 }
 
+/* A burst still arriving settles: several waiting changes wait for
+ * settle_ms after the last one joined (at most 4 x after the first), then one
+ * scan covers them all; a lone change goes at once. */
+static void test_burst_settles_into_one_scan(void **state)
+{
+    struct wc_sched_options o = {.skew_s = 180, .settle_ms = 500};
+    struct wc_sched *s = wc_sched_new(&o);
+    struct wc_sched_call call;
+    struct wc_change c[4];
+    int64_t now = 1000000, wake;
+
+    (void)state;
+    assert_non_null(s);
+    for (int i = 0; i < 4; i++) {
+        char id[16];
+
+        memset(&c[i], 0, sizeof(c[i]));
+        snprintf(id, sizeof(id), "sg-%d", i);
+        c[i].account_id = strdup("123456789012");
+        c[i].region = strdup(i == 3 ? "us-east-2" : "eu-west-1");
+        c[i].resource_type = strdup("AWS::EC2::SecurityGroup");
+        c[i].resource_id = strdup(id);
+        c[i].capture_time_ms = 1714564800000LL + i * 1000;
+    }
+    /* a lone change elsewhere: at once */
+    assert_int_equal(wc_sched_add(s, 4, &c[3], now), WC_OK);
+    assert_true(wc_sched_next(s, now, &call, &wake));
+    assert_string_equal(call.query.region, "us-east-2");
+    assert_false(call.scan);
+    /* three in eu-west-1 arriving over 300 ms: nothing before 500 ms after
+     * the last, then one scan for the three */
+    assert_int_equal(wc_sched_add(s, 1, &c[0], now), WC_OK);
+    assert_int_equal(wc_sched_add(s, 2, &c[1], now + 100), WC_OK);
+    assert_int_equal(wc_sched_add(s, 3, &c[2], now + 300), WC_OK);
+    assert_false(wc_sched_next(s, now + 700, &call, &wake));
+    assert_int_equal(wake, now + 800);
+    assert_true(wc_sched_next(s, now + 800, &call, &wake));
+    assert_true(call.scan);
+    assert_string_equal(call.query.region, "eu-west-1");
+    /* a trickle never holds it more than 4 x settle after the first */
+    wc_sched_destroy(s);
+    s = wc_sched_new(&o);
+    for (int i = 0; i < 5; i++) /* one every 400 ms, never settled */
+        assert_int_equal(wc_sched_add(s, (uint64_t)i + 1, &c[i % 3], now + i * 400), WC_OK);
+    assert_false(wc_sched_next(s, now + 1999, &call, &wake));
+    assert_int_equal(wake, now + 2000);
+    assert_true(wc_sched_next(s, now + 2000, &call, &wake));
+    assert_true(call.scan);
+    wc_sched_destroy(s);
+    for (int i = 0; i < 4; i++)
+        wc_change_clean_up(&c[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_burst_settles_into_one_scan),
         cmocka_unit_test(test_invariant_scheduler_equals_one_by_one),
         cmocka_unit_test(test_no_scan_matches_one_by_one),
         cmocka_unit_test(test_cost_choice),
