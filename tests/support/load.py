@@ -416,8 +416,7 @@ class Standin:
             f.write("[]")
         cmd = [os.path.join(root, "tests/support/standins/start"), "--cloudtrail", "--sts", "--slack", "--quiet",
                "--ct-rate", "%g" % ct_rate, "--events", empty, "--state-dir", self.state]
-        if slack_rate:
-            cmd += ["--slack-rate", "%g" % slack_rate]
+        cmd += ["--slack-rate", "%g" % slack_rate]   # 0: no limit
         if latency_s:
             cmd += ["--latency", "%g" % latency_s]
         env = dict(os.environ, STANDIN_LOG=os.path.join(tmp, "standin-%s.log" % tag))
