@@ -9,13 +9,13 @@ ref_dir=${WC_REFERENCE:-$root/tests/data/aws-reference}
 py=/usr/bin/python3
 sup="$root/tests/support/standins"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wc-standins.XXXXXX")
-standin_pid= fauxqs_pid= short_pid= client_pid=
+standin_pid= fauxqs_pid= short_pid= pacing_pid= client_pid=
 
 cleanup() {
-    for p in $client_pid $standin_pid $fauxqs_pid $short_pid; do
+    for p in $client_pid $standin_pid $fauxqs_pid $short_pid $pacing_pid; do
         kill "$p" 2>/dev/null || true
     done
-    for p in $standin_pid $fauxqs_pid $short_pid; do
+    for p in $standin_pid $fauxqs_pid $short_pid $pacing_pid; do
         for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$p" 2>/dev/null || true
     done
@@ -30,7 +30,7 @@ not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
 diag()   { sed 's/^/# /' "$@"; }
 
 checks=$("$py" "$sup/selftest.py" count) || checks=0
-plan=$((checks + 7))
+plan=$((checks + 8))
 echo "1..$plan"
 bail() { # name: fail it and everything after
     not_ok "$1"
@@ -75,7 +75,7 @@ else
 fi
 
 # 4: fauxqs starts on loopback
-if out=$(FAUXQS_LOG="$tmp/fauxqs.log" "$root/tests/support/fauxqs/start" 0 "$tmp/fauxqs-init.json" 2>"$tmp/fauxqs.err"); then
+if out=$(FAUXQS_LOG="$tmp/fauxqs.log" FAUXQS_RECEIVE_LOG="$tmp/receipts.log" "$root/tests/support/fauxqs/start" 0 "$tmp/fauxqs-init.json" 2>"$tmp/fauxqs.err"); then
     fauxqs_pid=${out% *}; fq_port=${out#* }
     ok "fauxqs starts on 127.0.0.1:$fq_port"
 else
@@ -117,6 +117,18 @@ if out=$(STANDIN_LOG="$tmp/short.err" "$sup/start" --sts --cloudtrail --imds --s
     n=$((n + 1))
 else
     diag "$tmp/short.err"; not_ok "second stand-in starts"
+fi
+
+# --latency and the request log's error type, on a third stand-in
+if out=$(STANDIN_LOG="$tmp/pacing.err" "$sup/start" --cloudtrail --latency 0.3 --ct-rate 1); then
+    pacing_pid=${out% *}
+    "$py" "$sup/selftest.py" pacing $((n + 1)) "${out#* }" &
+    client_pid=$!
+    wait "$client_pid"
+    client_pid=
+    n=$((n + 1))
+else
+    diag "$tmp/pacing.err"; not_ok "third stand-in starts"
 fi
 
 # last: SIGTERM stops the stand-in cleanly

@@ -220,7 +220,9 @@ class CloudTrail:
         self.rate = rate
         self.retention_days = retention_days
         self._lock = threading.Lock()
-        self._events = []
+        # events by (account, region): a lookup only sees its own account-region's,
+        # so it scans only those (a bench has a thousand account-regions)
+        self._by_scope = collections.defaultdict(list)
         self._windows = collections.defaultdict(collections.deque)
         self._token_key = secrets.token_bytes(32)
 
@@ -237,7 +239,8 @@ class CloudTrail:
             except (AttributeError, KeyError, TypeError, ValueError) as e:
                 raise ValueError("event #%d: %s: %s" % (i, type(e).__name__, e)) from None
         with self._lock:
-            self._events.extend(events)
+            for ev in events:
+                self._by_scope[(ev.account, ev.region)].append(ev)
         return len(events)
 
     # ---- throttling -------------------------------------------------------
@@ -366,7 +369,7 @@ class CloudTrail:
         hi = end if end is not None else now
         oldest = now - self.retention_days * 86400 if self.retention_days else float("-inf")
         with self._lock:
-            events = list(self._events)
+            events = list(self._by_scope.get((principal.account, principal.region), ()))
         picked = []
         if category is None:
             for ev in events:

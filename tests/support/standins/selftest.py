@@ -734,6 +734,11 @@ def t_fauxqs_roundtrip(ctx):
     sqs_call(ctx, "DeleteMessage", {"QueueUrl": q, "ReceiptHandle": msg["ReceiptHandle"]})
     again = sqs_call(ctx, "ReceiveMessage", {"QueueUrl": q, "WaitTimeSeconds": 1})
     assert not again.get("Messages"), again
+    # FAUXQS_RECEIVE_LOG (receipts.mjs): the receive and the delete, in order
+    with open(os.path.join(ctx.dir, "receipts.log"), encoding="utf-8") as f:
+        mine = [x.split()[1:] for x in f if sent["MessageId"] in x]
+    assert mine == [["R", "whochanged-test", sent["MessageId"], "1"],
+                    ["D", "whochanged-test", sent["MessageId"]]], mine
     return True
 
 
@@ -820,6 +825,32 @@ def expiry(n, port):
     return 0 if good else 1
 
 
+def pacing(n, port):
+    """Third stand-in (--latency 0.3 --ct-rate 1): service answers wait,
+    control endpoints do not; the request log names a throttled call's
+    error."""
+    ctx = Ctx(port, 0, 0, 0, "")
+    good = False
+    try:
+        t0 = time.time()
+        ctx.jget("/_health")
+        assert time.time() - t0 < 0.25, "control endpoint delayed"
+        ct = ctx.client("cloudtrail", "eu-west-1")
+        t0 = time.time()
+        ct.lookup_events(MaxResults=1)
+        assert time.time() - t0 >= 0.3, time.time() - t0
+        expect_error(lambda: ct.lookup_events(MaxResults=1), "ThrottlingException", 400)
+        last = [q for q in ctx.jget("/_requests") if q["role"] == "cloudtrail"][-2:]
+        assert [q.get("error") for q in last] == [None, "ThrottlingException"], last
+        good = True
+    except Exception:
+        for line in traceback.format_exc().splitlines():
+            print("# " + line)
+    print("%s %d - standin --latency delays service answers, not control ones; the request log "
+          "names a CloudTrail error" % ("ok" if good else "not ok", n), flush=True)
+    return 0 if good else 1
+
+
 def run(first, port, pid, fq_port, fq_pid, d):
     ctx = Ctx(port, pid, fq_port, fq_pid, d)
     started = os.stat(os.path.join(d, "standin.port")).st_mtime
@@ -847,6 +878,8 @@ def main(argv):
         return 0
     if len(argv) == 4 and argv[1] == "expiry":
         return expiry(int(argv[2]), int(argv[3]))
+    if len(argv) == 4 and argv[1] == "pacing":
+        return pacing(int(argv[2]), int(argv[3]))
     if len(argv) == 8 and argv[1] == "run":
         return run(int(argv[2]), int(argv[3]), int(argv[4]), int(argv[5]), int(argv[6]),
                    argv[7])

@@ -365,8 +365,15 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         entry["status"] = resp.status
+        if role == "cloudtrail" and resp.status >= 400:
+            try:  # which error (ThrottlingException, ...), for the request log
+                entry["error"] = json.loads(resp.body).get("__type")
+            except (ValueError, AttributeError):
+                pass
         if role != "control":
             self.app.stats.log(entry)
+            if self.app.args.latency > 0:  # a far-away service (after admission)
+                time.sleep(self.app.args.latency)
         self.send_response(resp.status)
         for name, value in resp.headers:
             self.send_header(name, value)
@@ -397,6 +404,8 @@ def parse_args(argv):
     g.add_argument("--max-hang", type=float, default=60.0, help="upper bound of any hang fault")
     g.add_argument("--faults", action="append", metavar="ROLE=SPEC",
                    help="initial fault queue for a role, e.g. cloudtrail=throttle*3,500")
+    g.add_argument("--latency", type=float, default=0.0,
+                   help="seconds every service request waits before its answer (not /_ control)")
     g = ap.add_argument_group("roles")
     for r in ROLES:
         g.add_argument("--" + r, action="store_true", help="serve %s" % r)
