@@ -17,6 +17,7 @@
  * config (trusted, ignore, skew) and reopens the JSON lines files.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -661,7 +662,7 @@ static void s_teardown(struct s_runner *r)
 static void s_loop(struct s_runner *r)
 {
     struct wc_clock mono = wc_clock_system();
-    int64_t drain_until = 0;
+    int64_t drain_until = 0, trimmed_ms = 0;
     bool stopping = false;
 
     pthread_mutex_lock(&r->lock);
@@ -693,6 +694,10 @@ static void s_loop(struct s_runner *r)
         if (wc_pipeline_room(r->pipe) > 0)
             pthread_cond_signal(&r->recv_cond);
         now = wc_clock_mono_ms(&mono);
+        if (now - trimmed_ms >= 2000) { /* hand freed heap back: RSS follows the load */
+            trimmed_ms = now;
+            malloc_trim(0);
+        }
         wake = wc_pipeline_wake_ms(r->pipe) - now;
         if (wake > 1000) /* signals and the gauges are looked at every second */
             wake = 1000;
@@ -751,6 +756,9 @@ int wc_cmd_run(int argc, char **argv)
     pthread_cond_init(&r.pool_cond, NULL);
     pthread_cond_init(&r.recv_cond, NULL);
     pthread_mutex_init(&r.reload_lock, NULL);
+    /* a few malloc arenas, not one per I/O thread: memory freed by one
+     * thread is reused by the others instead of staying in its arena */
+    mallopt(M_ARENA_MAX, 1);
     /* handlers first: a SIGHUP (or SIGTERM) during start-up must not kill the
      * worker with the default action; start-up reads g_stop as it goes */
     memset(&sa, 0, sizeof(sa));

@@ -803,6 +803,10 @@ void wc_pipeline_receive(struct wc_pipeline *p, struct wc_queue_message *qm)
         s_refused(p, m, err);
         return;
     }
+    /* parsed: the raw body is not needed any more (memory per message in hand) */
+    free(m->qm.body);
+    m->qm.body = NULL;
+    m->qm.body_len = 0;
     if (m->note->kind == WC_NOTE_OVERSIZED) {
         struct s_act *a = s_act_new(p, WC_ACTION_FETCH);
 

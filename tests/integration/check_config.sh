@@ -34,7 +34,7 @@ check "valid config: exit 0, 'config OK: path' on stderr" \
     eval '[ $rc -eq 0 ] && err_line "config OK: $data/valid.yaml"'
 check "valid config: effective config on stdout with values and defaults" \
     eval 'has_out "skew_seconds: 300" && has_out "retry_for_seconds: 900" &&
-          has_out "region: \"eu-central-1\"" && has_out "max_in_flight: 64" &&
+          has_out "region: \"eu-central-1\"" && has_out "max_in_flight: 512" &&
           has_out "- \"AWS::Config::ResourceCompliance\""'
 check "valid config: secret redacted, never printed" \
     eval 'has_out "hmac_secret: \"(redacted)\"" && ! grep -q "integration-hmac-secret-42" "$tmp/out" "$tmp/err"'

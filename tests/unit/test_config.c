@@ -90,7 +90,7 @@ static void test_defaults(void **state)
     assert_null(wc_config_queue_url(c));
     assert_null(wc_config_queue_name(c));
     assert_false(wc_config_notify_unattributed(c));
-    assert_int_equal(wc_config_max_in_flight(c), 64);
+    assert_int_equal(wc_config_max_in_flight(c), 512);
     assert_string_equal(wc_config_state_dir(c), "/var/lib/whochanged");
     assert_null(wc_config_metrics_listen(c));
     assert_int_equal(wc_config_notifier_count(c), 0);
@@ -110,7 +110,7 @@ static void test_defaults(void **state)
 
     assert_int_equal(wc_config_load_defaults(&c), WC_OK);
     assert_null(wc_config_path(c));
-    assert_int_equal(wc_config_max_in_flight(c), 64);
+    assert_int_equal(wc_config_max_in_flight(c), 512);
     wc_config_destroy(c);
 }
 
