@@ -1034,7 +1034,8 @@ bool wc_sched_next(struct wc_sched *s, int64_t now_ms, struct wc_sched_call *out
         struct s_lookup *l;
         int64_t wait = wc_adaptive_wait_ms(&r->rate, now_ms);
 
-        if (!r->lookup && r->n_wait >= 2 && !s->o.no_scan && s->o.settle_ms > 0) {
+        if (!r->lookup && r->n_wait >= 2 && !s->o.no_scan && s->o.settle_ms > 0 &&
+            r->rate.rate < WC_SCHED_SETTLE_BELOW_RATE) {
             /* a burst still arriving: let it settle so that one scan covers
              * it, rather than one scan now and the same window again soon
              * (a lone change goes at once) */

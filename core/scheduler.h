@@ -47,8 +47,11 @@
 #define WC_SCHED_DEFAULT_PAGE_SIZE 50
 #define WC_SCHED_DEFAULT_MAX_SCAN_PAGES 20
 #define WC_SCHED_DEFAULT_MAX_REGIONS 16384
-/* The worker's settle_ms (see wc_sched_options). */
+/* The worker's settle_ms (see wc_sched_options). Settling pays only when
+ * calls are scarce: an account-region whose rate is this high or more
+ * (a raised lookups_per_second) does not wait. */
 #define WC_SCHED_SETTLE_MS 500
+#define WC_SCHED_SETTLE_BELOW_RATE 5.0
 
 struct wc_sched_options {
     double rate_per_s;   /* ceiling per account-region; 0: 2 */
@@ -60,7 +63,8 @@ struct wc_sched_options {
     int settle_ms;       /* several changes waiting in one account-region (a burst
                           * arriving) wait until none has joined for this long, at
                           * most 4 times it after the first; a lone change never
-                          * waits. 0: no settling */
+                          * waits, nor does an account-region whose rate is
+                          * WC_SCHED_SETTLE_BELOW_RATE or more. 0: no settling */
 };
 
 struct wc_sched;

@@ -305,9 +305,8 @@ max_in_flight: %d
 state_dir: "%s"
 metrics_listen: "127.0.0.1:%d"
 notifiers:
-  - {type: slack, webhook_url: "%s/services/T0BENCH/B0BENCH/benchsecret", verdicts: [human]}
   - {type: jsonl, path: "%s/findings.jsonl"}
-""" % (qurl, sqs.url, st.url, lps, mif, state, mport, st.url, state))
+""" % (qurl, sqs.url, st.url, lps, mif, state, mport, state))
     stats0 = st.stats()
     posts0 = st.n_posts()
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": TMP, "AWS_EC2_METADATA_DISABLED": "true",
@@ -436,8 +435,10 @@ notifiers:
     want = {k: v for k, v in wl.expect.items() if v}
     if verdicts != want:
         r.problems.append("findings %s, expected %s" % (verdicts, want))
-    if r.posts != wl.expect["human"]:
-        r.problems.append("%d Slack post(s), expected %d" % (r.posts, wl.expect["human"]))
+    # (no Slack here: the worker paces Slack at 1 post/s, which would be all this
+    # measured; the load scenarios measure Slack)
+    if r.posts != 0:
+        r.problems.append("%d Slack post(s), expected none" % r.posts)
     if r.ct_throttled:
         r.problems.append("%d LookupEvents call(s) throttled by the stand-in" % r.ct_throttled)
     r.ok = not r.problems
@@ -741,9 +742,8 @@ def main():
               "cloudtrail: {lookups_per_second: 100}   # 2 in section 2\n"
               "max_in_flight: 64                       # 1, 8, 64\n"
               "state_dir: \"DIR\"\nmetrics_listen: \"127.0.0.1:PORT\"  # sampled every 0.25 s (0.5 s in section 2)\n"
-              "notifiers:\n"
-              "  - {type: slack, webhook_url: \"http://127.0.0.1:PORT/services/T0BENCH/B0BENCH/...\", verdicts: [human]}\n"
-              "  - {type: jsonl, path: \"DIR/findings.jsonl\"}\n```")
+              "notifiers:                               # JSON lines only: the worker paces Slack\n"
+              "  - {type: jsonl, path: \"DIR/findings.jsonl\"}  # at 1 post/s (see the load scenarios)\n```")
     text = "\n".join(md)
 
     say("")

@@ -1672,6 +1672,13 @@ static void test_burst_settles_into_one_scan(void **state)
     assert_true(wc_sched_next(s, now + 2000, &call, &wake));
     assert_true(call.scan);
     wc_sched_destroy(s);
+    /* calls are not scarce (a raised rate): no waiting */
+    o.rate_per_s = 100;
+    s = wc_sched_new(&o);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(wc_sched_add(s, (uint64_t)i + 1, &c[i], now), WC_OK);
+    assert_true(wc_sched_next(s, now, &call, &wake));
+    wc_sched_destroy(s);
     for (int i = 0; i < 4; i++)
         wc_change_clean_up(&c[i]);
 }
