@@ -438,6 +438,16 @@ static struct msg_rec *s_receive(struct world *w, char *body, int receive_count)
     return r;
 }
 
+/* The common case: alice's human change to sg-1, its event in CloudTrail,
+ * received once. */
+static struct msg_rec *s_alice_sg1(struct world *w)
+{
+    s_add_event(&w->trail, &(struct ev_spec){.id = "ev-1", .name = "AuthorizeSecurityGroupIngress",
+                                             .time_ms = T0 - 62000, .resource = "sg-1",
+                                             .who = "alice"});
+    return s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 1);
+}
+
 /* LookupEvents over w->trail: attribute and window, newest first, pages of 50. */
 static int s_lookup(struct world *w, const struct wc_action *a, struct wc_event_list *page)
 {
@@ -735,8 +745,7 @@ static void test_ledger_records_before_delete(void **state)
     struct wc_send_result res = {0};
 
     (void)state;
-    s_add_event(&w->trail, &(struct ev_spec){.id = "ev-1", .name = "AuthorizeSecurityGroupIngress", .time_ms = T0 - 62000, .resource = "sg-1", .who = "alice"});
-    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 1);
+    r = s_alice_sg1(w);
     s_run(w, 1000);
     /* the send is under way: nothing recorded, nothing deleted */
     assert_int_equal(w->n_held, 1);
@@ -758,8 +767,7 @@ static void test_lease_heartbeat_while_send_hangs(void **state)
     struct wc_send_result res = {0};
 
     (void)state;
-    s_add_event(&w->trail, &(struct ev_spec){.id = "ev-1", .name = "AuthorizeSecurityGroupIngress", .time_ms = T0 - 62000, .resource = "sg-1", .who = "alice"});
-    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 1);
+    r = s_alice_sg1(w);
     s_run(w, 1000);
     assert_int_equal(w->n_held, 1);
     /* 19 s on: two thirds of the lease left, no heartbeat yet */
@@ -796,8 +804,7 @@ static void test_throttled_send_waits_retry_after(void **state)
     int64_t start = s_mono(&w->clock);
 
     (void)state;
-    s_add_event(&w->trail, &(struct ev_spec){.id = "ev-1", .name = "AuthorizeSecurityGroupIngress", .time_ms = T0 - 62000, .resource = "sg-1", .who = "alice"});
-    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 1);
+    r = s_alice_sg1(w);
     s_run(w, 20000);
     assert_int_equal(r->fate, F_DELETED);
     assert_int_equal(w->n_sent, 1);
@@ -828,8 +835,7 @@ static void test_throttled_lookup_retried_not_failed(void **state)
 
     (void)state;
     w->throttle_next = 2;
-    s_add_event(&w->trail, &(struct ev_spec){.id = "ev-1", .name = "AuthorizeSecurityGroupIngress", .time_ms = T0 - 62000, .resource = "sg-1", .who = "alice"});
-    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 1);
+    r = s_alice_sg1(w);
     s_run(w, 60000);
     assert_int_equal(r->fate, F_DELETED);
     assert_int_equal(w->n_sent, 1);
@@ -1070,8 +1076,7 @@ static void test_duplicate_receive_keeps_newest_handle(void **state)
     struct wc_send_result res = {0};
 
     (void)state;
-    s_add_event(&w->trail, &(struct ev_spec){.id = "ev-1", .name = "AuthorizeSecurityGroupIngress", .time_ms = T0 - 62000, .resource = "sg-1", .who = "alice"});
-    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 1);
+    r = s_alice_sg1(w);
     s_run(w, 1000);
     assert_int_equal(w->n_held, 1);
     /* SQS hands the same message out again meanwhile */
