@@ -861,6 +861,30 @@ static void test_trust_allowlists(void **state)
     wc_config_errors_clean_up(&errs);
 }
 
+/* digest_seconds, and coalesce_seconds its older name: read, never dumped. */
+static void test_digest_seconds_and_its_old_name(void **state)
+{
+    struct wc_config *c;
+    struct wc_buf d = WC_BUF_INIT;
+
+    (void)state;
+    c = s_ok("correlation: {coalesce_seconds: 7}\n");
+    assert_int_equal(wc_config_digest_s(c), 7);
+    assert_int_equal(wc_config_dump(c, &d), WC_OK);
+    assert_non_null(strstr(d.ptr, "digest_seconds: 7"));
+    assert_null(strstr(d.ptr, "coalesce_seconds"));
+    wc_buf_clean_up(&d);
+    wc_config_destroy(c);
+    c = s_ok("correlation: {digest_seconds: 0}\ncloudtrail: {scan: false}\n");
+    assert_int_equal(wc_config_digest_s(c), 0);
+    assert_false(wc_config_cloudtrail_scan(c));
+    wc_config_destroy(c);
+    assert_int_equal(wc_config_load_defaults(&c), WC_OK);
+    assert_int_equal(wc_config_digest_s(c), 5);
+    assert_true(wc_config_cloudtrail_scan(c));
+    wc_config_destroy(c);
+}
+
 /* Found by tests/fuzz/fuzz_config: a value holding "${" (written "$${" in
  * the file) was dumped as "${", which the loader then expanded. */
 static void test_dump_escapes_dollar_brace(void **state)
@@ -1091,6 +1115,7 @@ int main(void)
         cmocka_unit_test(test_trust_allowlists),
         cmocka_unit_test(test_dump_round_trip),
         cmocka_unit_test(test_dump_escapes_dollar_brace),
+        cmocka_unit_test(test_digest_seconds_and_its_old_name),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_example_loads),
         cmocka_unit_test(test_secrets_reach_logger_redaction),
