@@ -684,7 +684,6 @@ static void s_loop(struct s_runner *r)
             drain_until = wc_clock_mono_ms(&mono) + DRAIN_MS;
         }
         s_dispatch(r);
-        wc_pipeline_get_stats(r->pipe, &st);
         if (!stopping) /* not ready while the state file cannot record */
             wc_metrics_set_ready(r->metrics, wc_pipeline_healthy(r->pipe));
         if (stopping && ((wc_pipeline_in_hand(r->pipe) == 0 &&
@@ -694,9 +693,10 @@ static void s_loop(struct s_runner *r)
         if (wc_pipeline_room(r->pipe) > 0)
             pthread_cond_signal(&r->recv_cond);
         now = wc_clock_mono_ms(&mono);
-        if (now - trimmed_ms >= 2000) { /* hand freed heap back: RSS follows the load */
+        if (now - trimmed_ms >= 2000) { /* every two seconds: */
             trimmed_ms = now;
-            malloc_trim(0);
+            wc_pipeline_get_stats(r->pipe, &st); /* the oldest-retry gauge */
+            malloc_trim(0); /* freed heap back to the system: RSS follows the load */
         }
         wake = wc_pipeline_wake_ms(r->pipe) - now;
         if (wake > 1000) /* signals and the gauges are looked at every second */
