@@ -30,7 +30,7 @@ import urllib.error, urllib.request, uuid
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
-from e2e import http, iso, sg  # noqa: E402
+from e2e import http, iso, sg, stop_pid  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 BIN = os.path.join(ROOT, BUILD, "whochanged")
@@ -60,24 +60,6 @@ def say(msg):
 
 
 # --- processes -------------------------------------------------------------
-
-def stop_pid(pid, grace=5.0):
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.time() + grace
-    while time.time() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
 
 def stop_all():
     while PROCS:

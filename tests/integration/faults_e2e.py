@@ -41,7 +41,7 @@ import uuid
 ROOT = os.environ.get("WC_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 import e2e  # noqa: E402
-from e2e import http, iso, sg  # noqa: E402
+from e2e import http, iso, sg, stop_pid  # noqa: E402
 from faultproxy import FaultProxy  # noqa: E402
 
 BIN = os.environ.get("WHOCHANGED") or os.path.join(ROOT, "build", "whochanged")
@@ -359,29 +359,6 @@ notifiers:
             subprocess.run(["umount", m], capture_output=True, timeout=30)
             if os.path.ismount(m):
                 subprocess.run(["umount", "-l", m], capture_output=True, timeout=30)
-
-
-def stop_pid(pid):
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.time() + 5
-    while time.time() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    try:
-        e2e.PROCS.remove(pid)
-    except ValueError:
-        pass
 
 
 def wait_for(pred, timeout, step=0.25):

@@ -42,6 +42,25 @@ def sg(n):
     return "sg-%017x" % n
 
 
+def stop_pid(pid, grace=5.0):
+    """SIGTERM, then SIGKILL after grace seconds. Only pids we started."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.time() + grace
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def stop_procs():
     """SIGTERM every server in PROCS, SIGKILL what is still there after 5 s."""
     for pid in PROCS:

@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 
-from e2e import PROCS, http, iso
+from e2e import PROCS, http, iso, stop_pid
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 ACCOUNT = "123456789012"
@@ -42,25 +42,6 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-def stop_pid(pid, grace=5.0):
-    """SIGTERM, then SIGKILL after grace seconds. Only pids we started."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.time() + grace
-    while time.time() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 # --- identities and records ---------------------------------------------------
