@@ -1144,6 +1144,21 @@ static void test_dry_run_touches_nothing(void **state)
     s_world_free(w);
 }
 
+/* w's pipeline again (one notifier, defaults), over another ledger. */
+static void s_use_ledger(struct world *w, struct wc_ledger *ledger)
+{
+    struct wc_pipeline_options o = {.schedule = {30, 900, 300}, .lease_s = 30, .max_in_hand = 8};
+    struct wc_pipeline_ports ports = {.clock = &w->wclock, .ledger = ledger,
+                                      .notifiers = w->ntp, .n_notifiers = 1};
+    struct wc_policy policy;
+
+    wc_pipeline_destroy(w->p);
+    assert_int_equal(wc_policy_init_defaults(&policy), WC_OK);
+    w->p = wc_pipeline_new(&o, &ports, &policy);
+    wc_policy_clean_up(&policy);
+    assert_non_null(w->p);
+}
+
 /* A ledger that cannot record (disk full). */
 static bool s_full_accepted(struct wc_ledger *l, const char *n, const char *subject)
 {
@@ -1228,22 +1243,8 @@ static void test_unrecorded_delivery_recorded_before_delete(void **state)
     struct msg_rec *r;
 
     (void)state;
-    wc_pipeline_destroy(w->p);
-    {
-        struct wc_pipeline_options o = {.schedule = {30, 900, 300}, .lease_s = 30,
-                                        .max_in_hand = 8};
-        struct wc_pipeline_ports ports = {.clock = &w->wclock, .ledger = &fl.base,
-                                          .notifiers = w->ntp, .n_notifiers = 1};
-        struct wc_policy policy;
-
-        assert_int_equal(wc_policy_init_defaults(&policy), WC_OK);
-        w->p = wc_pipeline_new(&o, &ports, &policy);
-        wc_policy_clean_up(&policy);
-        assert_non_null(w->p);
-    }
-    s_add_event(&w->trail, &(struct ev_spec){.id = "ev-1", .name = "AuthorizeSecurityGroupIngress",
-                                             .time_ms = T0 - 62000, .resource = "sg-1", .who = "alice"});
-    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 1);
+    s_use_ledger(w, &fl.base);
+    r = s_alice_sg1(w);
     while (s_step(w))
         ;
     assert_int_equal(w->n_sent, 1);
@@ -1272,23 +1273,9 @@ static void test_ledger_full_pauses_receiving(void **state)
 
     (void)state;
     /* the world's pipeline borrows the ledger: swap in one that fails */
-    wc_pipeline_destroy(w->p);
+    s_use_ledger(w, &full);
     w->ledger = &full;
-    {
-        struct wc_pipeline_options o = {.schedule = {30, 900, 300}, .lease_s = 30,
-                                        .max_in_hand = 8};
-        struct wc_pipeline_ports ports = {.clock = &w->wclock, .ledger = &full,
-                                          .notifiers = w->ntp, .n_notifiers = 1};
-        struct wc_policy policy;
-
-        assert_int_equal(wc_policy_init_defaults(&policy), WC_OK);
-        w->p = wc_pipeline_new(&o, &ports, &policy);
-        wc_policy_clean_up(&policy);
-        assert_non_null(w->p);
-    }
-    s_add_event(&w->trail, &(struct ev_spec){.id = "ev-1", .name = "AuthorizeSecurityGroupIngress",
-                                             .time_ms = T0 - 62000, .resource = "sg-1", .who = "alice"});
-    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 1);
+    r = s_alice_sg1(w);
     while (s_step(w))
         ;
     /* posted but not recorded: kept for a later try, not deleted */
