@@ -618,6 +618,12 @@ static int s_setup(struct s_runner *r, const char *level_name, const char *forma
         po.sched.rate_per_s = wc_config_cloudtrail_rate(r->cfg);
         po.sched.no_scan = !wc_config_cloudtrail_scan(r->cfg);
         po.sched.settle_ms = WC_SCHED_SETTLE_MS;
+        {
+            /* the loop's clock is monotonic; slots are wall time */
+            struct wc_clock c = wc_clock_system();
+
+            po.sched.wall_offset_ms = wc_clock_now_ms(&c) - wc_clock_mono_ms(&c);
+        }
         po.dry_run = r->dry_run;
         pp.ledger = r->ledger;
         pp.notifiers = r->notifiers;

@@ -9,30 +9,36 @@
 
 /* ---- the adaptive rate ---------------------------------------------------- */
 
-/* Rung 1: the ceiling less 10% (requests reach the service with jitter and
- * its window is strict; as aws/cloudtrail.c). */
+/* Rung 1 (alone): the ceiling less 10% (requests reach the service with
+ * jitter and its window is strict; as aws/cloudtrail.c). */
 #define S_RATE_MARGIN 1.1
-/* Rung n >= 2: rung 1 / (n * S_SHARE_SPACING): every period a multiple of
- * one unit (907.5 ms at 2/s). Three workers fit on rung 2 (1.65 calls/s of
- * 2, room for arrival jitter), and two there leave a slot for a third to
- * walk into; four fit on rung 3. */
-#define S_SHARE_SPACING 1.65
+/* Rungs L >= 2 share the budget in slots: instants S_SLOT_SPACING seconds
+ * apart, counted from the wall clock's epoch so that every worker, on any
+ * host, sees the same slots. A strict one-second window never holds two
+ * slots (210 ms to spare for jitter), so a slot takes as many calls as the
+ * ceiling allows in a second (2 at 2/s) and never throttles them; a third
+ * caller in a slot is throttled, whichever arrives last. On rung L a worker
+ * calls in one slot of every L - 1 (its phase) and keeps that phase across
+ * idle spells: 2 (L - 1) workers fit on rung L at 2/s. */
+#define S_SLOT_SPACING 1.21
 #define S_MAX_LEVEL 64
-/* Floating-point slack: a token due at t is there at t. */
+/* Floating-point slack: a slot due at t is there at t. */
 #define S_EPSILON 1e-6
-/* Rung 1: a throttle moves the phase this much; S_STRIKES of them within
- * S_STRIKE_WINDOW_MS: down to rung 2. */
-#define S_SHIFT_MS 200.0
-#define S_STRIKES 2
-#define S_STRIKE_WINDOW_MS 3000
-/* Rung >= 2: a throttled call is tried again this much later (the phase
- * walks forward to a free slot). One rung down when a whole period has been
- * walked, when throttles keep coming (gaps under S_EPISODE_GAP_MS) for
- * S_EPISODE_MS, or at the S_BURSTS-th run of throttles (runs end with a
- * success) within S_BURST_WINDOW_MS: slots keep being lost, the rung holds
- * more workers than fit. */
-#define S_WALK_STEP_MS 80.0
-#define S_WALK_FAST_MS 1000.0
+/* A call may still take its slot this late (the loop's wake-up latency);
+ * later, it waits for its next slot: the phase is kept. */
+#define S_SLOT_SLACK_MS 30.0
+/* Rung 1: a throttle means another worker (or tool) shares the budget:
+ * down to S_SHARED_LEVEL at once, whose slots have room for four workers.
+ * Stepping down one rung at a time, or after a second throttle, left
+ * workers whose demand comes and goes calling at will for tens of seconds
+ * (the simulation in tests/unit/test_scheduler.c). */
+#define S_SHARED_LEVEL 3
+/* Rung L >= 2: a throttle means the slot was taken; the call moves to the
+ * next slot (a new phase). L throttles without a success between them
+ * (every phase tried), throttles that keep coming (gaps under
+ * S_EPISODE_GAP_MS) for S_EPISODE_MS, or the S_BURSTS-th run of throttles
+ * (runs end with a success) within S_BURST_WINDOW_MS: the rung holds more
+ * workers than it has phases, one rung down. */
 #define S_EPISODE_MS 8000
 #define S_EPISODE_GAP_MS 5000
 #define S_BURSTS 5
@@ -47,11 +53,30 @@
 #define S_PROBE_MAX_MS 960000
 #define S_PROBE_CHECK_MS 10000
 
-static double s_level_rate(const struct wc_adaptive_rate *a, int level)
+/* Calls a slot takes, and the time between slots. */
+static double s_slot_calls(const struct wc_adaptive_rate *a)
 {
-    double cap = a->ceiling / S_RATE_MARGIN;
+    double n = floor(a->ceiling + S_EPSILON);
 
-    return level <= 1 ? cap : cap / (level * S_SHARE_SPACING);
+    return n < 1 ? 1 : n;
+}
+
+static double s_slot_ms(const struct wc_adaptive_rate *a)
+{
+    return 1000.0 * S_SLOT_SPACING * s_slot_calls(a) / a->ceiling;
+}
+
+static double s_period_ms(const struct wc_adaptive_rate *a)
+{
+    return 1000.0 / a->rate;
+}
+
+/* The first slot instant at or after t (rungs >= 2). */
+static double s_slot_at_or_after(const struct wc_adaptive_rate *a, double t)
+{
+    double w = s_slot_ms(a);
+
+    return a->origin_ms + ceil((t - a->origin_ms) / w - S_EPSILON) * w;
 }
 
 static void s_set_level(struct wc_adaptive_rate *a, int level)
@@ -61,19 +86,18 @@ static void s_set_level(struct wc_adaptive_rate *a, int level)
     if (level > S_MAX_LEVEL)
         level = S_MAX_LEVEL;
     a->level = level;
-    a->rate = s_level_rate(a, level);
+    if (level == 1) {
+        a->rate = a->ceiling / S_RATE_MARGIN;
+    } else {
+        a->rate = 1000.0 / ((level - 1) * s_slot_ms(a));
+        a->next_ms = s_slot_at_or_after(a, a->next_ms); /* onto the slots */
+    }
 }
 
-/* Tokens earned since the last fill; then the steps up that a quiet spell
- * has earned, and the verdict on a step on trial. */
-static void s_fill(struct wc_adaptive_rate *a, int64_t now_ms)
+/* The steps up that a quiet spell has earned, and the verdict on a step on
+ * trial. */
+static void s_probe(struct wc_adaptive_rate *a, int64_t now_ms)
 {
-    if (now_ms > a->last_fill_ms) {
-        a->tokens += a->rate * (double)(now_ms - a->last_fill_ms) / 1000.0;
-        if (a->tokens > a->capacity)
-            a->tokens = a->capacity;
-        a->last_fill_ms = now_ms;
-    }
     if (a->probed_ms && now_ms - a->probed_ms >= S_PROBE_CHECK_MS) {
         a->probed_ms = 0; /* the step held */
         a->probe_wait_ms /= 2;
@@ -84,17 +108,41 @@ static void s_fill(struct wc_adaptive_rate *a, int64_t now_ms)
         s_set_level(a, a->level - 1);
         a->probed_ms = a->probe_at_ms ? a->probe_at_ms : now_ms;
         a->probe_at_ms += a->probe_wait_ms;
-        a->walked_ms = 0;
+        a->walked = 0;
     }
+}
+
+/* The instant a call at now_ms would go: next_ms, or after an idle spell
+ * (rungs >= 2) the slot of its phase just passed, if within the slack, or
+ * the next one: a worker whose demand comes and goes keeps its phase and
+ * does not land on another's. Alone (rung 1), at once. */
+static double s_when(const struct wc_adaptive_rate *a, double now_ms)
+{
+    double period = s_period_ms(a);
+    double slot = a->next_ms;
+
+    if (now_ms <= slot)
+        return slot;
+    if (a->level == 1)
+        return now_ms;
+    slot += floor((now_ms - slot) / period) * period;
+    if (now_ms - slot <= S_SLOT_SLACK_MS + S_EPSILON)
+        return slot;
+    return slot + period;
 }
 
 void wc_adaptive_init(struct wc_adaptive_rate *a, double ceiling, int64_t now_ms)
 {
+    wc_adaptive_init_at(a, ceiling, now_ms, 0);
+}
+
+void wc_adaptive_init_at(struct wc_adaptive_rate *a, double ceiling, int64_t now_ms,
+                         int64_t wall_offset_ms)
+{
     memset(a, 0, sizeof(*a));
     a->ceiling = ceiling > 0 ? ceiling : WC_SCHED_DEFAULT_RATE;
-    a->capacity = 1.0;
-    a->tokens = a->capacity;
-    a->last_fill_ms = now_ms;
+    a->origin_ms = -(double)wall_offset_ms;
+    a->next_ms = (double)now_ms;
     a->probe_wait_ms = S_PROBE_MS;
     s_set_level(a, 1);
 }
@@ -103,11 +151,9 @@ int64_t wc_adaptive_wait_ms(struct wc_adaptive_rate *a, int64_t now_ms)
 {
     double ms;
 
-    s_fill(a, now_ms);
-    if (a->tokens >= 1.0 - S_EPSILON)
-        return 0;
-    ms = ceil((1.0 - a->tokens) * 1000.0 / a->rate - S_EPSILON);
-    return ms < 1 ? 1 : (int64_t)ms;
+    s_probe(a, now_ms);
+    ms = ceil(s_when(a, (double)now_ms) - (double)now_ms - S_EPSILON);
+    return ms <= 0 ? 0 : (int64_t)ms;
 }
 
 int64_t wc_adaptive_acquire(struct wc_adaptive_rate *a, int64_t now_ms)
@@ -115,47 +161,38 @@ int64_t wc_adaptive_acquire(struct wc_adaptive_rate *a, int64_t now_ms)
     int64_t wait = wc_adaptive_wait_ms(a, now_ms);
 
     if (wait == 0)
-        a->tokens -= 1.0;
+        a->next_ms = s_when(a, (double)now_ms) + s_period_ms(a);
     return wait;
 }
 
 void wc_adaptive_on_success(struct wc_adaptive_rate *a, int64_t now_ms)
 {
-    s_fill(a, now_ms);
-    a->walked_ms = 0;
+    s_probe(a, now_ms);
+    a->walked = 0;
 }
 
 void wc_adaptive_on_throttle(struct wc_adaptive_rate *a, int64_t now_ms)
 {
-    s_fill(a, now_ms);
+    s_probe(a, now_ms);
     if (a->probed_ms && now_ms - a->probed_ms < S_PROBE_CHECK_MS) {
         /* the last step up was one too many: back, and wait longer */
-        s_set_level(a, a->level + 1);
         a->probed_ms = 0;
         a->probe_wait_ms *= 2;
         if (a->probe_wait_ms > S_PROBE_MAX_MS)
             a->probe_wait_ms = S_PROBE_MAX_MS;
-        a->walked_ms = 0;
+        a->walked = 0;
         a->strikes = 0;
-        a->tokens -= S_SHIFT_MS / 1000.0 * a->rate;
+        s_set_level(a, a->level + 1);
     } else if (a->level == 1) {
-        if (a->strikes == 0 || now_ms - a->strike_start_ms > S_STRIKE_WINDOW_MS) {
-            a->strike_start_ms = now_ms;
-            a->strikes = 0;
-        }
-        if (++a->strikes >= S_STRIKES) {
-            s_set_level(a, 2);
-            a->strikes = 0;
-            a->walked_ms = 0;
-        }
-        a->tokens -= S_SHIFT_MS / 1000.0 * a->rate;
+        a->walked = 0;
+        a->strikes = 0;
+        s_set_level(a, S_SHARED_LEVEL);
     } else {
-        /* walk the phase: the same call again a little later (quickly
-         * across the second a slot can be blocked for, then a period
-         * apart). The rung is too high when a whole period has been walked
-         * without a free slot, when throttles keep coming for
-         * S_EPISODE_MS, or when runs of them keep coming back */
-        bool burst = a->walked_ms == 0; /* the first of a run */
+        /* the slot was taken: this call again at the next slot, a new
+         * phase. The rung is too high when every phase has been tried
+         * without a success, when throttles keep coming for S_EPISODE_MS,
+         * or when runs of them keep coming back */
+        bool burst = a->walked == 0; /* the first of a run */
 
         if (a->strikes == 0 || now_ms - a->last_throttle_ms > S_EPISODE_GAP_MS) {
             a->strike_start_ms = now_ms;
@@ -169,17 +206,14 @@ void wc_adaptive_on_throttle(struct wc_adaptive_rate *a, int64_t now_ms)
             }
             a->bursts++;
         }
-        a->walked_ms += S_WALK_STEP_MS;
-        if (a->walked_ms >= 1000.0 / a->rate || now_ms - a->strike_start_ms >= S_EPISODE_MS ||
+        if (++a->walked >= a->level - 1 || now_ms - a->strike_start_ms >= S_EPISODE_MS ||
             a->bursts >= S_BURSTS) {
             a->bursts = 0;
-            s_set_level(a, a->level + 1);
-            a->walked_ms = 0;
+            a->walked = 0;
             a->strikes = 0;
+            s_set_level(a, a->level + 1);
         }
-        if (a->walked_ms <= S_WALK_FAST_MS)
-            a->tokens = a->capacity; /* this call's token back */
-        a->tokens -= S_WALK_STEP_MS / 1000.0 * a->rate;
+        a->next_ms = s_slot_at_or_after(a, (double)now_ms + S_EPSILON * 10);
     }
     a->last_throttle_ms = now_ms;
     a->probe_at_ms = now_ms + a->probe_wait_ms;
@@ -535,7 +569,7 @@ static int s_region_get(struct wc_sched *s, const char *account, const char *reg
         return WC_ERR_NOMEM;
     }
     r->hash = h;
-    wc_adaptive_init(&r->rate, s->o.rate_per_s, now_ms);
+    wc_adaptive_init_at(&r->rate, s->o.rate_per_s, now_ms, s->o.wall_offset_ms);
     r->hnext = s->rbuckets[h & (s->n_rbuckets - 1)];
     s->rbuckets[h & (s->n_rbuckets - 1)] = r;
     s->n_regions++;

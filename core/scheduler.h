@@ -65,6 +65,8 @@ struct wc_sched_options {
                           * most 4 times it after the first; a lone change never
                           * waits, nor does an account-region whose rate is
                           * WC_SCHED_SETTLE_BELOW_RATE or more. 0: no settling */
+    int64_t wall_offset_ms; /* the wall clock less the clock now_ms reads: workers
+                             * sharing a budget call in slots of wall time */
 };
 
 struct wc_sched;
@@ -129,47 +131,54 @@ struct wc_sched_stats {
 void wc_sched_get_stats(const struct wc_sched *s, struct wc_sched_stats *out);
 
 /* --- the adaptive rate, on its own (exposed for tests) ----------------------
- * A token bucket (capacity 1) whose fill rate is a rung of a ladder that
- * every worker shares: rung 1 is the ceiling less 10% (requests reach the
- * service with jitter); rung n >= 2 is rung 1 / (1.65 n). Every rung's
- * period is a multiple of one unit, so workers on rungs keep a fixed phase
- * to one another instead of drifting into each other; three fit on rung 2,
- * four on rung 3.
+ * A ladder of rungs that every worker shares. Rung 1 (alone): calls at the
+ * ceiling less 10%, at once when idle. Rungs L >= 2 (sharing): time is cut
+ * into slots 1.21 / ceiling seconds apart (605 ms at 2/s), counted from the
+ * wall clock's epoch so that workers on any host see the same slots; a
+ * strict one-second window never holds more than two slots, so one call per
+ * slot is never throttled. On rung L a worker calls in one slot of every L
+ * (its phase) and keeps that phase across idle spells: L workers fit.
  *   - A throttle on rung 1 moves the next call 200 ms later; a second one
  *     within 3 s means another worker shares the budget: down to rung 2.
- *   - A throttle on rung n >= 2 is a collision in phase: the same call is
- *     tried again 80 ms later, and so on, walking the phase forward until
- *     a slot is free. A whole period walked, throttles that keep coming
- *     for 8 s, or a fifth run of throttles within a minute: the budget is
- *     too small, down to rung n + 1.
+ *   - A throttle on rung L >= 2 means the slot was taken: the same call
+ *     goes at the next slot, a new phase. L throttles without a success
+ *     (every phase tried), throttles that keep coming for 8 s, or a fifth
+ *     run of throttles within a minute: more workers than phases, down to
+ *     rung L + 1.
  *   - After probe_wait_ms (3 min) without a throttle, one rung up; a
  *     throttle within 10 s takes the step back and doubles probe_wait_ms
  *     (up to 16 min), a step that holds halves it (down to 1 min).
  * The AWS SDKs' adaptive mode (CUBIC on a continuous rate) was tried
  * first: against a strict sliding one-second window, workers on unequal
  * rates drift in phase and keep colliding (over 10% of calls throttled
- * with three workers, however slow the probing). tests/unit/test_scheduler.c
- * simulates three workers against such a window. */
+ * with three workers, however slow the probing); continuous phases walked
+ * in small steps converged with steady demand but not when demand comes
+ * and goes (over 4% throttled). tests/unit/test_scheduler.c simulates
+ * three workers against such a window, busy and live. */
 struct wc_adaptive_rate {
     double ceiling;         /* calls/s (the service's limit) */
-    double rate;            /* current fill rate (the rung's) */
-    double tokens, capacity;
-    int64_t last_fill_ms;
+    double rate;            /* the rung's calls/s */
+    double origin_ms;       /* the clock's reading at the wall clock's epoch */
+    double next_ms;         /* the next call's instant (a slot on rungs >= 2) */
     int level;              /* the rung, 1 ... */
     int strikes;            /* throttles in the strike window (rung 1) or episode */
     int64_t strike_start_ms;
     int bursts;             /* runs of throttles (rung >= 2) within the burst window */
     int64_t burst_start_ms;
-    double walked_ms;       /* phase walked since the last success (rung >= 2) */
+    int walked;             /* phases tried since the last success (rung >= 2) */
     int64_t last_throttle_ms;
     int64_t probe_at_ms;    /* next step up, if no throttle before */
     int64_t probe_wait_ms;
     int64_t probed_ms;      /* when the last step up was taken; 0: none on trial */
 };
+/* wall_offset_ms: the wall clock less the clock that now_ms reads (0 when
+ * now_ms is the wall clock). */
+void wc_adaptive_init_at(struct wc_adaptive_rate *a, double ceiling, int64_t now_ms,
+                         int64_t wall_offset_ms);
 void wc_adaptive_init(struct wc_adaptive_rate *a, double ceiling, int64_t now_ms);
-/* 0 when a call may go now (the token is taken), else ms until one may. */
+/* 0 when a call may go now (its slot is taken), else ms until one may. */
 int64_t wc_adaptive_acquire(struct wc_adaptive_rate *a, int64_t now_ms);
-/* Ms until a token is there (without taking it). */
+/* Ms until a call may go (without taking the slot). */
 int64_t wc_adaptive_wait_ms(struct wc_adaptive_rate *a, int64_t now_ms);
 void wc_adaptive_on_success(struct wc_adaptive_rate *a, int64_t now_ms);
 void wc_adaptive_on_throttle(struct wc_adaptive_rate *a, int64_t now_ms);
