@@ -196,6 +196,17 @@ def run_pair(ctx, scenario, plan, new_opts, base_opts, parallel=False):
     return run_rows(ctx, scenario, plan, [("new", new_opts), ("base", base_opts)], parallel)
 
 
+def line(scenario, kind, r):
+    say("  %-2s %-8s scan=%-5s digest=%-4s calls %5d (%.3f/change, %d scan) throttled %d (after 10 s: %s of %s)  "
+        "received >1: %d  done %s s after the last enqueued  %s changes/s  peak RSS %.1f MiB  Slack %d (429: %d)%s"
+        % (scenario, kind, r.opts.scan, "dflt" if r.opts.digest_s is None else r.opts.digest_s, r.calls,
+           r.calls_per_change, r.scan_calls, r.throttled, fmt(r.throttled_after_10s, "%d"),
+           fmt(r.calls_after_10s, "%d"),
+           len(r.received_twice), fmt(r.done_after_last_sent, "%.1f"), fmt(r.changes_per_s, "%.0f"),
+           r.peak_rss_kb / 1024, r.slack_messages, r.slack_429,
+           ("  PROBLEMS: " + "; ".join(r.problems)) if r.problems else ""))
+
+
 def scenario_a(ctx, rows):
     other = "us-west-2"
     plan = load.burst_plan(n=A_N, unrelated=A_UNRELATED, read_only=A_READONLY, spread_s=120.0, region="eu-west-1",
