@@ -506,7 +506,8 @@ static int s_chain_fetch(struct wc_creds_provider *p, struct wc_aws_credentials 
                 wc_strerror(rc));
     }
     WC_LOGE(p->ctx.logger, NULL, "credentials: no source in the chain (environment, "
-            "web identity, shared files, container, EC2 instance metadata) gave credentials");
+            "web identity, shared files incl. SSO and credential_process, container, EC2 "
+            "instance metadata) gave credentials");
     return WC_ERR_AUTH;
 }
 

@@ -485,7 +485,9 @@ int wc_creds_fetch_sso(const struct wc_creds_ctx *c, const struct wc_creds_sso_c
     }
     if (resp.status != 200) {
         s_error_of(&resp, type, sizeof(type), msg, sizeof(msg));
-        if (resp.status == 401 || resp.status == 403) {
+        /* a bad or expired token: 401, or UnauthorizedException whatever
+         * the status; 403 ForbiddenException is a role not assigned */
+        if (resp.status == 401 || strcmp(type, "UnauthorizedException") == 0) {
             WC_LOGE(c->logger, NULL, "credentials: SSO token for profile %s was refused by the "
                     "portal (%s%s%s): run aws sso login --profile %s", s->profile, type,
                     msg[0] ? ": " : "", msg, s->profile);

@@ -13,6 +13,8 @@
 
 #include "aws/credentials.h"
 #include "aws/credentials_internal.h"
+#include "cmd/stack.h"
+#include "config/config.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -552,7 +554,13 @@ static void test_sso_portal_errors(void **state)
                    "{\"__type\":\"com.amazonaws.switchboard.portal#ForbiddenException\","
                    "\"message\":\"No access\"}");
     assert_int_equal(s_get(f, "dev", &c), WC_ERR_AUTH);
-    assert_true(s_log_has(f, "(ForbiddenException: No access): run aws sso login"));
+    assert_true(s_log_has(f, "SSO GetRoleCredentials for role ReadOnly in account "
+                             "111122223333 failed: ForbiddenException: No access"));
+    fake_http_push(f->http, 403, NULL, "{\"__type\":\"UnauthorizedException\","
+                   "\"message\":\"Session token expired\"}");
+    assert_int_equal(s_get(f, "dev", &c), WC_ERR_AUTH);
+    assert_true(s_log_has(f, "(UnauthorizedException: Session token expired): run aws sso "
+                             "login --profile dev"));
     fake_http_push(f->http, 429, NULL, "{\"message\":\"slow down\"}");
     assert_int_equal(s_get(f, "dev", &c), WC_ERR_THROTTLED);
     fake_http_push(f->http, 500, NULL, "oops");
@@ -766,6 +774,60 @@ static void test_profile_region(void **state)
     assert_int_equal(wc_creds_profile_region(NULL, NULL), WC_ERR_INVALID);
 }
 
+/* The worker's stack takes the profile's region last: after the config's
+ * (its key, AWS_REGION) and what the data says (fallback_region). It reads
+ * the process environment, set here for the test and restored. */
+static void test_stack_region(void **state)
+{
+    static const char *const vars[] = {"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+                                       "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION",
+                                       "AWS_DEFAULT_REGION"};
+    struct fx *f = *state;
+    char *saved[6] = {0}, config[1200], err[256] = {0};
+    struct wc_config *cfg = NULL;
+    struct wc_stack st;
+
+    for (size_t i = 0; i < 6; i++) {
+        const char *v = getenv(vars[i]);
+
+        saved[i] = v ? wc_strdup(v) : NULL;
+        unsetenv(vars[i]);
+    }
+    snprintf(config, sizeof(config), "%s", s_write(f, ".aws/config", SSO_CONFIG));
+    setenv("AWS_CONFIG_FILE", config, 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", s_write(f, "credentials", ""), 1);
+    setenv("AWS_PROFILE", "dev", 1);
+    assert_int_equal(wc_config_load_defaults(&cfg), WC_OK);
+    assert_int_equal(wc_stack_init(&st, cfg, NULL, NULL, err, sizeof(err)), WC_OK);
+    assert_string_equal(st.region, "eu-central-1"); /* the profile's */
+    wc_stack_clean_up(&st);
+    assert_int_equal(wc_stack_init(&st, cfg, "us-west-2", NULL, err, sizeof(err)), WC_OK);
+    assert_string_equal(st.region, "us-west-2"); /* the queue URL's or the change's */
+    wc_stack_clean_up(&st);
+    wc_config_destroy(cfg);
+    cfg = NULL;
+    setenv("AWS_REGION", "ap-northeast-1", 1);
+    assert_int_equal(wc_config_load_defaults(&cfg), WC_OK);
+    assert_int_equal(wc_stack_init(&st, cfg, "us-west-2", NULL, err, sizeof(err)), WC_OK);
+    assert_string_equal(st.region, "ap-northeast-1"); /* AWS_REGION first */
+    wc_stack_clean_up(&st);
+    wc_config_destroy(cfg);
+    cfg = NULL;
+    unsetenv("AWS_REGION");
+    setenv("AWS_PROFILE", "legacy", 1); /* sets no region */
+    assert_int_equal(wc_config_load_defaults(&cfg), WC_OK);
+    assert_int_equal(wc_stack_init(&st, cfg, NULL, NULL, err, sizeof(err)), WC_ERR_CONFIG);
+    assert_non_null(strstr(err, "region in the AWS profile"));
+    wc_config_destroy(cfg);
+    for (size_t i = 0; i < 6; i++) {
+        if (saved[i])
+            setenv(vars[i], saved[i], 1);
+        else
+            unsetenv(vars[i]);
+        free(saved[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -788,6 +850,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sso_as_source_profile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sso_in_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_profile_region, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stack_region, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
