@@ -107,6 +107,7 @@ int wc_creds_ctx_init(struct wc_creds_ctx *c, const struct wc_creds_options *o)
                                                     : WC_CREDS_DEFAULT_REFRESH_MARGIN_MS;
     c->process_timeout_ms = o->process_timeout_ms > 0 ? o->process_timeout_ms
                                                       : WC_CREDS_DEFAULT_PROCESS_TIMEOUT_MS;
+    c->no_credential_process = o->no_credential_process;
     c->assume_role_fn = o->assume_role_fn;
     c->assume_role_ctx = o->assume_role_ctx;
     c->logger = o->logger;

@@ -78,6 +78,9 @@ struct wc_creds_options {
     const char *imds_endpoint;     /* NULL = $AWS_EC2_METADATA_SERVICE_ENDPOINT or the default */
     int64_t refresh_margin_ms;     /* 0 = WC_CREDS_DEFAULT_REFRESH_MARGIN_MS */
     int64_t process_timeout_ms;    /* credential_process; 0 = WC_CREDS_DEFAULT_PROCESS_TIMEOUT_MS */
+    /* Never run a credential_process (a profile with one then fails with
+     * WC_ERR_UNSUPPORTED): for harnesses that feed untrusted config files. */
+    bool no_credential_process;
     /* Signed STS AssumeRole (the SigV4 signer lives elsewhere). */
     wc_creds_assume_role_fn *assume_role_fn;
     void *assume_role_ctx;

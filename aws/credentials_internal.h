@@ -26,6 +26,7 @@ struct wc_creds_ctx {
     bool imds_v1_fallback;
     int64_t refresh_margin_ms;
     int64_t process_timeout_ms;
+    bool no_credential_process;
     wc_creds_assume_role_fn *assume_role_fn;
     void *assume_role_ctx;
     struct wc_logger *logger;

@@ -398,7 +398,14 @@ int wc_creds_fetch_process(const struct wc_creds_ctx *c, const char *profile,
     memset(&r, 0, sizeof(r));
     wc_buf_init(&r.out, WC_CREDS_PROCESS_MAX_OUTPUT + 1);
     wc_buf_init(&r.err, S_STDERR_MAX + 1);
-    if ((rc = wc_creds_split_command(command, &argv, &argc)) != WC_OK) {
+    if ((rc = wc_creds_split_command(command, &argv, &argc)) == WC_OK &&
+        c->no_credential_process) {
+        WC_LOGE(c->logger, NULL, "credentials: profile %s: credential_process is disabled "
+                "here", profile);
+        rc = WC_ERR_UNSUPPORTED;
+        goto out;
+    }
+    if (rc != WC_OK) {
         WC_LOGE(c->logger, NULL, "credentials: profile %s: credential_process cannot be split "
                 "into words (%s)", profile,
                 rc == WC_ERR_PARSE ? "empty, or an unterminated quote or backslash"

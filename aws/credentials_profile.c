@@ -557,14 +557,13 @@ out:
 int wc_creds_fetch_profile(const struct wc_creds_ctx *c, struct wc_aws_credentials *out)
 {
     const char *visited[S_MAX_DEPTH + 2] = {0};
-    const char *profile = c->profile;
     bool explicit_name = true;
+    const char *profile = s_profile_name(c, &explicit_name);
     struct s_files f;
     char source[300] = {0};
     int rc;
 
     memset(&f, 0, sizeof(f));
-    profile = s_profile_name(c, &explicit_name);
     if ((rc = s_load_files(c, &f)) != WC_OK)
         goto out;
     if ((rc = s_resolve(c, &f, profile, visited, 0, out)) != WC_OK) {

@@ -363,6 +363,13 @@ static void test_process_errors(void **state)
     assert_int_equal(s_get(f, "proc", &c), WC_ERR_AUTH);
     assert_true(s_log_has(f, "cannot run credential_process /nonexistent/whochanged-helper"));
 
+    /* a harness feeding untrusted files turns commands off */
+    f->o.no_credential_process = true;
+    s_process_profile(f, "proc", "static AKIDEXAMPLE s");
+    assert_int_equal(s_get(f, "proc", &c), WC_ERR_UNSUPPORTED);
+    assert_true(s_log_has(f, "profile proc: credential_process is disabled here"));
+    f->o.no_credential_process = false;
+
     s_config(f, "[profile proc]\ncredential_process = helper 'unterminated\n");
     assert_int_equal(s_get(f, "proc", &c), WC_ERR_CONFIG);
     assert_true(s_log_has(f, "cannot be split into words"));
