@@ -105,6 +105,9 @@ int wc_creds_ctx_init(struct wc_creds_ctx *c, const struct wc_creds_options *o)
     c->imds_v1_fallback = o->imds_v1_fallback;
     c->refresh_margin_ms = o->refresh_margin_ms > 0 ? o->refresh_margin_ms
                                                     : WC_CREDS_DEFAULT_REFRESH_MARGIN_MS;
+    c->process_timeout_ms = o->process_timeout_ms > 0 ? o->process_timeout_ms
+                                                      : WC_CREDS_DEFAULT_PROCESS_TIMEOUT_MS;
+    c->no_credential_process = o->no_credential_process;
     c->assume_role_fn = o->assume_role_fn;
     c->assume_role_ctx = o->assume_role_ctx;
     c->logger = o->logger;
@@ -504,7 +507,8 @@ static int s_chain_fetch(struct wc_creds_provider *p, struct wc_aws_credentials 
                 wc_strerror(rc));
     }
     WC_LOGE(p->ctx.logger, NULL, "credentials: no source in the chain (environment, "
-            "web identity, shared files, container, EC2 instance metadata) gave credentials");
+            "web identity, shared files incl. SSO and credential_process, container, EC2 "
+            "instance metadata) gave credentials");
     return WC_ERR_AUTH;
 }
 

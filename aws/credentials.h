@@ -9,8 +9,17 @@
  *   1. environment   AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY [+ AWS_SESSION_TOKEN]
  *   2. web identity  AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN [+ AWS_ROLE_SESSION_NAME]
  *                    -> unsigned STS AssumeRoleWithWebIdentity
- *   3. shared files  ~/.aws/credentials, ~/.aws/config, AWS_PROFILE; role_arn with
- *                    source_profile / credential_source via assume_role_fn
+ *   3. shared files  ~/.aws/credentials, ~/.aws/config, AWS_PROFILE; in a profile,
+ *                    as the SDKs: role_arn with source_profile / credential_source
+ *                    via assume_role_fn (or web_identity_token_file); else IAM
+ *                    Identity Center (sso_account_id + sso_role_name, with
+ *                    sso_session -> [sso-session] or the legacy sso_start_url +
+ *                    sso_region): the token `aws sso login` cached in
+ *                    ~/.aws/sso/cache, then the portal's GetRoleCredentials
+ *                    (AWS_ENDPOINT_URL_SSO; refresh via OIDC CreateToken,
+ *                    AWS_ENDPOINT_URL_SSO_OIDC); else static keys; else
+ *                    credential_process (run without a shell, JSON on stdout,
+ *                    process_timeout_ms, WC_CREDS_PROCESS_MAX_OUTPUT)
  *   4. container     AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI (ECS, EKS Pod Identity)
  *   5. EC2 IMDSv2    (IMDSv1 only if imds_v1_fallback; AWS_EC2_METADATA_DISABLED=true skips)
  *
@@ -33,6 +42,7 @@ struct wc_aws_credentials {
     char *session_token;   /* NULL for long-term keys */
     int64_t expiration_ms; /* 0 = does not expire */
     char *source;          /* "environment", "web-identity", "shared-file:<profile>",
+                            * "sso:<profile>", "credential-process:<profile>",
                             * "ecs", "imds", "assume-role", "static"; no secrets */
 };
 
@@ -52,6 +62,8 @@ typedef int wc_creds_assume_role_fn(void *ctx, const struct wc_aws_credentials *
 #define WC_CREDS_DEFAULT_IMDS_ENDPOINT "http://169.254.169.254"
 #define WC_CREDS_ECS_HOST "169.254.170.2"
 #define WC_CREDS_DEFAULT_SESSION_NAME "whochanged"
+#define WC_CREDS_DEFAULT_PROCESS_TIMEOUT_MS ((int64_t)60 * 1000)
+#define WC_CREDS_PROCESS_MAX_OUTPUT ((size_t)64 * 1024)
 
 struct wc_creds_options {
     struct wc_http *http;          /* transport for IMDS, ECS, STS (borrowed) */
@@ -65,6 +77,10 @@ struct wc_creds_options {
     bool imds_v1_fallback;         /* default false */
     const char *imds_endpoint;     /* NULL = $AWS_EC2_METADATA_SERVICE_ENDPOINT or the default */
     int64_t refresh_margin_ms;     /* 0 = WC_CREDS_DEFAULT_REFRESH_MARGIN_MS */
+    int64_t process_timeout_ms;    /* credential_process; 0 = WC_CREDS_DEFAULT_PROCESS_TIMEOUT_MS */
+    /* Never run a credential_process (a profile with one then fails with
+     * WC_ERR_UNSUPPORTED): for harnesses that feed untrusted config files. */
+    bool no_credential_process;
     /* Signed STS AssumeRole (the SigV4 signer lives elsewhere). */
     wc_creds_assume_role_fn *assume_role_fn;
     void *assume_role_ctx;
@@ -93,6 +109,13 @@ struct wc_creds_provider *wc_creds_imds_new(const struct wc_creds_options *o);
 /* Fixed credentials (copied). o may be NULL. */
 struct wc_creds_provider *wc_creds_static_new(const struct wc_aws_credentials *c,
                                               const struct wc_creds_options *o);
+
+/* The selected profile's `region =` (o->profile, else AWS_PROFILE,
+ * AWS_DEFAULT_PROFILE, "default"; the credentials file wins over the config
+ * file, as for every setting). *out is NULL when the profile sets none (or
+ * the files do not exist), else a heap string the caller frees. o may be NULL.
+ * Returns WC_OK, or an error reading or parsing the files. */
+int wc_creds_profile_region(const struct wc_creds_options *o, char **out);
 
 /* Cross-account access: AssumeRole into role_arn_template with "{account_id}"
  * replaced by the account id, using base's credentials, through

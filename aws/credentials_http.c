@@ -25,15 +25,13 @@
 #define S_TOKEN_FILE_MAX ((size_t)64 * 1024)
 #define S_IMDS_TOKEN_TTL "21600"
 
-static void s_resp_clean_up(struct wc_http_response *resp)
+void wc_creds_response_clean_up(struct wc_http_response *resp)
 {
     wc_buf_clean_up_secure(&resp->body);
     wc_http_response_clean_up(resp);
 }
 
-/* metadata: a fetch from IMDS or the container credentials endpoint, the
- * only requests the transport lets use plain http to those addresses. */
-static int s_send(const struct wc_creds_ctx *c, bool metadata, const char *method,
+int wc_creds_send(const struct wc_creds_ctx *c, bool metadata, const char *method,
                   const char *url, const struct wc_http_header *headers, size_t n_headers,
                   const void *body, size_t body_len, long connect_ms, long total_ms,
                   size_t max_bytes, struct wc_http_response *resp)
@@ -79,17 +77,17 @@ out:
 
 /* --- JSON credentials (ECS, IMDS) --------------------------------------- */
 
-static void s_json_wipe(cJSON *node)
+void wc_creds_json_wipe(cJSON *node)
 {
     for (; node; node = node->next) {
         if (node->valuestring)
             OPENSSL_cleanse(node->valuestring, strlen(node->valuestring));
         if (node->child)
-            s_json_wipe(node->child);
+            wc_creds_json_wipe(node->child);
     }
 }
 
-static const char *s_json_str(const cJSON *obj, const char *key)
+const char *wc_creds_json_str(const cJSON *obj, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
@@ -110,7 +108,7 @@ static int s_parse_creds_json(const struct wc_creds_ctx *c, const struct wc_buf 
         goto out;
     }
     if (imds) {
-        code = s_json_str(root, "Code");
+        code = wc_creds_json_str(root, "Code");
         if (!code || strcmp(code, "Success") != 0) {
             WC_LOGW(c->logger, NULL, "credentials: instance metadata Code is %s, not Success",
                     code ? code : "missing");
@@ -118,11 +116,11 @@ static int s_parse_creds_json(const struct wc_creds_ctx *c, const struct wc_buf 
             goto out;
         }
     }
-    tmp.access_key_id = (char *)s_json_str(root, "AccessKeyId");
-    tmp.secret_access_key = (char *)s_json_str(root, "SecretAccessKey");
-    tmp.session_token = (char *)s_json_str(root, "Token");
+    tmp.access_key_id = (char *)wc_creds_json_str(root, "AccessKeyId");
+    tmp.secret_access_key = (char *)wc_creds_json_str(root, "SecretAccessKey");
+    tmp.session_token = (char *)wc_creds_json_str(root, "Token");
     tmp.source = (char *)source;
-    exp = s_json_str(root, "Expiration");
+    exp = wc_creds_json_str(root, "Expiration");
     /* Temporary credentials must say when they expire (else they would be
      * cached for ever). */
     if (!tmp.access_key_id || !tmp.secret_access_key || (tmp.session_token && !exp) ||
@@ -139,7 +137,7 @@ static int s_parse_creds_json(const struct wc_creds_ctx *c, const struct wc_buf 
     rc = wc_aws_credentials_copy(out, &tmp);
 out:
     if (root) {
-        s_json_wipe(root);
+        wc_creds_json_wipe(root);
         cJSON_Delete(root);
     }
     return rc;
@@ -222,8 +220,8 @@ int wc_creds_fetch_web_identity(const struct wc_creds_ctx *c, const char *token_
         rc = WC_ERR_CONFIG;
         goto out;
     }
-    rc = s_send(c, false, "POST", url, headers, 1, body.ptr, body.len, S_STS_CONNECT_MS, S_STS_TOTAL_MS,
-                WC_STS_XML_MAX_BYTES, &resp);
+    rc = wc_creds_send(c, false, "POST", url, headers, 1, body.ptr, body.len, S_STS_CONNECT_MS,
+                       S_STS_TOTAL_MS, WC_STS_XML_MAX_BYTES, &resp);
     if (rc != WC_OK) {
         WC_LOGW(c->logger, NULL, "credentials: STS AssumeRoleWithWebIdentity: %s",
                 wc_strerror(rc));
@@ -244,7 +242,7 @@ int wc_creds_fetch_web_identity(const struct wc_creds_ctx *c, const char *token_
     memset(&res.creds, 0, sizeof(res.creds));
 out:
     wc_sts_result_clean_up(&res);
-    s_resp_clean_up(&resp);
+    wc_creds_response_clean_up(&resp);
     wc_buf_clean_up_secure(&body);
     wc_creds_free_secret(token);
     return rc;
@@ -358,8 +356,8 @@ int wc_creds_fetch_ecs(const struct wc_creds_ctx *c, struct wc_aws_credentials *
     }
     hdr.name = (char *)"Authorization";
     hdr.value = token;
-    rc = s_send(c, true, "GET", url.ptr, &hdr, token ? 1 : 0, NULL, 0, S_META_CONNECT_MS,
-                S_META_TOTAL_MS, S_META_MAX_BYTES, &resp);
+    rc = wc_creds_send(c, true, "GET", url.ptr, &hdr, token ? 1 : 0, NULL, 0, S_META_CONNECT_MS,
+                       S_META_TOTAL_MS, S_META_MAX_BYTES, &resp);
     if (rc != WC_OK)
         goto out;
     if (resp.status < 200 || resp.status > 299) {
@@ -370,7 +368,7 @@ int wc_creds_fetch_ecs(const struct wc_creds_ctx *c, struct wc_aws_credentials *
     }
     rc = s_parse_creds_json(c, &resp.body, false, "ecs", out);
 out:
-    s_resp_clean_up(&resp);
+    wc_creds_response_clean_up(&resp);
     wc_buf_clean_up(&url);
     wc_creds_free_secret(token);
     return rc;
@@ -397,8 +395,8 @@ static int s_imds_token(struct s_imds *m)
     wc_creds_free_secret(m->token);
     m->token = NULL;
     snprintf(url, sizeof(url), "%s/latest/api/token", m->base);
-    rc = s_send(m->c, true, "PUT", url, hdr, 1, NULL, 0, S_META_CONNECT_MS, S_META_TOTAL_MS,
-                S_META_MAX_BYTES, &resp);
+    rc = wc_creds_send(m->c, true, "PUT", url, hdr, 1, NULL, 0, S_META_CONNECT_MS,
+                       S_META_TOTAL_MS, S_META_MAX_BYTES, &resp);
     if (rc != WC_OK)
         goto out;
     t = wc_str_trim(wc_buf_str(&resp.body));
@@ -417,7 +415,7 @@ static int s_imds_token(struct s_imds *m)
             "IMDSv1 fallback is disabled", resp.status);
     rc = WC_ERR_AUTH;
 out:
-    s_resp_clean_up(&resp);
+    wc_creds_response_clean_up(&resp);
     return rc;
 }
 
@@ -431,10 +429,10 @@ static int s_imds_get(struct s_imds *m, const char *path, struct wc_http_respons
 
     snprintf(url, sizeof(url), "%s%s", m->base, path);
     for (int attempt = 0; attempt < 2; attempt++) {
-        s_resp_clean_up(resp);
+        wc_creds_response_clean_up(resp);
         hdr.value = m->token;
-        rc = s_send(m->c, true, "GET", url, &hdr, m->token ? 1 : 0, NULL, 0, S_META_CONNECT_MS,
-                    S_META_TOTAL_MS, S_META_MAX_BYTES, resp);
+        rc = wc_creds_send(m->c, true, "GET", url, &hdr, m->token ? 1 : 0, NULL, 0,
+                           S_META_CONNECT_MS, S_META_TOTAL_MS, S_META_MAX_BYTES, resp);
         if (rc != WC_OK || resp->status != 401 || !m->token || attempt > 0)
             break;
         WC_LOGD(m->c->logger, NULL, "credentials: IMDS token rejected (401); fetching a new one");
@@ -522,7 +520,7 @@ int wc_creds_fetch_imds(const struct wc_creds_ctx *c, struct wc_aws_credentials 
     }
     rc = s_parse_creds_json(c, &resp.body, true, "imds", out);
 out:
-    s_resp_clean_up(&resp);
+    wc_creds_response_clean_up(&resp);
     wc_creds_free_secret(m.token);
     return rc;
 }

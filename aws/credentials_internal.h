@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "aws/credentials.h"
 #include "core/buf.h"
 #include "core/http.h"
@@ -23,6 +25,8 @@ struct wc_creds_ctx {
     char *imds_endpoint;
     bool imds_v1_fallback;
     int64_t refresh_margin_ms;
+    int64_t process_timeout_ms;
+    bool no_credential_process;
     wc_creds_assume_role_fn *assume_role_fn;
     void *assume_role_ctx;
     struct wc_logger *logger;
@@ -84,6 +88,47 @@ int wc_creds_fetch_web_identity(const struct wc_creds_ctx *c, const char *token_
 int wc_creds_fetch_profile(const struct wc_creds_ctx *c, struct wc_aws_credentials *out);
 int wc_creds_fetch_ecs(const struct wc_creds_ctx *c, struct wc_aws_credentials *out);
 int wc_creds_fetch_imds(const struct wc_creds_ctx *c, struct wc_aws_credentials *out);
+
+/* A profile's credential_process: run the command (split like a POSIX shell
+ * command line, no expansion), parse its JSON. */
+int wc_creds_fetch_process(const struct wc_creds_ctx *c, const char *profile,
+                           const char *command, struct wc_aws_credentials *out);
+/* Split cmd into words as a POSIX shell (and Python's shlex.split, which the
+ * AWS CLI uses) would: blanks separate words, '...' is literal, "..." keeps
+ * all but \" and \\, a backslash outside quotes escapes the next character;
+ * no expansion of any kind. *out is a NULL-terminated heap array (free with
+ * wc_creds_argv_free). WC_ERR_PARSE: unterminated quote or trailing
+ * backslash, or no word at all. */
+int wc_creds_split_command(const char *cmd, char ***out, size_t *argc);
+void wc_creds_argv_free(char **argv);
+
+/* An IAM Identity Center (SSO) profile, resolved from the config file. */
+struct wc_creds_sso_config {
+    const char *profile;      /* the profile that holds the settings */
+    const char *session_name; /* sso_session; NULL for the legacy form */
+    const char *start_url;
+    const char *region;       /* sso_region */
+    const char *account_id;
+    const char *role_name;
+};
+
+/* Role credentials from the portal's GetRoleCredentials, with the access
+ * token that `aws sso login` cached in ~/.aws/sso/cache. */
+int wc_creds_fetch_sso(const struct wc_creds_ctx *c, const struct wc_creds_sso_config *s,
+                       struct wc_aws_credentials *out);
+
+/* metadata: a fetch from IMDS or the container credentials endpoint, the
+ * only requests the transport lets use plain http to those addresses. */
+int wc_creds_send(const struct wc_creds_ctx *c, bool metadata, const char *method,
+                  const char *url, const struct wc_http_header *headers, size_t n_headers,
+                  const void *body, size_t body_len, long connect_ms, long total_ms,
+                  size_t max_bytes, struct wc_http_response *resp);
+/* Clean up a response whose body may hold secrets. */
+void wc_creds_response_clean_up(struct wc_http_response *resp);
+/* Wipe every string value of a cJSON tree (before cJSON_Delete). */
+void wc_creds_json_wipe(cJSON *node);
+/* A non-empty string member, or NULL. */
+const char *wc_creds_json_str(const cJSON *obj, const char *key);
 
 /* Log an STS error response and map it to an error code (WC_ERR_THROTTLED,
  * WC_ERR_SERVICE for 5xx, else WC_ERR_AUTH). */

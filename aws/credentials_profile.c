@@ -1,6 +1,9 @@
 /* credentials_profile.c - the shared files ~/.aws/credentials and
  * ~/.aws/config: static keys, role_arn + source_profile / credential_source
- * (through the injected assume_role_fn), web_identity_token_file. */
+ * (through the injected assume_role_fn), web_identity_token_file, IAM
+ * Identity Center (sso_account_id + sso_role_name, with an [sso-session] or
+ * the legacy sso_start_url/sso_region) and credential_process; and the
+ * profile's region. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,13 +117,16 @@ static bool s_is_blank(char ch)
     return ch == ' ' || ch == '\t';
 }
 
-/* Parse an INI file. In a config file, sections are "[default]" and
- * "[profile NAME]"; other sections ("[sso-session x]", "[services x]",
- * bare names) are ignored. Indented lines following a key are sub-settings
- * (e.g. "s3 =\n  max_concurrent_requests = 5") and are ignored. */
+/* Parse an INI file. In a config file (sso != NULL), sections are
+ * "[default]" and "[profile NAME]", and "[sso-session NAME]" go to *sso;
+ * other sections ("[services x]", bare names) are ignored. Indented lines
+ * following a key are sub-settings (e.g. "s3 =\n  max_concurrent_requests =
+ * 5") and are ignored. */
 static int s_ini_parse(const struct wc_creds_ctx *c, const char *path, struct wc_str text,
-                       bool config, struct s_ini *out)
+                       struct s_ini *out, struct s_ini *sso)
 {
+    struct s_ini *into = out;
+    bool config = sso != NULL;
     struct s_section *cur = NULL;
     bool in_section = false, have_key = false;
     size_t pos = 0;
@@ -128,6 +134,8 @@ static int s_ini_parse(const struct wc_creds_ctx *c, const char *path, struct wc
     const char *why = NULL;
 
     memset(out, 0, sizeof(*out));
+    if (sso)
+        memset(sso, 0, sizeof(*sso));
     while (pos < text.len && rc == WC_OK) {
         struct wc_str line = {text.ptr + pos, 0}, t;
         const char *eq;
@@ -160,6 +168,7 @@ static int s_ini_parse(const struct wc_creds_ctx *c, const char *path, struct wc
             in_section = true;
             have_key = false;
             cur = NULL;
+            into = out;
             if (config) {
                 if (wc_str_eq_cstr(name, "default")) {
                     /* kept as is */
@@ -170,11 +179,19 @@ static int s_ini_parse(const struct wc_creds_ctx *c, const char *path, struct wc
                         why = "empty profile name";
                         break;
                     }
+                } else if (name.len > 11 && strncmp(name.ptr, "sso-session", 11) == 0 &&
+                           s_is_blank(name.ptr[11])) {
+                    name = wc_str_trim((struct wc_str){name.ptr + 12, name.len - 12});
+                    if (name.len == 0) {
+                        why = "empty sso-session name";
+                        break;
+                    }
+                    into = sso;
                 } else {
-                    continue; /* sso-session, services, or not a profile */
+                    continue; /* services, or not a profile */
                 }
             }
-            cur = s_ini_section(out, name, &rc);
+            cur = s_ini_section(into, name, &rc);
             continue;
         }
         if (!(eq = memchr(t.ptr, '=', t.len))) {
@@ -199,8 +216,11 @@ static int s_ini_parse(const struct wc_creds_ctx *c, const char *path, struct wc
         WC_LOGE(c->logger, NULL, "credentials: %s:%d: %s", path, line_no, why);
         rc = WC_ERR_PARSE;
     }
-    if (rc != WC_OK)
+    if (rc != WC_OK) {
         s_ini_clean_up(out);
+        if (sso)
+            s_ini_clean_up(sso);
+    }
     return rc;
 }
 
@@ -227,12 +247,14 @@ static bool s_ini_has(const struct s_ini *ini, const char *section)
 struct s_files {
     struct s_ini creds;
     struct s_ini config;
+    struct s_ini sso;    /* the config file's [sso-session NAME] sections */
 };
 
 static void s_files_clean_up(struct s_files *f)
 {
     s_ini_clean_up(&f->creds);
     s_ini_clean_up(&f->config);
+    s_ini_clean_up(&f->sso);
 }
 
 /* The credentials file wins over the config file. */
@@ -263,8 +285,8 @@ static int s_path(const struct wc_creds_ctx *c, const char *env, const char *rel
     return WC_OK;
 }
 
-static int s_load(const struct wc_creds_ctx *c, const char *env, const char *rel, bool config,
-                  struct s_ini *out)
+static int s_load(const struct wc_creds_ctx *c, const char *env, const char *rel,
+                  struct s_ini *out, struct s_ini *sso)
 {
     struct wc_buf b = WC_BUF_INIT;
     char path[4096] = {0};
@@ -277,7 +299,7 @@ static int s_load(const struct wc_creds_ctx *c, const char *env, const char *rel
             WC_LOGE(c->logger, NULL, "credentials: cannot read %s: %s", path, wc_strerror(rc));
         goto out;
     }
-    rc = s_ini_parse(c, path, wc_buf_str(&b), config, out);
+    rc = s_ini_parse(c, path, wc_buf_str(&b), out, sso);
 out:
     wc_buf_clean_up_secure(&b);
     return rc;
@@ -350,11 +372,64 @@ static int s_role_source(const struct wc_creds_ctx *c, const struct s_files *f,
     return rc;
 }
 
+/* An SSO profile's settings: sso_account_id and sso_role_name in the
+ * profile; sso_start_url and sso_region from its [sso-session] (which must
+ * agree with any the profile also names) or, in the legacy form, from the
+ * profile itself. */
+static int s_sso_config(const struct wc_creds_ctx *c, const struct s_files *f,
+                        const char *profile, struct wc_creds_sso_config *out)
+{
+    static const char *const keys[] = {"sso_start_url", "sso_region"};
+    const char *vals[2] = {NULL, NULL};
+    char missing[128] = {0};
+
+    memset(out, 0, sizeof(*out));
+    out->profile = profile;
+    out->account_id = s_get(f, profile, "sso_account_id");
+    out->role_name = s_get(f, profile, "sso_role_name");
+    out->session_name = s_get(f, profile, "sso_session");
+    for (size_t i = 0; i < 2; i++) {
+        const char *mine = s_get(f, profile, keys[i]);
+
+        vals[i] = mine;
+        if (out->session_name) {
+            const char *theirs = s_ini_get(&f->sso, out->session_name, keys[i]);
+
+            if (!s_ini_has(&f->sso, out->session_name)) {
+                WC_LOGE(c->logger, NULL, "credentials: profile %s: sso_session %s has no "
+                        "[sso-session %s] section in the config file", profile,
+                        out->session_name, out->session_name);
+                return WC_ERR_CONFIG;
+            }
+            if (mine && theirs && strcmp(mine, theirs) != 0) {
+                WC_LOGE(c->logger, NULL, "credentials: profile %s: %s differs between the "
+                        "profile and [sso-session %s]", profile, keys[i], out->session_name);
+                return WC_ERR_CONFIG;
+            }
+            if (theirs)
+                vals[i] = theirs;
+        }
+    }
+    out->start_url = vals[0];
+    out->region = vals[1];
+    if (!out->account_id || !out->role_name || !out->start_url || !out->region) {
+        snprintf(missing, sizeof(missing), "%s%s%s%s", out->account_id ? "" : " sso_account_id",
+                 out->role_name ? "" : " sso_role_name", out->start_url ? "" : " sso_start_url",
+                 out->region ? "" : " sso_region");
+        WC_LOGE(c->logger, NULL, "credentials: profile %s is configured for IAM Identity "
+                "Center (SSO) but lacks:%s%s", profile, missing,
+                out->session_name ? " (in the profile or its sso-session)" : "");
+        return WC_ERR_CONFIG;
+    }
+    return WC_OK;
+}
+
 static int s_resolve(const struct wc_creds_ctx *c, const struct s_files *f, const char *profile,
                      const char **visited, int depth, struct wc_aws_credentials *out)
 {
+    struct wc_creds_sso_config sso;
     struct wc_aws_credentials src = {0};
-    const char *role_arn, *akid, *secret, *session, *external_id, *wif;
+    const char *role_arn, *akid, *secret, *session, *external_id, *wif, *process;
     int rc;
 
     if (depth > S_MAX_DEPTH) {
@@ -371,7 +446,15 @@ static int s_resolve(const struct wc_creds_ctx *c, const struct s_files *f, cons
     role_arn = s_get(f, profile, "role_arn");
     akid = s_get(f, profile, "aws_access_key_id");
     secret = s_get(f, profile, "aws_secret_access_key");
+    process = s_get(f, profile, "credential_process");
+    /* The SDKs' order within a profile: role_arn, then IAM Identity Center,
+     * then static keys, then credential_process. */
     if (!role_arn) {
+        if (s_get(f, profile, "sso_account_id") || s_get(f, profile, "sso_role_name")) {
+            if ((rc = s_sso_config(c, f, profile, &sso)) != WC_OK)
+                return rc;
+            return wc_creds_fetch_sso(c, &sso, out);
+        }
         if (akid && secret)
             return s_static_keys(f, profile, "shared-file", out);
         if (akid || secret) {
@@ -379,6 +462,8 @@ static int s_resolve(const struct wc_creds_ctx *c, const struct s_files *f, cons
                     "aws_access_key_id and aws_secret_access_key", profile);
             return WC_ERR_AUTH;
         }
+        if (process)
+            return wc_creds_fetch_process(c, profile, process, out);
         if (depth == 0)
             return WC_ERR_NOT_FOUND;
         WC_LOGE(c->logger, NULL, "credentials: source_profile %s has no credentials", profile);
@@ -413,32 +498,74 @@ out:
     return rc;
 }
 
-int wc_creds_fetch_profile(const struct wc_creds_ctx *c, struct wc_aws_credentials *out)
+/* The profile asked for: the option, AWS_PROFILE, AWS_DEFAULT_PROFILE, else
+ * "default" (*explicit_name false). */
+static const char *s_profile_name(const struct wc_creds_ctx *c, bool *explicit_name)
 {
-    const char *visited[S_MAX_DEPTH + 2] = {0};
     const char *profile = c->profile;
-    bool explicit_name = true;
-    struct s_files f;
-    char source[300] = {0};
-    int rc, rc2;
 
-    memset(&f, 0, sizeof(f));
+    *explicit_name = true;
     if (!profile)
         profile = wc_creds_ctx_getenv(c, "AWS_PROFILE");
     if (!profile)
         profile = wc_creds_ctx_getenv(c, "AWS_DEFAULT_PROFILE");
     if (!profile) {
         profile = "default";
-        explicit_name = false;
+        *explicit_name = false;
     }
-    rc = s_load(c, "AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials", false, &f.creds);
-    rc2 = s_load(c, "AWS_CONFIG_FILE", ".aws/config", true, &f.config);
+    return profile;
+}
+
+/* Both files; a missing file is empty. */
+static int s_load_files(const struct wc_creds_ctx *c, struct s_files *f)
+{
+    int rc = s_load(c, "AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials", &f->creds, NULL);
+    int rc2 = s_load(c, "AWS_CONFIG_FILE", ".aws/config", &f->config, &f->sso);
+
     if (rc != WC_OK && rc != WC_ERR_NOT_FOUND)
+        return rc;
+    if (rc2 != WC_OK && rc2 != WC_ERR_NOT_FOUND)
+        return rc2;
+    return WC_OK;
+}
+
+int wc_creds_profile_region(const struct wc_creds_options *o, char **out)
+{
+    struct wc_creds_ctx c;
+    struct s_files f;
+    const char *region;
+    bool explicit_name = false;
+    int rc;
+
+    memset(&f, 0, sizeof(f));
+    if (!out)
+        return WC_ERR_INVALID;
+    *out = NULL;
+    if ((rc = wc_creds_ctx_init(&c, o)) != WC_OK)
+        return rc;
+    if ((rc = s_load_files(&c, &f)) != WC_OK)
         goto out;
-    if (rc2 != WC_OK && rc2 != WC_ERR_NOT_FOUND) {
-        rc = rc2;
+    region = s_get(&f, s_profile_name(&c, &explicit_name), "region");
+    if (region && !(*out = wc_strdup(region)))
+        rc = WC_ERR_NOMEM;
+out:
+    s_files_clean_up(&f);
+    wc_creds_ctx_clean_up(&c);
+    return rc;
+}
+
+int wc_creds_fetch_profile(const struct wc_creds_ctx *c, struct wc_aws_credentials *out)
+{
+    const char *visited[S_MAX_DEPTH + 2] = {0};
+    bool explicit_name = true;
+    const char *profile = s_profile_name(c, &explicit_name);
+    struct s_files f;
+    char source[300] = {0};
+    int rc;
+
+    memset(&f, 0, sizeof(f));
+    if ((rc = s_load_files(c, &f)) != WC_OK)
         goto out;
-    }
     if ((rc = s_resolve(c, &f, profile, visited, 0, out)) != WC_OK) {
         if (rc == WC_ERR_NOT_FOUND && explicit_name && !s_ini_has(&f.creds, profile) &&
             !s_ini_has(&f.config, profile)) {
@@ -449,7 +576,14 @@ int wc_creds_fetch_profile(const struct wc_creds_ctx *c, struct wc_aws_credentia
         }
         goto out;
     }
-    snprintf(source, sizeof(source), "shared-file:%s", profile);
+    /* "sso:NAME", "credential-process:NAME" for those kinds of profile,
+     * "shared-file:NAME" for the others (keys, roles) */
+    snprintf(source, sizeof(source), "%s:%s",
+             out->source && (strcmp(out->source, "sso") == 0 ||
+                             strcmp(out->source, "credential-process") == 0)
+                 ? out->source
+                 : "shared-file",
+             profile);
     if ((rc = wc_creds_set_source(out, source)) != WC_OK)
         wc_aws_credentials_clean_up(out);
 out:

@@ -41,6 +41,7 @@ static int s_init(struct wc_stack *s, const struct wc_config *cfg, const char *f
     struct wc_cloudtrail_options cto = {0};
     const char *region = wc_config_region(cfg);
     const char *role = wc_config_accounts_role_arn(cfg);
+    char *profile_region = NULL;
     int rc;
 
     memset(s, 0, sizeof(*s));
@@ -51,11 +52,18 @@ static int s_init(struct wc_stack *s, const struct wc_config *cfg, const char *f
         WC_LOGW(logger, NULL, "config: %s", wc_config_warnings(cfg)->items[i]);
     if (!region)
         region = fallback_region;
+    /* last, the AWS profile's `region =` (as the SDKs, after AWS_REGION) */
+    if (!region && wc_creds_profile_region(&co, &profile_region) == WC_OK)
+        region = profile_region;
     if (!region || !wc_region_is_valid(region)) {
-        snprintf(err, errlen, "no valid AWS region: set `region` in the config or AWS_REGION");
+        snprintf(err, errlen, "no valid AWS region: set `region` in the config, AWS_REGION, "
+                 "or region in the AWS profile");
+        free(profile_region);
         return WC_ERR_CONFIG;
     }
-    if (!(s->region = wc_strdup(region)))
+    s->region = wc_strdup(region);
+    free(profile_region);
+    if (!s->region)
         return WC_ERR_NOMEM;
     for (size_t i = 0; i < sizeof(s_services) / sizeof(s_services[0]); i++) {
         const char *url = wc_config_endpoint(cfg, s_services[i]);

@@ -31,8 +31,9 @@ struct wc_stack {
     struct wc_trail *trail;
 };
 
-/* region: the config's, else fallback_region (e.g. the change's). On
- * failure writes a one-line reason to err. */
+/* region: the config's (its key, else AWS_REGION, AWS_DEFAULT_REGION), else
+ * fallback_region (what the data says: the queue URL's, the change's), else
+ * the AWS profile's `region =`. On failure writes a one-line reason to err. */
 int wc_stack_init(struct wc_stack *s, const struct wc_config *cfg, const char *fallback_region,
                   struct wc_logger *logger, char *err, size_t errlen);
 /* The same, with a sleep that shutdown cuts short and a shutdown test (the

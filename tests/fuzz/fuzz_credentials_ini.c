@@ -1,8 +1,9 @@
 /* fuzz_credentials_ini.c - the shared credentials and config files
  * (aws/credentials_profile.c): the INI parser, [profile x] sections,
  * static keys, role_arn with source_profile chains (cycles, depth),
- * credential_source and web_identity_token_file. AssumeRole is a stub;
- * the HTTP sources get no answer.
+ * credential_source, web_identity_token_file, IAM Identity Center settings
+ * (no token cache: they fail) and credential_process (split, never run).
+ * AssumeRole is a stub; the HTTP sources get no answer.
  *
  * Input: credentials file FUZZ_SEP config file; both are written to a
  * private directory and read through AWS_SHARED_CREDENTIALS_FILE /
@@ -77,6 +78,7 @@ static void s_fetch(struct fake_http *f, const char *profile)
     o.region = "eu-west-1";
     o.imds_endpoint = "http://169.254.169.254";
     o.assume_role_fn = s_assume_role;
+    o.no_credential_process = true; /* never run a command the input names */
     o.logger = s_lg;
     if (wc_creds_ctx_init(&ctx, &o) != WC_OK)
         abort();

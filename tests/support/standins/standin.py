@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Local stand-ins for the services whochanged talks to, for tests and the
 demo: CloudTrail LookupEvents, STS, S3 GetObject, IMDSv2, ECS container
-credentials, Slack and a generic webhook receiver. One process, one port on
+credentials, IAM Identity Center (portal and OIDC), Slack and a generic
+webhook receiver. One process, one port on
 127.0.0.1, roles chosen by flags. Every AWS request's SigV4 signature is
 verified independently with botocore. See README.md for flags and formats.
 
@@ -36,13 +37,14 @@ import cloudtrail  # noqa: E402
 import creds  # noqa: E402
 import notify  # noqa: E402
 import s3  # noqa: E402
+import sso  # noqa: E402
 import sts  # noqa: E402
 from common import (Clock, Faults, Hang, Recorder, Request, Reset, Response,  # noqa: E402
                     json_response, parse_faults)
 
 MAX_BODY = 16 * 1024 * 1024
 _WEBHOOK_SECRET_RE = re.compile(r"(/services/[^/\s]+/[^/\s]+/)[^\s?\"]+")
-ROLES = ("cloudtrail", "sts", "s3", "imds", "ecs", "slack", "webhook")
+ROLES = ("cloudtrail", "sts", "s3", "imds", "ecs", "sso", "slack", "webhook")
 
 
 class Stats:
@@ -141,6 +143,17 @@ class App:
         self.ecs = creds.Ecs(self.clock, self.store, self.stats, args.ecs_path, args.ecs_token,
                              args.default_account, args.cred_ttl, args.ecs_role_arn,
                              args.ecs_eks) if "ecs" in self.enabled else None
+        self.sso = None
+        if "sso" in self.enabled:
+            tokens = {}
+            for item in args.sso_token or []:
+                token, sep, ttl = item.rpartition("=")
+                if not sep:
+                    token, ttl = item, args.sso_token_ttl
+                tokens[token] = float(ttl)
+            self.sso = sso.Sso(self.clock, self.store, self.stats, tokens, args.sso_assignment,
+                               args.sso_cred_ttl, dict(_pairs(args.sso_client, "--sso-client")),
+                               args.sso_refresh_token, args.sso_token_ttl)
         self.posts = Recorder(os.path.join(state, "slack.jsonl") if state else None)
         self.hooks = Recorder(os.path.join(state, "webhook.jsonl") if state else None)
         self.slack = notify.Slack(self.stats, self.posts, args.slack_token,
@@ -211,8 +224,8 @@ class App:
         """-> (role, Response or Hang)"""
         if req.path.startswith("/_"):
             return "control", self.control(req)
-        for role, svc in (("imds", self.imds), ("ecs", self.ecs), ("slack", self.slack),
-                          ("webhook", self.webhook)):
+        for role, svc in (("imds", self.imds), ("ecs", self.ecs), ("sso", self.sso),
+                          ("slack", self.slack), ("webhook", self.webhook)):
             if svc is not None and svc.owns(req):
                 fault, reset = self._take_fault(role)
                 return role, reset or svc.handle(req, fault)
@@ -343,6 +356,7 @@ class Handler(BaseHTTPRequestHandler):
             entry["account"] = principal.account
             entry["region"] = principal.region
             entry["akid"] = principal.akid
+            entry["cred_source"] = principal.cred.source  # static, sts:…, imds, ecs, sso
         if role == "cloudtrail" and body:
             try:
                 entry["request"] = json.loads(body)
@@ -441,6 +455,20 @@ def parse_args(argv):
     g.add_argument("--ecs-token", help="required Authorization header value")
     g.add_argument("--ecs-role-arn")
     g.add_argument("--ecs-eks", action="store_true", help="EKS Pod Identity shape (AccountId)")
+    g = ap.add_argument_group("IAM Identity Center (SSO portal and OIDC)")
+    g.add_argument("--sso-token", action="append", metavar="TOKEN[=SECONDS]",
+                   help="an access token the portal accepts, for SECONDS from the start "
+                        "(default --sso-token-ttl)")
+    g.add_argument("--sso-assignment", action="append", metavar="ACCOUNT/ROLE",
+                   help="a permission set assigned to the user (default: any)")
+    g.add_argument("--sso-cred-ttl", type=float, default=3600.0,
+                   help="lifetime of GetRoleCredentials credentials, seconds")
+    g.add_argument("--sso-client", action="append", metavar="ID=SECRET",
+                   help="a registered OIDC client")
+    g.add_argument("--sso-refresh-token", action="append", metavar="TOKEN",
+                   help="a refresh token CreateToken accepts (once)")
+    g.add_argument("--sso-token-ttl", type=float, default=28800.0,
+                   help="lifetime of the access tokens, seconds")
     g = ap.add_argument_group("Slack / webhook")
     g.add_argument("--slack-token", default="xoxb-whochanged-test")
     g.add_argument("--slack-channel", action="append", metavar="CHANNEL",
