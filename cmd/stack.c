@@ -31,13 +31,12 @@ static int s_aws_ca_bundle(const struct wc_config *cfg, const struct wc_aws_prof
                            const char **out, char *err, size_t errlen)
 {
     const char *src = NULL, *v = wc_config_ca_bundle(cfg);
-    char label[160];
+    const char *label = "ca_bundle";
+    char buf[160];
     FILE *f;
 
-    if (v)
-        snprintf(label, sizeof(label), "ca_bundle");
-    else if ((v = wc_aws_setting(NULL, prof, "AWS_CA_BUNDLE", "ca_bundle", &src)))
-        s_label(src, "AWS_CA_BUNDLE", prof, "ca_bundle", label, sizeof(label));
+    if (!v && (v = wc_aws_setting(NULL, prof, "AWS_CA_BUNDLE", "ca_bundle", &src)))
+        label = s_label(src, "AWS_CA_BUNDLE", prof, "ca_bundle", buf, sizeof(buf));
     *out = v;
     if (!v)
         return WC_OK;

@@ -9,7 +9,8 @@ Covered: HTTP_PROXY carries the worker's AWS calls (SQS, CloudTrail) and the
 Slack and webhook posts; NO_PROXY=127.0.0.1 bypasses it; the config's proxy:
 wins over the environment, with credentials that never reach the log; an
 https:// CloudTrail endpoint through a CONNECT tunnel, trusted through
-AWS_CA_BUNDLE (and refused without it)."""
+AWS_CA_BUNDLE (and refused without it); bad SDK settings (AWS_RETRY_MODE,
+AWS_MAX_ATTEMPTS, FIPS, CA bundle, proxy, the profile's keys) stop `run` naming them."""
 import json, os, shutil, signal, subprocess, sys, tempfile, time, uuid
 
 ROOT = os.environ.get("WC_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -21,7 +22,7 @@ PY = "/usr/bin/python3"
 ACCOUNT = "123456789012"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 PROXY_PASSWORD = "pr0xyPassw0rdE2E"
-QUEUES = ["via", "bypass", "cfg", "tls", "notls"]
+QUEUES = ["via", "bypass", "cfg", "tls", "notls", "bad"]
 TMP = tempfile.mkdtemp(prefix="wc-proxy-e2e.")
 WORKERS = []
 
@@ -294,6 +295,30 @@ def https_endpoint_refused_without_the_ca_bundle(e):
     assert not e.posts_for(group), "posted although the CloudTrail certificate is unknown"
     assert "certificate" in e.worker_log("notls").lower(), e.worker_log("notls")[-1500:]
 
+
+@test
+def bad_sdk_settings_stop_run_with_their_name(e):
+    home = os.path.join(TMP, "home-bad")
+    os.makedirs(os.path.join(home, ".aws"), exist_ok=True)
+    with open(os.path.join(home, ".aws", "config"), "w") as f:
+        f.write("[profile dev]\nretry_mode = fast\n[default]\nuse_dualstack_endpoint = maybe\n")
+    cfg = e.config("bad")
+    cases = [({"AWS_RETRY_MODE": "bogus"}, "AWS_RETRY_MODE must be standard, adaptive or legacy"),
+             ({"AWS_MAX_ATTEMPTS": "0"}, "AWS_MAX_ATTEMPTS must be a whole number from 1 to 20"),
+             ({"AWS_USE_FIPS_ENDPOINT": "yes"}, "AWS_USE_FIPS_ENDPOINT must be true or false"),
+             ({"AWS_CA_BUNDLE": os.path.join(TMP, "missing.pem")}, "AWS_CA_BUNDLE: cannot read"),
+             ({"HTTPS_PROXY": "ftp://bob:%s@proxy:21" % PROXY_PASSWORD}, "HTTPS_PROXY: not a proxy URL"),
+             ({"AWS_PROFILE": "dev", "HOME": home}, "profile dev: retry_mode must be"),
+             ({"HOME": home}, "profile default: use_dualstack_endpoint must be true or false")]
+    for extra, want in cases:
+        env = {"PATH": os.environ["PATH"], "HOME": TMP, "AWS_EC2_METADATA_DISABLED": "true",
+               "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": SECRET}
+        env.update(extra)
+        out = subprocess.run([BIN, "run", "--config", cfg, "--once"], env=env, capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode == 2, (extra, out.returncode, out.stderr[-500:])
+        assert want in out.stderr, (extra, out.stderr[-500:])
+        assert PROXY_PASSWORD not in out.stderr
 
 def main():
     print("1..%d" % len(TESTS))
