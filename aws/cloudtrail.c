@@ -18,6 +18,7 @@ struct s_cloudtrail {
     const struct wc_endpoint_override *overrides;
     size_t n_overrides;
     const struct wc_env *env;
+    const struct wc_endpoints *endpoints;
     struct wc_ratelimit *rate;
     int max_pages;
     _Atomic uint64_t calls, throttled, failures;
@@ -92,8 +93,11 @@ static int s_call_init(struct s_cloudtrail *ct, const struct wc_trail_query *q,
                 q->account_id ? q->account_id : "(own)", wc_strerror(rc));
         return rc;
     }
-    if ((rc = wc_endpoint_resolve("cloudtrail", q->region, ct->overrides, ct->n_overrides,
-                                  ct->env, &endpoint)) == WC_OK)
+    /* the endpoint of the query's region, which it is signed for too */
+    rc = ct->endpoints ? wc_endpoints_resolve(ct->endpoints, "cloudtrail", q->region, &endpoint)
+                       : wc_endpoint_resolve("cloudtrail", q->region, ct->overrides,
+                                             ct->n_overrides, ct->env, &endpoint);
+    if (rc == WC_OK)
         rc = wc_buf_appendf(&c->url, "%s/", endpoint);
     free(endpoint);
     return rc;
@@ -270,6 +274,7 @@ struct wc_trail *wc_cloudtrail_new(const struct wc_cloudtrail_options *o)
     ct->overrides = o->endpoint_overrides;
     ct->n_overrides = o->n_endpoint_overrides;
     ct->env = o->env;
+    ct->endpoints = o->endpoints;
     ct->max_pages = o->max_pages > 0 ? o->max_pages : WC_CLOUDTRAIL_DEFAULT_MAX_PAGES;
     /* 10% under the limit: requests leave here evenly spaced but reach
      * CloudTrail with network jitter, and its window is strict */

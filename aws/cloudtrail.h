@@ -39,6 +39,9 @@ struct wc_cloudtrail_options {
     const struct wc_endpoint_override *endpoint_overrides; /* borrowed */
     size_t n_endpoint_overrides;
     const struct wc_env *env;                 /* NULL: process environment */
+    /* borrowed; when set, the endpoint comes from it (profile, FIPS,
+     * {region} templates) and the two fields above are not used */
+    const struct wc_endpoints *endpoints;
     const struct wc_clock *clock;             /* for the token buckets; NULL: system */
     double rate_per_s;                        /* 0: 2 */
     int max_pages;                            /* 0: 20 (1000 events) */

@@ -141,4 +141,20 @@ int wc_creds_accounts_get(struct wc_creds_accounts *a, const char *account_id,
 size_t wc_creds_accounts_count(struct wc_creds_accounts *a);
 void wc_creds_accounts_destroy(struct wc_creds_accounts *a);
 
+/* The active profile of the shared config file (AWS_CONFIG_FILE, else
+ * ~/.aws/config; profile as in wc_creds_options), read once for the
+ * settings that are not credentials: endpoints, FIPS/dual-stack, retries,
+ * CA bundle. A nested sub-setting is read as "parent.key": in
+ * [services s], "sqs =\n  endpoint_url = URL" is key "sqs.endpoint_url".
+ * No file: WC_OK with no settings. Uses o's getenv_fn, home_dir, profile
+ * and logger only. */
+struct wc_aws_shared_config;
+int wc_aws_shared_config_load(const struct wc_creds_options *o, struct wc_aws_shared_config **out);
+/* section NULL: the active profile; else a full section name, e.g.
+ * "services my-services". NULL when unset or empty. */
+const char *wc_aws_shared_config_get(const struct wc_aws_shared_config *f, const char *section,
+                                     const char *key);
+const char *wc_aws_shared_config_profile(const struct wc_aws_shared_config *f);
+void wc_aws_shared_config_destroy(struct wc_aws_shared_config *f);
+
 #endif

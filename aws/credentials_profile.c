@@ -590,3 +590,125 @@ out:
     s_files_clean_up(&f);
     return rc;
 }
+
+/* ---- the shared config file's other settings ----
+ * Endpoints, FIPS/dual-stack, retries and the CA bundle (aws/endpoints.c,
+ * cmd/stack.c) read the active profile and its [services NAME] section
+ * once, through the same INI parser: the text is first flattened so that
+ * a nested sub-setting ("sqs =" then "  endpoint_url = URL") becomes the key
+ * "sqs.endpoint_url", and parsed without the config-file section rule, so
+ * sections keep their full names ("profile dev", "services s"). */
+struct wc_aws_shared_config {
+    struct s_ini ini;
+    char *section; /* "default" or "profile NAME" */
+    char *profile;
+};
+
+static int s_flatten(struct wc_str text, struct wc_buf *out)
+{
+    struct wc_str parent = {NULL, 0};
+    size_t pos = 0;
+    int rc = WC_OK;
+
+    while (pos < text.len && rc == WC_OK) {
+        struct wc_str line = {text.ptr + pos, 0}, t;
+        const char *eq;
+
+        while (pos + line.len < text.len && text.ptr[pos + line.len] != '\n')
+            line.len++;
+        pos += line.len + 1;
+        t = wc_str_trim(line);
+        if (t.len && line.len && s_is_blank(line.ptr[0]) && t.ptr[0] != '#' && t.ptr[0] != ';') {
+            /* indented: a sub-setting of the parent key, if any */
+            if (parent.len && memchr(t.ptr, '=', t.len))
+                rc = wc_buf_appendf(out, "%.*s.%.*s\n", (int)parent.len, parent.ptr, (int)t.len,
+                                    t.ptr);
+            continue;
+        }
+        parent = (struct wc_str){NULL, 0};
+        if (t.len && t.ptr[0] != '[' && (eq = memchr(t.ptr, '=', t.len)) &&
+            wc_str_trim((struct wc_str){eq + 1, t.len - (size_t)(eq - t.ptr) - 1}).len == 0)
+            parent = wc_str_trim((struct wc_str){t.ptr, (size_t)(eq - t.ptr)});
+        rc = wc_buf_appendf(out, "%.*s\n", (int)line.len, line.ptr);
+    }
+    return rc;
+}
+
+int wc_aws_shared_config_load(const struct wc_creds_options *o, struct wc_aws_shared_config **out)
+{
+    struct wc_creds_ctx c;
+    struct wc_aws_shared_config *f = NULL;
+    struct wc_buf raw = WC_BUF_INIT, flat = WC_BUF_INIT;
+    char path[4096] = {0};
+    const char *profile;
+    int rc;
+
+    if (!out)
+        return WC_ERR_INVALID;
+    *out = NULL;
+    if ((rc = wc_creds_ctx_init(&c, o)) != WC_OK)
+        return rc;
+    if (!(f = calloc(1, sizeof(*f)))) {
+        rc = WC_ERR_NOMEM;
+        goto out;
+    }
+    profile = c.profile ? c.profile : wc_creds_ctx_getenv(&c, "AWS_PROFILE");
+    if (!profile)
+        profile = wc_creds_ctx_getenv(&c, "AWS_DEFAULT_PROFILE");
+    if (!profile)
+        profile = "default";
+    if (!(f->profile = wc_strdup(profile))) {
+        rc = WC_ERR_NOMEM;
+        goto out;
+    }
+    if ((rc = s_path(&c, "AWS_CONFIG_FILE", ".aws/config", path, sizeof(path))) != WC_OK ||
+        (rc = wc_creds_read_file(path, S_FILE_MAX, &raw)) != WC_OK) {
+        if (rc == WC_ERR_NOT_FOUND)
+            rc = WC_OK; /* no file: no settings */
+        else
+            WC_LOGE(c.logger, NULL, "aws config: cannot read %s: %s", path, wc_strerror(rc));
+        goto out;
+    }
+    wc_buf_init(&flat, S_FILE_MAX * 2);
+    if ((rc = s_flatten(wc_buf_str(&raw), &flat)) != WC_OK ||
+        (rc = s_ini_parse(&c, path, wc_buf_str(&flat), false, &f->ini)) != WC_OK)
+        goto out;
+    /* [default] or [profile default] for the default profile */
+    if (strcmp(profile, "default") == 0 && s_ini_has(&f->ini, "default"))
+        f->section = wc_strdup("default");
+    else if ((f->section = malloc(strlen(profile) + 9)))
+        sprintf(f->section, "profile %s", profile);
+    rc = f->section ? WC_OK : WC_ERR_NOMEM;
+out:
+    wc_buf_clean_up_secure(&raw);
+    wc_buf_clean_up_secure(&flat);
+    wc_creds_ctx_clean_up(&c);
+    if (rc == WC_OK)
+        *out = f;
+    else
+        wc_aws_shared_config_destroy(f);
+    return rc;
+}
+
+const char *wc_aws_shared_config_get(const struct wc_aws_shared_config *f, const char *section,
+                                     const char *key)
+{
+    if (!f || !key || (!section && !f->section))
+        return NULL;
+    return s_ini_get(&f->ini, section ? section : f->section, key);
+}
+
+const char *wc_aws_shared_config_profile(const struct wc_aws_shared_config *f)
+{
+    return f ? f->profile : NULL;
+}
+
+void wc_aws_shared_config_destroy(struct wc_aws_shared_config *f)
+{
+    if (!f)
+        return;
+    s_ini_clean_up(&f->ini);
+    free(f->section);
+    free(f->profile);
+    free(f);
+}

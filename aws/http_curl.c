@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "aws/endpoints.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/str.h"
@@ -26,6 +27,8 @@ struct s_curl {
     long connect_timeout_ms, timeout_ms;
     char *ca_bundle, *user_agent;
     bool allow_plain_http_loopback, use_env_proxy;
+    bool have_proxy; /* proxy below decides, not libcurl's environment */
+    struct wc_http_proxy_config proxy;
     size_t max_response_bytes;
     struct wc_logger *logger;
 
@@ -145,6 +148,118 @@ out:
 int wc_http_curl_check_url(const char *url, bool allow_plain_loopback, bool allow_plain_metadata)
 {
     return s_check_url(url, allow_plain_loopback, allow_plain_metadata, NULL, 0);
+}
+
+/* ---- proxies ---- */
+
+/* name in lower case, then in upper case. */
+static const char *s_env2(const struct wc_env *env, const char *lower, const char *upper,
+                          const char **source)
+{
+    const char *v;
+
+    if ((v = wc_env_get(env, lower)))
+        *source = lower;
+    else if ((v = wc_env_get(env, upper)))
+        *source = upper;
+    return v;
+}
+
+void wc_http_proxy_config_clean_up(struct wc_http_proxy_config *p)
+{
+    if (!p)
+        return;
+    if (p->http_proxy)
+        wc_secure_zero(p->http_proxy, strlen(p->http_proxy));
+    if (p->https_proxy)
+        wc_secure_zero(p->https_proxy, strlen(p->https_proxy));
+    free(p->http_proxy);
+    free(p->https_proxy);
+    free(p->no_proxy);
+    memset(p, 0, sizeof(*p));
+}
+
+int wc_http_proxy_config_init(struct wc_http_proxy_config *p, const char *config_proxy,
+                              const struct wc_env *env, char *err, size_t errlen)
+{
+    const char *http = NULL, *https = NULL, *all, *no, *all_src = NULL;
+    char shown[256];
+
+    memset(p, 0, sizeof(*p));
+    if (config_proxy && *config_proxy) {
+        if (strcmp(config_proxy, "none") != 0) {
+            http = https = config_proxy;
+            p->http_source = p->https_source = "proxy";
+        }
+    } else {
+        http = s_env2(env, "http_proxy", "HTTP_PROXY", &p->http_source);
+        https = s_env2(env, "https_proxy", "HTTPS_PROXY", &p->https_source);
+        all = s_env2(env, "all_proxy", "ALL_PROXY", &all_src);
+        if (!http && all) {
+            http = all;
+            p->http_source = all_src;
+        }
+        if (!https && all) {
+            https = all;
+            p->https_source = all_src;
+        }
+    }
+    no = s_env2(env, "no_proxy", "NO_PROXY", &p->no_proxy_source);
+    for (int i = 0; i < 2; i++) {
+        const char *v = i ? https : http;
+
+        if (v && (!wc_http_proxy_url_ok(v) || strcmp(v, "none") == 0)) {
+            wc_http_proxy_redact(v, shown, sizeof(shown));
+            wc_errf(err, errlen, "%s: not a proxy URL ([http|https|socks5h|...://]host[:port]): "
+                    "'%.120s'", i ? p->https_source : p->http_source, shown);
+            wc_http_proxy_config_clean_up(p);
+            return WC_ERR_CONFIG;
+        }
+    }
+    if ((http && !(p->http_proxy = wc_strdup(http))) ||
+        (https && !(p->https_proxy = wc_strdup(https))) ||
+        (no && !(p->no_proxy = wc_strdup(no)))) {
+        wc_http_proxy_config_clean_up(p);
+        return WC_ERR_NOMEM;
+    }
+    if (!http)
+        p->http_source = NULL;
+    if (!https)
+        p->https_source = NULL;
+    if (!no)
+        p->no_proxy_source = NULL;
+    return WC_OK;
+}
+
+/* true when text holds the user:password part of proxy (curl's messages
+ * name the proxy's host only, but a log line must never carry them). */
+static bool s_leaks_userinfo(const char *text, const char *proxy)
+{
+    const char *h, *at;
+    char user[256];
+    size_t n;
+
+    if (!proxy)
+        return false;
+    h = strstr(proxy, "://");
+    h = h ? h + 3 : proxy;
+    if (!(at = strchr(h, '@')) || at == h)
+        return false;
+    n = (size_t)(at - h) < sizeof(user) - 1 ? (size_t)(at - h) : sizeof(user) - 1;
+    memcpy(user, h, n);
+    user[n] = '\0';
+    /* the user name alone, or the password after ':' */
+    if (strstr(text, user))
+        return true;
+    return strchr(user, ':') && strstr(text, strchr(user, ':') + 1);
+}
+
+/* The proxy for url (NULL: direct). */
+static const char *s_proxy_for(const struct s_curl *c, const char *url)
+{
+    if (strncasecmp(url, "https://", 8) == 0)
+        return c->proxy.https_proxy;
+    return c->proxy.http_proxy;
 }
 
 /* ---- share locks ---- */
@@ -406,6 +521,7 @@ static int s_send(struct wc_http *h, const struct wc_http_request *req,
     char errbuf[CURL_ERROR_SIZE];
     CURL *e = NULL;
     CURLcode cc = CURLE_OK;
+    const char *proxy = NULL;
     size_t cap;
     long status = 0;
     int64_t t0 = s_mono_ms();
@@ -444,10 +560,19 @@ static int s_send(struct wc_http *h, const struct wc_http_request *req,
     S_SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
     S_SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
     S_SETOPT(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    if (c->ca_bundle)
+    if (c->ca_bundle) {
         S_SETOPT(e, CURLOPT_CAINFO, c->ca_bundle);
-    if (!c->use_env_proxy)
+        S_SETOPT(e, CURLOPT_PROXY_CAINFO, c->ca_bundle); /* an https:// proxy */
+    }
+    if (c->have_proxy && !req->metadata_credentials && (proxy = s_proxy_for(c, req->url))) {
+        S_SETOPT(e, CURLOPT_PROXY, proxy);
+        /* set, even empty: libcurl then reads no no_proxy of its own */
+        S_SETOPT(e, CURLOPT_NOPROXY, c->proxy.no_proxy ? c->proxy.no_proxy : "");
+        S_SETOPT(e, CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
+        S_SETOPT(e, CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
+    } else if (c->have_proxy || !c->use_env_proxy || req->metadata_credentials) {
         S_SETOPT(e, CURLOPT_PROXY, ""); /* "" = no proxy, whatever the environment says */
+    }
     S_SETOPT(e, CURLOPT_USERAGENT, c->user_agent);
     S_SETOPT(e, CURLOPT_ACCEPT_ENCODING, "");
     S_SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -490,12 +615,14 @@ static int s_send(struct wc_http *h, const struct wc_http_request *req,
     }
 out:
     if (rc == WC_OK) {
-        WC_LOGD(c->logger, NULL, "http: %s %s -> %ld (%lld ms, %zu bytes)", req->method, host,
-                status, (long long)(s_mono_ms() - t0), resp->body.len);
+        WC_LOGD(c->logger, NULL, "http: %s %s -> %ld (%lld ms, %zu bytes%s)", req->method, host,
+                status, (long long)(s_mono_ms() - t0), resp->body.len, proxy ? ", via proxy" : "");
     } else {
         if (cc != CURLE_OK)
-            WC_LOGD(c->logger, NULL, "http: %s %s failed: %s (%s, %lld ms)", req->method, host,
-                    wc_strerror(rc), errbuf[0] ? errbuf : curl_easy_strerror(cc),
+            WC_LOGD(c->logger, NULL, "http: %s %s failed: %s (%s%s, %lld ms)", req->method, host,
+                    wc_strerror(rc), proxy ? "via proxy: " : "",
+                    errbuf[0] && !s_leaks_userinfo(errbuf, proxy) ? errbuf
+                                                                  : curl_easy_strerror(cc),
                     (long long)(s_mono_ms() - t0));
         wc_http_response_clean_up(resp);
     }
@@ -524,6 +651,7 @@ static void s_destroy(struct wc_http *h)
     pthread_mutex_destroy(&c->pool_mu);
     free(c->ca_bundle);
     free(c->user_agent);
+    wc_http_proxy_config_clean_up(&c->proxy);
     free(c);
 }
 
@@ -561,6 +689,18 @@ struct wc_http *wc_http_curl_new(const struct wc_http_curl_options *opts)
     c->user_agent = wc_strdup(o.user_agent ? o.user_agent : WC_HTTP_CURL_USER_AGENT);
     if (o.ca_bundle && !(c->ca_bundle = wc_strdup(o.ca_bundle)))
         goto fail;
+    if (o.proxy) {
+        c->have_proxy = true;
+        c->proxy = (struct wc_http_proxy_config){
+            .http_source = o.proxy->http_source,
+            .https_source = o.proxy->https_source,
+            .no_proxy_source = o.proxy->no_proxy_source,
+        };
+        if ((o.proxy->http_proxy && !(c->proxy.http_proxy = wc_strdup(o.proxy->http_proxy))) ||
+            (o.proxy->https_proxy && !(c->proxy.https_proxy = wc_strdup(o.proxy->https_proxy))) ||
+            (o.proxy->no_proxy && !(c->proxy.no_proxy = wc_strdup(o.proxy->no_proxy))))
+            goto fail;
+    }
     if (!c->user_agent || !(c->idle = calloc(c->pool_size, sizeof(*c->idle))))
         goto fail;
     for (; n_mu < CURL_LOCK_DATA_LAST; n_mu++)

@@ -15,6 +15,7 @@
  * (_RETRY_COST 5, _TIMEOUT_RETRY_REQUEST 10, _NO_RETRY_INCREMENT 1);
  * botocore/retries/quota.py: INITIAL_CAPACITY 500. */
 #define S_DEFAULT_MAX_ATTEMPTS 3
+#define S_LEGACY_MAX_ATTEMPTS 5 /* botocore/data/_retry.json __default__ */
 #define S_DEFAULT_BASE_MS 1000
 #define S_DEFAULT_MAX_DELAY_MS 20000
 #define S_QUOTA_INITIAL 500
@@ -139,8 +140,60 @@ const char *wc_retry_class_name(enum wc_retry_class cls)
 
 /* ---- policy ---- */
 
+const char *wc_retry_mode_name(enum wc_retry_mode mode)
+{
+    switch (mode) {
+    case WC_RETRY_MODE_STANDARD: return "standard";
+    case WC_RETRY_MODE_LEGACY: return "legacy";
+    case WC_RETRY_MODE_ADAPTIVE: return "adaptive";
+    }
+    return "unknown";
+}
+
+int wc_retry_options_parse(const char *max_attempts, const char *max_attempts_source,
+                           const char *mode, const char *mode_source,
+                           struct wc_retry_options *o, char *err, size_t errlen)
+{
+    static const enum wc_retry_mode modes[] = {WC_RETRY_MODE_STANDARD, WC_RETRY_MODE_LEGACY,
+                                               WC_RETRY_MODE_ADAPTIVE};
+    long v = 0;
+    bool found = false;
+
+    if (!o)
+        return WC_ERR_INVALID;
+    if (max_attempts) {
+        const char *p = max_attempts;
+
+        for (; *p >= '0' && *p <= '9' && v <= WC_RETRY_MAX_ATTEMPTS_LIMIT; p++)
+            v = v * 10 + (*p - '0');
+        if (p == max_attempts || *p || v < 1 || v > WC_RETRY_MAX_ATTEMPTS_LIMIT) {
+            wc_errf(err, errlen, "%s must be a whole number from 1 to %d (attempts, the first "
+                    "included), got '%.40s'", max_attempts_source ? max_attempts_source
+                                                                   : "max_attempts",
+                    WC_RETRY_MAX_ATTEMPTS_LIMIT, max_attempts);
+            return WC_ERR_CONFIG;
+        }
+    }
+    if (mode) {
+        for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+            if (strcmp(mode, wc_retry_mode_name(modes[i])) == 0) {
+                o->mode = modes[i];
+                found = true;
+            }
+        if (!found) {
+            wc_errf(err, errlen, "%s must be standard, adaptive or legacy, got '%.40s'",
+                    mode_source ? mode_source : "retry_mode", mode);
+            return WC_ERR_CONFIG;
+        }
+    }
+    if (max_attempts)
+        o->max_attempts = (int)v;
+    return WC_OK;
+}
+
 struct wc_retry_policy {
     pthread_mutex_t mu;
+    enum wc_retry_mode mode;
     int max_attempts;
     int64_t base_ms, max_delay_ms;
     bool quota_enabled;
@@ -181,7 +234,8 @@ struct wc_retry_policy *wc_retry_policy_new(const struct wc_retry_options *opts)
 
     if (opts)
         o = *opts;
-    if (o.max_attempts < 0 || o.base_delay_ms < 0 || o.max_delay_ms < 0)
+    if (o.max_attempts < 0 || o.base_delay_ms < 0 || o.max_delay_ms < 0 ||
+        (unsigned)o.mode > (unsigned)WC_RETRY_MODE_ADAPTIVE)
         return NULL;
     if (!(p = calloc(1, sizeof(*p))))
         return NULL;
@@ -189,10 +243,14 @@ struct wc_retry_policy *wc_retry_policy_new(const struct wc_retry_options *opts)
         free(p);
         return NULL;
     }
-    p->max_attempts = o.max_attempts ? o.max_attempts : S_DEFAULT_MAX_ATTEMPTS;
+    p->mode = o.mode;
+    p->max_attempts = o.max_attempts         ? o.max_attempts
+                      : o.mode == WC_RETRY_MODE_LEGACY ? S_LEGACY_MAX_ATTEMPTS
+                                                       : S_DEFAULT_MAX_ATTEMPTS;
     p->base_ms = o.base_delay_ms ? o.base_delay_ms : S_DEFAULT_BASE_MS;
     p->max_delay_ms = o.max_delay_ms ? o.max_delay_ms : S_DEFAULT_MAX_DELAY_MS;
-    p->quota_enabled = o.quota_capacity >= 0;
+    /* legacy mode has no retry quota */
+    p->quota_enabled = o.quota_capacity >= 0 && o.mode != WC_RETRY_MODE_LEGACY;
     p->quota_capacity = o.quota_capacity > 0 ? o.quota_capacity : S_QUOTA_INITIAL;
     p->quota = p->quota_capacity;
     p->rand01 = o.rand01;
@@ -281,6 +339,16 @@ void wc_retry_on_success_after_retry(struct wc_retry_policy *p, enum wc_retry_cl
         s_refund(p, S_NO_RETRY_INCREMENT);
     else
         s_refund(p, s_cost(last_cls));
+}
+
+enum wc_retry_mode wc_retry_policy_mode(const struct wc_retry_policy *p)
+{
+    return p ? p->mode : WC_RETRY_MODE_STANDARD;
+}
+
+int wc_retry_policy_max_attempts(const struct wc_retry_policy *p)
+{
+    return p ? p->max_attempts : 0;
 }
 
 int wc_retry_quota_available(struct wc_retry_policy *p)

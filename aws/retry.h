@@ -52,14 +52,45 @@ const char *wc_retry_class_name(enum wc_retry_class cls);
 /* Uniform random number in [0, 1). */
 typedef double wc_retry_rand_fn(void *ctx);
 
+/* AWS_RETRY_MODE / retry_mode (AWS SDKs and Tools Reference Guide, "Retry
+ * behavior"):
+ *   standard  the above: 3 attempts, full-jitter backoff capped at 20 s,
+ *             the shared retry quota;
+ *   legacy    botocore's legacy mode: 5 attempts, rand * 2^(i-1) s (capped
+ *             at 20 s here), no retry quota;
+ *   adaptive  standard's retries; the client-side rate limiting it adds is
+ *             where it matters here already: CloudTrail lookups go through
+ *             a per account-region token bucket that backs off on
+ *             ThrottlingException (aws/cloudtrail.h), whatever the mode. */
+enum wc_retry_mode {
+    WC_RETRY_MODE_STANDARD = 0,
+    WC_RETRY_MODE_LEGACY,
+    WC_RETRY_MODE_ADAPTIVE,
+};
+
+#define WC_RETRY_MAX_ATTEMPTS_LIMIT 20
+
+const char *wc_retry_mode_name(enum wc_retry_mode mode);
+
 struct wc_retry_options {
-    int max_attempts;          /* 0: 3 */
+    enum wc_retry_mode mode;   /* 0: standard */
+    int max_attempts;          /* 0: 3 (legacy: 5) */
     int64_t base_delay_ms;     /* 0: 1000 */
     int64_t max_delay_ms;      /* 0: 20000 */
     int quota_capacity;        /* 0: 500; < 0: no quota (unlimited) */
     wc_retry_rand_fn *rand01;  /* NULL: an internal generator */
     void *rand_ctx;
 };
+
+/* Fill o's mode and max_attempts from the SDK settings: max_attempts
+ * (AWS_MAX_ATTEMPTS / max_attempts, an integer 1..WC_RETRY_MAX_ATTEMPTS_LIMIT,
+ * counting the first attempt) and mode (standard, legacy, adaptive); either
+ * may be NULL (unset: left as is). *_source names the setting in the error
+ * ("AWS_MAX_ATTEMPTS"; NULL: a generic name). WC_ERR_CONFIG with a one-line
+ * reason in err for anything else. */
+int wc_retry_options_parse(const char *max_attempts, const char *max_attempts_source,
+                           const char *mode, const char *mode_source,
+                           struct wc_retry_options *o, char *err, size_t errlen);
 
 struct wc_retry_policy;
 
@@ -80,7 +111,11 @@ void wc_retry_on_success(struct wc_retry_policy *p);
  * the last retry: refund what that retry cost. */
 void wc_retry_on_success_after_retry(struct wc_retry_policy *p, enum wc_retry_class last_cls);
 
-/* Tokens left in the quota (for tests and metrics). */
+/* The policy's mode and attempts (after defaults). */
+enum wc_retry_mode wc_retry_policy_mode(const struct wc_retry_policy *p);
+int wc_retry_policy_max_attempts(const struct wc_retry_policy *p);
+
+/* Tokens left in the quota (for tests and metrics); -1 without a quota. */
 int wc_retry_quota_available(struct wc_retry_policy *p);
 
 /* Backoff ceiling for a given attempt, before jitter (exposed for tests). */

@@ -121,11 +121,30 @@ static const char *s_no_env(void *ctx, const char *name)
     return NULL;
 }
 
+/* base (owned, freed here) + [/bucket] + /key */
+static int s_join(char *base, bool vhost, const char *bucket, const char *key, char **out_url)
+{
+    struct wc_buf b = WC_BUF_INIT;
+    int rc;
+
+    if ((rc = wc_buf_append_cstr(&b, base)) != WC_OK ||
+        (!vhost && (rc = wc_buf_appendf(&b, "/%s", bucket)) != WC_OK) ||
+        (rc = wc_buf_append_char(&b, '/')) != WC_OK ||
+        (rc = wc_sigv4_uri_encode(wc_str_from_cstr(key), false, &b)) != WC_OK)
+        goto out;
+    *out_url = wc_buf_steal(&b);
+    rc = *out_url ? WC_OK : WC_ERR_NOMEM;
+out:
+    free(base);
+    wc_buf_clean_up(&b);
+    return rc;
+}
+
 int wc_s3_object_url(const char *endpoint, const char *bucket, const char *key,
                      const char *region, char **out_url)
 {
-    struct wc_buf b = WC_BUF_INIT;
     const struct wc_env no_env = {s_no_env, NULL};
+    const struct wc_endpoint_override ov = {"s3", endpoint};
     char *base = NULL;
     bool vhost = false;
     int rc;
@@ -138,28 +157,32 @@ int wc_s3_object_url(const char *endpoint, const char *bucket, const char *key,
     if (wc_str_empty(endpoint) && wc_s3_bucket_is_virtual_hostable(bucket)) {
         rc = wc_endpoint_s3_virtual_host(bucket, region, &base);
         vhost = true;
-    } else if (wc_str_empty(endpoint)) {
-        rc = wc_endpoint_resolve("s3", region, NULL, 0, &no_env, &base);
     } else {
-        size_t n = strlen(endpoint);
-
-        while (n > 0 && endpoint[n - 1] == '/')
-            n--;
-        rc = (base = wc_strndup(endpoint, n)) ? WC_OK : WC_ERR_NOMEM;
+        /* the override, its {region} expanded, or the standard endpoint */
+        rc = wc_endpoint_resolve("s3", region, wc_str_empty(endpoint) ? NULL : &ov, 1, &no_env,
+                                 &base);
     }
     if (rc != WC_OK)
-        goto out;
-    if ((rc = wc_buf_append_cstr(&b, base)) != WC_OK ||
-        (!vhost && (rc = wc_buf_appendf(&b, "/%s", bucket)) != WC_OK) ||
-        (rc = wc_buf_append_char(&b, '/')) != WC_OK ||
-        (rc = wc_sigv4_uri_encode(wc_str_from_cstr(key), false, &b)) != WC_OK)
-        goto out;
-    *out_url = wc_buf_steal(&b);
-    rc = *out_url ? WC_OK : WC_ERR_NOMEM;
-out:
-    free(base);
-    wc_buf_clean_up(&b);
-    return rc;
+        return rc;
+    return s_join(base, vhost, bucket, key, out_url);
+}
+
+/* The URL from the options: their endpoint, else their resolver. */
+static int s_options_url(const struct wc_s3_options *o, const char *bucket, const char *key,
+                         const char *region, char **out_url)
+{
+    char *base = NULL;
+    bool vhost = false;
+    int rc;
+
+    *out_url = NULL;
+    if (!wc_str_empty(o->endpoint) || !o->endpoints)
+        return wc_s3_object_url(o->endpoint, bucket, key, region, out_url);
+    if ((rc = wc_s3_location_validate(bucket, key)) != WC_OK)
+        return rc;
+    if ((rc = wc_endpoints_s3_base(o->endpoints, bucket, region, &base, &vhost)) != WC_OK)
+        return rc;
+    return s_join(base, vhost, bucket, key, out_url);
 }
 
 /* --- gunzip ---------------------------------------------------------------- */
@@ -314,7 +337,7 @@ int wc_s3_get_object(const struct wc_s3_options *o, const char *bucket, const ch
 
         free(url);
         url = NULL;
-        if ((rc = wc_s3_object_url(o->endpoint, bucket, key, cur, &url)) != WC_OK)
+        if ((rc = s_options_url(o, bucket, key, cur, &url)) != WC_OK)
             goto out;
         req.url = url;
         rc = wc_aws_send(o->aws, &creds, &req, &resp, &err, NULL);

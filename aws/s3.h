@@ -33,6 +33,7 @@
 
 #include "aws/aws_client.h"
 #include "aws/credentials.h"
+#include "aws/endpoints.h"
 #include "core/buf.h"
 #include "core/change.h"
 
@@ -41,7 +42,11 @@
 struct wc_s3_options {
     struct wc_aws *aws;              /* borrowed */
     struct wc_creds_provider *creds; /* borrowed */
-    const char *endpoint;            /* override base URL (path style), NULL: AWS */
+    const char *endpoint;            /* override base URL (path style), NULL: AWS;
+                                      * "{region}" stands for the bucket's region */
+    const struct wc_endpoints *endpoints; /* borrowed; when set (and endpoint is
+                                      * NULL), the S3 endpoint comes from it:
+                                      * configured URLs, FIPS, dual-stack */
     size_t max_object_bytes;         /* 0: WC_OVERSIZED_OBJECT_MAX_BYTES (both the
                                       * download and the gunzipped size) */
     const char *log_id;              /* SQS message id for log lines, may be NULL */

@@ -408,7 +408,7 @@ static int s_build_notifiers(struct s_runner *r)
         /* notify_unattributed: whoever gets human findings gets these too */
         if (wc_config_notify_unattributed(r->cfg) && (o.verdict_mask & WC_VERDICT_BIT(WC_VERDICT_HUMAN)))
             o.verdict_mask |= WC_VERDICT_BIT(WC_VERDICT_UNATTRIBUTED);
-        o.http = r->stack.http;
+        o.http = r->stack.notify_http;
         o.logger = r->logger;
         o.sleep_ms = s_sleep;
         o.webhook_url = cn->webhook_url;
@@ -556,8 +556,8 @@ static int s_setup(struct s_runner *r, const char *level_name, const char *forma
         return rc == WC_ERR_CONFIG ? 2 : 1;
     }
     free(queue_region);
-    if (wc_endpoint_resolve("sqs", r->stack.region, r->stack.overrides, r->stack.n_overrides, NULL,
-                            &r->sqs_endpoint) != WC_OK) {
+    if (wc_endpoints_resolve(r->stack.endpoints, "sqs", r->stack.region, &r->sqs_endpoint) !=
+        WC_OK) {
         fprintf(stderr, "whochanged run: cannot resolve the SQS endpoint\n");
         return 2;
     }
@@ -579,7 +579,7 @@ static int s_setup(struct s_runner *r, const char *level_name, const char *forma
     }
     r->s3.aws = r->stack.aws;
     r->s3.creds = r->stack.creds;
-    r->s3.endpoint = wc_config_endpoint(r->cfg, "s3");
+    r->s3.endpoints = r->stack.endpoints; /* endpoints.s3 among them */
     if ((rc = s_build_notifiers(r)) != WC_OK)
         return rc == WC_ERR_CONFIG ? 2 : 1;
     if (r->dry_run)

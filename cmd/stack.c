@@ -10,6 +10,81 @@
 
 static const char *const s_services[] = {"sqs", "cloudtrail", "sts", "s3"};
 
+static const char *s_profile_get(void *ctx, const char *section, const char *key)
+{
+    return wc_aws_shared_config_get(ctx, section, key);
+}
+
+/* How a setting is named in messages: the variable, or "profile P: key". */
+static const char *s_label(const char *src, const char *var, const struct wc_aws_profile *prof,
+                           const char *key, char *buf, size_t len)
+{
+    if (src && strcmp(src, var) == 0)
+        return var;
+    snprintf(buf, len, "profile %s: %s", prof->name ? prof->name : "default", key);
+    return buf;
+}
+
+/* The CA bundle of AWS calls: the config's ca_bundle, else AWS_CA_BUNDLE,
+ * else the profile's ca_bundle; checked readable now. */
+static int s_aws_ca_bundle(const struct wc_config *cfg, const struct wc_aws_profile *prof,
+                           const char **out, char *err, size_t errlen)
+{
+    const char *src = NULL, *v = wc_config_ca_bundle(cfg);
+    const char *label = "ca_bundle";
+    char buf[160];
+    FILE *f;
+
+    if (!v && (v = wc_aws_setting(NULL, prof, "AWS_CA_BUNDLE", "ca_bundle", &src)))
+        label = s_label(src, "AWS_CA_BUNDLE", prof, "ca_bundle", buf, sizeof(buf));
+    *out = v;
+    if (!v)
+        return WC_OK;
+    if (!(f = fopen(v, "r"))) {
+        snprintf(err, errlen, "%s: cannot read the CA bundle %s", label, v);
+        return WC_ERR_CONFIG;
+    }
+    fclose(f);
+    return WC_OK;
+}
+
+/* Retries: AWS_MAX_ATTEMPTS / max_attempts, AWS_RETRY_MODE / retry_mode. */
+static int s_retry_options(const struct wc_aws_profile *prof, struct wc_retry_options *ro,
+                           char *err, size_t errlen)
+{
+    const char *asrc, *msrc;
+    const char *attempts = wc_aws_setting(NULL, prof, "AWS_MAX_ATTEMPTS", "max_attempts", &asrc);
+    const char *mode = wc_aws_setting(NULL, prof, "AWS_RETRY_MODE", "retry_mode", &msrc);
+    char a[160], m[160];
+
+    return wc_retry_options_parse(
+        attempts, s_label(asrc, "AWS_MAX_ATTEMPTS", prof, "max_attempts", a, sizeof(a)), mode,
+        s_label(msrc, "AWS_RETRY_MODE", prof, "retry_mode", m, sizeof(m)), ro, err, errlen);
+}
+
+/* One line at start: where requests go (proxy credentials left out). */
+static void s_say_transport(struct wc_logger *lg, const struct wc_http_proxy_config *pc,
+                            const struct wc_endpoints *eps, const struct wc_retry_policy *retry,
+                            const char *ca)
+{
+    char h[256], s[256];
+
+    wc_http_proxy_redact(pc->http_proxy, h, sizeof(h));
+    wc_http_proxy_redact(pc->https_proxy, s, sizeof(s));
+    if (pc->http_proxy || pc->https_proxy)
+        WC_LOGI(lg, NULL, "http: proxy for https %s%s%s%s, for http %s%s%s%s; no_proxy %s", s,
+                pc->https_source ? " (" : "", pc->https_source ? pc->https_source : "",
+                pc->https_source ? ")" : "", h, pc->http_source ? " (" : "",
+                pc->http_source ? pc->http_source : "", pc->http_source ? ")" : "",
+                pc->no_proxy ? pc->no_proxy : "(none)");
+    if (wc_endpoints_fips(eps) || wc_endpoints_dualstack(eps) || ca ||
+        wc_retry_policy_mode(retry) != WC_RETRY_MODE_STANDARD)
+        WC_LOGI(lg, NULL, "aws: fips %s, dual-stack %s, retry mode %s (%d attempts), CA bundle %s",
+                wc_endpoints_fips(eps) ? "on" : "off", wc_endpoints_dualstack(eps) ? "on" : "off",
+                wc_retry_mode_name(wc_retry_policy_mode(retry)),
+                wc_retry_policy_max_attempts(retry), ca ? ca : "(system)");
+}
+
 static int s_init(struct wc_stack *s, const struct wc_config *cfg, const char *fallback_region,
                   struct wc_logger *logger, wc_sleep_fn *sleep_ms, bool (*cancelled)(void *ctx),
                   bool say_warnings, char *err, size_t errlen);
@@ -32,9 +107,14 @@ static int s_init(struct wc_stack *s, const struct wc_config *cfg, const char *f
                   struct wc_logger *logger, wc_sleep_fn *sleep_ms, bool (*cancelled)(void *ctx),
                   bool say_warnings, char *err, size_t errlen)
 {
-    struct wc_http_curl_options ho = {.allow_plain_http_loopback = true,
+    struct wc_http_curl_options ho = {.allow_plain_http_loopback = true, .logger = logger};
+    struct wc_http_curl_options no = {.allow_plain_http_loopback = true,
                                       .ca_bundle = wc_config_ca_bundle(cfg),
                                       .logger = logger};
+    struct wc_http_proxy_config pc = {0};
+    struct wc_aws_profile prof = {0};
+    struct wc_retry_options ro = {0};
+    struct wc_endpoints_options eo = {0};
     struct wc_aws_options ao = {.logger = logger, .sleep_ms = sleep_ms, .cancelled = cancelled};
     struct wc_creds_options co = {.logger = logger};
     struct wc_sts_options so = {0};
@@ -70,19 +150,40 @@ static int s_init(struct wc_stack *s, const struct wc_config *cfg, const char *f
         if (url)
             s->overrides[s->n_overrides++] = (struct wc_endpoint_override){s_services[i], url};
     }
-    if (!(s->http = wc_http_curl_new(&ho)) || !(s->retry = wc_retry_policy_new(NULL))) {
+    /* the SDK settings: environment, then the shared config file's profile */
+    co.logger = logger;
+    if ((rc = wc_aws_shared_config_load(&co, &s->aws_config)) != WC_OK) {
+        snprintf(err, errlen, "cannot read the AWS config file: %s", wc_strerror(rc));
+        rc = WC_ERR_CONFIG;
+        goto fail;
+    }
+    prof = (struct wc_aws_profile){s_profile_get, s->aws_config,
+                                   wc_aws_shared_config_profile(s->aws_config)};
+    eo = (struct wc_endpoints_options){s->overrides, s->n_overrides, NULL, &prof};
+    if (!(s->endpoints = wc_endpoints_new(&eo, err, errlen)) ||
+        (rc = s_retry_options(&prof, &ro, err, errlen)) != WC_OK ||
+        (rc = s_aws_ca_bundle(cfg, &prof, &ho.ca_bundle, err, errlen)) != WC_OK ||
+        (rc = wc_http_proxy_config_init(&pc, wc_config_proxy(cfg), NULL, err, errlen)) != WC_OK) {
+        rc = WC_ERR_CONFIG;
+        goto fail;
+    }
+    ho.proxy = no.proxy = &pc;
+    if (!(s->http = wc_http_curl_new(&ho)) || !(s->retry = wc_retry_policy_new(&ro)) ||
+        !(s->notify_http = wc_strcmp0(ho.ca_bundle, no.ca_bundle) ? wc_http_curl_new(&no)
+                                                                  : s->http)) {
         snprintf(err, errlen, "cannot set up the HTTP transport");
         rc = WC_ERR_NOMEM;
         goto fail;
     }
+    s_say_transport(logger, &pc, s->endpoints, s->retry, ho.ca_bundle);
+    wc_http_proxy_config_clean_up(&pc);
     ao.http = s->http;
     ao.retry = s->retry;
     if (!(s->aws = wc_aws_new(&ao))) {
         rc = WC_ERR_NOMEM;
         goto fail;
     }
-    if ((rc = wc_endpoint_resolve("sts", s->region, s->overrides, s->n_overrides, NULL,
-                                  &s->sts_endpoint)) != WC_OK) {
+    if ((rc = wc_endpoints_resolve(s->endpoints, "sts", s->region, &s->sts_endpoint)) != WC_OK) {
         snprintf(err, errlen, "cannot resolve the STS endpoint for %s: %s", s->region,
                  wc_strerror(rc));
         goto fail;
@@ -116,6 +217,7 @@ static int s_init(struct wc_stack *s, const struct wc_config *cfg, const char *f
     cto.accounts = s->accounts;
     cto.endpoint_overrides = s->overrides;
     cto.n_endpoint_overrides = s->n_overrides;
+    cto.endpoints = s->endpoints;
     cto.rate_per_s = wc_config_cloudtrail_rate(cfg);
     if (!(s->trail = wc_cloudtrail_new(&cto))) {
         rc = WC_ERR_NOMEM;
@@ -125,6 +227,7 @@ static int s_init(struct wc_stack *s, const struct wc_config *cfg, const char *f
 fail:
     if (err[0] == '\0')
         snprintf(err, errlen, "%s", wc_strerror(rc));
+    wc_http_proxy_config_clean_up(&pc);
     wc_stack_clean_up(s);
     return rc;
 }
@@ -140,7 +243,11 @@ void wc_stack_clean_up(struct wc_stack *s)
     free(s->sts_endpoint);
     wc_aws_destroy(s->aws);
     wc_retry_policy_destroy(s->retry);
+    if (s->notify_http != s->http)
+        wc_http_destroy(s->notify_http);
     wc_http_destroy(s->http);
+    wc_endpoints_destroy(s->endpoints);
+    wc_aws_shared_config_destroy(s->aws_config);
     free(s->region);
     memset(s, 0, sizeof(*s));
 }

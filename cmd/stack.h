@@ -19,7 +19,11 @@
 struct wc_stack {
     struct wc_logger *logger; /* borrowed */
     char *region;
-    struct wc_http *http;
+    struct wc_aws_shared_config *aws_config; /* ~/.aws/config's active profile */
+    struct wc_endpoints *endpoints;          /* every AWS endpoint */
+    struct wc_http *http;        /* AWS calls: AWS_CA_BUNDLE, the proxy */
+    struct wc_http *notify_http; /* Slack, webhooks: the proxy; == http when the
+                                  * CA bundles agree */
     struct wc_retry_policy *retry;
     struct wc_aws *aws;
     struct wc_endpoint_override overrides[4];

@@ -22,6 +22,7 @@
 #include "config/config_internal.h"
 #include "core/awsid.h"
 #include "core/err.h"
+#include "core/http.h"
 #include "core/str.h"
 
 #define S_NSERVICES 4
@@ -57,6 +58,7 @@ struct wc_config {
     int ct_rate;
     bool ct_scan;
     char *ca_bundle;
+    char *proxy;
     struct wc_config_notifier *notifiers;
     size_t n_notifiers;
     const char **secrets; /* NULL-terminated, borrowed from the fields above */
@@ -73,6 +75,8 @@ enum s_type {
     S_BOOL,      /* bool */
     S_STR,       /* char * */
     S_URL,       /* char *, http:// or https:// */
+    S_ENDPOINT,  /* char *, http(s):// URL where {region} is the only placeholder */
+    S_PROXY,     /* char *, a proxy URL (core/http.h) or "none"; userinfo never shown */
     S_HOSTPORT,  /* char *, host:port */
     S_REGION,    /* char *, like eu-west-1 */
     S_ROLE_ARN,  /* char *, role ARN, may hold {account_id} */
@@ -124,10 +128,10 @@ static const struct s_key s_ignore_keys[] = {
 };
 
 static const struct s_key s_endpoint_keys[] = {
-    {"sqs", S_URL, CFG(endpoints[0]), 0, 0, 0, NULL, NULL},
-    {"cloudtrail", S_URL, CFG(endpoints[1]), 0, 0, 0, NULL, NULL},
-    {"sts", S_URL, CFG(endpoints[2]), 0, 0, 0, NULL, NULL},
-    {"s3", S_URL, CFG(endpoints[3]), 0, 0, 0, NULL, NULL},
+    {"sqs", S_ENDPOINT, CFG(endpoints[0]), 0, 0, 0, NULL, NULL},
+    {"cloudtrail", S_ENDPOINT, CFG(endpoints[1]), 0, 0, 0, NULL, NULL},
+    {"sts", S_ENDPOINT, CFG(endpoints[2]), 0, 0, 0, NULL, NULL},
+    {"s3", S_ENDPOINT, CFG(endpoints[3]), 0, 0, 0, NULL, NULL},
     S_END,
 };
 
@@ -167,6 +171,7 @@ static const struct s_key s_top_keys[] = {
     {"oversized", S_SECTION, 0, 0, 0, 0, NULL, s_oversized_keys},
     {"cloudtrail", S_SECTION, 0, 0, 0, 0, NULL, s_cloudtrail_keys},
     {"ca_bundle", S_STR, CFG(ca_bundle), S_NONEMPTY, 0, 0, NULL, NULL},
+    {"proxy", S_PROXY, CFG(proxy), S_NONEMPTY, 0, 0, NULL, NULL},
     {"log_level", S_ENUM, CFG(log_level), 0, 0, 0, s_log_levels, NULL},
     {"log_format", S_ENUM, CFG(log_format), 0, 0, 0, s_log_formats, NULL},
     {"queue_url", S_URL, CFG(queue_url), 0, 0, 0, NULL, NULL},
@@ -245,7 +250,8 @@ static bool s_is_list_type(enum s_type t)
 
 static bool s_is_string_type(enum s_type t)
 {
-    return t == S_STR || t == S_URL || t == S_HOSTPORT || t == S_REGION || t == S_ROLE_ARN ||
+    return t == S_STR || t == S_URL || t == S_ENDPOINT || t == S_PROXY || t == S_HOSTPORT ||
+           t == S_REGION || t == S_ROLE_ARN ||
            t == S_SESSION;
 }
 
@@ -591,6 +597,17 @@ static bool s_valid_url(const char *v)
     return true;
 }
 
+/* An endpoint override: a URL whose only placeholder is {region}. */
+static bool s_valid_endpoint(const char *v)
+{
+    if (!s_valid_url(v))
+        return false;
+    for (const char *p = v; (p = strpbrk(p, "{}")); p += 8)
+        if (strncmp(p, "{region}", 8) != 0)
+            return false;
+    return true;
+}
+
 static bool s_valid_hostport(const char *v)
 {
     const char *colon;
@@ -914,6 +931,11 @@ static void s_apply_value(struct s_ctx *x, const struct s_key *k, const struct w
             what = "must not be empty";
         else if (k->type == S_URL && !s_valid_url(s))
             what = "must be an http:// or https:// URL";
+        else if (k->type == S_ENDPOINT && !s_valid_endpoint(s))
+            what = "must be an http:// or https:// URL, where {region} is the only placeholder";
+        else if (k->type == S_PROXY && !wc_http_proxy_url_ok(s))
+            what = "must be a proxy URL, [http|https|socks5h|...://][user:password@]host[:port], "
+                   "or none";
         else if (k->type == S_HOSTPORT && !s_valid_hostport(s))
             what = "must be host:port (port 1-65535), e.g. 127.0.0.1:9100 or [::1]:9100";
         else if (k->type == S_REGION && !wc_region_is_valid(s))
@@ -928,7 +950,11 @@ static void s_apply_value(struct s_ctx *x, const struct s_key *k, const struct w
             what = "a secret must not be part of \"" S_REDACTED "\", the text logs show "
                    "in its place";
         if (what) {
-            if (secret || !*s)
+            if (k->type == S_PROXY && *s) {
+                char red[256];
+                wc_http_proxy_redact(s, red, sizeof(red));
+                s_err(x, v, "%s: %s, got '%s'", path, what, s_show(red, shown, sizeof(shown)));
+            } else if (secret || !*s)
                 s_err(x, v, "%s: %s", path, what);
             else
                 s_err(x, v, "%s: %s, got '%s'", path, what, s_show(s, shown, sizeof(shown)));
@@ -1145,6 +1171,42 @@ static int s_trust_warnings(struct wc_config *c)
     return rc;
 }
 
+/* An endpoint override without {region} that names one AWS region's host:
+ * every region's requests go there, signed for their own region (AWS
+ * refuses them). CloudTrail is read in each change's region (global
+ * services in their partition's home region) and oversized items in their
+ * bucket's region. */
+static int s_endpoint_warnings(struct wc_config *c)
+{
+    static const struct {
+        const char *service, *what;
+    } multi[] = {
+        {"cloudtrail", "CloudTrail is read in the region of each change (global services: "
+                       "us-east-1, us-gov-west-1, cn-north-1; Global Accelerator: us-west-2)"},
+        {"s3", "oversized items are read in their bucket's region"},
+    };
+    struct wc_buf b = WC_BUF_INIT;
+    int rc = WC_OK;
+
+    for (size_t i = 0; i < sizeof(multi) / sizeof(multi[0]) && rc == WC_OK; i++) {
+        const char *url = wc_config_endpoint(c, multi[i].service);
+
+        if (!url || strstr(url, "{region}") ||
+            !(strstr(url, ".amazonaws.com") || strstr(url, ".api.aws") ||
+              strstr(url, ".amazonwebservices.com")))
+            continue;
+        wc_buf_reset(&b);
+        if ((rc = wc_buf_appendf(&b, "endpoints.%s: %s serves one region, but %s: every "
+                                     "request goes there, signed for its own region; write "
+                                     "{region} in the URL (https://%s.{region}.amazonaws.com) "
+                                     "or remove the override",
+                                 multi[i].service, url, multi[i].what, multi[i].service)) == WC_OK)
+            rc = wc_strlist_push(&c->warnings, b.ptr);
+    }
+    wc_buf_clean_up(&b);
+    return rc;
+}
+
 /* Stable sort by position of the errors from index `from`; a last
  * whole-file entry ("too many errors", line 0) stays last. */
 static void s_sort_errors(struct wc_config_errors *e, size_t from)
@@ -1208,7 +1270,8 @@ static int s_load(const char *name, const char *yaml, size_t len, struct wc_conf
         rc = WC_ERR_CONFIG;
         goto out;
     }
-    if ((rc = s_collect_secrets(c)) != WC_OK || (rc = s_trust_warnings(c)) != WC_OK)
+    if ((rc = s_collect_secrets(c)) != WC_OK || (rc = s_trust_warnings(c)) != WC_OK ||
+        (rc = s_endpoint_warnings(c)) != WC_OK)
         goto out;
     c->literal_secret_line = x.literal_secret_line;
     memcpy(c->literal_secret_key, x.literal_secret_key, sizeof(c->literal_secret_key));
@@ -1477,6 +1540,13 @@ static int s_emit_value(yaml_emitter_t *e, const struct s_key *k, const void *ba
                 return rc;
         return s_emit_end(e, false);
     }
+    case S_PROXY: {
+        char red[512];
+        if (!*CFIELD(base, k, char *))
+            return s_emit_str(e, NULL, false);
+        wc_http_proxy_redact(*CFIELD(base, k, char *), red, sizeof(red));
+        return s_emit_str(e, red, false);
+    }
     default:
         return s_emit_str(e, *CFIELD(base, k, char *), (k->flags & S_SECRET) != 0);
     }
@@ -1583,6 +1653,7 @@ int wc_config_cloudtrail_rate(const struct wc_config *c) { return c->ct_rate; }
 int wc_config_digest_s(const struct wc_config *c) { return c->digest_s; }
 bool wc_config_cloudtrail_scan(const struct wc_config *c) { return c->ct_scan; }
 const char *wc_config_ca_bundle(const struct wc_config *c) { return c->ca_bundle; }
+const char *wc_config_proxy(const struct wc_config *c) { return c->proxy; }
 size_t wc_config_notifier_count(const struct wc_config *c) { return c->n_notifiers; }
 
 const struct wc_config_notifier *wc_config_notifier(const struct wc_config *c, size_t i)

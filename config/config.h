@@ -173,6 +173,10 @@ bool wc_config_cloudtrail_scan(const struct wc_config *c);
 int wc_config_digest_s(const struct wc_config *c);
 /* ca_bundle: PEM file of CAs for TLS (NULL: the system store). */
 const char *wc_config_ca_bundle(const struct wc_config *c);
+/* proxy: the proxy for every HTTP request (AWS and notifiers), over
+ * HTTP(S)_PROXY; "none": direct whatever the environment says; NULL: the
+ * environment decides (aws/http_curl.h). May hold user:password@. */
+const char *wc_config_proxy(const struct wc_config *c);
 size_t wc_config_notifier_count(const struct wc_config *c);
 const struct wc_config_notifier *wc_config_notifier(const struct wc_config *c, size_t i);
 

@@ -108,10 +108,12 @@ void wc_notification_destroy(struct wc_notification *n);
 int wc_notification_parse_oversized_object(struct wc_str json, struct wc_notification **out,
                                            char *errbuf, size_t errlen);
 
-/* Region in which CloudTrail records calls for this resource type: the
- * global services (IAM, CloudFront, Route 53, Organizations, WAF classic,
- * Shield, Global Accelerator, ...) log in us-east-1. Returns region
- * otherwise; "global" alone also maps to us-east-1. Static string or region. */
+/* Region in which CloudTrail records calls for this resource type:
+ * wc_partition_lookup_region (core/awsid.h) without an ARN - the global
+ * services (IAM, CloudFront, Route 53, ...) log in their partition's home
+ * region (us-east-1, us-gov-west-1, cn-north-1), Global Accelerator and
+ * Network Manager in us-west-2. The parser passes the item's ARN too, so a
+ * GovCloud item of region "global" is looked up in us-gov-west-1. */
 const char *wc_lookup_region(const char *resource_type, const char *region);
 
 void wc_change_clean_up(struct wc_change *c);

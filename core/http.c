@@ -1,6 +1,8 @@
 #include "core/http.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "core/err.h"
@@ -64,4 +66,55 @@ void wc_http_response_clean_up(struct wc_http_response *resp)
     resp->n_headers = 0;
     wc_buf_clean_up(&resp->body);
     resp->status = 0;
+}
+
+/* ---- proxy URLs ---- */
+
+bool wc_http_proxy_url_ok(const char *url)
+{
+    static const char *const schemes[] = {"http://", "https://", "socks4://", "socks4a://",
+                                          "socks5://", "socks5h://"};
+    const char *h = url, *end, *at;
+
+    if (!url || !*url)
+        return false;
+    if (strcmp(url, "none") == 0)
+        return true;
+    for (const char *p = url; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            return false;
+    if (strstr(url, "://")) {
+        h = NULL;
+        for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+            if (strncasecmp(url, schemes[i], strlen(schemes[i])) == 0)
+                h = url + strlen(schemes[i]);
+        if (!h)
+            return false;
+    }
+    end = h + strcspn(h, "/?#");
+    if ((at = memchr(h, '@', (size_t)(end - h))))
+        h = at + 1;
+    /* a host, then an optional :port; nothing but '/' after */
+    if (h == end || *h == ':' || (*end && strcmp(end, "/") != 0))
+        return false;
+    return true;
+}
+
+void wc_http_proxy_redact(const char *url, char *out, size_t outlen)
+{
+    const char *h, *at, *end;
+
+    if (!out || !outlen)
+        return;
+    if (!url) {
+        snprintf(out, outlen, "(none)");
+        return;
+    }
+    h = strstr(url, "://");
+    h = h ? h + 3 : url;
+    end = h + strcspn(h, "/?#");
+    if ((at = memchr(h, '@', (size_t)(end - h))))
+        snprintf(out, outlen, "%.*s***@%s", (int)(h - url), url, at + 1);
+    else
+        snprintf(out, outlen, "%s", url);
 }

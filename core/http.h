@@ -75,4 +75,12 @@ int wc_http_response_add_header(struct wc_http_response *resp, const char *name,
                                 const char *value, size_t vlen);
 void wc_http_response_clean_up(struct wc_http_response *resp);
 
+/* true for a proxy URL: http://, https://, socks4[a]://, socks5[h]:// or no
+ * scheme (http), then [user[:password]@]host[:port][/]; or "none". Used by
+ * the config loader and the transport alike. */
+bool wc_http_proxy_url_ok(const char *url);
+/* url with any user:password@ replaced by "***@", for logs and dumps;
+ * "(none)" for NULL. */
+void wc_http_proxy_redact(const char *url, char *out, size_t outlen);
+
 #endif

@@ -221,49 +221,11 @@ static int s_dup(char **dst, const char *s)
 
 /* --- regions ------------------------------------------------------------ */
 
-/* Resource types of global services, whose calls CloudTrail records in
- * us-east-1 whatever region Config reports (often "global"). The prefix
- * includes the trailing "::", so AWS::Route53Resolver::, AWS::WAFRegional::
- * and AWS::WAFv2:: (regional services) do not match. Case-insensitive:
- * the legacy 2014 shape spells types in capitals. */
-static const char *const s_global_prefixes[] = {
-    "AWS::IAM::",           /* roles, users, groups, policies */
-    "AWS::CloudFront::",    /* distributions, functions, OAC */
-    "AWS::Route53::",       /* hosted zones, health checks (not Route53Resolver) */
-    "AWS::Organizations::", /* accounts, OUs, policies */
-    "AWS::WAF::",           /* WAF classic (global); not WAFRegional, not WAFv2 */
-    "AWS::Shield::",        /* Shield Advanced protections */
-    "AWS::GlobalAccelerator::",
-    "AWS::NetworkManager::",
-};
-
-/* The region that records a global service's CloudTrail events in the
- * partition of `region`: cn-north-1 in China, us-gov-west-1 in GovCloud,
- * us-east-1 elsewhere. */
-static const char *s_partition_home(const char *region)
-{
-    if (!region)
-        return "us-east-1";
-    if (strncmp(region, "cn-", 3) == 0)
-        return "cn-north-1";
-    if (strncmp(region, "us-gov-", 7) == 0)
-        return "us-gov-west-1";
-    return "us-east-1";
-}
-
+/* The lookup region: one table of partitions and global services, in
+ * core/awsid.c (wc_partition_lookup_region). */
 const char *wc_lookup_region(const char *resource_type, const char *region)
 {
-    if (region && strcmp(region, "global") == 0)
-        return "us-east-1";
-    if (!resource_type)
-        return region;
-    for (size_t i = 0; i < sizeof(s_global_prefixes) / sizeof(s_global_prefixes[0]); i++) {
-        size_t n = strlen(s_global_prefixes[i]);
-
-        if (strncasecmp(resource_type, s_global_prefixes[i], n) == 0)
-            return s_partition_home(region);
-    }
-    return region;
+    return wc_partition_lookup_region(resource_type, region, NULL);
 }
 
 /* "us-west-2b" / "us-gov-west-1a" / "us-west-2-lax-1a" -> region prefix
@@ -576,7 +538,7 @@ static int s_parse_item(const cJSON *item, const cJSON *diff, bool summary,
         (rc = s_dup(&c->resource_id, id)) != WC_OK ||
         (rc = s_dup(&c->account_id, account)) != WC_OK ||
         (rc = s_dup(&c->region, region)) != WC_OK ||
-        (rc = s_dup(&c->lookup_region, wc_lookup_region(type, region))) != WC_OK ||
+        (rc = s_dup(&c->lookup_region, wc_partition_lookup_region(type, region, arn))) != WC_OK ||
         (rc = s_dup(&c->resource_name, name)) != WC_OK ||
         (rc = s_dup(&c->arn, arn)) != WC_OK || (rc = s_dup(&c->status, status)) != WC_OK)
         return rc;

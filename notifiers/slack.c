@@ -35,6 +35,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/awsid.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/str.h"
@@ -542,27 +543,29 @@ static int s_links(struct wc_buf *b, const struct wc_finding *f)
     const char *region = s_or(c->lookup_region, c->region);
     const char *sep = " \xc2\xb7 ";
     struct wc_buf url = WC_BUF_INIT;
+    char console[128];
     int rc = WC_OK;
 
-    if (m && !wc_str_empty(m->event.event_id) && s_region_ok(region)) {
-        rc = wc_buf_appendf(&url,
-                            "https://%s.console.aws.amazon.com/cloudtrailv2/home?region=%s"
-                            "#/events/",
-                            region, region);
+    /* the console of the region's partition (core/awsid.h): none for the
+     * isolated partitions */
+    if (m && !wc_str_empty(m->event.event_id) && s_region_ok(region) &&
+        wc_partition_console_base(region, console, sizeof(console))) {
+        rc = wc_buf_appendf(&url, "%s/%s/home?region=%s#/events/", console,
+                            wc_partition_of_region(region)->regional_console ? "cloudtrailv2"
+                                                                              : "cloudtrail",
+                            region);
         if (rc == WC_OK)
             rc = wc_url_encode(&url, m->event.event_id);
         if (rc == WC_OK)
             rc = s_link(b, &url, "CloudTrail event", sep);
     }
     /* the Config timeline lives in the resource's own region */
-    region = s_region_ok(c->region) ? c->region : region;
+    region = wc_region_is_valid(c->region) ? c->region : region;
     if (rc == WC_OK && !wc_str_empty(c->resource_id) && !wc_str_empty(c->resource_type) &&
-        s_region_ok(region)) {
+        s_region_ok(region) && wc_partition_console_base(region, console, sizeof(console))) {
         wc_buf_reset(&url);
-        rc = wc_buf_appendf(&url,
-                            "https://%s.console.aws.amazon.com/config/home?region=%s"
-                            "#/resources/timeline?resourceId=",
-                            region, region);
+        rc = wc_buf_appendf(&url, "%s/config/home?region=%s#/resources/timeline?resourceId=",
+                            console, region);
         if (rc == WC_OK)
             rc = wc_url_encode(&url, c->resource_id);
         if (rc == WC_OK)

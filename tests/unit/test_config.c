@@ -253,6 +253,64 @@ static void test_cloudtrail_rate_and_ca_bundle(void **state)
     wc_config_errors_clean_up(&errs);
 }
 
+/* proxy: a proxy URL or none; its credentials never shown (dump, errors). */
+static void test_proxy_key(void **state)
+{
+    struct wc_config *c = s_ok("");
+    struct wc_config_errors errs = WC_CONFIG_ERRORS_INIT;
+    struct wc_buf dump = WC_BUF_INIT;
+
+    (void)state;
+    assert_null(wc_config_proxy(c));
+    wc_config_destroy(c);
+    c = s_ok("proxy: none\n");
+    assert_string_equal(wc_config_proxy(c), "none");
+    wc_config_destroy(c);
+    c = s_ok("proxy: http://alice:hunter2secret@proxy.corp:3128\n");
+    assert_string_equal(wc_config_proxy(c), "http://alice:hunter2secret@proxy.corp:3128");
+    assert_int_equal(wc_config_dump(c, &dump), WC_OK);
+    assert_non_null(strstr(dump.ptr, "proxy: \"http://***@proxy.corp:3128\""));
+    assert_null(strstr(dump.ptr, "hunter2secret"));
+    wc_buf_clean_up(&dump);
+    wc_config_destroy(c);
+    s_bad("\nproxy: ftp://alice:hunter2secret@proxy:21\n", &errs);
+    s_find(&errs, 2, 8, "must be a proxy URL");
+    assert_null(strstr(errs.items[0].reason, "hunter2secret"));
+    assert_non_null(strstr(errs.items[0].reason, "ftp://***@proxy:21"));
+    wc_config_errors_clean_up(&errs);
+    s_bad("proxy: \"\"\n", &errs);
+    wc_config_errors_clean_up(&errs);
+}
+
+/* endpoints: {region} templates; a fixed AWS host for a multi-region
+ * service warns. */
+static void test_endpoint_templates(void **state)
+{
+    struct wc_config *c;
+    struct wc_config_errors errs = WC_CONFIG_ERRORS_INIT;
+    const struct wc_strlist *w;
+
+    (void)state;
+    c = s_ok("endpoints:\n  cloudtrail: https://cloudtrail.{region}.amazonaws.com\n"
+             "  sqs: http://127.0.0.1:4566/{region}\n  s3: http://127.0.0.1:4566\n");
+    assert_string_equal(wc_config_endpoint(c, "cloudtrail"), "https://cloudtrail.{region}.amazonaws.com");
+    assert_int_equal(wc_config_warnings(c)->len, 0); /* loopback: one stand-in for all */
+    wc_config_destroy(c);
+    c = s_ok("endpoints:\n  cloudtrail: https://cloudtrail.eu-west-1.amazonaws.com\n"
+             "  sqs: https://sqs.eu-west-1.amazonaws.com\n"
+             "  s3: https://bucket.vpce-0a1b.s3.eu-west-1.vpce.amazonaws.com\n");
+    w = wc_config_warnings(c);
+    assert_int_equal(w->len, 2); /* cloudtrail and s3; sqs is one queue in one region */
+    assert_non_null(strstr(w->items[0], "endpoints.cloudtrail: https://cloudtrail.eu-west-1"
+                                        ".amazonaws.com serves one region"));
+    assert_non_null(strstr(w->items[0], "{region}"));
+    assert_non_null(strstr(w->items[1], "endpoints.s3"));
+    wc_config_destroy(c);
+    s_bad("endpoints:\n  sts: https://sts.{regoin}.amazonaws.com\n", &errs);
+    s_find(&errs, 2, 8, "{region} is the only placeholder");
+    wc_config_errors_clean_up(&errs);
+}
+
 static void test_block_and_flow_lists(void **state)
 {
     struct wc_config *a, *b;
@@ -1097,6 +1155,8 @@ int main(void)
         cmocka_unit_test(test_region_from_env),
         cmocka_unit_test(test_every_key),
         cmocka_unit_test(test_cloudtrail_rate_and_ca_bundle),
+        cmocka_unit_test(test_proxy_key),
+        cmocka_unit_test(test_endpoint_templates),
         cmocka_unit_test(test_block_and_flow_lists),
         cmocka_unit_test(test_env_expansion),
         cmocka_unit_test(test_unknown_key_position),

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aws/endpoints.h"
 #include "aws/http_curl.h"
 #include "core/err.h"
 #include "core/http.h"
@@ -520,6 +521,183 @@ static void test_env_proxy_ignored_by_default(void **state)
     close(fd);
 }
 
+/* A fake environment: NULL-terminated name/value pairs. */
+static const char *s_pairs_getenv(void *ctx, const char *name)
+{
+    const char *const *p = ctx;
+
+    for (; p && *p; p += 2)
+        if (!strcmp(p[0], name))
+            return p[1];
+    return NULL;
+}
+
+static void test_proxy_config_from_env(void **state)
+{
+    static const char *const lower[] = {"http_proxy", "http://h:1", "HTTP_PROXY", "http://H:1",
+                                        "https_proxy", "http://s:2", "no_proxy", "localhost,.corp",
+                                        NULL};
+    static const char *const upper[] = {"HTTP_PROXY", "http://H:1", "HTTPS_PROXY", "socks5h://S:2",
+                                        "NO_PROXY", "127.0.0.1", NULL};
+    static const char *const all[] = {"ALL_PROXY", "proxy.corp:3128", "https_proxy", "", NULL};
+    static const char *const bad[] = {"HTTPS_PROXY", "ftp://user:hunter22@proxy:21", NULL};
+    static const char *const none[] = {NULL};
+    static const struct {
+        const char *const *env;
+        const char *config;
+        const char *http, *https, *no, *http_src, *https_src;
+    } rows[] = {
+        {lower, NULL, "http://h:1", "http://s:2", "localhost,.corp", "http_proxy", "https_proxy"},
+        {upper, NULL, "http://H:1", "socks5h://S:2", "127.0.0.1", "HTTP_PROXY", "HTTPS_PROXY"},
+        {all, NULL, "proxy.corp:3128", "proxy.corp:3128", NULL, "ALL_PROXY", "ALL_PROXY"},
+        {none, NULL, NULL, NULL, NULL, NULL, NULL},
+        /* the config key wins over the environment; NO_PROXY still applies */
+        {upper, "http://cfg:8080", "http://cfg:8080", "http://cfg:8080", "127.0.0.1", "proxy",
+         "proxy"},
+        {upper, "none", NULL, NULL, "127.0.0.1", NULL, NULL},
+        /* a bad variable does not matter when the config says */
+        {bad, "http://cfg:8080", "http://cfg:8080", "http://cfg:8080", NULL, "proxy", "proxy"},
+    };
+    char err[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct wc_env env = {s_pairs_getenv, (void *)rows[i].env};
+        struct wc_http_proxy_config p;
+
+        assert_int_equal(wc_http_proxy_config_init(&p, rows[i].config, &env, err, sizeof(err)), WC_OK);
+        if (wc_strcmp0(p.http_proxy, rows[i].http) || wc_strcmp0(p.https_proxy, rows[i].https) ||
+            wc_strcmp0(p.no_proxy, rows[i].no) || wc_strcmp0(p.http_source, rows[i].http_src) ||
+            wc_strcmp0(p.https_source, rows[i].https_src))
+            fail_msg("row %zu: %s %s %s", i, p.http_proxy ? p.http_proxy : "-",
+                     p.https_proxy ? p.https_proxy : "-", p.no_proxy ? p.no_proxy : "-");
+        wc_http_proxy_config_clean_up(&p);
+    }
+    /* refused, and the error shows no credentials */
+    {
+        struct wc_env env = {s_pairs_getenv, (void *)bad};
+        struct wc_http_proxy_config p;
+
+        assert_int_equal(wc_http_proxy_config_init(&p, NULL, &env, err, sizeof(err)), WC_ERR_CONFIG);
+        assert_non_null(strstr(err, "HTTPS_PROXY"));
+        assert_non_null(strstr(err, "ftp://***@proxy:21"));
+        assert_null(strstr(err, "hunter22"));
+        assert_null(p.https_proxy);
+    }
+}
+
+static void test_proxy_url_checks(void **state)
+{
+    static const char *const good[] = {"http://proxy:3128", "https://proxy.corp", "proxy:3128",
+                                       "socks5h://127.0.0.1:1080", "http://u:p@proxy:3128/",
+                                       "http://[::1]:3128", "none", "SOCKS5://p:1"};
+    static const char *const bad[] = {"", "ftp://proxy", "http://", "http://:3128",
+                                      "http://proxy:3128/path", "http://pro xy", "http://p\n",
+                                      "file:///etc/passwd", NULL};
+    char out[128];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        if (!wc_http_proxy_url_ok(good[i]))
+            fail_msg("refused %s", good[i]);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (wc_http_proxy_url_ok(bad[i]))
+            fail_msg("accepted %s", bad[i] ? bad[i] : "(null)");
+    wc_http_proxy_redact("http://alice:s3cret@proxy:3128", out, sizeof(out));
+    assert_string_equal(out, "http://***@proxy:3128");
+    wc_http_proxy_redact("alice:s3cret@proxy:3128", out, sizeof(out));
+    assert_string_equal(out, "***@proxy:3128");
+    wc_http_proxy_redact("http://proxy:3128", out, sizeof(out));
+    assert_string_equal(out, "http://proxy:3128");
+    wc_http_proxy_redact(NULL, out, sizeof(out));
+    assert_string_equal(out, "(none)");
+}
+
+/* A port on 127.0.0.1 that refuses connections (bound, never listening). */
+static int s_dead_port(unsigned short *port)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* With a proxy configured, requests go to it (here: a dead one, so they
+ * fail), NO_PROXY hosts and the metadata credential fetches go direct, and
+ * libcurl's own reading of the environment is off. The test server is the
+ * "proxy" too: a request through it arrives in absolute form, which it
+ * does not route (404), while a direct one is answered 200. */
+static void test_proxy_applied(void **state)
+{
+    struct s_fixture *f = *state;
+    struct wc_http_response resp = WC_HTTP_RESPONSE_INIT;
+    struct wc_http_proxy_config pc = {0};
+    struct wc_http_curl_options o = {.allow_plain_http_loopback = true, .proxy = &pc,
+                                     .connect_timeout_ms = 2000};
+    struct wc_http *h;
+    char url[128], dead[64], live[64];
+    struct wc_http_request req = {.method = "GET", .url = url, .timeout_ms = 3000};
+    unsigned short port;
+    int fd = s_dead_port(&port), r0;
+
+    snprintf(dead, sizeof(dead), "http://127.0.0.1:%u", port);
+    snprintf(live, sizeof(live), "http://127.0.0.1:%u", wc_http_testserver_port(f->srv));
+    snprintf(url, sizeof(url), "%s/status/200", f->base);
+    /* the environment says direct, for libcurl: not read */
+    setenv("no_proxy", "*", 1);
+
+    /* dead proxy for http://: fails */
+    pc.http_proxy = dead;
+    assert_non_null(h = wc_http_curl_new(&o));
+    assert_int_equal(wc_http_send(h, &req, &resp), WC_ERR_HTTP);
+    /* a metadata credential fetch never goes through it */
+    req.metadata_credentials = true;
+    assert_int_equal(wc_http_send(h, &req, &resp), WC_OK);
+    assert_int_equal(resp.status, 200);
+    wc_http_response_clean_up(&resp);
+    req.metadata_credentials = false;
+    wc_http_destroy(h);
+
+    /* NO_PROXY names the host: direct */
+    pc.no_proxy = (char *)"example.com,127.0.0.1";
+    assert_non_null(h = wc_http_curl_new(&o));
+    assert_int_equal(wc_http_send(h, &req, &resp), WC_OK);
+    assert_int_equal(resp.status, 200);
+    wc_http_response_clean_up(&resp);
+    wc_http_destroy(h);
+
+    /* a proxy for https:// only: http:// goes direct */
+    pc.no_proxy = NULL;
+    pc.http_proxy = NULL;
+    pc.https_proxy = dead;
+    assert_non_null(h = wc_http_curl_new(&o));
+    assert_int_equal(wc_http_send(h, &req, &resp), WC_OK);
+    wc_http_response_clean_up(&resp);
+    wc_http_destroy(h);
+
+    /* a live "proxy": the request reaches it in absolute form */
+    pc.http_proxy = live;
+    assert_non_null(h = wc_http_curl_new(&o));
+    r0 = wc_http_testserver_requests(f->srv);
+    snprintf(url, sizeof(url), "http://127.0.0.2:%u/status/200", wc_http_testserver_port(f->srv));
+    assert_int_equal(wc_http_send(h, &req, &resp), WC_OK);
+    assert_int_equal(resp.status, 404);
+    assert_int_equal(wc_http_testserver_requests(f->srv) - r0, 1);
+    wc_http_response_clean_up(&resp);
+    wc_http_destroy(h);
+
+    unsetenv("no_proxy");
+    close(fd);
+}
+
 static void s_capture(void *ctx, const char *line, size_t len)
 {
     wc_buf_append(ctx, line, len);
@@ -595,6 +773,9 @@ int main(void)
         cmocka_unit_test(test_connection_reuse),
         cmocka_unit_test(test_concurrent_sends),
         cmocka_unit_test(test_env_proxy_ignored_by_default),
+        cmocka_unit_test(test_proxy_config_from_env),
+        cmocka_unit_test(test_proxy_url_checks),
+        cmocka_unit_test(test_proxy_applied),
         cmocka_unit_test(test_header_values_never_logged),
         cmocka_unit_test(test_new_rejects_bad_options),
     };

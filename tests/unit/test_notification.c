@@ -665,10 +665,11 @@ static void test_lookup_region(void **state)
     assert_string_equal(wc_lookup_region("AWS::Organizations::Account", "eu-west-1"),
                         "us-east-1");
     assert_string_equal(wc_lookup_region("AWS::Shield::Protection", "eu-west-1"), "us-east-1");
-    assert_string_equal(wc_lookup_region("AWS::GlobalAccelerator::Accelerator", "us-west-2"),
-                        "us-east-1");
-    assert_string_equal(wc_lookup_region("AWS::NetworkManager::GlobalNetwork", "us-west-2"),
-                        "us-east-1");
+    /* single control plane in us-west-2 (core/awsid.c) */
+    assert_string_equal(wc_lookup_region("AWS::GlobalAccelerator::Accelerator", "eu-west-1"),
+                        "us-west-2");
+    assert_string_equal(wc_lookup_region("AWS::NetworkManager::GlobalNetwork", "global"),
+                        "us-west-2");
     assert_string_equal(wc_lookup_region("AWS::EC2::SecurityGroup", "eu-west-1"), "eu-west-1");
     assert_string_equal(wc_lookup_region("AWS::EC2::SecurityGroup", "global"), "us-east-1");
     assert_string_equal(wc_lookup_region("AWS::IAMx::Thing", "eu-west-1"), "eu-west-1");
@@ -690,6 +691,12 @@ static void test_lookup_region(void **state)
                         "e1a2b3c4-0000-4000-8000-000000000002");
     /* a URL-encoded policy document is a plain string */
     assert_string_equal(n->change.props[0].before, "%7B%22Version%22%3A%222012-10-17%22%7D");
+    wc_notification_destroy(n);
+
+    /* the same role in GovCloud: region "global", the partition from the ARN */
+    n = s_parse_data("config/raw-iam-role-global-govcloud.json");
+    assert_string_equal(n->change.region, "global");
+    assert_string_equal(n->change.lookup_region, "us-gov-west-1");
     wc_notification_destroy(n);
 
     n = s_parse_data("config/sns-cloudfront-distribution.json");

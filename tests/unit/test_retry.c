@@ -203,6 +203,85 @@ static void test_max_attempts(void **state)
     assert_false(wc_retry_should(NULL, 1, WC_RETRY_TRANSIENT, &d));
 }
 
+/* AWS_MAX_ATTEMPTS / AWS_RETRY_MODE (and the profile keys) as values. */
+static void test_settings_parse(void **state)
+{
+    static const struct {
+        const char *attempts, *mode;
+        int rc, want_attempts;
+        enum wc_retry_mode want_mode;
+    } rows[] = {
+        {NULL, NULL, WC_OK, 0, WC_RETRY_MODE_STANDARD},
+        {"1", NULL, WC_OK, 1, WC_RETRY_MODE_STANDARD},
+        {"10", "adaptive", WC_OK, 10, WC_RETRY_MODE_ADAPTIVE},
+        {"20", "legacy", WC_OK, 20, WC_RETRY_MODE_LEGACY},
+        {NULL, "standard", WC_OK, 0, WC_RETRY_MODE_STANDARD},
+        {"0", NULL, WC_ERR_CONFIG, 0, 0},
+        {"21", NULL, WC_ERR_CONFIG, 0, 0},
+        {"-1", NULL, WC_ERR_CONFIG, 0, 0},
+        {"3x", NULL, WC_ERR_CONFIG, 0, 0},
+        {"", NULL, WC_ERR_CONFIG, 0, 0},
+        {"99999999999999999999", NULL, WC_ERR_CONFIG, 0, 0},
+        {NULL, "Standard", WC_ERR_CONFIG, 0, 0},
+        {NULL, "fast", WC_ERR_CONFIG, 0, 0},
+        {"3", "", WC_ERR_CONFIG, 0, 0},
+    };
+    char err[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct wc_retry_options o = {0};
+        int rc;
+
+        err[0] = '\0';
+        rc = wc_retry_options_parse(rows[i].attempts, "AWS_MAX_ATTEMPTS", rows[i].mode,
+                                    "profile dev: retry_mode", &o, err, sizeof(err));
+        if (rc != rows[i].rc)
+            fail_msg("row %zu: rc %d (%s)", i, rc, err);
+        if (rc == WC_OK) {
+            assert_int_equal(o.max_attempts, rows[i].want_attempts);
+            assert_int_equal(o.mode, rows[i].want_mode);
+        } else if (rows[i].attempts && !rows[i].mode) {
+            assert_non_null(strstr(err, "AWS_MAX_ATTEMPTS must be a whole number from 1 to 20"));
+        } else {
+            assert_non_null(strstr(err, "profile dev: retry_mode must be standard, adaptive or "
+                                        "legacy"));
+        }
+    }
+}
+
+/* legacy: 5 attempts by default and no quota; standard/adaptive: 3 and a
+ * quota; an explicit max_attempts wins in every mode. */
+static void test_modes(void **state)
+{
+    struct wc_retry_options lo = {.mode = WC_RETRY_MODE_LEGACY};
+    struct wc_retry_options ao = {.mode = WC_RETRY_MODE_ADAPTIVE, .max_attempts = 2};
+    struct wc_retry_options bad = {.mode = (enum wc_retry_mode)7};
+    struct wc_retry_policy *p;
+    int64_t d;
+
+    (void)state;
+    assert_non_null(p = wc_retry_policy_new(&lo));
+    assert_int_equal(wc_retry_policy_mode(p), WC_RETRY_MODE_LEGACY);
+    assert_int_equal(wc_retry_policy_max_attempts(p), 5);
+    assert_int_equal(wc_retry_quota_available(p), -1);
+    /* no quota: 200 retries in a row still pass */
+    for (int i = 0; i < 200; i++)
+        assert_true(wc_retry_should(p, 4, WC_RETRY_TIMEOUT, &d));
+    assert_false(wc_retry_should(p, 5, WC_RETRY_TRANSIENT, &d));
+    wc_retry_policy_destroy(p);
+
+    assert_non_null(p = wc_retry_policy_new(&ao));
+    assert_int_equal(wc_retry_policy_max_attempts(p), 2);
+    assert_int_equal(wc_retry_quota_available(p), 500);
+    assert_true(wc_retry_should(p, 1, WC_RETRY_THROTTLE, &d));
+    assert_false(wc_retry_should(p, 2, WC_RETRY_THROTTLE, &d));
+    wc_retry_policy_destroy(p);
+
+    assert_null(wc_retry_policy_new(&bad));
+    assert_string_equal(wc_retry_mode_name(WC_RETRY_MODE_ADAPTIVE), "adaptive");
+}
+
 static void test_quota_exhaustion_and_refund(void **state)
 {
     struct wc_retry_options o = {.max_attempts = 3};
@@ -360,6 +439,8 @@ int main(void)
         cmocka_unit_test(test_backoff_bounds),
         cmocka_unit_test(test_default_random_within_bounds),
         cmocka_unit_test(test_max_attempts),
+        cmocka_unit_test(test_settings_parse),
+        cmocka_unit_test(test_modes),
         cmocka_unit_test(test_quota_exhaustion_and_refund),
         cmocka_unit_test(test_quota_disabled),
         cmocka_unit_test(test_quota_shared_between_threads),

@@ -502,6 +502,53 @@ static void test_huge_ids_leave_links_out(void **state)
     wc_finding_destroy(f);
 }
 
+/* Console links follow the region's partition (core/awsid.c); the
+ * isolated partitions have no public console: no link. */
+static void test_console_links_per_partition(void **state)
+{
+    static const struct {
+        const char *region, *lookup_region, *trail, *config;
+    } rows[] = {
+        {"eu-west-1", NULL, "<https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/events/",
+         "<https://eu-west-1.console.aws.amazon.com/config/home?region=eu-west-1#/resources/"},
+        {"us-gov-west-1", NULL, "<https://console.amazonaws-us-gov.com/cloudtrail/home?region=us-gov-west-1#/events/",
+         "<https://console.amazonaws-us-gov.com/config/home?region=us-gov-west-1#/resources/"},
+        {"cn-northwest-1", NULL, "<https://console.amazonaws.cn/cloudtrail/home?region=cn-northwest-1#/events/",
+         "<https://console.amazonaws.cn/config/home?region=cn-northwest-1#/resources/"},
+        /* a GovCloud IAM role: "global", looked up in us-gov-west-1 */
+        {"global", "us-gov-west-1", "<https://console.amazonaws-us-gov.com/cloudtrail/home?region=us-gov-west-1#/events/",
+         "<https://console.amazonaws-us-gov.com/config/home?region=us-gov-west-1#/resources/"},
+        {"us-iso-east-1", NULL, NULL, NULL},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct notif_spec sp = {.region = rows[i].region, .lookup_region = rows[i].lookup_region};
+        struct wc_finding *f = notif_finding_new(&sp);
+        const struct wc_finding *fs[] = {f};
+        struct wc_notice notice = {.findings = fs, .n_findings = 1, .account_alias = NULL};
+        struct wc_buf all = WC_BUF_INIT;
+        struct env e;
+        cJSON *root;
+
+        s_env_init(&e, s_ok, 1, false);
+        root = s_render(e.n, &notice);
+        s_collect_strings(root, &all);
+        if (rows[i].trail) {
+            if (!strstr(all.ptr, rows[i].trail) || !strstr(all.ptr, rows[i].config))
+                fail_msg("%s: links not found in %s", rows[i].region, all.ptr);
+        } else {
+            assert_null(strstr(all.ptr, "|CloudTrail event>"));
+            assert_null(strstr(all.ptr, "|Config timeline>"));
+        }
+        assert_null(strstr(all.ptr, "global.console"));
+        wc_buf_clean_up(&all);
+        cJSON_Delete(root);
+        s_env_clean_up(&e);
+        wc_finding_destroy(f);
+    }
+}
+
 static void test_many_resources_within_block_limit(void **state)
 {
     enum { N = 40 };
@@ -1477,6 +1524,7 @@ int main(void)
         cmocka_unit_test(test_long_diff_truncated),
         cmocka_unit_test(test_many_resources_within_block_limit),
         cmocka_unit_test(test_huge_ids_leave_links_out),
+        cmocka_unit_test(test_console_links_per_partition),
         cmocka_unit_test(test_other_events_listed),
         cmocka_unit_test(test_unattributed_header),
         cmocka_unit_test(test_fit_splits_within_limits),
