@@ -671,7 +671,7 @@ int wc_aws_shared_config_load(const struct wc_creds_options *o, struct wc_aws_sh
     }
     wc_buf_init(&flat, S_FILE_MAX * 2);
     if ((rc = s_flatten(wc_buf_str(&raw), &flat)) != WC_OK ||
-        (rc = s_ini_parse(&c, path, wc_buf_str(&flat), false, &f->ini)) != WC_OK)
+        (rc = s_ini_parse(&c, path, wc_buf_str(&flat), &f->ini, NULL)) != WC_OK)
         goto out;
     /* [default] or [profile default] for the default profile */
     if (strcmp(profile, "default") == 0 && s_ini_has(&f->ini, "default"))
