@@ -52,6 +52,15 @@ SAN_CFLAGS  := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,und
                -fno-sanitize-recover=all
 WC_LDFLAGS  += -fsanitize=fuzzer,address,undefined
 endif
+# The version is decided in one place, scripts/version (VERSION, plus git
+# describe in a checkout); `make WC_VERSION=1.2.3` overrides it. Only
+# core/version.o gets it (-DWC_VERSION), rebuilt when it changes.
+ifndef WC_VERSION
+WC_VERSION := $(shell scripts/version)
+endif
+ifneq ($(words $(WC_VERSION)),1)
+$(error scripts/version gave no usable version: '$(WC_VERSION)')
+endif
 LDLIBS   := -lcurl -lssl -lcrypto -lcjson -lyaml -lz -lexpat -lmicrohttpd -lpthread -lm
 
 LIB_SRC  := $(sort $(wildcard core/*.c config/*.c aws/*.c notifiers/*.c store/*.c))
@@ -73,8 +82,22 @@ CMDLIB   := $(BUILD)/libwhochanged-cmd.a
 BIN      := $(BUILD)/whochanged
 
 .SECONDARY:
-.PHONY: all test check tests deps demo bench lint install uninstall clean fuzz fuzz-build fuzz-bins
+.PHONY: all test check tests deps demo bench lint install uninstall deb version clean fuzz \
+        fuzz-build fuzz-bins FORCE
 all: $(BIN)
+
+# Rewritten only when the version changes, so that core/version.o (alone) is
+# rebuilt then and only then.
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = '$(WC_VERSION)' ] || echo '$(WC_VERSION)' >$@
+$(BUILD)/obj/core/version.o: $(BUILD)/version.stamp
+$(BUILD)/obj/core/version.o: WC_CPPFLAGS += -DWC_VERSION='"$(WC_VERSION)"'
+
+version:
+	@echo $(WC_VERSION)
+
+FORCE:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)

@@ -31,8 +31,9 @@
 
 #include "core/http.h"
 #include "core/log.h"
+#include "core/version.h"
 
-#define WC_HTTP_CURL_USER_AGENT "whochanged/0.1"
+#define WC_HTTP_CURL_USER_AGENT wc_version_user_agent()
 
 struct wc_http_curl_options {
     long connect_timeout_ms;        /* 0: 5000 */
