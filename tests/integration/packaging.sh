@@ -73,14 +73,19 @@ check_stripped() {
     local b=$tmp/local/usr/local/bin/whochanged
     command -v readelf >/dev/null || { echo "readelf missing"; return 77; }
     [ -x "$b" ] || { echo "not installed"; return 1; }
-    if readelf -S "$b" | grep -qE '\.(symtab|debug_info)\b'; then
+    # (each output captured first: grep -q quitting early would SIGPIPE the
+    # writer, and pipefail would turn a match into a failure)
+    if grep -qE '\.(symtab|debug_info)\b' <<<"$(readelf -S "$b")"; then
         echo "installed binary keeps .symtab/.debug_info: not stripped"
         return 1
     fi
-    readelf -S "$bin" | grep -qE '\.symtab\b' || { echo "the built binary has no .symtab: nothing proven"; return 77; }
+    grep -qE '\.symtab\b' <<<"$(readelf -S "$bin")" ||
+        { echo "the built binary has no .symtab: nothing proven"; return 77; }
     # still the hardened binary: PIE, BIND_NOW, and it runs
-    readelf -h "$b" | grep -q 'DYN' || { echo "not PIE"; return 1; }
-    readelf -d "$b" | grep -qE 'BIND_NOW|FLAGS.*NOW' || { echo "no BIND_NOW"; return 1; }
+    grep -q 'DYN' <<<"$(readelf -h "$b")" || { echo "not PIE"; return 1; }
+    grep -qE 'BIND_NOW|FLAGS.*NOW' <<<"$(readelf -d "$b")" || { echo "no BIND_NOW"; return 1; }
+    grep -q '__[a-z_]*_chk@' <<<"$(readelf --dyn-syms -W "$b")" ||
+        { echo "no __*_chk call: built without _FORTIFY_SOURCE"; return 1; }
     [ "$("$b" version)" = "$("$bin" version)" ] || { echo "installed binary: $("$b" version)"; return 1; }
 }
 
@@ -110,7 +115,7 @@ check_prefix_usr() {
     grep -q '^ExecStart=/usr/bin/whochanged run ' "$unit" || { echo "ExecStart not rewritten"; return 1; }
     grep -q '^Documentation=man:whochanged(1) file:///usr/share/doc/whochanged/README.md$' "$unit" ||
         { echo "Documentation not rewritten: $(grep ^Documentation "$unit")"; return 1; }
-    if grep -v '^#' "$unit" | grep -q '/usr/local'; then echo "unit still names /usr/local"; return 1; fi
+    if grep -v '^#' "$unit" | grep '/usr/local' >/dev/null; then echo "unit still names /usr/local"; return 1; fi
 }
 
 check_config_kept() {
@@ -192,7 +197,7 @@ check_deb() {
     deb_built=$deb
     [ "$(dpkg-deb -f "$deb" Package)" = whochanged ] || { echo "Package"; return 1; }
     [ "$(dpkg-deb -f "$deb" Version)" = "$ver" ] || { echo "Version $(dpkg-deb -f "$deb" Version)"; return 1; }
-    dpkg-deb -f "$deb" Depends | grep -q 'libcurl4' || { echo "Depends: $(dpkg-deb -f "$deb" Depends)"; return 1; }
+    grep -q 'libcurl4' <<<"$(dpkg-deb -f "$deb" Depends)" || { echo "Depends: $(dpkg-deb -f "$deb" Depends)"; return 1; }
     dpkg-deb -c "$deb" | awk '{print $NF}' >"$tmp/deb.list"
     for f in ./usr/bin/whochanged ./usr/share/man/man1/whochanged.1.gz ./lib/systemd/system/whochanged.service \
         ./etc/whochanged/config.yaml ./usr/share/doc/whochanged/copyright \
@@ -223,7 +228,7 @@ check_lintian() {
 checks=(
     "one version: scripts/version = make version = whochanged version = --version|check_version"
     "make install DESTDIR PREFIX=/usr/local: FHS tree, modes, the example config in /etc|check_install_tree"
-    "the installed binary is stripped, still PIE and BIND_NOW, and runs|check_stripped"
+    "the installed binary is stripped, still PIE, BIND_NOW and fortified, and runs|check_stripped"
     "the installed unit's Documentation= names the man page and the installed README|check_unit_documentation"
     "PREFIX=/usr: /usr/bin, /usr/share, unit ExecStart= and Documentation= rewritten|check_prefix_usr"
     "a reinstall keeps an existing /etc/whochanged/config.yaml|check_config_kept"
