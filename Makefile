@@ -7,14 +7,15 @@
 #   make lint       cppcheck over the product code (no finding allowed)
 #   make fuzz       build the libFuzzer targets (clang) into build/fuzz and run
 #                   each for FUZZ_SECONDS (default 60); see tests/fuzz/README.md
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (make uninstall undoes it)
+#   make deb        a Debian package in build/ (dpkg-deb; lintian when installed)
+#   make version    print the version (scripts/version: VERSION + git describe)
 #   make clean
 #   V=1 shows the commands
 
 CC       ?= cc
+STRIP    ?= strip
 BUILD    ?= build
-PREFIX   ?= /usr/local
-BINDIR   ?= $(PREFIX)/bin
 SAN      ?=
 V        ?=
 Q        := $(if $(V),,@)
@@ -52,6 +53,15 @@ SAN_CFLAGS  := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,und
                -fno-sanitize-recover=all
 WC_LDFLAGS  += -fsanitize=fuzzer,address,undefined
 endif
+# The version is decided in one place, scripts/version (VERSION, plus git
+# describe in a checkout); `make WC_VERSION=1.2.3` overrides it. Only
+# core/version.o gets it (-DWC_VERSION), rebuilt when it changes.
+ifndef WC_VERSION
+WC_VERSION := $(shell scripts/version)
+endif
+ifneq ($(words $(WC_VERSION)),1)
+$(error scripts/version gave no usable version: '$(WC_VERSION)')
+endif
 LDLIBS   := -lcurl -lssl -lcrypto -lcjson -lyaml -lz -lexpat -lmicrohttpd -lpthread -lm
 
 LIB_SRC  := $(sort $(wildcard core/*.c config/*.c aws/*.c notifiers/*.c store/*.c))
@@ -73,8 +83,22 @@ CMDLIB   := $(BUILD)/libwhochanged-cmd.a
 BIN      := $(BUILD)/whochanged
 
 .SECONDARY:
-.PHONY: all test check tests deps demo bench lint install uninstall clean fuzz fuzz-build fuzz-bins
+.PHONY: all test check tests deps demo bench lint install uninstall deb version clean fuzz \
+        fuzz-build fuzz-bins FORCE
 all: $(BIN)
+
+# Rewritten only when the version changes, so that core/version.o (alone) is
+# rebuilt then and only then.
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = '$(WC_VERSION)' ] || echo '$(WC_VERSION)' >$@
+$(BUILD)/obj/core/version.o: $(BUILD)/version.stamp
+$(BUILD)/obj/core/version.o: WC_CPPFLAGS += -DWC_VERSION='"$(WC_VERSION)"'
+
+version:
+	@echo $(WC_VERSION)
+
+FORCE:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -162,12 +186,82 @@ lint:
 	    --error-exitcode=1 --template='{file}:{line}: {severity} ({id}): {message}' $(LINT_DIRS)
 	@echo "lint: cppcheck found nothing in $(LINT_DIRS)"
 
-install: $(BIN)
-	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/whochanged
+# --- installation (FHS; DESTDIR for staging, PREFIX for the tree) ------------
+# make install [PREFIX=/usr/local] [DESTDIR=]: the stripped binary, the man
+# page, the systemd unit, the example configuration and the documentation.
+# SYSCONFDIR is /etc whatever the PREFIX, since /etc/whochanged/config.yaml
+# is the binary's default --config; an existing config.yaml is never
+# overwritten. The unit is installed with ExecStart= and Documentation=
+# pointing at where the binary and the README went.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+DOCDIR     ?= $(DATADIR)/doc/whochanged
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+INSTALL    ?= install
+MAN_PAGE   := doc/whochanged.1
+DOC_FILES  := README.md
+EXAMPLE_FILES := $(addprefix examples/,README.md config.yaml cloudformation.yaml \
+                 org-central.yaml org-forwarder.yaml org-reader-role.yaml org-topic.yaml \
+                 iam-policy.json iam-reader-policy.json iam-reader-trust-policy.json \
+                 whochanged.service Dockerfile)
+UNIT_SED   := -e 's|/usr/local/bin/whochanged|$(BINDIR)/whochanged|g' \
+              -e 's|/usr/local/share/doc/whochanged|$(DOCDIR)|g'
 
+install: $(BIN)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(SYSCONFDIR)/whochanged
+	$(INSTALL) -m 0755 -s --strip-program=$(STRIP) $(BIN) $(DESTDIR)$(BINDIR)/whochanged
+	$(INSTALL) -m 0644 $(MAN_PAGE) $(DESTDIR)$(MANDIR)/man1/whochanged.1
+	sed $(UNIT_SED) examples/whochanged.service >$(DESTDIR)$(UNITDIR)/whochanged.service.tmp
+	chmod 0644 $(DESTDIR)$(UNITDIR)/whochanged.service.tmp
+	mv -f $(DESTDIR)$(UNITDIR)/whochanged.service.tmp $(DESTDIR)$(UNITDIR)/whochanged.service
+	$(INSTALL) -m 0644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 $(EXAMPLE_FILES) $(DESTDIR)$(DOCDIR)/examples/
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/whochanged/config.yaml ]; then \
+	    echo "  kept $(DESTDIR)$(SYSCONFDIR)/whochanged/config.yaml (the example is in $(DOCDIR)/examples)"; \
+	else \
+	    echo "$(INSTALL) -m 0644 examples/config.yaml $(DESTDIR)$(SYSCONFDIR)/whochanged/config.yaml"; \
+	    $(INSTALL) -m 0644 examples/config.yaml $(DESTDIR)$(SYSCONFDIR)/whochanged/config.yaml; \
+	fi
+
+# Removes what install put there, except the configuration (yours by now):
+# rm it by hand to purge.
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/whochanged
+	rm -f $(DESTDIR)$(BINDIR)/whochanged $(DESTDIR)$(MANDIR)/man1/whochanged.1 \
+	    $(DESTDIR)$(UNITDIR)/whochanged.service
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(DOC_FILES)) \
+	    $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLE_FILES)))
+	rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	@echo "  kept $(DESTDIR)$(SYSCONFDIR)/whochanged/config.yaml"
+
+# --- Debian package -------------------------------------------------------------
+# make deb: build/whochanged_<version>_<arch>.deb from a tree staged by
+# `make install` (PREFIX=/usr, the unit in /lib/systemd/system), with the
+# dependencies dpkg-shlibdeps derives from the binary; then lintian when it
+# is installed (apt-get install lintian). No debhelper needed.
+DEB_ARCH    := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_STAGE   := $(BUILD)/deb/whochanged
+DEB_FILE    := $(BUILD)/whochanged_$(WC_VERSION)_$(DEB_ARCH).deb
+DEB_MAINTAINER ?= whochanged maintainers <whochanged@users.noreply.github.com>
+LINTIAN     ?= lintian
+
+deb: $(BIN)
+	@command -v dpkg-deb >/dev/null || { echo "make deb: dpkg-deb not found (Debian only)" >&2; exit 1; }
+	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(DEB_STAGE)/DEBIAN
+	$(Q)$(MAKE) --no-print-directory install DESTDIR=$(abspath $(DEB_STAGE)) PREFIX=/usr \
+	    UNITDIR=/lib/systemd/system >/dev/null
+	$(Q)WC_VERSION='$(WC_VERSION)' DEB_ARCH='$(DEB_ARCH)' DEB_MAINTAINER='$(DEB_MAINTAINER)' \
+	    scripts/mkdeb $(DEB_STAGE) $(DEB_FILE)
+	@if command -v $(LINTIAN) >/dev/null; then \
+	    echo "  LINTIAN $(DEB_FILE)"; \
+	    $(LINTIAN) --fail-on error,warning $(DEB_FILE); \
+	else \
+	    echo "make deb: lintian not installed, not checked (apt-get install lintian)"; \
+	fi
+	@echo "$(DEB_FILE)"
 
 clean:
 	rm -rf build

@@ -34,8 +34,9 @@
 
 #include "core/http.h"
 #include "core/log.h"
+#include "core/version.h"
 
-#define WC_HTTP_CURL_USER_AGENT "whochanged/0.1"
+#define WC_HTTP_CURL_USER_AGENT wc_version_user_agent()
 
 /* Where requests go: through a proxy per URL scheme, or direct.
  *

@@ -5,10 +5,7 @@
 #include "aws/http_curl.h"
 #include "cmd/cmd.h"
 #include "cmd/util.h"
-
-#ifndef WC_VERSION
-#define WC_VERSION "0.1.0"
-#endif
+#include "core/version.h"
 
 static const struct wc_cmd {
     const char *name;
@@ -29,7 +26,7 @@ static void s_usage(FILE *f)
     for (size_t i = 0; i < sizeof(s_cmds) / sizeof(s_cmds[0]); i++)
         fprintf(f, "  %-14s %s\n", s_cmds[i].name, s_cmds[i].summary);
     fprintf(f, "\nRun 'whochanged <command> --help' for a command's options.\n"
-               "  --version      print the version\n");
+               "  version        print the version (also --version)\n");
 }
 
 int main(int argc, char **argv)
@@ -47,8 +44,12 @@ int main(int argc, char **argv)
         s_usage(stdout);
         return 0;
     }
-    if (!strcmp(argv[1], "--version")) {
-        printf("whochanged %s\n", WC_VERSION);
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        if (argc > 2) {
+            fprintf(stderr, "whochanged: %s takes no arguments\n", argv[1]);
+            return 2;
+        }
+        printf("whochanged %s\n", wc_version());
         return 0;
     }
     for (size_t i = 0; i < sizeof(s_cmds) / sizeof(s_cmds[0]); i++) {

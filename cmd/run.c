@@ -46,6 +46,7 @@
 #include "core/pipeline.h"
 #include "core/queue.h"
 #include "core/trail.h"
+#include "core/version.h"
 #include "core/worker.h"
 #include "notifiers/notifiers.h"
 #include "store/statefile.h"
@@ -59,10 +60,6 @@
 #define DRAIN_MS 15000
 /* The lease when the queue's VisibilityTimeout cannot be read. */
 #define DEFAULT_LEASE_S 30
-
-#ifndef WC_VERSION
-#define WC_VERSION "0.1.0"
-#endif
 
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_reload;
@@ -593,7 +590,7 @@ static int s_setup(struct s_runner *r, const char *level_name, const char *forma
     }
     if (!(r->metrics = wc_metrics_new()))
         return 1;
-    wc_metrics_set_build_info(r->metrics, WC_VERSION);
+    wc_metrics_set_build_info(r->metrics, wc_version());
     if (wc_config_metrics_listen(r->cfg) &&
         !(r->metrics_http = wc_metrics_http_start(wc_config_metrics_listen(r->cfg), r->metrics,
                                                   r->logger, err, sizeof(err)))) {

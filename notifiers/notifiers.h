@@ -59,8 +59,10 @@
 #include "core/http.h"
 #include "core/log.h"
 #include "core/notifier.h"
+#include "core/version.h"
 
-#define WC_NOTIFIER_USER_AGENT "whochanged/0.1"
+/* (char *): struct wc_http_header holds it, read-only, beside string literals */
+#define WC_NOTIFIER_USER_AGENT ((char *)wc_version_user_agent())
 #define WC_SLACK_DEFAULT_API_BASE "https://slack.com/api"
 /* Slack takes about one message per second per webhook or channel. */
 #define WC_SLACK_MIN_INTERVAL_MS ((int64_t)1000)

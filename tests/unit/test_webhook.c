@@ -214,7 +214,7 @@ static void test_single_finding_body_and_headers(void **state)
     assert_string_equal(e.http.reqs[0].body, want.ptr);
     assert_int_equal(e.http.reqs[0].body_len, want.len);
     assert_string_equal(notif_fake_header(&e.http.reqs[0], "Content-Type"), "application/json");
-    assert_string_equal(notif_fake_header(&e.http.reqs[0], "User-Agent"), "whochanged/0.1");
+    assert_string_equal(notif_fake_header(&e.http.reqs[0], "User-Agent"), wc_version_user_agent());
     /* no secret, no signature */
     assert_null(notif_fake_header(&e.http.reqs[0], "X-Whochanged-Signature"));
     assert_null(notif_fake_header(&e.http.reqs[0], "X-Whochanged-Timestamp"));
