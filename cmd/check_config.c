@@ -316,6 +316,9 @@ static int s_online(const struct wc_config *cfg)
     if (creds_ok) {
         s_check_queue(&o);
         s_check_cloudtrail(&o, &creds);
+    } else {
+        printf("%-12s skipped: no usable credentials\n%-12s skipped: no usable credentials\n",
+               "queue", "cloudtrail");
     }
     for (size_t i = 0; i < wc_config_notifier_count(cfg); i++) {
         const struct wc_config_notifier *n = wc_config_notifier(cfg, i);

@@ -253,7 +253,8 @@ else
               ! grep -q xoxb-wrong "$tmp/out" "$tmp/err"'
     online "$tmp/online.yaml" AKIDUNKNOWNEXAMPLE00
     check "--online: an unknown access key: credentials FAILED (refused by sts), exit 1" \
-        eval '[ $rc -eq 1 ] && grep -q "^credentials  FAILED: credentials refused by sts (InvalidClientTokenId" "$tmp/out"'
+        eval '[ $rc -eq 1 ] && grep -q "^credentials  FAILED: credentials refused by sts (InvalidClientTokenId" "$tmp/out" &&
+              grep -q "^queue        skipped: no usable credentials" "$tmp/out"'
 fi
 
 [ "$failed" -eq 0 ]
