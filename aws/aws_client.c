@@ -1,8 +1,10 @@
 #include "aws/aws_client.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "aws/sigv4.h"
@@ -19,6 +21,8 @@ struct wc_aws {
     void *cancelled_ctx;
     long connect_timeout_ms;
     long timeout_ms;
+    wc_aws_observe_fn *observe;
+    void *observe_ctx;
 };
 
 static void s_nanosleep(void *ctx, int64_t ms)
@@ -50,7 +54,17 @@ struct wc_aws *wc_aws_new(const struct wc_aws_options *o)
     aws->cancelled_ctx = o->cancelled_ctx;
     aws->connect_timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 5000;
     aws->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+    aws->observe = o->observe;
+    aws->observe_ctx = o->observe_ctx;
     return aws;
+}
+
+void wc_aws_set_observer(struct wc_aws *aws, wc_aws_observe_fn *fn, void *ctx)
+{
+    if (aws) {
+        aws->observe = fn;
+        aws->observe_ctx = ctx;
+    }
 }
 
 void wc_aws_destroy(struct wc_aws *aws)
@@ -111,6 +125,81 @@ int wc_aws_error_to_rc(const struct wc_aws_error *err)
     return WC_ERR_SERVICE;
 }
 
+const char *wc_aws_outcome(int transport_rc, const struct wc_aws_error *err)
+{
+    if (transport_rc == WC_ERR_TIMEOUT)
+        return "timeout";
+    if (transport_rc != WC_OK)
+        return "transport";
+    if (!err || !err->code)
+        return "ok";
+    if (wc_retry_is_throttling_code(err->code) || err->status == 429)
+        return "throttled";
+    if (wc_aws_error_is_access_denied(err->code))
+        return "access_denied";
+    if (err->status == 401 || err->status == 403 || s_auth_code(err->code))
+        return "credentials";
+    if (err->status == 404)
+        return "not_found";
+    if (err->status >= 500)
+        return "server_error";
+    return "client_error";
+}
+
+static const char *s_header_value(const struct wc_aws_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (req->headers[i].name && !strcasecmp(req->headers[i].name, name))
+            return req->headers[i].value;
+    return NULL;
+}
+
+/* "Action=Name&..." at the start of text (or after '?' in a URL): Name. */
+static bool s_action(const char *text, size_t len, char *out, size_t outlen)
+{
+    static const char key[] = "Action=";
+    size_t n = 0;
+
+    if (!text || len < sizeof(key) - 1 || strncmp(text, key, sizeof(key) - 1))
+        return false;
+    text += sizeof(key) - 1;
+    len -= sizeof(key) - 1;
+    while (n < len && text[n] != '&' && n + 1 < outlen)
+        n++;
+    if (n == 0)
+        return false;
+    memcpy(out, text, n);
+    out[n] = '\0';
+    return true;
+}
+
+void wc_aws_request_operation(const struct wc_aws_request *req, char *out, size_t outlen)
+{
+    const char *target, *q;
+
+    if (!out || !outlen)
+        return;
+    snprintf(out, outlen, "%s", req && req->method ? req->method : "unknown");
+    if (!req)
+        return;
+    if (req->operation) {
+        snprintf(out, outlen, "%s", req->operation);
+    } else if ((target = s_header_value(req, "X-Amz-Target")) != NULL) {
+        const char *dot = strrchr(target, '.');
+        snprintf(out, outlen, "%s", dot ? dot + 1 : target);
+    } else if (s_action(req->body, req->body_len, out, outlen)) {
+        /* awsQuery form body */
+    } else if (req->url && (q = strchr(req->url, '?')) != NULL &&
+               s_action(q + 1, strlen(q + 1), out, outlen)) {
+        /* awsQuery in the URL */
+    } else if (req->s3 && req->method) {
+        snprintf(out, outlen, "%s", !strcmp(req->method, "GET")    ? "GetObject"
+                                    : !strcmp(req->method, "HEAD") ? "HeadObject"
+                                    : !strcmp(req->method, "PUT")  ? "PutObject"
+                                                                   : req->method);
+    }
+}
+
 static int s_attempt(struct wc_aws *aws, const struct wc_aws_credentials *creds,
                      const struct wc_aws_request *req, struct wc_http_response *resp)
 {
@@ -157,12 +246,14 @@ int wc_aws_send(struct wc_aws *aws, const struct wc_aws_credentials *creds,
                 struct wc_aws_error *err, int *attempts)
 {
     enum wc_retry_class last = WC_RETRY_NO;
+    char op[64] = "";
     int attempt = 0, rc;
 
     if (attempts)
         *attempts = 0;
     if (!aws || !creds || !req || !resp || !err || !wc_aws_credentials_valid(creds))
         return WC_ERR_INVALID;
+    wc_aws_request_operation(req, op, sizeof(op));
     for (;;) {
         enum wc_retry_class cls;
         int64_t delay_ms = 0;
@@ -177,6 +268,8 @@ int wc_aws_send(struct wc_aws *aws, const struct wc_aws_credentials *creds,
         wc_aws_error_clean_up(err);
         rc = s_attempt(aws, creds, req, resp);
         if (rc == WC_OK && resp->status >= 200 && resp->status < 300) {
+            if (aws->observe)
+                aws->observe(aws->observe_ctx, req->service, op, "ok");
             if (aws->retry) {
                 if (attempt > 1)
                     wc_retry_on_success_after_retry(aws->retry, last);
@@ -192,8 +285,12 @@ int wc_aws_send(struct wc_aws *aws, const struct wc_aws_credentials *creds,
                 return rc;
             cls = wc_retry_classify_error(err, WC_OK);
             rc = wc_aws_error_to_rc(err);
+            if (aws->observe)
+                aws->observe(aws->observe_ctx, req->service, op, wc_aws_outcome(WC_OK, err));
         } else {
             cls = wc_retry_classify(0, NULL, NULL, rc);
+            if (aws->observe && rc != WC_ERR_CANCELLED)
+                aws->observe(aws->observe_ctx, req->service, op, wc_aws_outcome(rc, NULL));
         }
         if (cls == WC_RETRY_CLOCK_SKEW) {
             const char *date = wc_http_response_header(resp, "Date");
@@ -206,9 +303,17 @@ int wc_aws_send(struct wc_aws *aws, const struct wc_aws_credentials *creds,
             return rc;
         if (cls == WC_RETRY_NO || !aws->retry ||
             !wc_retry_should(aws->retry, attempt, cls, &delay_ms)) {
-            WC_LOGD(aws->logger, req->log_id, "%s %s: %s after %d attempt(s)%s%s", req->service,
-                    req->method, err->code ? err->code : wc_strerror(rc), attempt,
-                    err->message ? ": " : "", err->message ? err->message : "");
+            if (err->code && wc_aws_error_is_access_denied(err->code)) {
+                char why[512];
+
+                /* the policy, not the credentials: say which action */
+                wc_aws_error_describe(err, req->service, op, why, sizeof(why));
+                WC_LOGW(aws->logger, req->log_id, "%s", why);
+            } else {
+                WC_LOGD(aws->logger, req->log_id, "%s %s: %s after %d attempt(s)%s%s",
+                        req->service, op, err->code ? err->code : wc_strerror(rc), attempt,
+                        err->message ? ": " : "", err->message ? err->message : "");
+            }
             return rc;
         }
         if (cls == WC_RETRY_CLOCK_SKEW)

@@ -24,6 +24,28 @@
 
 typedef void wc_sleep_fn(void *ctx, int64_t ms);
 
+/* Told of every HTTP request wc_aws_send makes (each attempt): the signing
+ * service, the operation (wc_aws_request.operation, else derived: the
+ * X-Amz-Target's last part, the query's Action=, GetObject for an S3 GET)
+ * and one of the WC_AWS_OUTCOMES. Called from the sending thread; it must
+ * not block (cmd/ counts them in core/metrics, which does no I/O). */
+typedef void wc_aws_observe_fn(void *ctx, const char *service, const char *operation,
+                               const char *outcome);
+
+/* Every outcome wc_aws_observe_fn is told, NULL-terminated:
+ *   ok             2xx
+ *   throttled      a throttling code or 429
+ *   access_denied  AccessDenied and the like (wc_aws_error_is_access_denied)
+ *   credentials    other 401/403 and credential/signature codes
+ *   not_found      404
+ *   client_error   another 4xx
+ *   server_error   5xx
+ *   timeout        the transport's deadline passed
+ *   transport      connect, TLS, reset, answer too large */
+#define WC_AWS_OUTCOMES                                                                   \
+    {"ok", "throttled", "access_denied", "credentials", "not_found", "client_error",     \
+     "server_error", "timeout", "transport", NULL}
+
 struct wc_aws_options {
     struct wc_http *http;         /* borrowed */
     struct wc_retry_policy *retry;/* borrowed; NULL: one attempt */
@@ -38,6 +60,8 @@ struct wc_aws_options {
     void *cancelled_ctx;
     long connect_timeout_ms;      /* 0: 5000 */
     long timeout_ms;              /* 0: 30000 */
+    wc_aws_observe_fn *observe;   /* NULL: none (see wc_aws_set_observer) */
+    void *observe_ctx;
 };
 
 /* Shared by every client: transport, retry quota, clock-skew correction. */
@@ -50,9 +74,13 @@ struct wc_http *wc_aws_http(const struct wc_aws *aws);
 /* The (skew-corrected) current time, ms. */
 int64_t wc_aws_now_ms(struct wc_aws *aws);
 void wc_aws_sleep(struct wc_aws *aws, int64_t ms);
+/* Set the observer after construction (before the client is shared with
+ * other threads: not synchronised). */
+void wc_aws_set_observer(struct wc_aws *aws, wc_aws_observe_fn *fn, void *ctx);
 
 struct wc_aws_request {
     const char *service;                  /* signing name: sqs, cloudtrail, sts, s3 */
+    const char *operation;                /* for logs and the observer; NULL: derived */
     const char *region;                   /* signing region */
     const char *method;                   /* GET / POST */
     const char *url;                      /* absolute */
@@ -88,5 +116,13 @@ int wc_aws_send(struct wc_aws *aws, const struct wc_aws_credentials *creds,
 
 /* Map an AWS error (code, status) to a wc_err as wc_aws_send does. */
 int wc_aws_error_to_rc(const struct wc_aws_error *err);
+
+/* The operation of req as the observer is told it (into out). */
+void wc_aws_request_operation(const struct wc_aws_request *req, char *out, size_t outlen);
+
+/* The outcome (one of WC_AWS_OUTCOMES) of one attempt: transport_rc is the
+ * transport's result; err, when the service answered with an error, its
+ * parsed error (NULL: none, or a 2xx). */
+const char *wc_aws_outcome(int transport_rc, const struct wc_aws_error *err);
 
 #endif

@@ -245,3 +245,66 @@ void wc_aws_error_clean_up(struct wc_aws_error *e)
     free(e->request_id);
     memset(e, 0, sizeof(*e));
 }
+
+bool wc_aws_error_is_access_denied(const char *code)
+{
+    static const char *const codes[] = {
+        "AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+        "AuthorizationError", "UnauthorizedException", "KmsAccessDenied",
+        "AWS.SimpleQueueService.AccessDenied", "KMS.AccessDeniedException",
+    };
+
+    for (size_t i = 0; code && i < sizeof(codes) / sizeof(codes[0]); i++)
+        if (strcmp(code, codes[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Codes that mean our credentials or signature were refused. */
+static bool s_credential_code(const char *code)
+{
+    static const char *const codes[] = {
+        "UnrecognizedClientException", "InvalidClientTokenId", "InvalidAccessKeyId",
+        "SignatureDoesNotMatch", "InvalidSignatureException", "IncompleteSignature",
+        "IncompleteSignatureException", "MissingAuthenticationToken",
+        "MissingAuthenticationTokenException", "ExpiredToken", "ExpiredTokenException",
+        "AuthFailure", "InvalidToken", "RequestExpired",
+    };
+
+    for (size_t i = 0; code && i < sizeof(codes) / sizeof(codes[0]); i++)
+        if (strcmp(code, codes[i]) == 0)
+            return true;
+    return false;
+}
+
+#define S_DESCRIBE_MESSAGE_MAX 300
+
+void wc_aws_error_describe(const struct wc_aws_error *e, const char *service,
+                           const char *operation, char *out, size_t outlen)
+{
+    char msg[S_DESCRIBE_MESSAGE_MAX + 8] = "";
+    const char *code = e && e->code ? e->code : "error";
+
+    if (!out || !outlen)
+        return;
+    if (e && e->message && *e->message) {
+        size_t n = strlen(e->message);
+
+        /* ": " + the message, cut (at a byte, marked with "...") */
+        if (n > S_DESCRIBE_MESSAGE_MAX)
+            snprintf(msg, sizeof(msg), ": %.*s...", S_DESCRIBE_MESSAGE_MAX, e->message);
+        else
+            snprintf(msg, sizeof(msg), ": %s", e->message);
+        for (char *p = msg; *p; p++) /* one line */
+            if (*p == '\n' || *p == '\r')
+                *p = ' ';
+    }
+    if (e && wc_aws_error_is_access_denied(e->code))
+        snprintf(out, outlen, "not authorized to %s:%s (%s%s)", service ? service : "aws",
+                 operation ? operation : "?", code, msg);
+    else if (e && s_credential_code(e->code))
+        snprintf(out, outlen, "credentials refused by %s (%s%s)", service ? service : "aws",
+                 code, msg);
+    else
+        snprintf(out, outlen, "%s%s", code, msg);
+}

@@ -50,4 +50,20 @@ void wc_aws_error_sanitize_code(char *code);
 
 void wc_aws_error_clean_up(struct wc_aws_error *e);
 
+/* True for the codes that mean "the caller is known, its policy does not
+ * allow this action" (AccessDenied, AccessDeniedException,
+ * UnauthorizedOperation, AuthorizationError, ...), as opposed to refused
+ * credentials or signatures (InvalidClientTokenId, SignatureDoesNotMatch,
+ * ExpiredToken, ...). */
+bool wc_aws_error_is_access_denied(const char *code);
+
+/* One line saying what went wrong with service:operation, for logs and
+ * check-config: "not authorized to sqs:ReceiveMessage (AccessDenied: ...)"
+ * for an access-denied code, "credentials refused (InvalidClientTokenId:
+ * ...)" for a credential or signature code, else "<code>: <message>".
+ * The service's message is cut to keep the line short. Always
+ * NUL-terminates out (outlen > 0). */
+void wc_aws_error_describe(const struct wc_aws_error *e, const char *service,
+                           const char *operation, char *out, size_t outlen);
+
 #endif

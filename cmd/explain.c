@@ -30,7 +30,7 @@
 static void s_usage(FILE *f)
 {
     fprintf(f,
-            "usage: whochanged explain --notification FILE [--events FILE]... [--config FILE]\n"
+            "usage: whochanged explain --notification FILE [--events FILE]... [-c FILE]\n"
             "                          [--pretty] [--log-level LEVEL]\n\n"
             "Attribute one AWS Config notification: find the CloudTrail events that caused\n"
             "the change, classify who made them, and print the verdict as one JSON object.\n\n"
@@ -42,7 +42,7 @@ static void s_usage(FILE *f)
             "                       (LookupEvents in the change's account and lookup region,\n"
             "                       with the AWS credentials chain and accounts.role_arn);\n"
             "                       an oversized item is first fetched from S3\n"
-            "  --config FILE        config file (default $WHOCHANGED_CONFIG, then\n"
+            "  -c, --config FILE    config file (default $WHOCHANGED_CONFIG, then\n"
             "                       /etc/whochanged/config.yaml if it exists)\n"
             "  --pretty             indent the JSON\n"
             "  --log-level LEVEL    trace|debug|info|warn|error (default warn), on stderr\n\n"

@@ -25,7 +25,8 @@ static void s_usage(FILE *f)
                "commands:\n");
     for (size_t i = 0; i < sizeof(s_cmds) / sizeof(s_cmds[0]); i++)
         fprintf(f, "  %-14s %s\n", s_cmds[i].name, s_cmds[i].summary);
-    fprintf(f, "\nRun 'whochanged <command> --help' for a command's options.\n"
+    fprintf(f, "\nRun 'whochanged <command> --help' for a command's options; every command\n"
+               "takes -c FILE (--config FILE).\n"
                "  version        print the version (also --version)\n");
 }
 

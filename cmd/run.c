@@ -125,6 +125,8 @@ struct s_runner {
     struct wc_pipeline *pipe;
     struct s_job *jobs_head, *jobs_tail;
     bool pool_stop, recv_stop, recv_idle, once_done;
+    bool recv_failing; /* max_receive_failures receives failed in a row: not ready */
+    bool once_failed;  /* --once gave up on them: exit 1 */
     struct wc_strlist seen; /* --dry-run: messages already shown */
 
     pthread_t *pool;
@@ -192,6 +194,14 @@ static void s_do_send(struct s_runner *r, const struct wc_action *a)
         wc_buf_clean_up(&payload);
     } else {
         rc = wc_notifier_send(a->notifier, &a->notice, &res);
+        if (rc == WC_OK) { /* Config's capture to an accepted notification */
+            int64_t now = wc_clock_now_ms(&r->clock);
+
+            for (size_t i = 0; i < a->notice.n_findings; i++)
+                if (a->notice.findings[i]->is_change)
+                    wc_metrics_notification_delay(
+                        r->metrics, now - a->notice.findings[i]->change.capture_time_ms);
+        }
     }
     pthread_mutex_lock(&r->lock);
     wc_pipeline_send_done(r->pipe, a->id, rc, &res);
@@ -282,10 +292,56 @@ static void s_dispatch(struct s_runner *r)
 
 /* --- receiving ----------------------------------------------------------------- */
 
+/* A receive failed (AccessDenied, the queue unreachable, ...): after
+ * health.max_receive_failures in a row the worker is not ready, and --once
+ * gives up. Returns true when the receiver should stop. */
+static bool s_receive_failed(struct s_runner *r, int rc, int failures, int backoff_s)
+{
+    int max = wc_config_max_receive_failures(r->cfg);
+    bool stop = false;
+
+    wc_metrics_set_receive_failures(r->metrics, failures);
+    if (failures < max) {
+        WC_LOGE(r->logger, NULL, "receive failed: %s; trying again in %d s", wc_strerror(rc),
+                backoff_s);
+        return false;
+    }
+    pthread_mutex_lock(&r->lock);
+    if (!r->recv_failing)
+        WC_LOGE(r->logger, NULL, "receive failed %d times in a row (%s): not ready until a "
+                "receive succeeds%s", failures, wc_strerror(rc),
+                r->once ? "; --once gives up" : "");
+    else
+        WC_LOGE(r->logger, NULL, "receive failed: %s; trying again in %d s", wc_strerror(rc),
+                backoff_s);
+    r->recv_failing = true;
+    if (r->once) {
+        r->once_failed = true;
+        r->once_done = true;
+        stop = true;
+    }
+    pthread_cond_signal(&r->loop_cond);
+    pthread_mutex_unlock(&r->lock);
+    return stop;
+}
+
+static void s_receive_ok(struct s_runner *r, int failures)
+{
+    if (failures == 0)
+        return;
+    wc_metrics_set_receive_failures(r->metrics, 0);
+    pthread_mutex_lock(&r->lock);
+    if (r->recv_failing)
+        WC_LOGI(r->logger, NULL, "receive works again after %d failure(s): ready", failures);
+    r->recv_failing = false;
+    pthread_cond_signal(&r->loop_cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
 static void *s_receiver_main(void *arg)
 {
     struct s_runner *r = arg;
-    int backoff_s = 1;
+    int backoff_s = 1, failures = 0;
 
     for (;;) {
         struct wc_queue_batch batch = WC_QUEUE_BATCH_INIT;
@@ -306,16 +362,20 @@ static void *s_receiver_main(void *arg)
             break;
         if (room > WC_QUEUE_MAX_BATCH)
             room = WC_QUEUE_MAX_BATCH;
-        rc = wc_queue_receive(r->queue, (int)room, r->once ? ONCE_WAIT_S : POLL_WAIT_S, &batch);
+        /* after failures, a short poll: a success says at once that it works again */
+        rc = wc_queue_receive(r->queue, (int)room,
+                              r->once ? ONCE_WAIT_S : failures ? 1 : POLL_WAIT_S, &batch);
         if (rc == WC_ERR_CANCELLED || (rc != WC_OK && g_stop))
             break; /* SIGTERM cut the long poll short */
         if (rc != WC_OK) {
-            WC_LOGE(r->logger, NULL, "receive failed: %s; trying again in %d s", wc_strerror(rc),
-                    backoff_s);
+            if (s_receive_failed(r, rc, ++failures, backoff_s))
+                break;
             s_sleep(NULL, (int64_t)backoff_s * 1000);
             backoff_s = backoff_s < 30 ? backoff_s * 2 : 30;
             continue;
         }
+        s_receive_ok(r, failures);
+        failures = 0;
         backoff_s = 1;
         pthread_mutex_lock(&r->lock);
         if (r->recv_stop && batch.len > 0) {
@@ -380,9 +440,9 @@ static int s_build_notifiers(struct s_runner *r)
             wc_notifier_backend_find(wc_config_notifier_type_name(cn->type));
         struct wc_notifier_kv *channels = NULL, *aliases = NULL;
         struct wc_notifier_options o = {0};
-        char id[32];
+        char id[80];
 
-        snprintf(id, sizeof(id), "%s#%zu", wc_config_notifier_type_name(cn->type), i);
+        wc_config_notifier_id(r->cfg, i, id, sizeof(id));
         if (!b) {
             WC_LOGE(r->logger, NULL, "notifier %s: no such backend", id);
             return WC_ERR_CONFIG;
@@ -427,8 +487,34 @@ static int s_build_notifiers(struct s_runner *r)
             return WC_ERR_CONFIG;
         }
         r->n_notifiers++;
+        /* its series from the start, under its name */
+        wc_metrics_register_notifier(r->metrics, r->notifiers[i]->id);
     }
     return WC_OK;
+}
+
+/* Every AWS request, counted by service, operation and outcome. */
+static void s_observe_aws(void *ctx, const char *service, const char *operation,
+                          const char *outcome)
+{
+    wc_metrics_aws_request(ctx, service, operation, outcome);
+}
+
+/* The calls the worker makes, given their series (zeros) from the start. */
+static void s_register_aws(struct s_runner *r)
+{
+    static const char *const ops[][2] = {
+        {"sqs", "ReceiveMessage"},         {"sqs", "DeleteMessageBatch"},
+        {"sqs", "ChangeMessageVisibilityBatch"}, {"sqs", "GetQueueAttributes"},
+        {"cloudtrail", "LookupEvents"},    {"s3", "GetObject"},
+    };
+
+    if (!wc_config_queue_url(r->cfg))
+        wc_metrics_register_aws(r->metrics, "sqs", "GetQueueUrl");
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+        wc_metrics_register_aws(r->metrics, ops[i][0], ops[i][1]);
+    if (wc_config_accounts_role_arn(r->cfg))
+        wc_metrics_register_aws(r->metrics, "sts", "AssumeRole");
 }
 
 static void s_reload(struct s_runner *r)
@@ -475,16 +561,17 @@ static void s_maybe_reload(struct s_runner *r)
 static void s_usage(FILE *f)
 {
     fprintf(f,
-            "usage: whochanged run [--config FILE] [--once] [--dry-run] [--log-level LEVEL]\n"
+            "usage: whochanged run [-c FILE] [--once] [--dry-run] [--log-level LEVEL]\n"
             "                      [--log-format text|json]\n\n"
             "The worker: long-polls the SQS queue of AWS Config change notifications, finds\n"
             "the CloudTrail events behind each change, and sends human changes to the\n"
             "configured notifiers (Slack, webhook, JSON lines).\n\n"
-            "  --config FILE        config file (default $WHOCHANGED_CONFIG, then\n"
+            "  -c, --config FILE    config file (default $WHOCHANGED_CONFIG, then\n"
             "                       /etc/whochanged/config.yaml)\n"
             "  --once               stop when the queue holds nothing more for this worker\n"
             "                       (nothing received, nothing in flight, no change waiting\n"
-            "                       for a late CloudTrail event), then exit 0\n"
+            "                       for a late CloudTrail event), then exit 0; exit 1 when\n"
+            "                       health.max_receive_failures receives fail in a row\n"
             "  --dry-run            print what each notifier would send; send, record,\n"
             "                       delete, release and extend nothing\n"
             "  --log-level LEVEL    trace|debug|info|warn|error (default: the config's, info)\n"
@@ -506,6 +593,7 @@ static int s_setup(struct s_runner *r, const char *level_name, const char *forma
     struct wc_config_errors errs = WC_CONFIG_ERRORS_INIT;
     struct wc_logger_options lo = {0};
     struct wc_sqs_options so = {0};
+    struct wc_strlist run_errs = WC_STRLIST_INIT, run_warns = WC_STRLIST_INIT;
     const char *queue_url, *region;
     char *queue_region = NULL;
     char err[512] = "";
@@ -517,6 +605,20 @@ static int s_setup(struct s_runner *r, const char *level_name, const char *forma
         return 2;
     }
     wc_config_errors_clean_up(&errs);
+    /* what check-config checks too, with the same code */
+    if (wc_cmd_run_checks(r->cfg, &run_errs, &run_warns) != WC_OK) {
+        rc = 1;
+        goto checked;
+    }
+    for (size_t i = 0; i < run_errs.len; i++)
+        fprintf(stderr, "whochanged run: %s\n", run_errs.items[i]);
+    rc = run_errs.len ? 2 : 0;
+checked:
+    wc_strlist_clean_up(&run_errs);
+    if (rc != 0) {
+        wc_strlist_clean_up(&run_warns);
+        return rc;
+    }
     lo.level = wc_config_log_level(r->cfg);
     lo.format = wc_config_log_format(r->cfg);
     if (level_name && wc_log_level_parse(level_name, &lo.level) != WC_OK) {
@@ -533,16 +635,21 @@ static int s_setup(struct s_runner *r, const char *level_name, const char *forma
             return 2;
         }
     }
-    if (!(r->logger = wc_logger_new(&lo)))
+    if (!(r->logger = wc_logger_new(&lo))) {
+        wc_strlist_clean_up(&run_warns);
         return 1;
+    }
     for (const char *const *s = wc_config_secrets(r->cfg, NULL); s && *s; s++)
         wc_logger_add_secret(r->logger, *s);
+    for (size_t i = 0; i < run_warns.len; i++)
+        WC_LOGW(r->logger, NULL, "config: %s", run_warns.items[i]);
+    wc_strlist_clean_up(&run_warns);
+    if (!(r->metrics = wc_metrics_new()))
+        return 1;
+    wc_metrics_set_build_info(r->metrics, wc_version());
+    s_register_aws(r);
 
     queue_url = wc_config_queue_url(r->cfg);
-    if (!queue_url && !wc_config_queue_name(r->cfg)) {
-        fprintf(stderr, "whochanged run: set queue_url or queue_name in the config\n");
-        return 2;
-    }
     region = wc_config_region(r->cfg);
     if (!region && queue_url)
         region = queue_region = wc_sqs_region_from_queue_url(queue_url);
@@ -553,6 +660,7 @@ static int s_setup(struct s_runner *r, const char *level_name, const char *forma
         return rc == WC_ERR_CONFIG ? 2 : 1;
     }
     free(queue_region);
+    wc_aws_set_observer(r->stack.aws, s_observe_aws, r->metrics);
     if (wc_endpoints_resolve(r->stack.endpoints, "sqs", r->stack.region, &r->sqs_endpoint) !=
         WC_OK) {
         fprintf(stderr, "whochanged run: cannot resolve the SQS endpoint\n");
@@ -588,9 +696,6 @@ static int s_setup(struct s_runner *r, const char *level_name, const char *forma
         fprintf(stderr, "whochanged run: state_dir: %s\n", err[0] ? err : "out of memory");
         return 1;
     }
-    if (!(r->metrics = wc_metrics_new()))
-        return 1;
-    wc_metrics_set_build_info(r->metrics, wc_version());
     if (wc_config_metrics_listen(r->cfg) &&
         !(r->metrics_http = wc_metrics_http_start(wc_config_metrics_listen(r->cfg), r->metrics,
                                                   r->logger, err, sizeof(err)))) {
@@ -687,8 +792,9 @@ static void s_loop(struct s_runner *r)
             drain_until = wc_clock_mono_ms(&mono) + DRAIN_MS;
         }
         s_dispatch(r);
-        if (!stopping) /* not ready while the state file cannot record */
-            wc_metrics_set_ready(r->metrics, wc_pipeline_healthy(r->pipe));
+        if (!stopping) /* not ready while the state file cannot record or the
+                        * queue cannot be read */
+            wc_metrics_set_ready(r->metrics, wc_pipeline_healthy(r->pipe) && !r->recv_failing);
         if (stopping && ((wc_pipeline_in_hand(r->pipe) == 0 &&
                           wc_pipeline_outstanding(r->pipe) == 0) ||
                          wc_clock_mono_ms(&mono) > drain_until))
@@ -833,7 +939,7 @@ int wc_cmd_run(int argc, char **argv)
         WC_LOGI(r.logger, NULL, "stopped after %llu message(s), %llu error(s)",
                 (unsigned long long)st.received, (unsigned long long)st.errors);
     }
-    status = 0;
+    status = r.once_failed ? 1 : 0;
 out:
     s_teardown(&r);
     pthread_mutex_destroy(&r.reload_lock);

@@ -1,12 +1,17 @@
 #include "cmd/util.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include "aws/endpoints.h"
+#include "aws/sqs.h"
 #include "core/err.h"
+#include "core/policy.h"
 #include "core/str.h"
 
 int wc_cmd_read_file(const char *path, size_t max_bytes, struct wc_buf *out, char *errbuf,
@@ -51,6 +56,9 @@ int wc_cmd_opt_value(int argc, char **argv, int *i, const char *name, const char
     const char *arg = argv[*i];
     size_t n = strlen(name);
 
+    /* -c is --config everywhere */
+    if (!strcmp(name, "--config") && !strcmp(arg, "-c"))
+        arg = name;
     if (strncmp(arg, name, n) != 0)
         return 0;
     if (arg[n] == '=') {
@@ -60,7 +68,8 @@ int wc_cmd_opt_value(int argc, char **argv, int *i, const char *name, const char
     if (arg[n] != '\0')
         return 0;
     if (*i + 1 >= argc) {
-        fprintf(stderr, "whochanged %s: option %s needs a value\n", cmd, name);
+        fprintf(stderr, "whochanged %s: option %s needs a value\n"
+                        "Run 'whochanged %s --help' for its options.\n", cmd, name, cmd);
         return -1;
     }
     *value = argv[++*i];
@@ -82,3 +91,58 @@ int wc_cmd_disable_core_dumps(char *err, size_t errlen)
     return 0;
 }
 
+
+static int s_line(struct wc_strlist *l, const struct wc_config *cfg, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int s_line(struct wc_strlist *l, const struct wc_config *cfg, const char *fmt, ...)
+{
+    struct wc_buf b = WC_BUF_INIT;
+    va_list ap;
+    int rc;
+
+    rc = wc_buf_appendf(&b, "%s: ", wc_config_path(cfg) ? wc_config_path(cfg) : "(defaults)");
+    va_start(ap, fmt);
+    if (rc == WC_OK)
+        rc = wc_buf_vappendf(&b, fmt, ap);
+    va_end(ap);
+    if (rc == WC_OK)
+        rc = wc_strlist_push(l, b.ptr);
+    wc_buf_clean_up(&b);
+    return rc;
+}
+
+int wc_cmd_run_checks(const struct wc_config *cfg, struct wc_strlist *errors,
+                      struct wc_strlist *warnings)
+{
+    const struct wc_policy *pol = wc_config_policy(cfg);
+    const char *queue_url = wc_config_queue_url(cfg), *region = wc_config_region(cfg);
+    char *from_url = NULL, *sqs = NULL;
+    int rc = WC_OK;
+
+    if (!queue_url && !wc_config_queue_name(cfg)) {
+        rc = s_line(errors, cfg, "no queue: set queue_url (or queue_name) to the SQS queue "
+                                 "AWS Config notifications arrive on");
+    } else {
+        if (!region && queue_url)
+            region = from_url = wc_sqs_region_from_queue_url(queue_url);
+        if (!region)
+            rc = s_line(errors, cfg, "no AWS region: set `region` in the config or AWS_REGION "
+                                     "(a queue_url names its region too)");
+        else if (wc_endpoint_resolve("sqs", region, NULL, 0, NULL, &sqs) != WC_OK &&
+                 !wc_config_endpoint(cfg, "sqs"))
+            rc = s_line(errors, cfg, "no SQS endpoint for region %s: set endpoints.sqs",
+                        region);
+    }
+    if (rc == WC_OK && wc_config_notifier_count(cfg) == 0)
+        rc = s_line(warnings, cfg, "no notifier configured: findings are only logged (add "
+                                   "one under `notifiers:`)");
+    if (rc == WC_OK && pol->trusted.len == 0 && pol->automation_user_agents.len == 0)
+        rc = s_line(warnings, cfg,
+                    "`trusted` and `automation_user_agents` are both empty: every change "
+                    "made with credentials, Terraform and CI pipelines included, is reported "
+                    "as human (list your automation roles under `trusted`)");
+    free(sqs);
+    free(from_url);
+    return rc;
+}

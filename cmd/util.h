@@ -4,7 +4,9 @@
 
 #include <stddef.h>
 
+#include "config/config.h"
 #include "core/buf.h"
+#include "core/str.h"
 
 /* Read a whole file into out (capped at max_bytes). On failure returns a
  * negative wc_err and writes a one-line reason (strerror or "larger than
@@ -17,6 +19,17 @@ int wc_cmd_read_file(const char *path, size_t max_bytes, struct wc_buf *out, cha
  * return -1 (after printing an error) when the value is missing. */
 int wc_cmd_opt_value(int argc, char **argv, int *i, const char *name, const char **value,
                      const char *cmd);
+
+/* What `run` needs of a config beyond what the loader checks, in one
+ * place so that `run` and `check-config` agree. Appends one line per
+ * problem to errors (run refuses to start: no queue; no region to be had
+ * from the config, the environment or the queue URL; no SQS endpoint for
+ * it) and to warnings (it starts, probably not as meant: no notifier; an
+ * empty `trusted` and `automation_user_agents`, so every change is
+ * reported as human). Each line names the config file. WC_OK or
+ * WC_ERR_NOMEM. */
+int wc_cmd_run_checks(const struct wc_config *cfg, struct wc_strlist *errors,
+                      struct wc_strlist *warnings);
 
 /* The process holds live AWS credentials and notifier secrets: no core file
  * (RLIMIT_CORE 0, soft and hard) and not dumpable (PR_SET_DUMPABLE 0: no

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <yaml.h>
 
@@ -57,6 +59,7 @@ struct wc_config {
     char *metrics_listen;
     int ct_rate;
     bool ct_scan;
+    int max_receive_failures;
     char *ca_bundle;
     char *proxy;
     struct wc_config_notifier *notifiers;
@@ -81,6 +84,7 @@ enum s_type {
     S_REGION,    /* char *, like eu-west-1 */
     S_ROLE_ARN,  /* char *, role ARN, may hold {account_id} */
     S_SESSION,   /* char *, STS role session name */
+    S_NAME,      /* char *, a notifier's name: 1-64 of letters, digits and _.:#- */
     S_ENUM,      /* int: index in choices */
     S_GLOBS,     /* struct wc_strlist of non-empty patterns (replaces the default) */
     S_ACCOUNT_IDS, /* struct wc_strlist: 12-digit account ids or AWS Organizations ids */
@@ -159,6 +163,11 @@ static const struct s_key s_cloudtrail_keys[] = {
     S_END,
 };
 
+static const struct s_key s_health_keys[] = {
+    {"max_receive_failures", S_INT, CFG(max_receive_failures), 0, 1, 1000, NULL, NULL},
+    S_END,
+};
+
 static const struct s_key s_top_keys[] = {
     {"correlation", S_SECTION, 0, 0, 0, 0, NULL, s_correlation_keys},
     {"trusted", S_GLOBS, CFG(policy.trusted), 0, 0, 0, NULL, NULL},
@@ -180,12 +189,14 @@ static const struct s_key s_top_keys[] = {
     {"max_in_flight", S_INT, CFG(max_in_flight), 0, 1, 1024, NULL, NULL},
     {"state_dir", S_STR, CFG(state_dir), S_NONEMPTY, 0, 0, NULL, NULL},
     {"metrics_listen", S_HOSTPORT, CFG(metrics_listen), 0, 0, 0, NULL, NULL},
+    {"health", S_SECTION, 0, 0, 0, 0, NULL, s_health_keys},
     {"notifiers", S_NOTIFIERS, 0, 0, 0, 0, NULL, NULL},
     S_END,
 };
 
 static const struct s_key s_slack_keys[] = {
     {"type", S_TYPE, 0, 0, 0, 0, NULL, NULL},
+    {"name", S_NAME, NTF(name), 0, 0, 0, NULL, NULL},
     {"webhook_url", S_URL, NTF(webhook_url), S_SECRET, 0, 0, NULL, NULL},
     {"bot_token", S_STR, NTF(bot_token), S_SECRET | S_NONEMPTY, 0, 0, NULL, NULL},
     {"channel", S_STR, NTF(channel), S_NONEMPTY, 0, 0, NULL, NULL},
@@ -198,6 +209,7 @@ static const struct s_key s_slack_keys[] = {
 
 static const struct s_key s_jsonl_keys[] = {
     {"type", S_TYPE, 0, 0, 0, 0, NULL, NULL},
+    {"name", S_NAME, NTF(name), 0, 0, 0, NULL, NULL},
     {"path", S_STR, NTF(path), S_NONEMPTY, 0, 0, NULL, NULL},
     {"verdicts", S_VERDICTS, NTF(verdicts), 0, 0, 0, NULL, NULL},
     S_END,
@@ -205,6 +217,7 @@ static const struct s_key s_jsonl_keys[] = {
 
 static const struct s_key s_webhook_keys[] = {
     {"type", S_TYPE, 0, 0, 0, 0, NULL, NULL},
+    {"name", S_NAME, NTF(name), 0, 0, 0, NULL, NULL},
     /* may carry a token in its path or query, like a Slack webhook URL */
     {"url", S_URL, NTF(url), S_SECRET, 0, 0, NULL, NULL},
     {"hmac_secret", S_STR, NTF(hmac_secret), S_SECRET | S_NONEMPTY, 0, 0, NULL, NULL},
@@ -251,8 +264,7 @@ static bool s_is_list_type(enum s_type t)
 static bool s_is_string_type(enum s_type t)
 {
     return t == S_STR || t == S_URL || t == S_ENDPOINT || t == S_PROXY || t == S_HOSTPORT ||
-           t == S_REGION || t == S_ROLE_ARN ||
-           t == S_SESSION;
+           t == S_REGION || t == S_ROLE_ARN || t == S_SESSION || t == S_NAME;
 }
 
 static void s_free_secret(char *s)
@@ -363,6 +375,7 @@ static struct wc_config *s_defaults(void)
     c->max_in_flight = WC_CONFIG_DEFAULT_MAX_IN_FLIGHT;
     c->ct_rate = WC_CONFIG_DEFAULT_CT_RATE;
     c->ct_scan = true;
+    c->max_receive_failures = WC_CONFIG_DEFAULT_MAX_RECEIVE_FAILURES;
     if (wc_str_empty(region))
         region = getenv("AWS_DEFAULT_REGION");
     if ((!wc_str_empty(region) && s_dup_field(&c->region, region) != WC_OK) ||
@@ -429,6 +442,117 @@ static bool s_var_char(char c)
     return s_var_start(c) || (c >= '0' && c <= '9');
 }
 
+/* The path of a ${file:PATH} reference, from p (after "file:") to its
+ * closing brace, ${VAR} in it expanded from the environment. Returns the
+ * position after the closing brace, or NULL (reported). */
+static const char *s_file_path(struct s_ctx *x, const struct wc_cnode *n, const char *path,
+                               const char *p, const char *end, struct wc_buf *out)
+{
+    while (p < end && *p != '}') {
+        const char *close;
+        char var[256];
+        const char *val;
+        size_t len;
+
+        if (!(p + 1 < end && p[0] == '$' && p[1] == '{')) {
+            if (wc_buf_append_char(out, *p++) != WC_OK)
+                goto nomem;
+            continue;
+        }
+        close = memchr(p + 2, '}', (size_t)(end - p - 2));
+        len = close ? (size_t)(close - p - 2) : 0;
+        if (!close || len == 0 || len >= sizeof(var) || !s_var_start(p[2])) {
+            s_err(x, n, "%s: invalid ${file:PATH}: PATH may use ${NAME} only", path);
+            return NULL;
+        }
+        memcpy(var, p + 2, len);
+        var[len] = '\0';
+        for (size_t i = 0; i < len; i++)
+            if (!s_var_char(var[i])) {
+                s_err(x, n, "%s: invalid ${file:PATH}: PATH may use ${NAME} only", path);
+                return NULL;
+            }
+        if (!(val = getenv(var))) {
+            s_err(x, n, "%s: ${file:...}: environment variable %s is not set", path, var);
+            return NULL;
+        }
+        if (wc_buf_append_cstr(out, val) != WC_OK)
+            goto nomem;
+        p = close + 1;
+    }
+    if (p >= end) {
+        s_err(x, n, "%s: unterminated ${file: (write $${ for a literal ${)", path);
+        return NULL;
+    }
+    if (wc_buf_append(out, "", 0) != WC_OK)
+        goto nomem;
+    return p + 1;
+nomem:
+    x->nomem = 1;
+    return NULL;
+}
+
+/* ${file:PATH}: the file's content (at most WC_CONFIG_MAX_FILE_VALUE bytes,
+ * no NUL, trailing CR/LF removed) appended to out. Returns the position
+ * after the reference, or NULL (reported at the value's line). */
+static const char *s_file_ref(struct s_ctx *x, const struct wc_cnode *n, const char *path,
+                              const char *p, const char *end, struct wc_buf *out)
+{
+    struct wc_buf fpath = WC_BUF_INIT, text = WC_BUF_INIT;
+    const char *after, *ret = NULL;
+    char chunk[4096];
+    FILE *f = NULL;
+    size_t got;
+
+    if (!(after = s_file_path(x, n, path, p, end, &fpath)))
+        goto out;
+    if (fpath.ptr[0] != '/') {
+        s_err(x, n, "%s: ${file:%s}: the path must be absolute", path, fpath.ptr);
+        goto out;
+    }
+    if (!(f = fopen(fpath.ptr, "rb"))) {
+        s_err(x, n, "%s: ${file:%s}: cannot read it: %s", path, fpath.ptr, strerror(errno));
+        goto out;
+    }
+    wc_buf_init(&text, WC_CONFIG_MAX_FILE_VALUE);
+    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        int rc = wc_buf_append(&text, chunk, got);
+
+        if (rc == WC_ERR_TOO_LARGE) {
+            s_err(x, n, "%s: ${file:%s}: larger than %zu bytes", path, fpath.ptr,
+                  WC_CONFIG_MAX_FILE_VALUE);
+            goto out;
+        }
+        if (rc != WC_OK) {
+            x->nomem = 1;
+            goto out;
+        }
+    }
+    if (ferror(f)) {
+        s_err(x, n, "%s: ${file:%s}: cannot read it: %s", path, fpath.ptr,
+              strerror(errno ? errno : EIO));
+        goto out;
+    }
+    while (text.len > 0 && (text.ptr[text.len - 1] == '\n' || text.ptr[text.len - 1] == '\r'))
+        text.len--;
+    if (text.len && memchr(text.ptr, '\0', text.len)) {
+        s_err(x, n, "%s: ${file:%s}: contains a NUL character", path, fpath.ptr);
+        goto out;
+    }
+    if (text.len && wc_buf_append(out, text.ptr, text.len) != WC_OK) {
+        x->nomem = 1;
+        goto out;
+    }
+    ret = after;
+out:
+    if (f)
+        fclose(f);
+    wc_secure_zero(chunk, sizeof(chunk));
+    wc_buf_clean_up_secure(&text);
+    wc_buf_clean_up(&fpath);
+    return ret;
+}
+
 /* ${VAR} / ${VAR:-default} / $${ -> "${". One pass: expanded text is
  * copied, never scanned again. Returns false (reported) on an error; for a
  * secret the reference's text is not echoed (it may be the secret itself,
@@ -456,6 +580,14 @@ static bool s_expand(struct s_ctx *x, const struct wc_cnode *n, const char *path
             if (wc_buf_append_char(out, *s++) != WC_OK)
                 goto nomem;
             *from_file = true;
+            continue;
+        }
+        if ((size_t)(end - s) > 7 && !memcmp(s + 2, "file:", 5)) {
+            const char *after;
+
+            if (!(after = s_file_ref(x, n, path, s + 7, end, out)))
+                return false;
+            s = after;
             continue;
         }
         name = s + 2;
@@ -608,24 +740,34 @@ static bool s_valid_endpoint(const char *v)
     return true;
 }
 
+/* host:port where host is written out: an IPv4 address, "localhost" or an
+ * [IPv6] address (the listener binds exactly that; a host name would need
+ * DNS at start and is refused there, so here too). */
 static bool s_valid_hostport(const char *v)
 {
+    char host[64];
     const char *colon;
     long long port = 0;
+    unsigned char addr[16];
 
     if (v[0] == '[') {
         const char *rb = strchr(v, ']');
-        if (!rb || rb == v + 1 || rb[1] != ':')
+        if (!rb || rb == v + 1 || rb[1] != ':' || (size_t)(rb - v - 1) >= sizeof(host))
+            return false;
+        memcpy(host, v + 1, (size_t)(rb - v - 1));
+        host[rb - v - 1] = '\0';
+        if (inet_pton(AF_INET6, host, addr) != 1)
             return false;
         colon = rb + 1;
     } else {
         colon = strrchr(v, ':');
-        if (!colon || memchr(v, ':', (size_t)(colon - v)))
+        if (!colon || memchr(v, ':', (size_t)(colon - v)) || colon == v ||
+            (size_t)(colon - v) >= sizeof(host))
             return false;
-        for (const char *p = v; p < colon; p++)
-            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                  (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
-                return false;
+        memcpy(host, v, (size_t)(colon - v));
+        host[colon - v] = '\0';
+        if (strcmp(host, "localhost") != 0 && inet_pton(AF_INET, host, addr) != 1)
+            return false;
     }
     if (!colon[1] || colon[1] == '+' || colon[1] == '-' || !s_parse_int(colon + 1, &port))
         return false;
@@ -641,6 +783,20 @@ static bool s_valid_session(const char *v)
     for (size_t i = 0; i < n; i++)
         if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
               (v[i] >= '0' && v[i] <= '9') || strchr("+=,.@_-", v[i])))
+            return false;
+    return true;
+}
+
+/* A notifier's name: it becomes a metrics label and the state file's key. */
+static bool s_valid_name(const char *v)
+{
+    size_t n = strlen(v);
+
+    if (n < 1 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+              (v[i] >= '0' && v[i] <= '9') || strchr("_.:#-", v[i])))
             return false;
     return true;
 }
@@ -937,11 +1093,14 @@ static void s_apply_value(struct s_ctx *x, const struct s_key *k, const struct w
             what = "must be a proxy URL, [http|https|socks5h|...://][user:password@]host[:port], "
                    "or none";
         else if (k->type == S_HOSTPORT && !s_valid_hostport(s))
-            what = "must be host:port (port 1-65535), e.g. 127.0.0.1:9100 or [::1]:9100";
+            what = "must be IP:port or localhost:port (port 1-65535), e.g. 127.0.0.1:9100, "
+                   "[::1]:9100 or 0.0.0.0:9100 (a host name is not looked up)";
         else if (k->type == S_REGION && !wc_region_is_valid(s))
             what = "must be an AWS region name such as eu-west-1";
         else if (k->type == S_SESSION && !s_valid_session(s))
             what = "must be 2-64 characters of letters, digits and +=,.@_-";
+        else if (k->type == S_NAME && !s_valid_name(s))
+            what = "must be 1-64 characters of letters, digits and _.:#-";
         else if (k->type == S_ROLE_ARN && !s_valid_role_arn(s))
             what = "must be a role ARN, arn:aws:iam::<account id or {account_id}>:role/<name>";
         else if (secret && strlen(s) < S_SECRET_MIN)
@@ -1046,6 +1205,20 @@ static void s_apply_map(struct s_ctx *x, const struct wc_cnode *n, const struct 
     }
 }
 
+/* Notifier i of c (only the entries with a known type are kept) is the
+ * node of the list whose index this returns. */
+static size_t s_notifier_index(const struct wc_cnode *list, const struct wc_config *c, size_t i)
+{
+    (void)list;
+    return c->notifiers[i].node_index;
+}
+
+static const struct wc_cnode *s_notifier_node(const struct wc_cnode *list,
+                                              const struct wc_config *c, size_t i)
+{
+    return list->items[s_notifier_index(list, c, i)];
+}
+
 static void s_apply_notifiers(struct s_ctx *x, struct wc_config *c, const struct wc_cnode *n,
                               const char *path)
 {
@@ -1096,6 +1269,7 @@ static void s_apply_notifiers(struct s_ctx *x, struct wc_config *c, const struct
         }
         free(type);
         c->n_notifiers++;
+        out->node_index = i;
         out->type = (enum wc_config_notifier_type)t;
         out->verdicts = s_notifier_kinds[t].default_verdicts;
         before = x->d->count;
@@ -1119,6 +1293,20 @@ static void s_apply_notifiers(struct s_ctx *x, struct wc_config *c, const struct
             if (!out->url)
                 s_err(x, item, "%s: webhook needs url", here);
             break;
+        }
+    }
+    /* the ids (names, else type#index) key metrics and the state file */
+    for (size_t i = 0; i < c->n_notifiers; i++) {
+        char a[80], b[80];
+
+        wc_config_notifier_id(c, i, a, sizeof(a));
+        for (size_t j = 0; j < i; j++) {
+            wc_config_notifier_id(c, j, b, sizeof(b));
+            if (!strcmp(a, b)) {
+                s_err(x, s_notifier_node(n, c, i), "%s[%zu]: the name '%s' is taken by %s[%zu]",
+                      path, s_notifier_index(n, c, i), a, path, s_notifier_index(n, c, j));
+                break;
+            }
         }
     }
 }
@@ -1228,6 +1416,19 @@ static void s_sort_errors(struct wc_config_errors *e, size_t from)
     }
 }
 
+/* The key node of a top-level key (the last, as the value applied). */
+static const struct wc_cnode *s_top_key(const struct wc_cnode *root, const char *key)
+{
+    const struct wc_cnode *found = NULL;
+
+    if (root->kind != WC_CNODE_MAP)
+        return NULL;
+    for (size_t i = 0; i + 1 < root->n; i += 2)
+        if (root->items[i]->kind == WC_CNODE_SCALAR && !strcmp(root->items[i]->value, key))
+            found = root->items[i];
+    return found;
+}
+
 static int s_load(const char *name, const char *yaml, size_t len, struct wc_config **out,
                   struct wc_config_errors *errs)
 {
@@ -1261,6 +1462,24 @@ static int s_load(const char *name, const char *yaml, size_t len, struct wc_conf
         goto out;
     if (root)
         s_apply_map(&x, root, s_top_keys, c, "");
+    if (c->region && !wc_region_is_valid(c->region)) {
+        /* the key is checked as it is read: this came from the environment */
+        const char *var = getenv("AWS_REGION");
+        char shown[S_SHOW_MAX];
+
+        s_err(&x, NULL, "no `region` key and $%s is '%s', not an AWS region name "
+                        "(such as eu-west-1)",
+              !wc_str_empty(var) ? "AWS_REGION" : "AWS_DEFAULT_REGION",
+              s_show(c->region, shown, sizeof(shown)));
+    }
+    if (root && c->queue_url && c->queue_name) {
+        /* one would be silently ignored: say which two */
+        const struct wc_cnode *url = s_top_key(root, "queue_url"),
+                              *qname = s_top_key(root, "queue_name");
+
+        s_err(&x, qname, "queue_name: set queue_url or queue_name, not both (queue_url is set "
+                        "at line %d)", url ? url->line : 0);
+    }
     if (x.nomem || d.oom) {
         rc = WC_ERR_NOMEM;
         goto out;
@@ -1654,6 +1873,19 @@ int wc_config_digest_s(const struct wc_config *c) { return c->digest_s; }
 bool wc_config_cloudtrail_scan(const struct wc_config *c) { return c->ct_scan; }
 const char *wc_config_ca_bundle(const struct wc_config *c) { return c->ca_bundle; }
 const char *wc_config_proxy(const struct wc_config *c) { return c->proxy; }
+int wc_config_max_receive_failures(const struct wc_config *c) { return c->max_receive_failures; }
+
+void wc_config_notifier_id(const struct wc_config *c, size_t i, char *out, size_t outlen)
+{
+    const struct wc_config_notifier *n = wc_config_notifier(c, i);
+
+    if (!out || !outlen)
+        return;
+    if (n && n->name)
+        snprintf(out, outlen, "%s", n->name);
+    else
+        snprintf(out, outlen, "%s#%zu", n ? wc_config_notifier_type_name(n->type) : "notifier", i);
+}
 size_t wc_config_notifier_count(const struct wc_config *c) { return c->n_notifiers; }
 
 const struct wc_config_notifier *wc_config_notifier(const struct wc_config *c, size_t i)

@@ -3,7 +3,13 @@
  * Every key is optional; examples/config.yaml documents them all. Scalar
  * values (not keys) may use ${VAR} or ${VAR:-default} (the default when VAR
  * is unset or empty); the result is never expanded again, and "$${" is a
- * literal "${". A null value (`key:` or `key: ~`) means "use the default".
+ * literal "${". ${file:/path} is the content of that file (systemd
+ * LoadCredential, Kubernetes secrets), its trailing newlines removed; the
+ * path must be absolute and may itself use ${VAR}
+ * (${file:${CREDENTIALS_DIRECTORY}/slack-token}); a file that cannot be read
+ * is an error at the value's file:line. A value read from a file counts as
+ * not written in the config (no mode warning) and, for a secret, is
+ * redacted like any other. A null value (`key:` or `key: ~`) means "use the default".
  * The loader is strict: unknown keys, wrong types, out-of-range numbers,
  * duplicate keys, YAML aliases and tags are errors, and every error is
  * collected (with its 1-based line and column) before the load fails.
@@ -38,7 +44,9 @@
 #define WC_CONFIG_DEFAULT_DIGEST_S 5
 #define WC_CONFIG_DEFAULT_STATE_DIR "/var/lib/whochanged"
 #define WC_CONFIG_DEFAULT_SESSION_NAME "whochanged"
-
+#define WC_CONFIG_DEFAULT_MAX_RECEIVE_FAILURES 3
+/* ${file:PATH}: at most this many bytes are read. */
+#define WC_CONFIG_MAX_FILE_VALUE ((size_t)64 * 1024)
 /* One problem. line/col are 1-based; 0 when the error concerns the whole
  * file (unreadable, too large). */
 struct wc_config_error {
@@ -81,6 +89,8 @@ enum wc_config_notifier_type {
 struct wc_config_notifier {
     enum wc_config_notifier_type type;
     unsigned verdicts;            /* WC_VERDICT_BIT(enum wc_verdict) set */
+    char *name;                   /* `name:`, unique; NULL: "<type>#<index>" is used */
+    size_t node_index;            /* its index in the file's list (for errors) */
     /* slack */
     char *webhook_url;            /* secret */
     char *bot_token;              /* secret */
@@ -171,6 +181,12 @@ bool wc_config_cloudtrail_scan(const struct wc_config *c);
  * by the same actor session within this window go to Slack as one digest
  * (0..300, default 5; 0 posts each at once). */
 int wc_config_digest_s(const struct wc_config *c);
+/* health.max_receive_failures: after this many failed receives in a row
+ * the worker reports not ready (default 3); `run --once` gives up (exit 1). */
+int wc_config_max_receive_failures(const struct wc_config *c);
+/* The id a notifier goes by in metrics, logs and the state file: its
+ * `name:`, else "<type>#<index>". Writes into out (NUL-terminated). */
+void wc_config_notifier_id(const struct wc_config *c, size_t i, char *out, size_t outlen);
 /* ca_bundle: PEM file of CAs for TLS (NULL: the system store). */
 const char *wc_config_ca_bundle(const struct wc_config *c);
 /* proxy: the proxy for every HTTP request (AWS and notifiers), over

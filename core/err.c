@@ -11,7 +11,7 @@ const char *wc_strerror(int err)
     case WC_ERR_NOT_FOUND: return "not found";
     case WC_ERR_IO: return "I/O error";
     case WC_ERR_HTTP: return "HTTP transport error";
-    case WC_ERR_AUTH: return "authentication failed";
+    case WC_ERR_AUTH: return "not authorized or credentials refused";
     case WC_ERR_THROTTLED: return "throttled";
     case WC_ERR_TIMEOUT: return "timed out";
     case WC_ERR_SERVICE: return "service error";

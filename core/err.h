@@ -15,7 +15,7 @@ enum wc_err {
     WC_ERR_NOT_FOUND = -5,   /* missing file, key, queue, object */
     WC_ERR_IO = -6,          /* read/write failure */
     WC_ERR_HTTP = -7,        /* transport failure (connect, TLS, reset) */
-    WC_ERR_AUTH = -8,        /* credentials missing or rejected */
+    WC_ERR_AUTH = -8,        /* not authorized, or credentials missing or rejected */
     WC_ERR_THROTTLED = -9,   /* the service asked us to slow down */
     WC_ERR_TIMEOUT = -10,    /* deadline passed */
     WC_ERR_SERVICE = -11,    /* the service returned an error */

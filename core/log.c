@@ -304,10 +304,55 @@ static void s_text_tag(struct wc_buf *out, const char *s)
     }
 }
 
-void wc_logger_vlogf(struct wc_logger *lg, enum wc_log_level level, const char *msg_id,
-                     const char *fmt, va_list ap)
+/* Redact one text (a message or a field's value) as every line is. */
+static void s_redact_text(struct wc_logger *lg, struct wc_buf *b, const char *what)
 {
-    struct wc_buf msg = WC_BUF_INIT, line = WC_BUF_INIT;
+    if (s_redact_literals(b, &lg->secrets) != WC_OK) {
+        wc_buf_clean_up_secure(b);
+        wc_buf_init(b, LOG_LINE_MAX);
+        wc_buf_appendf(b, "(%s could not be redacted)", what);
+    }
+    wc_log_redact(b);
+}
+
+static bool s_reserved_key(const char *k)
+{
+    return !strcmp(k, "ts") || !strcmp(k, "level") || !strcmp(k, "msg") || !strcmp(k, "msg_id");
+}
+
+/* A field's key for a JSON member: [A-Za-z0-9_] only. */
+static bool s_field_key_ok(const char *k)
+{
+    if (!k || !*k || s_reserved_key(k))
+        return false;
+    for (; *k; k++)
+        if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') ||
+              *k == '_'))
+            return false;
+    return true;
+}
+
+/* 2024-05-01T11:59:10.042Z, always with milliseconds. */
+static void s_timestamp(int64_t ms, char out[WC_TIME_ISO_MAX])
+{
+    int64_t frac = ms % 1000;
+
+    if (frac < 0)
+        frac += 1000;
+    wc_time_format_iso8601(ms - frac, out); /* ...:10Z */
+    {
+        size_t n = strlen(out);
+
+        if (n > 0 && out[n - 1] == 'Z')
+            snprintf(out + n - 1, WC_TIME_ISO_MAX - (n - 1), ".%03dZ", (int)frac);
+    }
+}
+
+static void s_vlog(struct wc_logger *lg, enum wc_log_level level, const char *msg_id,
+                   const struct wc_log_field *fields, size_t n_fields, const char *fmt,
+                   va_list ap)
+{
+    struct wc_buf msg = WC_BUF_INIT, line = WC_BUF_INIT, val = WC_BUF_INIT;
     char ts[WC_TIME_ISO_MAX];
     int64_t now;
 
@@ -319,18 +364,23 @@ void wc_logger_vlogf(struct wc_logger *lg, enum wc_log_level level, const char *
         wc_buf_reset(&msg);
         wc_buf_append_cstr(&msg, "(log message too long)");
     }
+    for (size_t i = 0; i < n_fields; i++) {
+        const struct wc_log_field *f = &fields[i];
+
+        if (!f->key || (!f->is_number && !f->value))
+            continue;
+        if (f->is_number)
+            wc_buf_appendf(&msg, "%s%s=%lld", msg.len ? " " : "", f->key, f->number);
+        else
+            wc_buf_appendf(&msg, "%s%s=%s", msg.len ? " " : "", f->key, f->value);
+    }
     for (size_t i = 0; i < msg.len; i++)
         if (msg.ptr[i] == '\n' || msg.ptr[i] == '\r')
             msg.ptr[i] = ' ';
-    if (s_redact_literals(&msg, &lg->secrets) != WC_OK) {
-        wc_buf_clean_up_secure(&msg);
-        wc_buf_init(&msg, LOG_LINE_MAX);
-        wc_buf_append_cstr(&msg, "(log message could not be redacted)");
-    }
-    wc_log_redact(&msg);
+    s_redact_text(lg, &msg, "log message");
 
     now = lg->now_ms ? lg->now_ms(lg->now_ctx) : wc_clock_now_ms(NULL);
-    wc_time_format_iso8601(now - now % 1000, ts);
+    s_timestamp(now, ts);
     if (lg->format == WC_LOG_JSON) {
         wc_buf_appendf(&line, "{\"ts\":\"%s\",\"level\":\"%s\"", ts, s_level_names[level]);
         if (msg_id) {
@@ -340,7 +390,25 @@ void wc_logger_vlogf(struct wc_logger *lg, enum wc_log_level level, const char *
         }
         wc_buf_append_cstr(&line, ",\"msg\":\"");
         s_json_escape(&line, msg.ptr ? msg.ptr : "", msg.len);
-        wc_buf_append_cstr(&line, "\"}");
+        wc_buf_append_char(&line, '"');
+        for (size_t i = 0; i < n_fields; i++) {
+            const struct wc_log_field *f = &fields[i];
+
+            if (!s_field_key_ok(f->key) || (!f->is_number && !f->value))
+                continue;
+            if (f->is_number) {
+                wc_buf_appendf(&line, ",\"%s\":%lld", f->key, f->number);
+                continue;
+            }
+            wc_buf_init(&val, LOG_LINE_MAX);
+            wc_buf_append_cstr(&val, f->value);
+            s_redact_text(lg, &val, "value");
+            wc_buf_appendf(&line, ",\"%s\":\"", f->key);
+            s_json_escape(&line, val.ptr ? val.ptr : "", val.len);
+            wc_buf_append_char(&line, '"');
+            wc_buf_clean_up_secure(&val);
+        }
+        wc_buf_append_char(&line, '}');
     } else {
         wc_buf_appendf(&line, "%s %-5s ", ts, s_level_names[level]);
         if (msg_id) {
@@ -362,6 +430,12 @@ void wc_logger_vlogf(struct wc_logger *lg, enum wc_log_level level, const char *
     wc_buf_clean_up_secure(&line);
 }
 
+void wc_logger_vlogf(struct wc_logger *lg, enum wc_log_level level, const char *msg_id,
+                     const char *fmt, va_list ap)
+{
+    s_vlog(lg, level, msg_id, NULL, 0, fmt, ap);
+}
+
 void wc_logger_logf(struct wc_logger *lg, enum wc_log_level level, const char *msg_id,
                     const char *fmt, ...)
 {
@@ -369,5 +443,16 @@ void wc_logger_logf(struct wc_logger *lg, enum wc_log_level level, const char *m
 
     va_start(ap, fmt);
     wc_logger_vlogf(lg, level, msg_id, fmt, ap);
+    va_end(ap);
+}
+
+void wc_logger_logf_fields(struct wc_logger *lg, enum wc_log_level level, const char *msg_id,
+                           const struct wc_log_field *fields, size_t n_fields, const char *fmt,
+                           ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    s_vlog(lg, level, msg_id, fields, n_fields, fmt, ap);
     va_end(ap);
 }

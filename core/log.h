@@ -68,11 +68,32 @@ void wc_logger_vlogf(struct wc_logger *lg, enum wc_log_level level, const char *
 int wc_log_level_parse(const char *name, enum wc_log_level *out);
 const char *wc_log_level_name(enum wc_log_level level);
 
+/* A field of a structured line: in JSON lines a member of its own (a JSON
+ * number when is_number, else a string; a NULL value is left out), and in
+ * both formats " key=value" after the message text. Values are redacted
+ * like the message. Keys ts, level, msg and msg_id are the logger's own and
+ * are not written as members. */
+struct wc_log_field {
+    const char *key;
+    const char *value;
+    long long number;
+    bool is_number;
+};
+
+#define WC_LOG_STR(k, v) ((struct wc_log_field){(k), (v), 0, false})
+#define WC_LOG_NUM(k, n) ((struct wc_log_field){(k), NULL, (long long)(n), true})
+
+/* A line with fields; fmt may be "" (then the fields are the text). */
+void wc_logger_logf_fields(struct wc_logger *lg, enum wc_log_level level, const char *msg_id,
+                           const struct wc_log_field *fields, size_t n_fields, const char *fmt,
+                           ...) __attribute__((format(printf, 6, 7)));
+
 /* Redact known secret shapes in place in buf (exposed for tests and for
  * anything else that prints AWS/Slack data, such as --dry-run). */
 int wc_log_redact(struct wc_buf *buf);
 
-/* Level test happens before any formatting. */
+/* Level test happens before any formatting. Timestamps are UTC ISO 8601
+ * with milliseconds (2024-05-01T11:59:10.042Z). */
 #define WC_LOG(lg, lvl, msg_id, ...)                                      \
     do {                                                                  \
         if ((lg) && wc_logger_enabled((lg), (lvl)))                       \
@@ -83,5 +104,10 @@ int wc_log_redact(struct wc_buf *buf);
 #define WC_LOGI(lg, id, ...) WC_LOG(lg, WC_LOG_INFO, id, __VA_ARGS__)
 #define WC_LOGW(lg, id, ...) WC_LOG(lg, WC_LOG_WARN, id, __VA_ARGS__)
 #define WC_LOGE(lg, id, ...) WC_LOG(lg, WC_LOG_ERROR, id, __VA_ARGS__)
+#define WC_LOG_FIELDS(lg, lvl, msg_id, fields, n, ...)                                  \
+    do {                                                                              \
+        if ((lg) && wc_logger_enabled((lg), (lvl)))                                   \
+            wc_logger_logf_fields((lg), (lvl), (msg_id), (fields), (n), __VA_ARGS__); \
+    } while (0)
 
 #endif

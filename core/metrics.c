@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,18 @@ static const char *const s_verdicts[] = {
 #define S_N_VERDICTS (sizeof(s_verdicts) / sizeof(s_verdicts[0]))
 
 #define S_OTHER_NOTIFIER "_other"
+#define S_OTHER_OP "_other"
+#define S_AWS_LABEL 64
+
+static const char *const s_aws_codes[] = WC_METRICS_AWS_CODES;
+static const int64_t s_delay_bounds_s[WC_METRICS_N_DELAY_BUCKETS] = WC_METRICS_DELAY_BUCKETS;
+
+/* One service/operation pair of whochanged_aws_requests_total. */
+struct s_aws_slot {
+    char service[S_AWS_LABEL + 1]; /* written once, before publication */
+    char operation[S_AWS_LABEL + 1];
+    atomic_uint_least64_t n[WC_METRICS_N_AWS_CODES];
+};
 
 struct s_notifier_slot {
     char name[WC_METRICS_MAX_LABEL + 1]; /* written once, before publication */
@@ -42,6 +55,18 @@ struct wc_metrics {
     struct s_notifier_slot notifiers[WC_METRICS_MAX_NOTIFIERS];
     atomic_uint_least64_t other_sent;
     atomic_uint_least64_t other_failed;
+
+    /* the same scheme for AWS operations (under the same lock) */
+    atomic_size_t n_aws;
+    struct s_aws_slot aws[WC_METRICS_MAX_AWS_OPS];
+    /* the overflow: one slot per service would be unbounded too, so one */
+    struct s_aws_slot aws_other;
+
+    /* notification delay histogram: per-bucket counts (not cumulative),
+     * the +Inf bucket last; the sum in ms */
+    atomic_uint_least64_t delay_buckets[WC_METRICS_N_DELAY_BUCKETS + 1];
+    atomic_uint_least64_t delay_sum_ms;
+    atomic_int_least64_t receive_failures;
 
     char *version;
     int64_t start_time_s;
@@ -74,6 +99,16 @@ struct wc_metrics *wc_metrics_new(void)
     }
     atomic_init(&m->other_sent, 0);
     atomic_init(&m->other_failed, 0);
+    atomic_init(&m->n_aws, 0);
+    for (size_t i = 0; i < WC_METRICS_MAX_AWS_OPS; i++)
+        for (size_t c = 0; c < WC_METRICS_N_AWS_CODES; c++)
+            atomic_init(&m->aws[i].n[c], 0);
+    for (size_t c = 0; c < WC_METRICS_N_AWS_CODES; c++)
+        atomic_init(&m->aws_other.n[c], 0);
+    for (size_t i = 0; i <= WC_METRICS_N_DELAY_BUCKETS; i++)
+        atomic_init(&m->delay_buckets[i], 0);
+    atomic_init(&m->delay_sum_ms, 0);
+    atomic_init(&m->receive_failures, 0);
     m->start_time_s = wc_clock_now_ms(&clk) / 1000;
     return m;
 }
@@ -219,6 +254,97 @@ void wc_metrics_notifier_failure(struct wc_metrics *m, const char *notifier_id)
     s_inc(slot ? &slot->failed : &m->other_failed, 1);
 }
 
+void wc_metrics_register_notifier(struct wc_metrics *m, const char *notifier_id)
+{
+    if (m && notifier_id)
+        (void)s_slot(m, notifier_id);
+}
+
+/* s cut to S_AWS_LABEL bytes (service and operation names are ASCII). */
+static void s_aws_copy(char out[S_AWS_LABEL + 1], const char *s)
+{
+    snprintf(out, S_AWS_LABEL + 1, "%s", s);
+}
+
+static struct s_aws_slot *s_aws_find(struct wc_metrics *m, const char *service, const char *op,
+                                     size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        if (!strcmp(m->aws[i].service, service) && !strcmp(m->aws[i].operation, op))
+            return &m->aws[i];
+    return NULL;
+}
+
+/* The slot of service/operation, added on first sight; the overflow slot
+ * once all are taken. */
+static struct s_aws_slot *s_aws_slot(struct wc_metrics *m, const char *service,
+                                     const char *operation)
+{
+    char svc[S_AWS_LABEL + 1], op[S_AWS_LABEL + 1];
+    struct s_aws_slot *slot;
+    size_t n, now;
+
+    s_aws_copy(svc, service);
+    s_aws_copy(op, operation);
+    n = atomic_load_explicit(&m->n_aws, memory_order_acquire);
+    if ((slot = s_aws_find(m, svc, op, 0, n)))
+        return slot;
+    pthread_mutex_lock(&m->lock);
+    now = atomic_load_explicit(&m->n_aws, memory_order_acquire);
+    slot = s_aws_find(m, svc, op, n, now);
+    if (!slot && now < WC_METRICS_MAX_AWS_OPS) {
+        slot = &m->aws[now];
+        memcpy(slot->service, svc, sizeof(svc));
+        memcpy(slot->operation, op, sizeof(op));
+        atomic_store_explicit(&m->n_aws, now + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return slot ? slot : &m->aws_other;
+}
+
+void wc_metrics_register_aws(struct wc_metrics *m, const char *service, const char *operation)
+{
+    if (m && service && operation)
+        (void)s_aws_slot(m, service, operation);
+}
+
+void wc_metrics_aws_request(struct wc_metrics *m, const char *service, const char *operation,
+                            const char *code)
+{
+    struct s_aws_slot *slot;
+    size_t c;
+
+    if (!m || !service || !operation || !code)
+        return;
+    for (c = 0; c < WC_METRICS_N_AWS_CODES; c++)
+        if (!strcmp(s_aws_codes[c], code))
+            break;
+    if (c == WC_METRICS_N_AWS_CODES)
+        c = 5; /* client_error */
+    slot = s_aws_slot(m, service, operation);
+    s_inc(&slot->n[c], 1);
+}
+
+void wc_metrics_notification_delay(struct wc_metrics *m, int64_t delay_ms)
+{
+    size_t b = 0;
+
+    if (!m)
+        return;
+    if (delay_ms < 0)
+        delay_ms = 0;
+    while (b < WC_METRICS_N_DELAY_BUCKETS && delay_ms > s_delay_bounds_s[b] * 1000)
+        b++;
+    s_inc(&m->delay_buckets[b], 1);
+    s_inc(&m->delay_sum_ms, (uint_least64_t)delay_ms);
+}
+
+void wc_metrics_set_receive_failures(struct wc_metrics *m, int64_t n)
+{
+    if (m)
+        atomic_store_explicit(&m->receive_failures, n < 0 ? 0 : n, memory_order_relaxed);
+}
+
 void wc_metrics_in_flight(struct wc_metrics *m, int delta)
 {
     if (m)
@@ -330,6 +456,63 @@ static int s_notifier_family(struct wc_metrics *m, struct wc_buf *out, const cha
     return rc;
 }
 
+static int s_aws_family(struct wc_metrics *m, struct wc_buf *out)
+{
+    static const char name[] = "whochanged_aws_requests_total";
+    size_t n = atomic_load_explicit(&m->n_aws, memory_order_acquire);
+    bool other = false;
+    int rc;
+
+    if ((rc = s_header(out, name, "counter",
+                       "AWS API requests (each attempt), by service, operation and outcome "
+                       "code.")) != WC_OK)
+        return rc;
+    for (size_t c = 0; c < WC_METRICS_N_AWS_CODES; c++)
+        other = other || s_get(&m->aws_other.n[c]) > 0;
+    for (size_t i = 0; i <= n; i++) {
+        struct s_aws_slot *s = i < n ? &m->aws[i] : &m->aws_other;
+
+        if (i == n && !other)
+            break;
+        for (size_t c = 0; c < WC_METRICS_N_AWS_CODES; c++) {
+            if ((rc = wc_buf_appendf(out, "%s{service=\"", name)) != WC_OK ||
+                (rc = wc_metrics_escape_label(out, i < n ? s->service : "_other")) != WC_OK ||
+                (rc = wc_buf_append_cstr(out, "\",operation=\"")) != WC_OK ||
+                (rc = wc_metrics_escape_label(out, i < n ? s->operation : S_OTHER_OP)) !=
+                    WC_OK ||
+                (rc = wc_buf_appendf(out, "\",code=\"%s\"} %" PRIuLEAST64 "\n", s_aws_codes[c],
+                                     s_get(&s->n[c]))) != WC_OK)
+                return rc;
+        }
+    }
+    return WC_OK;
+}
+
+static int s_delay_histogram(struct wc_metrics *m, struct wc_buf *out)
+{
+    static const char name[] = "whochanged_notification_delay_seconds";
+    uint_least64_t cum = 0, sum_ms;
+    int rc;
+
+    if ((rc = s_header(out, name, "histogram",
+                       "Seconds from a change's AWS Config capture time to its accepted "
+                       "notification (one per notifier).")) != WC_OK)
+        return rc;
+    for (size_t b = 0; b <= WC_METRICS_N_DELAY_BUCKETS; b++) {
+        cum += s_get(&m->delay_buckets[b]);
+        if (b < WC_METRICS_N_DELAY_BUCKETS)
+            rc = wc_buf_appendf(out, "%s_bucket{le=\"%" PRId64 "\"} %" PRIuLEAST64 "\n", name,
+                                s_delay_bounds_s[b], cum);
+        else
+            rc = wc_buf_appendf(out, "%s_bucket{le=\"+Inf\"} %" PRIuLEAST64 "\n", name, cum);
+        if (rc != WC_OK)
+            return rc;
+    }
+    sum_ms = s_get(&m->delay_sum_ms);
+    return wc_buf_appendf(out, "%s_sum %" PRIuLEAST64 ".%03u\n%s_count %" PRIuLEAST64 "\n", name,
+                          sum_ms / 1000, (unsigned)(sum_ms % 1000), name, cum);
+}
+
 int wc_metrics_render(struct wc_metrics *m, struct wc_buf *out)
 {
     int rc;
@@ -358,6 +541,11 @@ int wc_metrics_render(struct wc_metrics *m, struct wc_buf *out)
                                 "Notifications delivered, by notifier.", true)) != WC_OK ||
         (rc = s_notifier_family(m, out, "whochanged_notifier_failures_total",
                                 "Notifications that failed, by notifier.", false)) != WC_OK ||
+        (rc = s_aws_family(m, out)) != WC_OK || (rc = s_delay_histogram(m, out)) != WC_OK ||
+        (rc = s_gauge(out, "whochanged_receive_failures",
+                      "Queue receives that failed in a row (0 after a success).",
+                      atomic_load_explicit(&m->receive_failures, memory_order_relaxed))) !=
+            WC_OK ||
         (rc = s_gauge(out, "whochanged_in_flight", "Messages being processed now.",
                       atomic_load_explicit(&m->in_flight, memory_order_relaxed))) != WC_OK ||
         (rc = s_gauge(out, "whochanged_oldest_retry_age_seconds",

@@ -8,6 +8,15 @@
  * Label sets are bounded: verdicts are the fixed set below (any other
  * string is not counted), and at most WC_METRICS_MAX_NOTIFIERS notifier ids
  * get their own label; further ids are counted under notifier="_other".
+ * AWS requests: at most WC_METRICS_MAX_AWS_OPS service/operation pairs
+ * (further ones count under operation="_other"), each with the fixed set
+ * of codes WC_METRICS_AWS_CODES (the outcomes of aws/aws_client.h; any
+ * other string counts as "client_error").
+ *
+ * Every labelled series is present from start-up: the verdicts and codes
+ * are fixed, and the caller registers its notifiers and AWS operations
+ * (wc_metrics_register_notifier, wc_metrics_register_aws) before serving,
+ * so an alert on a rate sees the first increment.
  *
  *   whochanged_messages_total{verdict="human|automation|aws_service|unattributed|ignored|invalid"}
  *   whochanged_cloudtrail_lookups_total
@@ -16,6 +25,10 @@
  *   whochanged_ledger_failures_total
  *   whochanged_notifications_total{notifier="slack#0"}
  *   whochanged_notifier_failures_total{notifier="slack#0"}
+ *   whochanged_aws_requests_total{service="sqs",operation="ReceiveMessage",code="ok"}
+ *   whochanged_notification_delay_seconds            (histogram: Config capture
+ *                                                      to accepted notification)
+ *   whochanged_receive_failures              (gauge: consecutive failed receives)
  *   whochanged_in_flight                     (gauge)
  *   whochanged_oldest_retry_age_seconds      (gauge)
  *   whochanged_ready                         (gauge, 0 or 1)
@@ -31,6 +44,16 @@
 #include "core/buf.h"
 
 #define WC_METRICS_MAX_NOTIFIERS 32
+#define WC_METRICS_MAX_AWS_OPS 32
+/* The code label of whochanged_aws_requests_total: the same list, in the
+ * same order, as WC_AWS_OUTCOMES in aws/aws_client.h (a test checks it). */
+#define WC_METRICS_AWS_CODES                                                              \
+    {"ok", "throttled", "access_denied", "credentials", "not_found", "client_error",     \
+     "server_error", "timeout", "transport", NULL}
+#define WC_METRICS_N_AWS_CODES 9
+/* Upper bounds of whochanged_notification_delay_seconds' buckets (+Inf too). */
+#define WC_METRICS_DELAY_BUCKETS {10, 30, 60, 120, 180, 300, 600, 900, 1800, 3600, 7200}
+#define WC_METRICS_N_DELAY_BUCKETS 11
 /* Longer notifier ids are cut to this many bytes in the label. */
 #define WC_METRICS_MAX_LABEL 128
 /* The content type of wc_metrics_render()'s output. */
@@ -62,6 +85,19 @@ void wc_metrics_retry(struct wc_metrics *m);
 /* A notification delivered / failed, by notifier id ("slack#0"). */
 void wc_metrics_notification(struct wc_metrics *m, const char *notifier_id);
 void wc_metrics_notifier_failure(struct wc_metrics *m, const char *notifier_id);
+/* Give a notifier id its series now (zeros), before anything is sent. */
+void wc_metrics_register_notifier(struct wc_metrics *m, const char *notifier_id);
+/* Give service/operation its whochanged_aws_requests_total series now
+ * (one per code, zeros). */
+void wc_metrics_register_aws(struct wc_metrics *m, const char *service, const char *operation);
+/* One AWS request (an attempt) and its outcome code. */
+void wc_metrics_aws_request(struct wc_metrics *m, const char *service, const char *operation,
+                            const char *code);
+/* A notification accepted delay_ms after the change's Config capture time
+ * (negative, from a skewed clock, counts as 0). */
+void wc_metrics_notification_delay(struct wc_metrics *m, int64_t delay_ms);
+/* Receives that failed in a row (0 after a success). */
+void wc_metrics_set_receive_failures(struct wc_metrics *m, int64_t n);
 /* Messages being processed now: +1 when one starts, -1 when it ends. */
 void wc_metrics_in_flight(struct wc_metrics *m, int delta);
 /* Age of the oldest message waiting for a retry (0 when none). */

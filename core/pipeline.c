@@ -34,6 +34,7 @@ struct s_msg {
     char *subject;
     size_t calls;              /* LookupEvents calls made for it */
     int64_t lease_end_ms;      /* monotonic */
+    int64_t received_ms;       /* monotonic: the outcome line's duration */
     bool extending;            /* in a VISIBILITY heartbeat under way */
     /* S_NOTIFY */
     uint64_t pending;          /* notifiers still to accept (bit i: notifiers[i]) */
@@ -277,11 +278,21 @@ static const char *s_actor(const struct wc_finding *f)
 static void s_outcome(struct wc_pipeline *p, const struct s_msg *m, const char *action)
 {
     const struct wc_finding *f = m->f;
+    bool change = f && f->is_change;
+    char resource[512];
+    struct wc_log_field fields[7];
 
-    WC_LOGI(p->ports.logger, m->qm.message_id, "verdict=%s resource=%s/%s actor=%s action=%s",
-            f ? wc_verdict_name(f->verdict) : "-",
-            f && f->is_change ? f->change.resource_type : "-",
-            f && f->is_change ? f->change.resource_id : "-", s_actor(f), action);
+    snprintf(resource, sizeof(resource), "%s/%s", change ? f->change.resource_type : "-",
+             change ? f->change.resource_id : "-");
+    /* fields of their own in JSON lines; key=value text either way */
+    fields[0] = WC_LOG_STR("verdict", f ? wc_verdict_name(f->verdict) : "-");
+    fields[1] = WC_LOG_STR("resource", resource);
+    fields[2] = WC_LOG_STR("actor", s_actor(f));
+    fields[3] = WC_LOG_STR("action", action);
+    fields[4] = WC_LOG_STR("account", change ? f->change.account_id : NULL);
+    fields[5] = WC_LOG_STR("region", change ? f->change.region : NULL);
+    fields[6] = WC_LOG_NUM("duration_ms", s_mono(p) - m->received_ms);
+    WC_LOG_FIELDS(p->ports.logger, WC_LOG_INFO, m->qm.message_id, fields, 7, "%s", "");
 }
 
 static void s_finish(struct wc_pipeline *p, struct s_msg *m, int release_s);
@@ -783,7 +794,8 @@ void wc_pipeline_receive(struct wc_pipeline *p, struct wc_queue_message *qm)
     wc_metrics_in_flight(p->ports.metrics, 1);
     m->qm = *qm;
     memset(qm, 0, sizeof(*qm));
-    m->lease_end_ms = s_mono(p) + (int64_t)p->o.lease_s * 1000;
+    m->received_ms = s_mono(p);
+    m->lease_end_ms = m->received_ms + (int64_t)p->o.lease_s * 1000;
     if (m->lease_end_ms - (int64_t)p->o.lease_s * 1000 / 3 < p->next_heartbeat_ms)
         p->next_heartbeat_ms = m->lease_end_ms - (int64_t)p->o.lease_s * 1000 / 3;
     s_deferred_remove(p, m->qm.message_id);

@@ -6,6 +6,8 @@ scripted share of them, does something else instead:
 
   500, 503      answer that status with an AWS JSON 1.0 error body
                 (InternalError / ServiceUnavailable) without forwarding
+  denied        answer 403 AccessDenied (x-amzn-query-error AccessDenied;Sender)
+                without forwarding: a policy that does not allow the action
   reset         abort the connection (TCP RST) without forwarding: the
                 request never reached the service
   reset_after   forward, then abort the connection instead of answering:
@@ -45,13 +47,17 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler
 
-KINDS = ("500", "503", "reset", "reset_after", "delay")
+KINDS = ("500", "503", "reset", "reset_after", "delay", "denied")
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection",
         "te", "trailer", "upgrade"}
 _ERRORS = {
     "500": (500, "InternalError", "We encountered an internal error. Please try again.", "Receiver"),
     "503": (503, "ServiceUnavailable", "The request has failed due to a temporary failure of the "
                                        "server.", "Server"),
+    # the queue policy or the caller's IAM policy does not allow the action
+    "denied": (403, "AccessDenied", "User: arn:aws:iam::123456789012:user/whochanged is not "
+                                    "authorized to perform this action because no identity-based "
+                                    "policy allows it", "Sender"),
 }
 MAX_BODY = 16 * 1024 * 1024
 

@@ -11,6 +11,7 @@
 #include "aws/aws_client.h"
 #include "aws/cloudtrail.h"
 #include "aws/credentials.h"
+#include "aws/probe.h"
 #include "aws/retry.h"
 #include "aws/sts.h"
 #include "core/err.h"
@@ -543,6 +544,146 @@ static void test_cloudtrail_lookup_page_account_role(void **state)
     wc_sts_destroy(sts);
 }
 
+
+/* --- issue 9: the observer, operations, AccessDenied, the probes ------------ */
+
+struct s_seen {
+    char lines[8][128];
+    int n;
+};
+
+static void s_observe(void *ctx, const char *service, const char *operation, const char *outcome)
+{
+    struct s_seen *s = ctx;
+
+    if (s->n < 8)
+        snprintf(s->lines[s->n++], sizeof(s->lines[0]), "%s %s %s", service, operation, outcome);
+}
+
+static void test_observer_and_access_denied(void **state)
+{
+    struct aws_fixture *f = *state;
+    struct wc_http_response resp = WC_HTTP_RESPONSE_INIT;
+    struct wc_aws_error err = WC_AWS_ERROR_INIT;
+    static const struct wc_http_header sqs_h[] = {
+        {(char *)"X-Amz-Target", (char *)"AmazonSQS.ReceiveMessage"}};
+    struct wc_aws_request sqs = {.service = "sqs", .region = "eu-west-1", .method = "POST",
+                                 .url = "https://sqs.eu-west-1.amazonaws.com/", .headers = sqs_h,
+                                 .n_headers = 1, .body = "{}", .body_len = 2};
+    struct wc_aws_request sts = {.service = "sts", .region = "eu-west-1", .method = "POST",
+                                 .url = STS_URL, .body = "Action=AssumeRole&Version=x",
+                                 .body_len = 27};
+    struct s_seen seen = {0};
+    char op[64];
+
+    wc_aws_set_observer(f->aws, s_observe, &seen);
+    /* SQS's AccessDenied (query-compatible): not "authentication failed" */
+    fake_http_push(f->http, 403, "x-amzn-query-error: AccessDenied;Sender",
+                   "{\"__type\":\"com.amazonaws.sqs#AccessDenied\",\"message\":\"User: "
+                   "arn:aws:iam::123456789012:user/w is not authorized to perform: "
+                   "sqs:receivemessage\"}");
+    assert_int_equal(wc_aws_send(f->aws, &s_base, &sqs, &resp, &err, NULL), WC_ERR_AUTH);
+    assert_non_null(strstr(f->log.ptr, "not authorized to sqs:ReceiveMessage (AccessDenied: "
+                                       "User: arn:aws:iam::123456789012:user/w is not"));
+    /* a transient failure and its retry, then success: one observation each */
+    fake_http_push(f->http, 500, NULL, "<ErrorResponse><Error><Code>InternalError</Code>"
+                                       "</Error></ErrorResponse>");
+    fake_http_push(f->http, 200, NULL, "<ok/>");
+    assert_int_equal(wc_aws_send(f->aws, &s_base, &sts, &resp, &err, NULL), WC_OK);
+    fake_http_push(f->http, 400, NULL, "{\"__type\":\"ThrottlingException\"}");
+    sqs.caller_retries_throttles = true;
+    assert_int_equal(wc_aws_send(f->aws, &s_base, &sqs, &resp, &err, NULL), WC_ERR_THROTTLED);
+    assert_int_equal(seen.n, 4);
+    assert_string_equal(seen.lines[0], "sqs ReceiveMessage access_denied");
+    assert_string_equal(seen.lines[1], "sts AssumeRole server_error");
+    assert_string_equal(seen.lines[2], "sts AssumeRole ok");
+    assert_string_equal(seen.lines[3], "sqs ReceiveMessage throttled");
+
+    /* operation names */
+    sts.operation = "GetCallerIdentity";
+    wc_aws_request_operation(&sts, op, sizeof(op));
+    assert_string_equal(op, "GetCallerIdentity");
+    {
+        struct wc_aws_request s3 = {.service = "s3", .method = "GET", .s3 = true,
+                                    .url = "https://b.s3.amazonaws.com/k"};
+        struct wc_aws_request q = {.service = "sts", .method = "GET",
+                                   .url = "https://sts.amazonaws.com/?Action=GetSessionToken&V=1"};
+
+        wc_aws_request_operation(&s3, op, sizeof(op));
+        assert_string_equal(op, "GetObject");
+        wc_aws_request_operation(&q, op, sizeof(op));
+        assert_string_equal(op, "GetSessionToken");
+    }
+    /* outcome classes */
+    {
+        struct wc_aws_error e = {.code = (char *)"InvalidClientTokenId", .status = 403};
+
+        assert_string_equal(wc_aws_outcome(WC_OK, &e), "credentials");
+        e.code = (char *)"UnauthorizedOperation";
+        assert_string_equal(wc_aws_outcome(WC_OK, &e), "access_denied");
+        e.code = (char *)"NonExistentQueue";
+        e.status = 400;
+        assert_string_equal(wc_aws_outcome(WC_OK, &e), "client_error");
+        assert_string_equal(wc_aws_outcome(WC_ERR_TIMEOUT, NULL), "timeout");
+        assert_string_equal(wc_aws_outcome(WC_ERR_HTTP, NULL), "transport");
+        assert_string_equal(wc_aws_outcome(WC_OK, NULL), "ok");
+    }
+    wc_http_response_clean_up(&resp);
+    wc_aws_error_clean_up(&err);
+}
+
+static void test_describe(void **state)
+{
+    struct wc_aws_error e = {.code = (char *)"AccessDeniedException",
+                             .message = (char *)"no\nidentity-based policy", .status = 400};
+    char out[256];
+
+    (void)state;
+    wc_aws_error_describe(&e, "cloudtrail", "LookupEvents", out, sizeof(out));
+    assert_string_equal(out, "not authorized to cloudtrail:LookupEvents (AccessDeniedException: "
+                             "no identity-based policy)");
+    e.code = (char *)"ExpiredToken";
+    e.message = NULL;
+    wc_aws_error_describe(&e, "sts", "AssumeRole", out, sizeof(out));
+    assert_string_equal(out, "credentials refused by sts (ExpiredToken)");
+    e.code = (char *)"ValidationError";
+    wc_aws_error_describe(&e, "sts", "AssumeRole", out, sizeof(out));
+    assert_string_equal(out, "ValidationError");
+    assert_string_equal(wc_strerror(WC_ERR_AUTH), "not authorized or credentials refused");
+}
+
+static void test_probes(void **state)
+{
+    struct aws_fixture *f = *state;
+    char arn[128], acct[16], why[256];
+    const struct fake_http_req *r;
+
+    fake_http_push(f->http, 200, NULL,
+                   "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+                   "<GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/w</Arn>"
+                   "<UserId>AIDA</UserId><Account>123456789012</Account>"
+                   "</GetCallerIdentityResult></GetCallerIdentityResponse>");
+    assert_int_equal(wc_probe_caller_identity(f->aws, &s_base, STS_URL, "eu-west-1", arn,
+                                              sizeof(arn), acct, sizeof(acct), why, sizeof(why)),
+                     WC_OK);
+    assert_string_equal(arn, "arn:aws:iam::123456789012:user/w");
+    assert_string_equal(acct, "123456789012");
+    r = fake_http_request(f->http, 0);
+    assert_non_null(r);
+    assert_non_null(strstr(r->body, "Action=GetCallerIdentity"));
+
+    fake_http_push(f->http, 400, NULL, "{\"__type\":\"AccessDeniedException\","
+                                       "\"message\":\"not allowed\"}");
+    assert_int_equal(wc_probe_lookup_events(f->aws, &s_base, CT_URL, "eu-west-1", why,
+                                            sizeof(why)),
+                     WC_ERR_AUTH);
+    assert_string_equal(why, "not authorized to cloudtrail:LookupEvents "
+                             "(AccessDeniedException: not allowed)");
+    r = fake_http_request(f->http, 1);
+    assert_non_null(r);
+    assert_non_null(strstr(r->body, "\"MaxResults\":1"));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, aws_fixture_teardown)
 
 int main(void)
@@ -559,6 +700,9 @@ int main(void)
         T(test_cloudtrail_lookup_page),
         T(test_cloudtrail_lookup_page_scan),
         T(test_cloudtrail_lookup_page_account_role),
+        T(test_observer_and_access_denied),
+        cmocka_unit_test(test_describe),
+        T(test_probes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

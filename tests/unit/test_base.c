@@ -205,7 +205,7 @@ static void test_log_redacts_at_sink(void **state)
     assert_null(strstr(cap.out.ptr, "trace is below"));
     assert_non_null(strstr(cap.out.ptr, "[m-1]"));
     assert_non_null(strstr(cap.out.ptr, "(redacted)"));
-    assert_non_null(strstr(cap.out.ptr, "2024-05-01T11:59:10Z info  [m-2]"));
+    assert_non_null(strstr(cap.out.ptr, "2024-05-01T11:59:10.000Z info  [m-2]"));
     wc_logger_destroy(lg);
     wc_buf_clean_up(&cap.out);
 }
@@ -252,7 +252,7 @@ static void test_log_message_id_sanitised(void **state)
 
     (void)state;
     WC_LOGI(lg, "m-1\n2024-05-01T11:59:10Z error  forged\x1b[2J\\x0a", "real %d", 1);
-    assert_string_equal(cap.out.ptr, "2024-05-01T11:59:10Z info  "
+    assert_string_equal(cap.out.ptr, "2024-05-01T11:59:10.000Z info  "
                                      "[m-1\\x0a2024-05-01T11:59:10Z error  forged"
                                      "\\x1b[2J\\x5cx0a] real 1\n");
     wc_logger_destroy(lg);
@@ -260,7 +260,7 @@ static void test_log_message_id_sanitised(void **state)
     o.format = WC_LOG_JSON;
     lg = wc_logger_new(&o);
     WC_LOGI(lg, "m\r\n\x01", "x");
-    assert_string_equal(cap.out.ptr, "{\"ts\":\"2024-05-01T11:59:10Z\",\"level\":\"info\","
+    assert_string_equal(cap.out.ptr, "{\"ts\":\"2024-05-01T11:59:10.000Z\",\"level\":\"info\","
                                      "\"msg_id\":\"m\\r\\n\\u0001\",\"msg\":\"x\"}\n");
     wc_logger_destroy(lg);
     wc_buf_clean_up(&cap.out);
@@ -275,7 +275,7 @@ static void test_log_json_format(void **state)
 
     (void)state;
     WC_LOGW(lg, "id\"1", "quote \" and\nnewline");
-    assert_string_equal(cap.out.ptr, "{\"ts\":\"2024-05-01T11:59:10Z\",\"level\":\"warn\","
+    assert_string_equal(cap.out.ptr, "{\"ts\":\"2024-05-01T11:59:10.000Z\",\"level\":\"warn\","
                                      "\"msg_id\":\"id\\\"1\",\"msg\":\"quote \\\" and newline\"}\n");
     wc_logger_destroy(lg);
     wc_buf_clean_up(&cap.out);

@@ -187,11 +187,12 @@ static void test_every_key(void **state)
     assert_int_equal(wc_config_log_format(c), WC_LOG_JSON);
     assert_string_equal(wc_config_queue_url(c),
                         "https://sqs.ap-southeast-2.amazonaws.com/123456789012/changes");
-    assert_string_equal(wc_config_queue_name(c), "changes");
+    assert_null(wc_config_queue_name(c)); /* one of the two: see test_queue_url_and_name */
     assert_true(wc_config_notify_unattributed(c));
     assert_int_equal(wc_config_max_in_flight(c), 8);
     assert_string_equal(wc_config_state_dir(c), "/tmp/wc-state");
     assert_string_equal(wc_config_metrics_listen(c), "[::1]:9200");
+    assert_int_equal(wc_config_max_receive_failures(c), 7);
 
     assert_int_equal(wc_config_notifier_count(c), 4);
     n = wc_config_notifier(c, 0);
@@ -210,6 +211,15 @@ static void test_every_key(void **state)
     n = wc_config_notifier(c, 2);
     assert_int_equal(n->type, WC_CONFIG_NOTIFIER_JSONL);
     assert_string_equal(n->path, "/tmp/findings.jsonl");
+    assert_string_equal(n->name, "audit-log");
+    {
+        char id[80];
+
+        wc_config_notifier_id(c, 2, id, sizeof(id));
+        assert_string_equal(id, "audit-log");
+        wc_config_notifier_id(c, 1, id, sizeof(id)); /* no name: type#index */
+        assert_string_equal(id, "slack#1");
+    }
     assert_true(n->verdicts & WC_VERDICT_BIT(WC_VERDICT_IGNORED)); /* default: all */
     assert_true(n->verdicts & WC_VERDICT_BIT(WC_VERDICT_AUTOMATION));
     n = wc_config_notifier(c, 3);
@@ -465,7 +475,7 @@ static void test_wrong_types(void **state)
     s_find(&errs, 7, 12, "endpoints: expected a mapping, got a list");
     s_find(&errs, 9, 19, "ignore.resource_types: expected a list of strings, got a string");
     s_find(&errs, 10, 11, "empty pattern");
-    s_find(&errs, 11, 17, "must be host:port");
+    s_find(&errs, 11, 17, "must be IP:port or localhost:port");
     s_find(&errs, 12, 12, "state_dir: must not be empty");
     s_find(&errs, 13, 22, "accounts.role_arn: must be a role ARN");
     s_find(&errs, 13, 65, "accounts.session_name");
@@ -485,11 +495,11 @@ static void test_valid_shapes(void **state)
 
     (void)state;
     c = s_ok("accounts:\n  role_arn: arn:aws-us-gov:iam::123456789012:role/path/reader\n"
-             "metrics_listen: \":9100\"\nnotify_unattributed: FALSE\nmax_in_flight: +1024\n"
+             "metrics_listen: \"localhost:9100\"\nnotify_unattributed: FALSE\nmax_in_flight: +1024\n"
              "correlation: {skew_seconds: 3600, retry_for_seconds: 0}\n");
     assert_string_equal(wc_config_accounts_role_arn(c),
                         "arn:aws-us-gov:iam::123456789012:role/path/reader");
-    assert_string_equal(wc_config_metrics_listen(c), ":9100");
+    assert_string_equal(wc_config_metrics_listen(c), "localhost:9100");
     assert_int_equal(wc_config_max_in_flight(c), 1024);
     assert_int_equal(wc_config_policy(c)->skew_s, 3600);
     assert_int_equal(wc_config_retry_for_s(c), 0);
@@ -1085,34 +1095,314 @@ static void test_file_errors(void **state)
     }
 }
 
+static int s_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    int rc = 0;
+
+    if (!f)
+        return -1;
+    if (fputs(text, f) == EOF)
+        rc = -1;
+    if (fclose(f) != 0)
+        rc = -1;
+    return rc;
+}
+
+/* The example's commented block that starts with the line "# KEY:", up to
+ * the next line that is not a comment, uncommented ("# x" -> "x"). */
+static void s_uncomment_block(const char *text, const char *key, size_t max_lines,
+                              struct wc_buf *out)
+{
+    char head[64];
+    const char *p;
+    size_t lines = 0;
+
+    snprintf(head, sizeof(head), "\n# %s:", key);
+    p = strstr(text, head);
+    if (!p)
+        fail_msg("no commented block '# %s:' in examples/config.yaml", key);
+    p++;
+    while (*p == '#' && (!max_lines || lines++ < max_lines)) {
+        const char *eol = strchr(p, '\n');
+        size_t n = eol ? (size_t)(eol - p) : strlen(p);
+
+        if (n >= 2 && p[1] == ' ')
+            assert_int_equal(wc_buf_append(out, p + 2, n - 2), WC_OK);
+        assert_int_equal(wc_buf_append_char(out, '\n'), WC_OK);
+        p += n + (eol ? 1 : 0);
+    }
+}
+
+/* Issue 9: examples/config.yaml as copied names nothing of someone else's
+ * (no placeholder token, webhook, account or endpoint that would be used),
+ * loads without any variable set, and has no queue (run and check-config
+ * refuse it for that reason). Every commented block is valid once
+ * uncommented. */
 static void test_example_loads(void **state)
 {
     struct wc_config_errors errs = WC_CONFIG_ERRORS_INIT;
     struct wc_config *c = NULL;
+    struct wc_buf text = WC_BUF_INIT, yaml = WC_BUF_INIT;
     const char *root = getenv("WC_ROOT");
-    char path[4096];
+    char path[4096], dir[] = "/tmp/wc-test-creds-XXXXXX", f[4200];
+    static const struct {
+        const char *key;
+        size_t lines;
+    } blocks[] = {{"endpoints", 0}, {"accounts", 0}, {"sns", 0}, {"oversized", 0},
+                  {"queue_url", 1}, {"notifiers", 0}};
+    FILE *fp;
 
     (void)state;
     snprintf(path, sizeof(path), "%s/examples/config.yaml", root ? root : ".");
-    setenv("WHOCHANGED_EXTERNAL_ID", "example-external-id", 1);
-    setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/TEX/BEX/example", 1);
-    if (wc_config_load(path, &c, &errs) != WC_OK) {
-        wc_config_errors_print(&errs, stderr);
-        fail_msg("examples/config.yaml did not load");
-    }
-    assert_int_equal(errs.len, 0);
-    assert_int_equal(wc_config_notifier_count(c), 4);
-    assert_string_equal(wc_config_accounts_external_id(c), "example-external-id");
-    wc_config_destroy(c);
-    wc_config_errors_clean_up(&errs);
-
-    /* without the variables it names, it says which are missing */
+    s_unset_region_env();
     unsetenv("WHOCHANGED_EXTERNAL_ID");
     unsetenv("SLACK_WEBHOOK_URL");
-    assert_int_equal(wc_config_load(path, &c, &errs), WC_ERR_CONFIG);
+    if (wc_config_load(path, &c, &errs) != WC_OK) {
+        wc_config_errors_print(&errs, stderr);
+        fail_msg("examples/config.yaml did not load as copied");
+    }
+    assert_int_equal(errs.len, 0);
+    assert_int_equal(wc_config_notifier_count(c), 0);
+    assert_null(wc_config_queue_url(c));
+    assert_null(wc_config_queue_name(c));
+    assert_null(wc_config_region(c));
+    assert_null(wc_config_endpoint(c, "sqs"));
+    assert_null(wc_config_accounts_role_arn(c));
+    assert_int_equal(wc_config_policy(c)->allowed_accounts.len, 0);
+    assert_int_equal(wc_config_max_receive_failures(c), 3);
+    wc_config_destroy(c);
+
+    /* every commented block, uncommented, with what it needs */
+    fp = fopen(path, "rb");
+    assert_non_null(fp);
+    {
+        char chunk[4096];
+        size_t n;
+
+        while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+            assert_int_equal(wc_buf_append(&text, chunk, n), WC_OK);
+        assert_int_equal(wc_buf_append(&text, "", 0), WC_OK);
+        fclose(fp);
+    }
+    for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
+        s_uncomment_block(text.ptr, blocks[i].key, blocks[i].lines, &yaml);
+    assert_non_null(mkdtemp(dir));
+    snprintf(f, sizeof(f), "%s/slack-bot-token", dir);
+    assert_int_equal(s_write_file(f, "xoxb-example-bot-token\n"), 0);
+    snprintf(f, sizeof(f), "%s/webhook-hmac", dir);
+    assert_int_equal(s_write_file(f, "example-hmac-secret\n"), 0);
+    setenv("CREDENTIALS_DIRECTORY", dir, 1);
+    setenv("WHOCHANGED_EXTERNAL_ID", "example-external-id", 1);
+    setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/TEX/BEX/example", 1);
+    setenv("WHOCHANGED_WEBHOOK_URL", "https://hooks.example.com/whochanged", 1);
+    if (wc_config_load_string("uncommented.yaml", yaml.ptr, yaml.len, &c, &errs) != WC_OK) {
+        wc_config_errors_print(&errs, stderr);
+        fail_msg("the commented blocks of examples/config.yaml are not valid:\n%s", yaml.ptr);
+    }
+    assert_int_equal(wc_config_notifier_count(c), 4);
+    assert_string_equal(wc_config_notifier(c, 1)->bot_token, "xoxb-example-bot-token");
+    assert_string_equal(wc_config_notifier(c, 3)->hmac_secret, "example-hmac-secret");
+    assert_string_equal(wc_config_accounts_external_id(c), "example-external-id");
+    assert_non_null(wc_config_queue_url(c));
+    assert_null(wc_config_queue_name(c)); /* the other is commented */
+    wc_config_destroy(c);
+    wc_config_errors_clean_up(&errs);
+    unsetenv("CREDENTIALS_DIRECTORY");
+    unsetenv("WHOCHANGED_WEBHOOK_URL");
+    snprintf(f, sizeof(f), "%s/slack-bot-token", dir);
+    unlink(f);
+    snprintf(f, sizeof(f), "%s/webhook-hmac", dir);
+    unlink(f);
+    rmdir(dir);
+    wc_buf_clean_up(&text);
+    wc_buf_clean_up(&yaml);
+}
+
+
+/* Issue 9: ${file:PATH} for systemd LoadCredential and Kubernetes secrets. */
+static void test_file_values(void **state)
+{
+    struct wc_config_errors errs = WC_CONFIG_ERRORS_INIT;
+    struct wc_config *c;
+    struct wc_buf dump = WC_BUF_INIT;
+    char dir[] = "/tmp/wc-test-file-XXXXXX", f[4200], yaml[8192];
+    const char *const *secrets;
+    size_t nsec = 0;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(f, sizeof(f), "%s/token", dir);
+    assert_int_equal(s_write_file(f, "xoxb-from-a-file-0042\r\n\n"), 0);
+    snprintf(f, sizeof(f), "%s/queue", dir);
+    assert_int_equal(s_write_file(f, "orders"), 0); /* no newline: kept as is */
+    setenv("WC_T_CREDS", dir, 1);
+    snprintf(yaml, sizeof(yaml),
+             "queue_name: \"q-${file:%s/queue}\"\n"
+             "notifiers:\n"
+             "  - type: slack\n"
+             "    bot_token: \"${file:${WC_T_CREDS}/token}\"\n"
+             "    channel: \"#c\"\n",
+             dir);
+    c = s_ok(yaml);
+    assert_string_equal(wc_config_queue_name(c), "q-orders");
+    assert_string_equal(wc_config_notifier(c, 0)->bot_token, "xoxb-from-a-file-0042");
+    /* a secret like any other: listed for the logger, redacted in the dump */
+    secrets = wc_config_secrets(c, &nsec);
+    assert_int_equal(nsec, 1);
+    assert_string_equal(secrets[0], "xoxb-from-a-file-0042");
+    assert_int_equal(wc_config_dump(c, &dump), WC_OK);
+    assert_null(strstr(dump.ptr, "from-a-file"));
+    assert_non_null(strstr(dump.ptr, "bot_token: \"(redacted)\""));
+    /* not written in the config: no "chmod 600" warning for it */
+    assert_int_equal(wc_config_warnings(c)->len, 0);
+    wc_buf_clean_up(&dump);
+    wc_config_destroy(c);
+
+    /* errors at the value's line:col, naming the file and why */
+    s_bad("region: eu-west-1\n"
+          "queue_name: \"${file:/nonexistent/wc-test/queue}\"\n"
+          "state_dir: \"${file:relative/path}\"\n"
+          "notifiers:\n"
+          "  - type: webhook\n"
+          "    url: \"${file:${WC_T_SURELY_UNSET}/url}\"\n"
+          "  - type: jsonl\n"
+          "    path: \"${file:/tmp/x\"\n",
+          &errs);
+    s_find(&errs, 2, 13, "queue_name: ${file:/nonexistent/wc-test/queue}: cannot read it: "
+                         "No such file or directory");
+    s_find(&errs, 3, 12, "state_dir: ${file:relative/path}: the path must be absolute");
+    s_find(&errs, 6, 10, "notifiers[0].url: ${file:...}: environment variable "
+                         "WC_T_SURELY_UNSET is not set");
+    s_find(&errs, 8, 11, "notifiers[1].path: unterminated ${file:");
+    assert_int_equal(errs.len, 4);
+    wc_config_errors_clean_up(&errs);
+
+    /* a file too large, or holding a NUL */
+    snprintf(f, sizeof(f), "%s/big", dir);
+    {
+        FILE *fp = fopen(f, "wb");
+
+        assert_non_null(fp);
+        for (size_t i = 0; i <= WC_CONFIG_MAX_FILE_VALUE; i++)
+            fputc('a', fp);
+        fclose(fp);
+    }
+    snprintf(yaml, sizeof(yaml), "queue_name: \"${file:%s/big}\"\n", dir);
+    s_bad(yaml, &errs);
+    s_find(&errs, 1, 13, "larger than 65536 bytes");
+    wc_config_errors_clean_up(&errs);
+    unlink(f);
+    snprintf(f, sizeof(f), "%s/nul", dir);
+    {
+        FILE *fp = fopen(f, "wb");
+
+        assert_non_null(fp);
+        fwrite("ab\0cd", 1, 5, fp);
+        fclose(fp);
+    }
+    snprintf(yaml, sizeof(yaml), "queue_name: \"${file:%s/nul}\"\n", dir);
+    s_bad(yaml, &errs);
+    s_find(&errs, 1, 13, "contains a NUL character");
+    wc_config_errors_clean_up(&errs);
+    unlink(f);
+    /* $${file:...} is literal text */
+    c = s_ok("queue_name: \"$${file:/x}\"\n");
+    assert_string_equal(wc_config_queue_name(c), "${file:/x}");
+    wc_config_destroy(c);
+
+    snprintf(f, sizeof(f), "%s/token", dir);
+    unlink(f);
+    snprintf(f, sizeof(f), "%s/queue", dir);
+    unlink(f);
+    rmdir(dir);
+    unsetenv("WC_T_CREDS");
+}
+
+/* Issue 9: what `run` used to refuse after check-config said OK. */
+static void test_run_refusals_are_config_errors(void **state)
+{
+    struct wc_config_errors errs = WC_CONFIG_ERRORS_INIT;
+    struct wc_config *c;
+
+    (void)state;
+    /* both queue keys: one would be silently ignored */
+    s_bad("region: eu-west-1\n"
+          "queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/q\n"
+          "queue_name: q\n",
+          &errs);
+    s_find(&errs, 3, 1, "queue_name: set queue_url or queue_name, not both (queue_url is set "
+                        "at line 2)");
+    assert_int_equal(errs.len, 1);
+    wc_config_errors_clean_up(&errs);
+
+    /* a host name for the listener: never looked up, refused */
+    s_bad("metrics_listen: \"myhost:9464\"\n", &errs);
+    s_find(&errs, 1, 17, "metrics_listen: must be IP:port or localhost:port");
+    wc_config_errors_clean_up(&errs);
+    s_bad("metrics_listen: \":9464\"\n", &errs);
+    wc_config_errors_clean_up(&errs);
+    s_bad("metrics_listen: \"[fe80::zz]:9464\"\n", &errs);
+    wc_config_errors_clean_up(&errs);
+    c = s_ok("metrics_listen: \"0.0.0.0:9464\"\n");
+    wc_config_destroy(c);
+
+    /* an invalid region from the environment */
+    s_unset_region_env();
+    setenv("AWS_REGION", "bogus", 1);
+    s_bad("queue_name: q\n", &errs);
+    assert_int_equal(errs.items[0].line, 0);
+    assert_non_null(strstr(errs.items[0].reason, "$AWS_REGION is 'bogus', not an AWS region"));
+    wc_config_errors_clean_up(&errs);
+    c = s_ok("region: eu-west-1\n"); /* the key wins: the variable is not used */
+    assert_string_equal(wc_config_region(c), "eu-west-1");
+    wc_config_destroy(c);
+    s_unset_region_env();
+    setenv("AWS_DEFAULT_REGION", "Not A Region", 1);
+    s_bad("", &errs);
+    assert_non_null(strstr(errs.items[0].reason, "$AWS_DEFAULT_REGION is 'Not A Region'"));
+    wc_config_errors_clean_up(&errs);
+    s_unset_region_env();
+}
+
+/* Issue 9: a notifier's name is its metrics label and state-file key. */
+static void test_notifier_names(void **state)
+{
+    struct wc_config_errors errs = WC_CONFIG_ERRORS_INIT;
+    struct wc_config *c;
+    char id[80];
+
+    (void)state;
+    c = s_ok("notifiers:\n"
+             "  - {type: jsonl, path: /tmp/a, name: audit.log-1}\n"
+             "  - {type: jsonl, path: /tmp/b}\n");
+    wc_config_notifier_id(c, 0, id, sizeof(id));
+    assert_string_equal(id, "audit.log-1");
+    wc_config_notifier_id(c, 1, id, sizeof(id));
+    assert_string_equal(id, "jsonl#1");
+    wc_config_destroy(c);
+
+    s_bad("notifiers:\n"
+          "  - {type: jsonl, path: /tmp/a, name: \"bad name\"}\n"
+          "  - {type: jsonl, path: /tmp/b, name: \"\"}\n",
+          &errs);
+    s_find(&errs, 2, 39, "notifiers[0].name: must be 1-64 characters");
+    s_find(&errs, 3, 39, "notifiers[1].name: must not be empty");
+    wc_config_errors_clean_up(&errs);
+    /* unique, default ids included */
+    s_bad("notifiers:\n"
+          "  - {type: jsonl, path: /tmp/a, name: x}\n"
+          "  - {type: jsonl, path: /tmp/b, name: x}\n"
+          "  - {type: jsonl, path: /tmp/c, name: \"jsonl#3\"}\n"
+          "  - {type: jsonl, path: /tmp/d}\n",
+          &errs);
+    s_find(&errs, 3, 5, "notifiers[1]: the name 'x' is taken by notifiers[0]");
+    s_find(&errs, 5, 5, "notifiers[3]: the name 'jsonl#3' is taken by notifiers[2]");
     assert_int_equal(errs.len, 2);
-    assert_non_null(strstr(errs.items[0].reason, "WHOCHANGED_EXTERNAL_ID is not set"));
-    assert_non_null(strstr(errs.items[1].reason, "SLACK_WEBHOOK_URL is not set"));
+    wc_config_errors_clean_up(&errs);
+
+    s_bad("health: {max_receive_failures: 0}\n", &errs);
+    s_find(&errs, 1, 32, "health.max_receive_failures: must be between 1 and 1000");
     wc_config_errors_clean_up(&errs);
 }
 
@@ -1178,6 +1468,9 @@ int main(void)
         cmocka_unit_test(test_digest_seconds_and_its_old_name),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_example_loads),
+        cmocka_unit_test(test_file_values),
+        cmocka_unit_test(test_run_refusals_are_config_errors),
+        cmocka_unit_test(test_notifier_names),
         cmocka_unit_test(test_secrets_reach_logger_redaction),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "aws/aws_client.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -65,7 +66,7 @@ static bool s_name_char(char c, bool first)
 static int s_validate(const char *text)
 {
     char family[1024] = "";
-    bool have_help = false, have_type = false;
+    bool have_help = false, have_type = false, is_histogram = false;
     int samples = 0;
     const char *p = text;
 
@@ -98,7 +99,9 @@ static int s_validate(const char *text)
             assert_non_null(sp);
             *sp = '\0';
             assert_string_equal(name, family);
-            assert_true(strcmp(sp + 1, "counter") == 0 || strcmp(sp + 1, "gauge") == 0);
+            assert_true(strcmp(sp + 1, "counter") == 0 || strcmp(sp + 1, "gauge") == 0 ||
+                        strcmp(sp + 1, "histogram") == 0);
+            is_histogram = strcmp(sp + 1, "histogram") == 0;
             have_type = true;
             continue;
         }
@@ -111,6 +114,17 @@ static int s_validate(const char *text)
             while (s_name_char(*q, false))
                 q++;
             nl = (size_t)(q - line);
+            /* a histogram's samples are family_bucket, family_sum, family_count */
+            if (is_histogram && nl > strlen(family) && !strncmp(family, line, strlen(family))) {
+                size_t fl = strlen(family);
+                char suffix[16] = "";
+
+                if (nl - fl < sizeof(suffix))
+                    memcpy(suffix, line + fl, nl - fl);
+                if (!strcmp(suffix, "_bucket") || !strcmp(suffix, "_sum") ||
+                    !strcmp(suffix, "_count"))
+                    nl = fl;
+            }
             if (!have_help || !have_type || strlen(family) != nl || strncmp(family, line, nl))
                 fail_msg("sample without HELP/TYPE for its family: %s", line);
             if (*q == '{') {
@@ -177,8 +191,9 @@ static void test_render_format(void **state)
     wc_metrics_set_ready(m, true);
     t = s_render(m);
 
-    /* 6 verdicts, 4 plain counters, 2 x 2 notifier samples, 5 gauges */
-    assert_int_equal(s_validate(t), 6 + 4 + 4 + 5);
+    /* 6 verdicts, 4 plain counters, 2 x 2 notifier samples, 6 gauges, a
+     * histogram of 12 buckets + sum + count; no AWS operation registered */
+    assert_int_equal(s_validate(t), 6 + 4 + 4 + 6 + 14);
     s_assert_line(t, "# TYPE whochanged_messages_total counter");
     s_assert_line(t, "whochanged_messages_total{verdict=\"human\"} 2");
     s_assert_line(t, "whochanged_messages_total{verdict=\"automation\"} 0");
@@ -216,6 +231,108 @@ static void test_render_format(void **state)
     wc_metrics_destroy(NULL);
 }
 
+
+/* Issue 9: the series an alert needs exist before the first event. */
+static void test_registered_series_from_start(void **state)
+{
+    struct wc_metrics *m = wc_metrics_new();
+    char *t;
+
+    (void)state;
+    wc_metrics_register_notifier(m, "slack-prod");
+    wc_metrics_register_notifier(m, "audit-log");
+    wc_metrics_register_notifier(m, "slack-prod"); /* once */
+    wc_metrics_register_aws(m, "sqs", "ReceiveMessage");
+    wc_metrics_register_aws(m, "cloudtrail", "LookupEvents");
+    t = s_render(m);
+    /* 2 notifiers x 2 families, 2 operations x 9 codes */
+    assert_int_equal(s_validate(t), 6 + 4 + 4 + 18 + 6 + 14);
+    s_assert_line(t, "whochanged_notifications_total{notifier=\"slack-prod\"} 0");
+    s_assert_line(t, "whochanged_notifier_failures_total{notifier=\"audit-log\"} 0");
+    s_assert_line(t, "# TYPE whochanged_aws_requests_total counter");
+    s_assert_line(t, "whochanged_aws_requests_total{service=\"sqs\",operation=\"ReceiveMessage\","
+                     "code=\"ok\"} 0");
+    s_assert_line(t, "whochanged_aws_requests_total{service=\"sqs\",operation=\"ReceiveMessage\","
+                     "code=\"access_denied\"} 0");
+    s_assert_line(t, "whochanged_aws_requests_total{service=\"cloudtrail\",operation="
+                     "\"LookupEvents\",code=\"throttled\"} 0");
+    free(t);
+    wc_metrics_destroy(m);
+}
+
+static void test_aws_requests_counted(void **state)
+{
+    static const char *const outcomes[] = WC_AWS_OUTCOMES;
+    static const char *const codes[] = WC_METRICS_AWS_CODES;
+    struct wc_metrics *m = wc_metrics_new();
+    char *t, op[32];
+    size_t n = 0;
+
+    (void)state;
+    /* the aws layer's outcomes are exactly the metric's codes */
+    while (outcomes[n]) {
+        assert_non_null(codes[n]);
+        assert_string_equal(outcomes[n], codes[n]);
+        n++;
+    }
+    assert_null(codes[n]);
+    assert_int_equal(n, WC_METRICS_N_AWS_CODES);
+
+    wc_metrics_aws_request(m, "sqs", "ReceiveMessage", "ok");
+    wc_metrics_aws_request(m, "sqs", "ReceiveMessage", "access_denied");
+    wc_metrics_aws_request(m, "sqs", "ReceiveMessage", "access_denied");
+    wc_metrics_aws_request(m, "sts", "AssumeRole", "weird"); /* unknown: client_error */
+    wc_metrics_aws_request(m, NULL, "X", "ok");              /* ignored */
+    t = s_render(m);
+    s_validate(t);
+    s_assert_line(t, "whochanged_aws_requests_total{service=\"sqs\",operation=\"ReceiveMessage\","
+                     "code=\"ok\"} 1");
+    s_assert_line(t, "whochanged_aws_requests_total{service=\"sqs\",operation=\"ReceiveMessage\","
+                     "code=\"access_denied\"} 2");
+    s_assert_line(t, "whochanged_aws_requests_total{service=\"sts\",operation=\"AssumeRole\","
+                     "code=\"client_error\"} 1");
+    assert_null(strstr(t, "weird"));
+    free(t);
+    /* bounded: past WC_METRICS_MAX_AWS_OPS pairs, operation="_other" */
+    for (int i = 0; i < WC_METRICS_MAX_AWS_OPS + 5; i++) {
+        snprintf(op, sizeof(op), "Op%d", i);
+        wc_metrics_aws_request(m, "s3", op, "ok");
+    }
+    t = s_render(m);
+    s_validate(t);
+    s_assert_line(t, "whochanged_aws_requests_total{service=\"_other\",operation=\"_other\","
+                     "code=\"ok\"} 7");
+    free(t);
+    wc_metrics_destroy(m);
+}
+
+static void test_notification_delay_histogram(void **state)
+{
+    struct wc_metrics *m = wc_metrics_new();
+    char *t;
+
+    (void)state;
+    wc_metrics_notification_delay(m, 5000);     /* le 10 */
+    wc_metrics_notification_delay(m, 10000);    /* le 10 (inclusive) */
+    wc_metrics_notification_delay(m, 95500);    /* le 120 */
+    wc_metrics_notification_delay(m, -3000);    /* skewed clock: 0 */
+    wc_metrics_notification_delay(m, 9000000);  /* +Inf */
+    wc_metrics_set_receive_failures(m, 4);
+    t = s_render(m);
+    s_validate(t);
+    s_assert_line(t, "# TYPE whochanged_notification_delay_seconds histogram");
+    s_assert_line(t, "whochanged_notification_delay_seconds_bucket{le=\"10\"} 3");
+    s_assert_line(t, "whochanged_notification_delay_seconds_bucket{le=\"60\"} 3");
+    s_assert_line(t, "whochanged_notification_delay_seconds_bucket{le=\"120\"} 4");
+    s_assert_line(t, "whochanged_notification_delay_seconds_bucket{le=\"7200\"} 4");
+    s_assert_line(t, "whochanged_notification_delay_seconds_bucket{le=\"+Inf\"} 5");
+    s_assert_line(t, "whochanged_notification_delay_seconds_sum 9110.500");
+    s_assert_line(t, "whochanged_notification_delay_seconds_count 5");
+    s_assert_line(t, "whochanged_receive_failures 4");
+    free(t);
+    wc_metrics_destroy(m);
+}
+
 static void test_fresh_defaults(void **state)
 {
     struct wc_metrics *m = wc_metrics_new();
@@ -228,7 +345,7 @@ static void test_fresh_defaults(void **state)
     (void)state;
     t = s_render(m);
     /* no notifier seen yet: the families are announced, with no samples */
-    assert_int_equal(s_validate(t), 6 + 4 + 5);
+    assert_int_equal(s_validate(t), 6 + 4 + 6 + 14);
     s_assert_line(t, "# TYPE whochanged_notifications_total counter");
     assert_null(strstr(t, "notifier="));
     s_assert_line(t, "whochanged_build_info{version=\"unknown\"} 1");
@@ -922,6 +1039,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_render_format),
         cmocka_unit_test(test_fresh_defaults),
+        cmocka_unit_test(test_registered_series_from_start),
+        cmocka_unit_test(test_aws_requests_counted),
+        cmocka_unit_test(test_notification_delay_histogram),
         cmocka_unit_test(test_label_escaping),
         cmocka_unit_test(test_notifier_labels_bounded),
         cmocka_unit_test(test_counts_from_threads),

@@ -117,7 +117,24 @@ class Slack:
             return self._webhook(req)
         if req.path == "/api/chat.postMessage":
             return self._post_message(req)
+        if req.path == "/api/auth.test":
+            return self._auth_test(req)
         return json_response(200, {"ok": False, "error": "unknown_method"})
+
+    def _auth_test(self, req):
+        """auth.test: who the bot token is (check-config --online)."""
+        auth = req.header("Authorization")
+        if auth is None:
+            self.stats.count("slack", "not_authed")
+            return json_response(200, {"ok": False, "error": "not_authed"})
+        if auth != "Bearer " + self.token:
+            self.stats.count("slack", "invalid_auth")
+            return json_response(200, {"ok": False, "error": "invalid_auth"})
+        self.stats.count("slack", "auth_test")
+        return json_response(200, {"ok": True, "url": "https://standin.slack.com/",
+                                   "team": "Standin", "user": "whochanged",
+                                   "team_id": "T0STANDIN", "user_id": "U0STANDIN",
+                                   "bot_id": "B0STANDIN"})
 
     def _webhook(self, req):
         if req.method != "POST":
