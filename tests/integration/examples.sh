@@ -61,7 +61,7 @@ def statements(doc):
 
 WORKER_ACTIONS = {
     "cloudtrail:LookupEvents", "sqs:ReceiveMessage", "sqs:DeleteMessage",
-    "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl",
+    "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
     "s3:GetObject", "sts:AssumeRole",
 }
 
