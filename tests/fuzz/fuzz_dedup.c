@@ -86,7 +86,7 @@ static void s_strings(const uint8_t *data, size_t size)
     subj = fuzz_cstr((struct wc_str){nul + 1, (size_t)(end - nul - 1)});
     if (nid[0] && subj[0]) {
         s_round_trip(nid, subj, FUZZ_NOW_MS + 1000);
-        d = wc_dedup_new(S_TTL_MS, fuzz_clock());
+        d = wc_dedup_new(S_TTL_MS, 0, fuzz_clock());
         FUZZ_CHECK(d && wc_dedup_insert(d, nid, subj, 0) == WC_OK, "cannot insert");
         FUZZ_CHECK(wc_dedup_contains(d, nid, subj), "inserted pair not found");
         wc_dedup_destroy(d);
@@ -106,7 +106,7 @@ static void s_file_load(const uint8_t *data, size_t size)
     for (size_t i = 0; i < size; i++)
         nl += data[i] == '\n';
     fuzz_write_file(s_file, data, size);
-    sf = wc_statefile_open(s_dir, S_TTL_MS, fuzz_clock(), s_lg, err, sizeof(err));
+    sf = wc_statefile_open(s_dir, S_TTL_MS, 0, fuzz_clock(), s_lg, err, sizeof(err));
     FUZZ_CHECK(sf, "cannot open: %s", err);
     memset(&st, 0, sizeof(st));
     wc_statefile_get_stats(sf, &st);

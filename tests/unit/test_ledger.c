@@ -112,7 +112,7 @@ static int s_teardown(void **state)
 static struct wc_ledger *s_open(struct fixture *f, int64_t ttl_ms)
 {
     char err[256] = "";
-    struct wc_ledger *l = wc_statefile_ledger_open(f->dir, ttl_ms, &f->clock, NULL, err,
+    struct wc_ledger *l = wc_statefile_ledger_open(f->dir, ttl_ms, 0, &f->clock, NULL, err,
                                                    sizeof(err));
 
     if (!l)
@@ -148,7 +148,7 @@ static void test_statefile_ledger_is_durable(void **state)
     wc_ledger_destroy(l); /* closes the file */
 
     /* what the ledger recorded is in the file: the plain API reads it */
-    sf = wc_statefile_open(f->dir, 0, &f->clock, NULL, err, sizeof(err));
+    sf = wc_statefile_open(f->dir, 0, 0, &f->clock, NULL, err, sizeof(err));
     assert_non_null(sf);
     assert_true(wc_statefile_accepted(sf, "slack#0", "ev-1/sg-1"));
     assert_true(wc_statefile_accepted(sf, "web hook#1", "ev 2/odd\nid%"));
@@ -186,7 +186,7 @@ static void test_statefile_ledger_open_fails(void **state)
     char err[256] = "stale", file[128], below[192];
     FILE *fp;
 
-    assert_null(wc_statefile_ledger_open("", 0, NULL, NULL, err, sizeof(err)));
+    assert_null(wc_statefile_ledger_open("", 0, 0, NULL, NULL, err, sizeof(err)));
     assert_non_null(strstr(err, "not set"));
     /* a state directory that cannot be made (below a plain file) */
     snprintf(file, sizeof(file), "%s/plain", f->dir);
@@ -195,7 +195,7 @@ static void test_statefile_ledger_open_fails(void **state)
     assert_non_null(fp);
     fclose(fp);
     strcpy(err, "stale");
-    assert_null(wc_statefile_ledger_open(below, 0, NULL, NULL, err, sizeof(err)));
+    assert_null(wc_statefile_ledger_open(below, 0, 0, NULL, NULL, err, sizeof(err)));
     assert_non_null(strstr(err, "cannot create"));
     assert_non_null(strstr(err, below));
     unlink(file);
