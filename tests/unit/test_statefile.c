@@ -741,6 +741,256 @@ static void test_fsync_and_write_failure(void **state)
     wc_statefile_close(sf);
 }
 
+/* --- memory holds the recent entries, the file all of them ----------------- */
+
+/* A pair recorded long ago has left memory (max_entries newer ones came
+ * after it): the fast check misses it, the thorough one streams the file,
+ * finds it, and puts it back in memory. */
+static void test_thorough_finds_entry_left_memory(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open_cap(f, 0, 4);
+    struct wc_statefile_stats st;
+    char subj[32];
+
+    for (int i = 0; i < 10; i++) {
+        snprintf(subj, sizeof(subj), "ev-%d/sg-%d", i, i);
+        assert_int_equal(wc_statefile_record(sf, "slack#0", subj), WC_OK);
+    }
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.entries, 4);
+    assert_int_equal(st.max_entries, 4);
+    assert_int_equal(st.evictions, 6);
+    assert_int_equal(st.lines, 10);
+    assert_true(wc_statefile_accepted(sf, "slack#0", "ev-9/sg-9")); /* recent: in memory */
+    assert_false(wc_statefile_accepted(sf, "slack#0", "ev-0/sg-0")); /* fast: missed */
+    assert_true(wc_statefile_accepted_thorough(sf, "slack#0", "ev-0/sg-0"));
+    assert_true(wc_statefile_accepted(sf, "slack#0", "ev-0/sg-0")); /* back in memory */
+    /* ... as the newest: ev-6 was the oldest of the four and went */
+    assert_false(wc_statefile_accepted(sf, "slack#0", "ev-6/sg-6"));
+    assert_true(wc_statefile_accepted_thorough(sf, "slack#0", "ev-6/sg-6"));
+    /* never recorded, another notifier: not even thoroughly */
+    assert_false(wc_statefile_accepted_thorough(sf, "slack#0", "ev-10/sg-10"));
+    assert_false(wc_statefile_accepted_thorough(sf, "slack#1", "ev-1/sg-1"));
+    assert_false(wc_statefile_accepted_thorough(sf, "", "ev-1/sg-1"));
+    /* recording a pair found thoroughly writes nothing: it is in memory again */
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "ev-6/sg-6"), WC_OK);
+    assert_int_equal(s_count_lines(f->path), 10);
+    wc_statefile_close(sf);
+
+    /* after a restart: the last 4 in memory, the others on disk only */
+    sf = s_open_cap(f, 0, 4);
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.entries, 4);
+    assert_int_equal(st.lines, 10);
+    assert_true(wc_statefile_accepted(sf, "slack#0", "ev-9/sg-9"));
+    assert_false(wc_statefile_accepted(sf, "slack#0", "ev-1/sg-1"));
+    for (int i = 0; i < 10; i++) {
+        snprintf(subj, sizeof(subj), "ev-%d/sg-%d", i, i);
+        assert_true(wc_statefile_accepted_thorough(sf, "slack#0", subj));
+    }
+    /* expired on disk: not found, even thoroughly */
+    f->fc.now_ms += WC_DEDUP_DEFAULT_TTL_MS;
+    assert_false(wc_statefile_accepted_thorough(sf, "slack#0", "ev-1/sg-1"));
+    assert_false(wc_statefile_accepted(sf, "slack#0", "ev-9/sg-9"));
+    wc_statefile_close(sf);
+}
+
+/* Another process's line, appended after we read the file, is found by the
+ * thorough check even when it has left our memory. */
+static void test_thorough_sees_other_process(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *a = s_open_cap(f, 0, 2), *b = s_open_cap(f, 0, 2);
+
+    assert_int_equal(wc_statefile_record(b, "slack#0", "from-b"), WC_OK);
+    assert_int_equal(wc_statefile_record(b, "slack#0", "b-2"), WC_OK);
+    assert_int_equal(wc_statefile_record(b, "slack#0", "b-3"), WC_OK);
+    /* a has not looked yet: its tail brings in all three, the cap keeps two */
+    assert_false(wc_statefile_accepted(a, "slack#0", "from-b"));
+    assert_true(wc_statefile_accepted_thorough(a, "slack#0", "from-b"));
+    wc_statefile_close(a);
+    wc_statefile_close(b);
+}
+
+/* Disk full, then enough records to push the unwritten pair out of memory:
+ * still accepted (never posted twice), and a compaction writes it. */
+static void test_pending_outlive_memory(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open_cap(f, 0, 2);
+    struct rlimit old, tight;
+    void (*prev)(int);
+    struct wc_buf b = WC_BUF_INIT;
+
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "live-0"), WC_OK);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    prev = signal(SIGXFSZ, SIG_IGN);
+    tight = old;
+    tight.rlim_cur = (rlim_t)s_file_size(f->path);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &tight), 0);
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "live-unwritten"), WC_ERR_IO);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "live-1"), WC_OK);
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "live-2"), WC_OK);
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "live-3"), WC_OK);
+    assert_true(wc_statefile_accepted(sf, "slack#0", "live-unwritten"));
+    assert_true(wc_statefile_accepted_thorough(sf, "slack#0", "live-unwritten"));
+    wc_test_read_file(f->path, &b);
+    assert_null(strstr(b.ptr, "live-unwritten"));
+    wc_buf_clean_up(&b);
+    pthread_mutex_lock(&sf->lock);
+    assert_int_equal(s_compact_locked(sf, true), WC_OK);
+    pthread_mutex_unlock(&sf->lock);
+    s_check_file_live_only(f, 5);
+    wc_statefile_close(sf);
+    sf = s_open_cap(f, 0, 2);
+    assert_true(wc_statefile_accepted_thorough(sf, "slack#0", "live-unwritten"));
+    wc_statefile_close(sf);
+}
+
+/* The compaction streams the old file: it keeps exactly the live lines, as
+ * they were and in their order (duplicates and out-of-order expiries
+ * included), and drops the dead, the malformed, the over-long and a line
+ * cut short at the end; none of it needs the memory (a cap of 1). */
+static void test_compaction_keeps_exactly_live_lines(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open_cap(f, 0, 1);
+    struct wc_statefile_stats st;
+    struct wc_buf in = WC_BUF_INIT, want = WC_BUF_INIT, got = WC_BUF_INIT;
+    int64_t now = f->fc.now_ms;
+    char subj[32], *big = malloc(S_MAX_LINE + 10);
+
+    wc_statefile_close(sf);
+    assert_non_null(big);
+    for (int i = 0; i < 1200; i++) {
+        size_t mark = in.len;
+        int64_t exp = i % 3 == 0 ? now + 1000 + i : now - i; /* a third live */
+
+        snprintf(subj, sizeof(subj), "%s-%d", i % 3 == 0 ? "live" : "dead", i);
+        assert_int_equal(wc_dedup_format_line("slack#0", subj, exp, &in), WC_OK);
+        if (i % 3 == 0)
+            assert_int_equal(wc_buf_append(&want, in.ptr + mark, in.len - mark), WC_OK);
+        if (i == 300) { /* the same pair again, later, with an earlier expiry */
+            mark = in.len;
+            assert_int_equal(wc_dedup_format_line("slack#0", subj, now + 5, &in), WC_OK);
+            assert_int_equal(wc_buf_append(&want, in.ptr + mark, in.len - mark), WC_OK);
+        }
+        if (i == 500)
+            assert_int_equal(wc_buf_append_cstr(&in, "not a record\n"), WC_OK);
+        if (i == 700) {
+            memset(big, 'x', S_MAX_LINE + 9);
+            big[S_MAX_LINE + 9] = '\n';
+            assert_int_equal(wc_buf_append(&in, big, S_MAX_LINE + 10), WC_OK);
+        }
+    }
+    assert_int_equal(wc_buf_appendf(&in, "%lld slack#0 live-cut", (long long)(now + 9000)),
+                     WC_OK);
+    s_append_raw(f->path, in.ptr, in.len);
+
+    sf = s_open_cap(f, 0, 1);
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.lines, 1203);
+    assert_int_equal(st.expired_lines, 800 + 2); /* the dead, the malformed two */
+    assert_int_equal(st.entries, 1);
+    assert_int_equal(wc_statefile_compact(sf), WC_OK);
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.compactions, 1);
+    assert_int_equal(st.lines, 401);
+    assert_int_equal(st.expired_lines, 0);
+    wc_test_read_file(f->path, &got);
+    assert_int_equal(got.len, want.len);
+    assert_memory_equal(got.ptr, want.ptr, want.len);
+    /* and the object works on: thoroughly, from the new file */
+    assert_true(wc_statefile_accepted_thorough(sf, "slack#0", "live-0"));
+    assert_false(wc_statefile_accepted_thorough(sf, "slack#0", "dead-1"));
+    assert_false(wc_statefile_accepted_thorough(sf, "slack#0", "live-cut"));
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "live-new"), WC_OK);
+    wc_statefile_close(sf);
+    assert_int_equal(s_count_lines(f->path), 402);
+    free(big);
+    wc_buf_clean_up(&in);
+    wc_buf_clean_up(&want);
+    wc_buf_clean_up(&got);
+}
+
+/* The file's lines are counted by expiry: the compaction is due once more
+ * than half have expired, and only then (not when memory is full). */
+static void test_compaction_due_when_half_expired(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open_cap(f, 3200, 8); /* buckets of 101 ms */
+    struct wc_statefile_stats st;
+    struct wc_buf b = WC_BUF_INIT;
+    int64_t t0 = f->fc.now_ms;
+    char subj[32];
+
+    /* 1100 lines as if recorded 1 ms apart over the last 1.1 s: line i
+     * expires at t0 + 2100 + i */
+    wc_statefile_close(sf);
+    for (int i = 0; i < 1100; i++) {
+        snprintf(subj, sizeof(subj), "live-%d", i);
+        assert_int_equal(wc_dedup_format_line("slack#0", subj, t0 + 2100 + i, &b), WC_OK);
+    }
+    s_append_raw(f->path, b.ptr, b.len);
+    wc_buf_clean_up(&b);
+    sf = s_open_cap(f, 3200, 8);
+    assert_int_equal(wc_statefile_compact(sf), WC_OK);
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.compactions, 0); /* nothing dead */
+    assert_int_equal(st.expired_lines, 0);
+    assert_int_equal(st.evictions, 1100 - 8); /* memory was full all along */
+    f->fc.now_ms = t0 + 2100 + 400;           /* up to 400 of them are gone */
+    wc_statefile_get_stats(sf, &st);
+    assert_true(st.expired_lines > 0 && st.expired_lines <= 400);
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "live-a"), WC_OK);
+    assert_int_equal(wc_statefile_compact(sf), WC_OK);
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.compactions, 0); /* under half */
+    f->fc.now_ms = t0 + 2100 + 800;      /* 800 are: counted late, not early */
+    wc_statefile_get_stats(sf, &st);
+    assert_true(st.expired_lines > 551 && st.expired_lines <= 800);
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "live-b"), WC_OK);
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.compactions, 1);
+    assert_int_equal(st.lines, 299 + 2); /* live-801 .. live-1099, live-a, live-b */
+    s_check_file_live_only(f, 301);
+    wc_statefile_close(sf);
+}
+
+/* Memory does not follow the file: a file of 5,000 live lines loads into a
+ * cap of 100, and every one of them is still found thoroughly. */
+static void test_load_keeps_only_the_newest(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open_cap(f, 0, 100);
+    struct wc_statefile_stats st;
+    char subj[32], err[256];
+
+    wc_statefile_close(sf);
+    s_prefill(f, "live", 5000, f->fc.now_ms + 60000);
+    wc_buf_reset(&f->log);
+    sf = s_open_cap(f, 0, 100);
+    assert_non_null(strstr(f->log.ptr, "5000 live entries, 5000 lines, 100 in memory"));
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.entries, 100);
+    assert_int_equal(st.evictions, 4900);
+    assert_true(wc_statefile_accepted(sf, "slack#0", "live-4999"));
+    assert_true(wc_statefile_accepted(sf, "slack#0", "live-4900"));
+    assert_false(wc_statefile_accepted(sf, "slack#0", "live-4899"));
+    for (int i = 0; i < 5000; i += 499) {
+        snprintf(subj, sizeof(subj), "live-%d", i);
+        assert_true(wc_statefile_accepted_thorough(sf, "slack#0", subj));
+    }
+    wc_statefile_close(sf);
+    /* past the limit: refused, saying so */
+    assert_null(wc_statefile_open(f->dir, 0, WC_DEDUP_MAX_ENTRIES_LIMIT + 1, NULL, NULL, err,
+                                  sizeof(err)));
+    assert_non_null(strstr(err, "past the limit"));
+}
+
 /* --- hardening: the state directory and the files in it ---------------------- */
 
 #define S_NOBODY 65534
@@ -970,6 +1220,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refuses_log_replaced_by_symlink, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_refuses_odd_or_foreign_log, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_thorough_finds_entry_left_memory, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_thorough_sees_other_process, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_pending_outlive_memory, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_keeps_exactly_live_lines, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_due_when_half_expired, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_load_keeps_only_the_newest, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_compaction_temp_never_follows_symlink, s_setup,
                                         s_teardown),
     };
