@@ -690,7 +690,7 @@ checked:
     if (r->dry_run)
         r->ledger = wc_ledger_memory_new(0);
     else
-        r->ledger = wc_statefile_ledger_open(wc_config_state_dir(r->cfg), 0, NULL, r->logger,
+        r->ledger = wc_statefile_ledger_open(wc_config_state_dir(r->cfg), 0, 0, NULL, r->logger,
                                              err, sizeof(err));
     if (!r->ledger) {
         fprintf(stderr, "whochanged run: state_dir: %s\n", err[0] ? err : "out of memory");

@@ -594,7 +594,10 @@ static void s_deliver(struct wc_pipeline *p, struct s_msg *m)
 
         if (!wc_notifier_wants(n, m->f->verdict))
             continue;
-        if (!p->o.dry_run && wc_ledger_accepted(p->ports.ledger, n->id, m->subject)) {
+        /* delivered before: maybe accepted long ago, so ask thoroughly */
+        if (!p->o.dry_run &&
+            (m->qm.receive_count > 1 ? wc_ledger_accepted_thorough : wc_ledger_accepted)(
+                p->ports.ledger, n->id, m->subject)) {
             WC_LOGD(p->ports.logger, m->qm.message_id, "%s already accepted %s", n->id,
                     m->subject);
             /* accepted while the ledger could not write it down (disk

@@ -1296,6 +1296,85 @@ static void test_ledger_full_pauses_receiving(void **state)
     s_world_free(w);
 }
 
+/* A ledger whose memory has let go of what it recorded (the state file
+ * past its max_entries): only a thorough check still finds it. */
+struct forgetful_ledger {
+    struct wc_ledger base;
+    char recorded[4][64];
+    size_t n_recorded;
+    int fast, thorough;
+};
+
+static bool s_forgetful_accepted(struct wc_ledger *l, const char *n, const char *subject)
+{
+    (void)n;
+    (void)subject;
+    ((struct forgetful_ledger *)l)->fast++;
+    return false;
+}
+
+static bool s_forgetful_thorough(struct wc_ledger *l, const char *n, const char *subject)
+{
+    struct forgetful_ledger *fl = (struct forgetful_ledger *)l;
+    char k[64];
+
+    fl->thorough++;
+    snprintf(k, sizeof(k), "%s %s", n, subject);
+    return s_in(fl->recorded, fl->n_recorded, k);
+}
+
+static int s_forgetful_record(struct wc_ledger *l, const char *n, const char *subject)
+{
+    struct forgetful_ledger *fl = (struct forgetful_ledger *)l;
+    char k[64];
+
+    snprintf(k, sizeof(k), "%s %s", n, subject);
+    if (!s_in(fl->recorded, fl->n_recorded, k) && fl->n_recorded < 4)
+        snprintf(fl->recorded[fl->n_recorded++], 64, "%s", k);
+    return WC_OK;
+}
+
+static const struct wc_ledger_vtable s_forgetful_vt = {
+    .name = "forgetful", .accepted = s_forgetful_accepted,
+    .accepted_thorough = s_forgetful_thorough, .record = s_forgetful_record,
+    .destroy = s_full_destroy};
+
+/* A message SQS delivered before is asked thoroughly (it may have been
+ * accepted long ago); a first delivery, quickly. */
+static void test_redelivery_asks_the_ledger_thoroughly(void **state)
+{
+    struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = HUMAN_ONLY}}};
+    struct world *w = s_world(&wo);
+    struct forgetful_ledger fl = {.base = {&s_forgetful_vt, NULL}};
+    struct wc_ledger *mem = w->ledger;
+    struct msg_rec *r;
+
+    (void)state;
+    s_use_ledger(w, &fl.base);
+    w->ledger = &fl.base;
+    assert_int_equal(wc_ledger_record(&fl.base, "fake#0", "ev-1/sg-1"), WC_OK);
+    s_add_event(&w->trail, &(struct ev_spec){.id = "ev-1", .name = "AuthorizeSecurityGroupIngress",
+                                             .time_ms = T0 - 62000, .resource = "sg-1",
+                                             .who = "alice"});
+    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 3);
+    s_run(w, 10000);
+    assert_int_equal(fl.thorough, 1);
+    assert_int_equal(fl.fast, 0);
+    assert_int_equal(w->n_sent, 0);       /* found on disk: not posted again */
+    assert_int_equal(r->fate, F_DELETED);
+    /* a first delivery: the fast check (which here misses, so it is posted) */
+    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 1);
+    s_run(w, 10000);
+    assert_int_equal(fl.thorough, 1);
+    assert_int_equal(fl.fast, 1);
+    assert_int_equal(w->n_sent, 1);
+    assert_int_equal(r->fate, F_DELETED);
+    wc_pipeline_destroy(w->p);
+    w->p = NULL;
+    w->ledger = mem;
+    s_world_free(w);
+}
+
 /* --- digests --------------------------------------------------------------- */
 
 static void test_digest_one_message_per_actor_session(void **state)
@@ -1607,6 +1686,7 @@ int main(void)
         cmocka_unit_test(test_dry_run_touches_nothing),
         cmocka_unit_test(test_ledger_full_pauses_receiving),
         cmocka_unit_test(test_unrecorded_delivery_recorded_before_delete),
+        cmocka_unit_test(test_redelivery_asks_the_ledger_thoroughly),
         cmocka_unit_test(test_digest_one_message_per_actor_session),
         cmocka_unit_test(test_digest_split_in_threaded_parts),
         cmocka_unit_test(test_digest_failed_part_releases_only_its_changes),
