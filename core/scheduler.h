@@ -24,8 +24,10 @@
  * page_size events, the number of write events in the window estimated
  * from the rate (write events per second) learned from earlier scans of the
  * same account-region; per-resource lookups cost about one call per change.
- * A burst still arriving settles first (settle_ms) so that one scan
- * covers it. A scan's window is narrowed (oldest changes first) to stay within
+ * A change whose window is wider than capture +- skew (periodic
+ * recording, lookback_s in change.h) is never scanned for: it gets
+ * per-resource lookups over its own window. A burst still arriving settles
+ * first (settle_ms) so that one scan covers it. A scan's window is narrowed (oldest changes first) to stay within
  * max_scan_pages. At most one lookup (scan or per-resource) is under way per
  * account-region; changes added meanwhile wait for the next.
  *
@@ -50,6 +52,10 @@
 /* The worker's settle_ms (see wc_sched_options). Settling pays only when
  * calls are scarce: an account-region whose rate is this high or more
  * (a raised lookups_per_second) does not wait. */
+/* A change whose window reaches further back than this before its capture
+ * (change.h lookback_s: periodic recording, 24 h) is never part of a scan:
+ * per-resource lookups only. */
+#define WC_SCHED_SCAN_MAX_LOOKBACK_S 0
 #define WC_SCHED_SETTLE_MS 500
 #define WC_SCHED_SETTLE_BELOW_RATE 5.0
 
