@@ -174,6 +174,21 @@ static const char *s_or_name(const char *s)
     return wc_str_empty(s) ? "?" : s;
 }
 
+/* prefix then s into buf (len > 0), cut at a UTF-8 boundary to fit: the
+ * names come from CloudTrail and may be long. Returns buf. */
+static char *s_copy(char *buf, size_t len, const char *prefix, const char *s)
+{
+    size_t p = strlen(prefix), n;
+
+    if (p >= len)
+        p = 0;
+    memcpy(buf, prefix, p);
+    n = wc_str_utf8_prefix(s, strlen(s), len - 1 - p);
+    memcpy(buf + p, s, n);
+    buf[p + n] = '\0';
+    return buf;
+}
+
 static bool s_all_digits(const char *s, size_t min)
 {
     size_t n = 0;
@@ -233,9 +248,7 @@ bool wc_sso_permission_set(const char *role_name, char *buf, size_t len)
     for (const char *h = us + 1; h < end; h++)
         if (!isxdigit((unsigned char)*h))
             return false;
-    n = (size_t)(us - p);
-    if (n >= len)
-        n = len - 1;
+    n = wc_str_utf8_prefix(p, (size_t)(us - p), len - 1);
     memcpy(buf, p, n);
     buf[n] = '\0';
     return true;
@@ -246,8 +259,7 @@ static const char *s_role_display(const char *role, char *buf, size_t len)
 {
     if (wc_sso_permission_set(role, buf, len))
         return buf;
-    snprintf(buf, len, "%s", role);
-    return buf;
+    return s_copy(buf, len, "", role);
 }
 
 static bool s_type_is(const struct wc_actor *a, const char *t)
@@ -259,24 +271,17 @@ const char *wc_actor_display(const struct wc_actor *a, char *buf, size_t len)
 {
     if (!a || len == 0)
         return "unknown principal";
-    if (!wc_str_empty(a->session_name) && !wc_session_name_is_sdk_default(a->session_name)) {
-        snprintf(buf, len, "%s", a->session_name);
-        return buf;
-    }
+    if (!wc_str_empty(a->session_name) && !wc_session_name_is_sdk_default(a->session_name))
+        return s_copy(buf, len, "", a->session_name);
     if (!wc_str_empty(a->name)) {
         if (s_type_is(a, "AssumedRole"))
             return s_role_display(a->name, buf, len);
-        snprintf(buf, len, "%s", a->name);
-        return buf;
+        return s_copy(buf, len, "", a->name);
     }
-    if (!wc_str_empty(a->session_name)) {
-        snprintf(buf, len, "%s", a->session_name);
-        return buf;
-    }
-    if (!wc_str_empty(a->arn)) {
-        snprintf(buf, len, "%s", a->arn);
-        return buf;
-    }
+    if (!wc_str_empty(a->session_name))
+        return s_copy(buf, len, "", a->session_name);
+    if (!wc_str_empty(a->arn))
+        return s_copy(buf, len, "", a->arn);
     return "unknown principal";
 }
 
@@ -307,11 +312,11 @@ const char *wc_actor_kind(const struct wc_actor *a, char *buf, size_t len)
         if (wc_str_empty(a->name) || shown_role)
             snprintf(buf, len, "role");
         else if (wc_sso_permission_set(a->name, role, sizeof(role)))
-            snprintf(buf, len, "SSO %s", role);
+            s_copy(buf, len, "SSO ", role);
         else
-            snprintf(buf, len, "role %s", a->name);
+            s_copy(buf, len, "role ", a->name);
     } else {
-        snprintf(buf, len, "%s", a->type);
+        s_copy(buf, len, "", a->type);
     }
     return buf;
 }
@@ -372,7 +377,8 @@ int wc_finding_headline(const struct wc_finding *f, size_t max, struct wc_buf *o
 {
     const struct wc_change *c = &f->change;
     const struct wc_match *m = f->n_matches > 0 ? &f->matches[0] : NULL;
-    char who[WC_ACTOR_NAME_MAX], kind[WC_ACTOR_NAME_MAX + 8];
+    char buf[WC_ACTOR_NAME_MAX], kind[WC_ACTOR_NAME_MAX + 8];
+    const char *who = NULL;
     const char *name = c->resource_name, *id = c->resource_id;
     struct wc_buf b = WC_BUF_INIT;
     /* each part's share when all do not fit: the resource id wins */
@@ -388,9 +394,9 @@ int wc_finding_headline(const struct wc_finding *f, size_t max, struct wc_buf *o
 
         wc_buf_reset(&b);
         if (m) {
-            wc_actor_display(&m->cls.actor, who, sizeof(who));
+            who = wc_actor_display(&m->cls.actor, buf, sizeof(buf));
             wc_actor_kind(&m->cls.actor, kind, sizeof(kind));
-            rc = s_append_cut(&b, who, cut ? who_max : sizeof(who));
+            rc = s_append_cut(&b, who, cut ? who_max : sizeof(buf));
             if (rc == WC_OK && kind[0] && (rc = wc_buf_append_cstr(&b, " (")) == WC_OK &&
                 (rc = s_append_cut(&b, kind, cut ? kind_max : sizeof(kind))) == WC_OK)
                 rc = wc_buf_append_char(&b, ')');

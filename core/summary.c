@@ -469,6 +469,21 @@ static int s_policies(struct s_lines *l, const cJSON *v, int depth)
 
 /* --- API -------------------------------------------------------------------- */
 
+/* Bytes that are not valid UTF-8 (a URL-decoded %FF, say) become '?': the
+ * summary goes into JSON and Slack text. */
+static void s_utf8_fix(struct wc_buf *b)
+{
+    size_t at = 0;
+
+    while (at < b->len) {
+        size_t ok = wc_utf8_valid_prefix(b->ptr + at, b->len - at);
+
+        at += ok;
+        if (at < b->len)
+            b->ptr[at++] = '?';
+    }
+}
+
 int wc_summary_property(const char *path, const cJSON *v, char **out)
 {
     struct s_lines l = {WC_BUF_INIT, 0, 0, 0};
@@ -489,6 +504,7 @@ int wc_summary_property(const char *path, const cJSON *v, char **out)
     if (rc == WC_OK && l.more > 0)
         rc = wc_buf_appendf(&l.out, "\n" S_ELLIPSIS " and %zu more", l.more);
     if (rc == WC_OK && l.n > 0) {
+        s_utf8_fix(&l.out);
         *out = wc_buf_steal(&l.out);
         rc = *out ? WC_OK : WC_ERR_NOMEM;
     }

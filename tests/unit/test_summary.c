@@ -124,6 +124,11 @@ static void test_policies(void **state)
     s_expect("Configuration.PolicyName", "\"my-policy\"", "(none)");
     s_expect("Configuration.Tags", "{\"Statements\":3}", "(none)");
     s_expect("Configuration.Policy", "\"{not json Statement\"", "(none)");
+    /* URL-decoding yields bytes that are not UTF-8: shown as '?' */
+    s_expect("Configuration.PolicyDocument",
+             "\"%7B%22Statement%22%3A%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3A%FF"
+             "%C3%22%7D%7D\"",
+             "Allow s3:??");
     s_expect("Configuration.Policy", "\"%7Bnot%20json%20Statement\"", "(none)");
 }
 
