@@ -309,7 +309,9 @@ const char *wc_actor_kind(const struct wc_actor *a, char *buf, size_t len)
         /* the display already is the role when the session name said nothing */
         shown_role = wc_str_empty(a->session_name) ||
                      wc_session_name_is_sdk_default(a->session_name);
-        if (wc_str_empty(a->name) || shown_role)
+        if (shown_role && wc_sso_permission_set(a->name, role, sizeof(role)))
+            snprintf(buf, len, "SSO");
+        else if (wc_str_empty(a->name) || shown_role)
             snprintf(buf, len, "role");
         else if (wc_sso_permission_set(a->name, role, sizeof(role)))
             s_copy(buf, len, "SSO ", role);

@@ -78,8 +78,8 @@ const char *wc_actor_display(const struct wc_actor *a, char *buf, size_t len);
 
 /* What kind of principal, short: "IAM user", "root", "SSO AdministratorAccess",
  * "role deploy", "federated user", "AWS service", "AWS account"; "" when
- * unknown. Into buf; returns buf. The role is left out when
- * wc_actor_display already names it. */
+ * unknown. Into buf; returns buf. The role is left out ("role", "SSO")
+ * when wc_actor_display already names it. */
 const char *wc_actor_kind(const struct wc_actor *a, char *buf, size_t len);
 
 #define WC_ACTOR_NAME_MAX 256

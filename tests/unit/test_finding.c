@@ -607,6 +607,7 @@ static void test_actor_display_and_kind(void **state)
     a.name = "AWSReservedSSO_PowerUser_00112233aabbccdd";
     a.session_name = "botocore-session-1714564770";
     assert_string_equal(wc_actor_display(&a, name, sizeof(name)), "PowerUser");
+    assert_string_equal(wc_actor_kind(&a, kind, sizeof(kind)), "SSO");
     /* a named session of an ordinary role */
     a = (struct wc_actor){.type = "AssumedRole", .name = "ops-admin", .session_name = "bob"};
     assert_string_equal(wc_actor_display(&a, name, sizeof(name)), "bob");
