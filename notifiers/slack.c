@@ -1043,7 +1043,8 @@ static int s_single_header(struct wc_buf *b, const struct wc_finding *f)
     }
     if (rc == WC_OK)
         rc = wc_mrkdwn_value(&part[ID], c->resource_id, S_NAME_MAX, "(no id)");
-    if (rc == WC_OK && !wc_str_empty(c->resource_name) && !wc_streq(c->resource_name, c->resource_id))
+    if (rc == WC_OK && !wc_str_empty(c->resource_name) &&
+        !wc_streq(c->resource_name, c->resource_id))
         rc = wc_mrkdwn_value(&part[NAME], c->resource_name, S_NAME_MAX, "");
     if (rc != WC_OK)
         goto out;
@@ -1053,7 +1054,8 @@ static int s_single_header(struct wc_buf *b, const struct wc_finding *f)
         size_t longest = N_PARTS;
 
         total = part[WHO].len + 1 + part[EVENT].len + (m ? 4 : 1) + part[ID].len +
-                (part[KIND].len ? part[KIND].len + 3 : 0) + (part[NAME].len ? part[NAME].len + 3 : 0);
+                (part[KIND].len ? part[KIND].len + 3 : 0) +
+                (part[NAME].len ? part[NAME].len + 3 : 0);
         if (total <= S_HEADER_MAX)
             break;
         for (size_t i = 0; i < N_PARTS; i++)
