@@ -183,10 +183,10 @@ static int s_walk(const cJSON *node, const char *key, int depth, struct wc_event
  * resources[] entries. */
 static int s_derive_names(const cJSON *rec, struct wc_event *e)
 {
-    size_t from = e->n_resources, n_record = e->n_resources;
+    size_t from = e->n_resources; /* the record's own entries come before */
     int rc;
 
-    for (size_t i = 0; i < n_record; i++)
+    for (size_t i = 0; i < from; i++)
         if ((rc = s_add_name(e, from, e->resources[i].type, e->resources[i].arn)) != WC_OK)
             return rc;
     if ((rc = s_walk(cJSON_GetObjectItemCaseSensitive(rec, "requestParameters"), NULL, 0, e,
