@@ -666,11 +666,9 @@ struct s_hits {
     size_t cap;
 };
 
+/* Duplicates (an event found by two lookups) are removed after sorting. */
 static int s_hits_push(struct s_hits *h, const struct s_entry *en)
 {
-    for (size_t i = 0; i < h->len; i++)
-        if (h->items[i] == en)
-            return WC_OK;
     if (h->len == h->cap) {
         size_t ncap = h->cap ? h->cap * 2 : 16;
         const struct s_entry **n = realloc(h->items, ncap * sizeof(*n));
@@ -726,6 +724,12 @@ int wc_evindex_candidates(const struct wc_evindex *x, const struct wc_change *c,
     if (hits.len == 0)
         goto out;
     qsort(hits.items, hits.len, sizeof(*hits.items), s_newest_first);
+    /* one event per (time, id) in an account-region: its copies are adjacent */
+    n = 1;
+    for (size_t i = 1; i < hits.len; i++)
+        if (hits.items[i] != hits.items[n - 1])
+            hits.items[n++] = hits.items[i];
+    hits.len = n;
     if (!(items = realloc(out->items, (out->len + hits.len) * sizeof(*items)))) {
         rc = WC_ERR_NOMEM;
         goto out;
