@@ -133,6 +133,10 @@ struct s_runner {
     int n_pool;
     pthread_t receiver;
     bool have_receiver;
+    /* the CloudTrail event stream (events.queue_url) */
+    struct wc_queue *events;
+    pthread_t events_receiver;
+    bool have_events_receiver;
 };
 
 /* --- carrying out actions --------------------------------------------------- */
@@ -336,6 +340,60 @@ static void s_receive_ok(struct s_runner *r, int failures)
     r->recv_failing = false;
     pthread_cond_signal(&r->loop_cond);
     pthread_mutex_unlock(&r->lock);
+}
+
+/* The events queue: each message's write event goes into the pipeline's
+ * index (deciding the changes that wait for it); what is indexed or ignored
+ * is deleted at once, a malformed message is left for the redrive policy.
+ * The events are in memory only: after a restart, LookupEvents covers what
+ * the stream brought before. */
+static void *s_events_main(void *arg)
+{
+    struct s_runner *r = arg;
+    int backoff_s = 1;
+
+    while (!g_stop) {
+        struct wc_queue_batch batch = WC_QUEUE_BATCH_INIT;
+        const char *done[WC_QUEUE_MAX_BATCH];
+        int results[WC_QUEUE_MAX_BATCH];
+        size_t n_done = 0;
+        int rc;
+
+        pthread_mutex_lock(&r->lock);
+        if (r->recv_stop) {
+            pthread_mutex_unlock(&r->lock);
+            break;
+        }
+        pthread_mutex_unlock(&r->lock);
+        rc = wc_queue_receive(r->events, WC_QUEUE_MAX_BATCH, r->once ? ONCE_WAIT_S : POLL_WAIT_S,
+                              &batch);
+        if (rc == WC_ERR_CANCELLED || (rc != WC_OK && g_stop))
+            break;
+        if (rc != WC_OK) {
+            WC_LOGE(r->logger, NULL, "events queue: receive failed: %s; trying again in %d s",
+                    wc_strerror(rc), backoff_s);
+            s_sleep(NULL, (int64_t)backoff_s * 1000);
+            backoff_s = backoff_s < 30 ? backoff_s * 2 : 30;
+            continue;
+        }
+        backoff_s = 1;
+        pthread_mutex_lock(&r->lock);
+        for (size_t i = 0; i < batch.len; i++) {
+            struct wc_queue_message *m = &batch.items[i];
+
+            if (wc_pipeline_stream(r->pipe, (struct wc_str){m->body, m->body_len}, NULL) ==
+                WC_OK)
+                done[n_done++] = m->receipt_handle;
+        }
+        pthread_cond_signal(&r->loop_cond);
+        pthread_mutex_unlock(&r->lock);
+        if (n_done > 0 && !r->dry_run &&
+            (rc = wc_queue_delete_batch(r->events, done, n_done, results)) != WC_OK)
+            WC_LOGW(r->logger, NULL, "events queue: delete failed: %s (they come back and "
+                    "are indexed once)", wc_strerror(rc));
+        wc_queue_batch_clean_up(&batch);
+    }
+    return NULL;
 }
 
 static void *s_receiver_main(void *arg)
@@ -682,6 +740,25 @@ checked:
                 queue_url ? queue_url : wc_config_queue_name(r->cfg), wc_strerror(rc));
         return 1;
     }
+    if (wc_config_events_queue_url(r->cfg)) {
+        struct wc_sqs_options eo = so;
+        char *events_region = wc_sqs_region_from_queue_url(wc_config_events_queue_url(r->cfg));
+
+        eo.queue_url = wc_config_events_queue_url(r->cfg);
+        eo.queue_name = NULL;
+        if (events_region && strcmp(events_region, r->stack.region) != 0) {
+            fprintf(stderr, "whochanged run: events.queue_url is in %s, the worker in %s: "
+                    "give each region's worker its own events queue\n", events_region,
+                    r->stack.region);
+            free(events_region);
+            return 2;
+        }
+        free(events_region);
+        if (!(r->events = wc_sqs_new(&eo))) {
+            fprintf(stderr, "whochanged run: cannot set up the events queue's client\n");
+            return 2;
+        }
+    }
     r->s3.aws = r->stack.aws;
     r->s3.creds = r->stack.creds;
     r->s3.endpoints = r->stack.endpoints; /* endpoints.s3 among them */
@@ -727,6 +804,13 @@ checked:
             po.sched.wall_offset_ms = wc_clock_now_ms(&c) - wc_clock_mono_ms(&c);
         }
         po.dry_run = r->dry_run;
+        if (r->events) {
+            po.stream = true;
+            po.stream_index.retention_ms =
+                (int64_t)wc_config_events_retention_min(r->cfg) * 60000;
+            po.stream_index.max_bytes = wc_config_events_max_bytes(r->cfg);
+            po.stream_grace_ms = (int64_t)wc_config_events_grace_s(r->cfg) * 1000;
+        }
         pp.ledger = r->ledger;
         pp.notifiers = r->notifiers;
         pp.n_notifiers = r->n_notifiers;
@@ -751,6 +835,7 @@ static void s_teardown(struct s_runner *r)
     free(r->notifiers);
     wc_ledger_destroy(r->ledger);
     wc_queue_destroy(r->queue);
+    wc_queue_destroy(r->events);
     free(r->sqs_endpoint);
     wc_stack_clean_up(&r->stack);
     wc_strlist_clean_up(&r->seen);
@@ -905,6 +990,12 @@ int wc_cmd_run(int argc, char **argv)
         goto out;
     }
     r.have_receiver = true;
+    if (r.events) {
+        if (pthread_create(&r.events_receiver, NULL, s_events_main, &r) != 0)
+            WC_LOGE(r.logger, NULL, "events queue: cannot start its thread: LookupEvents only");
+        else
+            r.have_events_receiver = true;
+    }
     {
         struct wc_schedule sch = {wc_config_retry_initial_s(r.cfg), wc_config_retry_for_s(r.cfg),
                                   WC_RETRY_CAP_S};
@@ -932,12 +1023,18 @@ int wc_cmd_run(int argc, char **argv)
     pthread_cond_signal(&r.recv_cond);
     pthread_mutex_unlock(&r.lock);
     pthread_join(r.receiver, NULL);
+    if (r.have_events_receiver)
+        pthread_join(r.events_receiver, NULL);
     {
         struct wc_pipeline_stats st;
 
         wc_pipeline_get_stats(r.pipe, &st);
         WC_LOGI(r.logger, NULL, "stopped after %llu message(s), %llu error(s)",
                 (unsigned long long)st.received, (unsigned long long)st.errors);
+        if (r.events)
+            WC_LOGI(r.logger, NULL, "event stream: %llu change(s) decided from it, %llu "
+                    "looked up after its grace", (unsigned long long)st.stream_decided,
+                    (unsigned long long)st.stream_fallbacks);
     }
     status = r.once_failed ? 1 : 0;
 out:

@@ -19,6 +19,7 @@
 
 enum s_state {
     S_FETCH = 1, /* oversized item being fetched */
+    S_STREAM,    /* waiting for its event on the stream (until stream_until_ms) */
     S_LOOKUP,    /* waiting in the scheduler */
     S_NOTIFY,    /* decided: sends pending */
     S_FINAL,     /* its delete or release is pending or under way */
@@ -35,6 +36,7 @@ struct s_msg {
     size_t calls;              /* LookupEvents calls made for it */
     int64_t lease_end_ms;      /* monotonic */
     int64_t received_ms;       /* monotonic: the outcome line's duration */
+    int64_t stream_until_ms;   /* S_STREAM: monotonic; then LookupEvents */
     bool extending;            /* in a VISIBILITY heartbeat under way */
     /* S_NOTIFY */
     uint64_t pending;          /* notifiers still to accept (bit i: notifiers[i]) */
@@ -96,6 +98,9 @@ struct wc_pipeline {
     struct wc_clock clock;
     struct wc_policy policy;
     struct wc_sched *sched;
+    struct wc_evindex *evx;       /* the event stream's index (options.stream) */
+    size_t n_streaming;           /* messages in S_STREAM */
+    int64_t stream_due_ms;        /* the earliest S_STREAM grace end (monotonic) */
 
     struct s_msg **slots;       /* max_in_hand */
     uint32_t *free_slots;
@@ -149,6 +154,10 @@ static void s_msg_free(struct wc_pipeline *p, struct s_msg *m)
 {
     size_t slot = (size_t)(m->id & ((1u << S_ID_SLOT_BITS) - 1));
 
+    if (m->state == S_STREAM) {
+        wc_evindex_unwatch(p->evx, m->id);
+        p->n_streaming--;
+    }
     p->slots[slot] = NULL;
     p->free_slots[p->n_free++] = (uint32_t)slot;
     p->in_hand--;
@@ -312,8 +321,18 @@ static void s_leave(struct wc_pipeline *p, struct s_msg *m)
 /* Delete (release_s < 0) or release m. A dry run deletes nothing and
  * releases at once what it has looked at (visible again for the real
  * worker). */
+static void s_stream_leave(struct wc_pipeline *p, struct s_msg *m)
+{
+    if (m->state != S_STREAM)
+        return;
+    wc_evindex_unwatch(p->evx, m->id);
+    p->n_streaming--;
+    m->state = S_LOOKUP; /* (the caller sets the next state) */
+}
+
 static void s_finish(struct wc_pipeline *p, struct s_msg *m, int release_s)
 {
+    s_stream_leave(p, m);
     m->state = S_FINAL;
     m->release_s = p->o.dry_run ? 0 : release_s;
     m->final_queued = false;
@@ -673,13 +692,114 @@ static void s_decide(struct wc_pipeline *p, struct s_msg *m, const struct wc_eve
     s_deliver(p, m);
 }
 
+static void s_to_scheduler(struct wc_pipeline *p, struct s_msg *m);
+
+/* m's change from the events the stream has brought: true when m is
+ * decided or waits for its event there (S_STREAM), false when the index
+ * cannot answer for its window (LookupEvents then). */
+static bool s_stream_first(struct wc_pipeline *p, struct s_msg *m)
+{
+    const struct wc_change *c = &m->note->change;
+    struct wc_event_list ev = WC_EVENT_LIST_INIT;
+    int skew = p->policy.skew_s;
+
+    if (!wc_evindex_covers(p->evx, c, skew, s_now(p)))
+        return false;
+    if (wc_evindex_lookup_change(p->evx, c, skew, &ev) == WC_OK && wc_trail_found_write(&ev)) {
+        p->stats.stream_decided++;
+        s_decide(p, m, &ev);
+        wc_event_list_clean_up(&ev);
+        return true;
+    }
+    wc_event_list_clean_up(&ev);
+    if (p->o.stream_grace_ms <= 0 || wc_evindex_watch(p->evx, m->id, c, skew) != WC_OK)
+        return false;
+    m->state = S_STREAM;
+    m->stream_until_ms = s_mono(p) + p->o.stream_grace_ms;
+    if (p->n_streaming++ == 0 || m->stream_until_ms < p->stream_due_ms)
+        p->stream_due_ms = m->stream_until_ms;
+    return true;
+}
+
+/* Changes whose grace on the stream has run out: LookupEvents. */
+static void s_stream_due(struct wc_pipeline *p)
+{
+    int64_t now = s_mono(p), next = INT64_MAX;
+
+    if (p->n_streaming == 0 || now < p->stream_due_ms)
+        return;
+    for (size_t i = 0; i < p->o.max_in_hand && p->n_streaming > 0; i++) {
+        struct s_msg *m = p->slots[i];
+
+        if (!m || m->state != S_STREAM)
+            continue;
+        if (m->stream_until_ms > now) {
+            if (m->stream_until_ms < next)
+                next = m->stream_until_ms;
+            continue;
+        }
+        s_stream_leave(p, m);
+        p->stats.stream_fallbacks++;
+        s_to_scheduler(p, m);
+    }
+    p->stream_due_ms = next;
+}
+
+int wc_pipeline_stream(struct wc_pipeline *p, struct wc_str body, enum wc_evstream_kind *kind)
+{
+    struct wc_evstream_msg msg = WC_EVSTREAM_MSG_INIT;
+    struct wc_evindex_wake wake = WC_EVINDEX_WAKE_INIT;
+    enum wc_evindex_added how = 0;
+    char err[160] = {0};
+    int rc;
+
+    if (kind)
+        *kind = 0;
+    if (!p || !p->evx)
+        return WC_ERR_INVALID;
+    if ((rc = wc_evstream_parse(body, &msg, err, sizeof(err))) != WC_OK) {
+        WC_LOGW(p->ports.logger, NULL, "events queue: malformed message left for redrive: %s",
+                err[0] ? err : wc_strerror(rc));
+        return rc;
+    }
+    if (kind)
+        *kind = msg.kind;
+    if (msg.kind != WC_EVSTREAM_EVENT) {
+        wc_evstream_msg_clean_up(&msg);
+        return WC_OK;
+    }
+    rc = wc_evindex_add(p->evx, &msg.event, s_now(p), &how, &wake);
+    wc_evstream_msg_clean_up(&msg);
+    if (rc != WC_OK) {
+        WC_LOGW(p->ports.logger, NULL, "events queue: event not indexed: %s", wc_strerror(rc));
+        wc_evindex_wake_clean_up(&wake);
+        return rc == WC_ERR_NOMEM ? rc : WC_OK;
+    }
+    for (size_t i = 0; i < wake.len; i++) {
+        struct s_msg *m = s_msg_get(p, wake.ids[i]);
+        struct wc_event_list ev = WC_EVENT_LIST_INIT;
+
+        if (!m || m->state != S_STREAM)
+            continue;
+        if (wc_evindex_lookup_change(p->evx, &m->note->change, p->policy.skew_s, &ev) ==
+                WC_OK &&
+            wc_trail_found_write(&ev)) {
+            s_stream_leave(p, m);
+            p->stats.stream_decided++;
+            s_decide(p, m, &ev);
+        }
+        wc_event_list_clean_up(&ev);
+    }
+    wc_evindex_wake_clean_up(&wake);
+    return WC_OK;
+}
+
 /* m's notification is parsed (and complete): look up or decide. */
 static void s_parsed(struct wc_pipeline *p, struct s_msg *m)
 {
     bool lookup = m->note->kind != WC_NOTE_OTHER &&
                   !wc_strlist_glob_any(&p->policy.ignore_resource_types,
                                        m->note->change.resource_type);
-    int rc;
 
     if (!lookup) {
         s_decide(p, m, NULL);
@@ -693,6 +813,16 @@ static void s_parsed(struct wc_pipeline *p, struct s_msg *m)
      * before the capture (the window the lookups and the verdict use) */
     if (wc_change_is_periodic(&m->note->change))
         m->note->change.lookback_s = p->policy.periodic_window_h * 3600;
+    if (p->evx && s_stream_first(p, m))
+        return;
+    s_to_scheduler(p, m);
+}
+
+/* m waits for LookupEvents (the scheduler). */
+static void s_to_scheduler(struct wc_pipeline *p, struct s_msg *m)
+{
+    int rc;
+
     if ((rc = wc_sched_add(p->sched, m->id, &m->note->change, s_mono(p))) != WC_OK) {
         WC_LOGW(p->ports.logger, m->qm.message_id, "cannot wait for CloudTrail (%s): "
                 "looking again in %d s", wc_strerror(rc), WC_PIPELINE_FAILURE_RETRY_S);
@@ -1188,6 +1318,7 @@ bool wc_pipeline_next(struct wc_pipeline *p, struct wc_action *out)
     if (!p || !out)
         return false;
     now = s_mono(p);
+    s_stream_due(p);
     s_take_lookups(p);
     s_digests_due(p, p->stopping);
     s_heartbeat(p);
@@ -1252,6 +1383,10 @@ int64_t wc_pipeline_wake_ms(struct wc_pipeline *p)
     }
     if (!p->o.dry_run && p->in_hand > 0 && p->next_heartbeat_ms < wake)
         wake = p->next_heartbeat_ms;
+    if (p->n_streaming > 0 && p->stream_due_ms < wake)
+        wake = p->stream_due_ms;
+    if (p->evx) /* the index's age limit */
+        wc_evindex_expire(p->evx, s_now(p));
     return wake;
 }
 
@@ -1263,7 +1398,10 @@ void wc_pipeline_shutdown(struct wc_pipeline *p)
     for (size_t i = 0; i < p->o.max_in_hand; i++) {
         struct s_msg *m = p->slots[i];
 
-        if (m && m->state == S_LOOKUP) {
+        if (m && m->state == S_STREAM) {
+            WC_LOGI(p->ports.logger, m->qm.message_id, "shutting down: released unfinished");
+            s_release(p, m, 0);
+        } else if (m && m->state == S_LOOKUP) {
             wc_sched_remove(p->sched, m->id);
             WC_LOGI(p->ports.logger, m->qm.message_id, "shutting down: released unfinished");
             s_release(p, m, 0);
@@ -1354,6 +1492,8 @@ struct wc_pipeline *wc_pipeline_new(const struct wc_pipeline_options *o,
     p->nts = calloc(ports->n_notifiers ? ports->n_notifiers : 1, sizeof(*p->nts));
     if (!p->slots || !p->free_slots || !p->nts || !(p->sched = wc_sched_new(&so)))
         goto fail;
+    if (o->stream && !(p->evx = wc_evindex_new(&o->stream_index)))
+        goto fail;
     for (size_t i = 0; i < o->max_in_hand; i++)
         p->free_slots[p->n_free++] = (uint32_t)(o->max_in_hand - 1 - i);
     p->n_nts = ports->n_notifiers;
@@ -1408,6 +1548,7 @@ void wc_pipeline_destroy(struct wc_pipeline *p)
         free(p->deferred[i].id);
     free(p->deferred);
     wc_sched_destroy(p->sched);
+    wc_evindex_destroy(p->evx);
     wc_policy_clean_up(&p->policy);
     free(p->nts);
     free(p->slots);

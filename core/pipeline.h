@@ -46,6 +46,8 @@
 
 #include "core/change.h"
 #include "core/clock.h"
+#include "core/evindex.h"
+#include "core/evstream.h"
 #include "core/finding.h"
 #include "core/ledger.h"
 #include "core/log.h"
@@ -77,6 +79,13 @@ struct wc_pipeline_options {
     struct wc_sched_options sched;/* skew_s is taken from the policy */
     bool dry_run;                 /* nothing deleted, extended or recorded; every message
                                    * released at once when looked at */
+    /* The CloudTrail event stream (README "CloudTrail events as a second
+     * source"): when enabled, a change is first answered from the events
+     * given to wc_pipeline_stream, and waits up to stream_grace_ms for its
+     * event there before LookupEvents is asked. */
+    bool stream;
+    struct wc_evindex_options stream_index;
+    int64_t stream_grace_ms;
 };
 
 /* Called for every decided message (explain, tests, dry-run output). */
@@ -115,6 +124,13 @@ bool wc_pipeline_healthy(const struct wc_pipeline *p);
 
 /* Take message m (its strings are moved out; m is left empty). */
 void wc_pipeline_receive(struct wc_pipeline *p, struct wc_queue_message *m);
+
+/* A message of the events queue (options.stream): parsed, its write event
+ * indexed, and every change waiting for it decided at once. Returns WC_OK
+ * when the runner is to delete the message (indexed, a duplicate, or of a
+ * kind that is ignored: *kind says which), a negative wc_err when it is
+ * malformed (left for the queue's redrive policy) or the stream is off. */
+int wc_pipeline_stream(struct wc_pipeline *p, struct wc_str body, enum wc_evstream_kind *kind);
 
 enum wc_action_kind {
     WC_ACTION_FETCH = 1, /* oversized item: S3 GetObject, parse -> wc_pipeline_fetch_done */
@@ -182,6 +198,8 @@ struct wc_pipeline_stats {
     uint64_t received, decided, deleted, released, left, errors;
     uint64_t sends, lookups_calls, lookups_throttled, ledger_failures;
     uint64_t subscriptions;       /* SNS subscription messages left for the operator */
+    uint64_t stream_decided;      /* changes decided from the event stream */
+    uint64_t stream_fallbacks;    /* changes whose grace ran out: LookupEvents asked */
     int64_t oldest_retry_age_s;   /* the oldest change released for a late event */
     size_t in_hand;
 };

@@ -91,6 +91,16 @@ def record(resource, region, account, t, identity, ua, name="AuthorizeSecurityGr
     return r
 
 
+def stream_body(rec):
+    """Record rec as the events queue gets it: EventBridge's "AWS API Call
+    via CloudTrail" (the harness's private keys, "_...", left out)."""
+    detail = {k: v for k, v in rec.items() if not k.startswith("_")}
+    return json.dumps({"version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS API Call via CloudTrail",
+                       "source": "aws." + detail["eventSource"].split(".")[0], "account": detail["recipientAccountId"],
+                       "time": detail["eventTime"], "region": detail["awsRegion"], "resources": [],
+                       "detail": detail})
+
+
 def change_body(resource, region, account, capture):
     """The SNS envelope of an AWS Config change to security group `resource`."""
     item = {"configurationItemDiff": {"changeType": "UPDATE", "changedProperties": {
@@ -512,7 +522,8 @@ class Worker:
 
 
 def worker_config(path, queue_url, sqs_url, standin_url, state_dir, findings, scan, digest_s, metrics_port,
-                  slack=True, accounts_role=False, max_in_flight=None, lookups_per_second=None):
+                  slack=True, accounts_role=False, max_in_flight=None, lookups_per_second=None,
+                  events_queue_url=None, stream_grace_s=None):
     lines = ["region: us-east-1",
              'queue_url: "%s"' % queue_url,
              'endpoints: {sqs: "%s", cloudtrail: "%s", sts: "%s"}' % (sqs_url, standin_url, standin_url),
@@ -526,6 +537,9 @@ def worker_config(path, queue_url, sqs_url, standin_url, state_dir, findings, sc
              'metrics_listen: "127.0.0.1:%d"' % metrics_port]
     if max_in_flight:
         lines.append("max_in_flight: %d" % max_in_flight)
+    if events_queue_url:
+        lines.append('events: {queue_url: "%s"%s}' % (events_queue_url, ", grace_seconds: %d" % stream_grace_s
+                                                      if stream_grace_s is not None else ""))
     if accounts_role:
         lines.append('accounts: {role_arn: "%s"}' % READER_ROLE)
     lines.append("notifiers:")
@@ -546,13 +560,20 @@ class Options:
 
     def __init__(self, scan=True, digest_s=0, workers=1, ct_rate=2.0, slack_rate=1.0, latency_s=0.0,
                  visibility_s=30, slack=True, accounts_role=False, max_in_flight=None, lookups_per_second=None,
-                 timeout_s=300.0, settle_s=0.5, sample_s=0.25, soak_backlog=None):
+                 timeout_s=300.0, settle_s=0.5, sample_s=0.25, soak_backlog=None, stream=False,
+                 stream_grace_s=None, stream_delay_s=0.0, stream_drop=()):
         self.scan, self.digest_s, self.workers = scan, digest_s, workers
         self.ct_rate, self.slack_rate, self.latency_s = ct_rate, slack_rate, latency_s
         self.visibility_s, self.slack, self.accounts_role = visibility_s, slack, accounts_role
         self.max_in_flight, self.lookups_per_second = max_in_flight, lookups_per_second
         self.timeout_s, self.settle_s, self.sample_s = timeout_s, settle_s, sample_s
         self.soak_backlog = soak_backlog
+        # the CloudTrail event stream: an events queue per worker, every
+        # record of the plan sent to each (an SNS fan-out) with the changes
+        # (stream_delay_s after them; the events of the changes to resources
+        # in stream_drop never: EventBridge is best effort)
+        self.stream, self.stream_grace_s = stream, stream_grace_s
+        self.stream_delay_s, self.stream_drop = stream_delay_s, set(stream_drop)
 
 
 class Result:
@@ -577,9 +598,29 @@ def run(ctx, plan, opts, tag, wait_exit=True):
     try:
         qurl = sqs.create(qname, opts.visibility_s)
         soak = opts.soak_backlog is not None
+        event_queues = [sqs.create("%s-events-%d" % (qname, w), opts.visibility_s) for w in range(opts.workers)] \
+            if opts.stream else []
+        if event_queues and (soak or plan.feed == "live"):
+            raise ValueError("the event stream is sent with burst and pre feeds only")
+        r.events_sent_at = float("nan")
+
+        def stream(bodies):
+            for eq in event_queues:
+                sqs.send(eq, bodies)
+            r.events_sent_at = time.time()
+
+        def add_events(recs):
+            st.add_events(recs)
+            if event_queues:
+                bodies = [stream_body(x) for x in recs
+                          if (x.get("requestParameters") or {}).get("groupId") not in opts.stream_drop]
+                if opts.stream_delay_s > 0:
+                    threading.Timer(opts.stream_delay_s, stream, args=(bodies,)).start()
+                else:
+                    stream(bodies)
         if plan.feed == "pre" and not soak:   # queued before the workers start
             t0 = time.time()
-            st.add_events(plan.records_at(t0, t0))
+            add_events(plan.records_at(t0, t0))
             send_all(sqs, qurl, plan.changes, t0)
         findings = []
         for w in range(opts.workers):
@@ -591,7 +632,9 @@ def run(ctx, plan, opts, tag, wait_exit=True):
             port = free_port()
             worker_config(cfg, qurl, sqs.url, st.url, state, fpath, opts.scan, opts.digest_s, port,
                           slack=opts.slack, accounts_role=opts.accounts_role, max_in_flight=opts.max_in_flight,
-                          lookups_per_second=opts.lookups_per_second)
+                          lookups_per_second=opts.lookups_per_second,
+                          events_queue_url=event_queues[w] if event_queues else None,
+                          stream_grace_s=opts.stream_grace_s)
             workers.append(Worker(ctx.binary, cfg, os.path.join(tmp, "worker-%d.log" % w), tmp))
             workers[-1].metrics_port = port
         t_start = time.time()
@@ -606,7 +649,7 @@ def run(ctx, plan, opts, tag, wait_exit=True):
                                       daemon=True)
         elif plan.feed != "pre":
             t0 = time.time()
-            st.add_events(plan.records_at(t0, t0))
+            add_events(plan.records_at(t0, t0))
             if plan.feed == "burst":
                 send_all(sqs, qurl, plan.changes, t0)
             else:
@@ -825,6 +868,11 @@ def measure(r, sqs, st, qname, qurl, workers, findings):
     r.decided_at = max(first_seen[c.rid] for c in plan.changes) if all(
         c.rid in first_seen for c in plan.changes) and plan.changes else float("nan")
     r.wrong = sorted((rid, verdicts.get(rid), c.kind) for rid, c in by.items() if verdicts.get(rid) != c.kind)
+    # with the stream: each human change's verdict (JSON lines, sampled every
+    # sample_s) after both it and its event were sent
+    r.stream_latency = sorted(first_seen[c.rid] - max(c.sent_at, r.events_sent_at) for c in plan.changes
+                              if c.kind == "human" and c.rid in first_seen and c.sent_at) \
+        if r.opts.stream else []
     # Slack
     posts = st.get("/_posts")
     texts = [(p["time"], json.dumps(p["payload"])) for p in posts]

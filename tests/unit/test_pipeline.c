@@ -64,12 +64,11 @@ static char *s_iso(int64_t ms)
     return strdup(buf);
 }
 
-static void s_add_event(struct wc_event_list *l, const struct ev_spec *e)
+/* The CloudTrail record of event e. */
+static cJSON *s_record(const struct ev_spec *e)
 {
-    cJSON *root = cJSON_CreateObject(), *events = cJSON_AddArrayToObject(root, "Events");
-    cJSON *ev = cJSON_CreateObject(), *rec = cJSON_CreateObject(), *ui, *res, *r;
-    char *iso = s_iso(e->time_ms), *rec_text, *text;
-    char err[256];
+    cJSON *rec = cJSON_CreateObject(), *ui;
+    char *iso = s_iso(e->time_ms);
 
     cJSON_AddStringToObject(rec, "eventVersion", "1.08");
     ui = cJSON_AddObjectToObject(rec, "userIdentity");
@@ -106,6 +105,17 @@ static void s_add_event(struct wc_event_list *l, const struct ev_spec *e)
     cJSON_AddBoolToObject(rec, "readOnly", e->read_only);
     cJSON_AddStringToObject(rec, "eventType", "AwsApiCall");
     cJSON_AddStringToObject(rec, "recipientAccountId", ACCOUNT);
+    free(iso);
+    return rec;
+}
+
+static void s_add_event(struct wc_event_list *l, const struct ev_spec *e)
+{
+    cJSON *root = cJSON_CreateObject(), *events = cJSON_AddArrayToObject(root, "Events");
+    cJSON *ev = cJSON_CreateObject(), *rec = s_record(e), *res, *r;
+    char *rec_text, *text;
+    char err[256];
+
     rec_text = cJSON_PrintUnformatted(rec);
     cJSON_AddItemToArray(events, ev);
     cJSON_AddStringToObject(ev, "EventId", e->id);
@@ -124,7 +134,29 @@ static void s_add_event(struct wc_event_list *l, const struct ev_spec *e)
     cJSON_free(rec_text);
     cJSON_Delete(rec);
     cJSON_Delete(root);
+}
+
+/* Event e as the events queue delivers it: EventBridge's "AWS API Call via
+ * CloudTrail", the security group named in requestParameters. */
+static struct wc_str s_stream_body(const struct ev_spec *e, char **keep)
+{
+    cJSON *root = cJSON_CreateObject(), *rec = s_record(e), *rp;
+    char *iso = s_iso(e->time_ms);
+
+    rp = cJSON_AddObjectToObject(rec, "requestParameters");
+    cJSON_AddStringToObject(rp, "groupId", e->resource);
+    cJSON_AddStringToObject(root, "version", "0");
+    cJSON_AddStringToObject(root, "id", e->id);
+    cJSON_AddStringToObject(root, "detail-type", "AWS API Call via CloudTrail");
+    cJSON_AddStringToObject(root, "source", "aws.ec2");
+    cJSON_AddStringToObject(root, "account", ACCOUNT);
+    cJSON_AddStringToObject(root, "time", iso);
+    cJSON_AddStringToObject(root, "region", e->region ? e->region : "eu-west-1");
+    cJSON_AddItemToObject(root, "detail", rec);
+    *keep = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
     free(iso);
+    return wc_str_from_cstr(*keep);
 }
 
 /* A raw-delivery Config change notification in account. */
@@ -346,6 +378,7 @@ struct world_opts {
     const char *allowed_bucket;
     int periodic_window_h;   /* 0: the default (24) */
     bool capture_log;        /* the pipeline's log lines into w->log */
+    int64_t stream_grace_ms; /* > 0: the event stream on, with this grace */
 };
 
 static void s_push_if(struct wc_strlist *l, const char *v)
@@ -403,6 +436,8 @@ static struct world *s_world(const struct world_opts *wo)
     o.digest_ms = wo->digest_ms;
     o.sched.no_scan = wo->no_scan;
     o.dry_run = wo->dry_run;
+    o.stream = wo->stream_grace_ms > 0;
+    o.stream_grace_ms = wo->stream_grace_ms;
     ports.clock = &w->wclock;
     ports.ledger = w->ledger;
     ports.notifiers = w->ntp;
@@ -1279,6 +1314,136 @@ static void test_dry_run_touches_nothing(void **state)
 }
 
 /* w's pipeline again (one notifier, defaults), over another ledger. */
+/* --- the event stream ----------------------------------------------------------- */
+
+static int s_stream(struct world *w, const struct ev_spec *e, enum wc_evstream_kind *kind)
+{
+    char *keep = NULL;
+    int rc = wc_pipeline_stream(w->p, s_stream_body(e, &keep), kind);
+
+    cJSON_free(keep);
+    return rc;
+}
+
+static const struct ev_spec s_alice_ev = {.id = "ev-1", .name = "AuthorizeSecurityGroupIngress",
+                                          .time_ms = T0 - 62000, .resource = "sg-1",
+                                          .who = "alice"};
+
+/* Its event came first: the change is decided from the stream, no
+ * LookupEvents call, the same verdict and post as the lookup path. */
+static void test_stream_event_first(void **state)
+{
+    struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = HUMAN_ONLY}},
+                            .stream_grace_ms = 60000};
+    struct world *w = s_world(&wo);
+    struct wc_pipeline_stats st;
+    enum wc_evstream_kind kind = 0;
+    struct msg_rec *r;
+
+    (void)state;
+    assert_int_equal(s_stream(w, &s_alice_ev, &kind), WC_OK);
+    assert_int_equal(kind, WC_EVSTREAM_EVENT);
+    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 1);
+    s_run(w, 10000);
+    assert_int_equal(r->fate, F_DELETED);
+    assert_int_equal(w->lookups, 0);
+    assert_int_equal(w->decided, 1);
+    assert_int_equal(w->verdicts[0], WC_VERDICT_HUMAN);
+    assert_int_equal(s_posts_naming(w, 0, "sg-1"), 1);
+    wc_pipeline_get_stats(w->p, &st);
+    assert_int_equal(st.stream_decided, 1);
+    assert_int_equal(st.stream_fallbacks, 0);
+    s_world_free(w);
+}
+
+/* The change came first: it waits (no lookup) and is decided the moment its
+ * event arrives. */
+static void test_stream_event_later(void **state)
+{
+    struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = HUMAN_ONLY}},
+                            .stream_grace_ms = 60000};
+    struct world *w = s_world(&wo);
+    struct msg_rec *r;
+
+    (void)state;
+    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 1);
+    w->clock.now += 5000;
+    while (s_step(w))
+        ;
+    assert_int_equal(w->decided, 0);
+    assert_int_equal(w->lookups, 0);
+    assert_int_equal(wc_pipeline_in_hand(w->p), 1);
+    /* an event on another group, and a read-only one on this: not it */
+    assert_int_equal(s_stream(w, &(struct ev_spec){.id = "ev-0", .name = "AuthorizeSecurityGroupIngress", .time_ms = T0 - 61000, .resource = "sg-2", .who = "bob"}, NULL), WC_OK);
+    assert_int_equal(s_stream(w, &(struct ev_spec){.id = "ev-r", .name = "DescribeSecurityGroups", .time_ms = T0 - 61000, .resource = "sg-1", .who = "bob", .read_only = true}, NULL), WC_OK);
+    while (s_step(w))
+        ;
+    assert_int_equal(w->decided, 0);
+    assert_int_equal(s_stream(w, &s_alice_ev, NULL), WC_OK);
+    assert_int_equal(w->decided, 1); /* at once */
+    assert_int_equal(w->verdicts[0], WC_VERDICT_HUMAN);
+    s_run(w, 10000);
+    assert_int_equal(r->fate, F_DELETED);
+    assert_int_equal(w->lookups, 0);
+    s_world_free(w);
+}
+
+/* The stream missed it (EventBridge is best effort): after the grace,
+ * LookupEvents, and the verdict it gives. */
+static void test_stream_missed_falls_back(void **state)
+{
+    struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = HUMAN_ONLY}},
+                            .stream_grace_ms = 30000};
+    struct world *w = s_world(&wo);
+    struct wc_pipeline_stats st;
+    struct msg_rec *r;
+
+    (void)state;
+    r = s_alice_sg1(w); /* in CloudTrail, never on the stream */
+    w->clock.now += 29000;
+    while (s_step(w))
+        ;
+    assert_int_equal(w->lookups, 0);
+    s_run(w, 20000);
+    assert_true(w->lookups > 0);
+    assert_int_equal(r->fate, F_DELETED);
+    assert_int_equal(w->verdicts[0], WC_VERDICT_HUMAN);
+    wc_pipeline_get_stats(w->p, &st);
+    assert_int_equal(st.stream_decided, 0);
+    assert_int_equal(st.stream_fallbacks, 1);
+    s_world_free(w);
+}
+
+/* Malformed stream messages are left for redrive, other kinds ignored; the
+ * stream off refuses; a change waiting on the stream is released at
+ * shutdown. */
+static void test_stream_bad_input_and_shutdown(void **state)
+{
+    struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = HUMAN_ONLY}},
+                            .stream_grace_ms = 60000};
+    struct world *w = s_world(&wo);
+    struct world *off;
+    enum wc_evstream_kind kind = 0;
+    struct msg_rec *r;
+
+    (void)state;
+    assert_true(wc_pipeline_stream(w->p, wc_str_from_cstr("{not json"), &kind) < 0);
+    assert_true(s_stream(w, &(struct ev_spec){.id = "ev-r", .name = "DescribeSecurityGroups", .time_ms = T0 - 61000, .resource = "sg-1", .who = "bob", .read_only = true}, &kind) == WC_OK);
+    assert_int_equal(kind, WC_EVSTREAM_READ_ONLY);
+    off = s_world(&(struct world_opts){.n_nts = 1, .nts = {{.verdicts = HUMAN_ONLY}}});
+    assert_true(s_stream(off, &s_alice_ev, NULL) < 0);
+    s_world_free(off);
+    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 1);
+    while (s_step(w))
+        ;
+    wc_pipeline_shutdown(w->p);
+    s_run(w, 5000);
+    assert_int_equal(r->fate, F_RELEASED);
+    assert_int_equal(r->release_s, 0);
+    assert_int_equal(w->lookups, 0);
+    s_world_free(w);
+}
+
 static void s_use_ledger(struct world *w, struct wc_ledger *ledger)
 {
     struct wc_pipeline_options o = {.schedule = {30, 900, 300}, .lease_s = 30, .max_in_hand = 8};
@@ -1801,6 +1966,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_outcomes),
+        cmocka_unit_test(test_stream_event_first),
+        cmocka_unit_test(test_stream_event_later),
+        cmocka_unit_test(test_stream_missed_falls_back),
+        cmocka_unit_test(test_stream_bad_input_and_shutdown),
         cmocka_unit_test(test_malformed_left_for_redrive),
         cmocka_unit_test(test_not_a_change_deleted),
         cmocka_unit_test(test_subscription_confirmation_left),
