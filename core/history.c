@@ -702,7 +702,10 @@ static void s_config_error(struct wc_history *h, int rc, const char *code, const
 {
     char where[96];
 
-    snprintf(where, sizeof(where), "account %s, %s", s_or(h->account, "(own)"), h->region);
+    if (h->account)
+        snprintf(where, sizeof(where), "account %s, %s", h->account, h->region);
+    else
+        snprintf(where, sizeof(where), "your account, %s", h->region);
     if (code && strcmp(code, "ResourceNotDiscoveredException") == 0) {
         s_fail(h, WC_ERR_NOT_FOUND,
                "%s %s is not recorded by AWS Config in %s (ResourceNotDiscoveredException): "
@@ -906,8 +909,13 @@ static const char *s_who(const struct wc_finding *f)
 
     if (!m)
         return NULL;
-    return s_or(m->cls.actor.session_name,
-                s_or(m->cls.actor.name, s_or(m->cls.actor.arn, "unknown principal")));
+    /* a person is their session (SSO: the user), automation its role or
+     * user, a service its name */
+    if (m->cls.cls == WC_CLASS_HUMAN)
+        return s_or(m->cls.actor.session_name,
+                    s_or(m->cls.actor.name, s_or(m->cls.actor.arn, "unknown principal")));
+    return s_or(m->cls.actor.name,
+                s_or(m->cls.actor.session_name, s_or(m->cls.actor.arn, "unknown principal")));
 }
 
 /* A property's path as shown: "Configuration." left out. */
