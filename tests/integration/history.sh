@@ -21,7 +21,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-N=16
+N=17
 echo "1..$N"
 n=0
 ok()     { n=$((n + 1)); echo "ok $n - $1"; }
@@ -215,7 +215,34 @@ if [ "$rc" = 1 ] && grep -q InvalidSignatureException "$tmp/err" && ! grep -q wr
     ok "a wrong secret: InvalidSignatureException from the stand-in's SigV4 check, secret not shown"
 else not_ok "wrong secret (rc=$rc)"; fi
 
-# 16: rate-limited like the worker
+# 16: the stand-in as the API model says: botocore's own Config client
+if /usr/bin/python3 - "$url" "$good" <<'PY'
+import sys
+import botocore.session
+url, secret = sys.argv[1], sys.argv[2]
+c = botocore.session.get_session().create_client(
+    "config", region_name="eu-west-1", endpoint_url=url, aws_access_key_id="AKIDEXAMPLE",
+    aws_secret_access_key=secret)
+assert c.meta.service_model.signing_name == "config"
+pages = list(c.get_paginator("get_resource_config_history").paginate(
+    resourceType="AWS::EC2::SecurityGroup", resourceId="sg-0a1b2c3d4e5f60718",
+    chronologicalOrder="Forward"))
+items = [i for p in pages for i in p["configurationItems"]]
+assert len(pages) == 3 and len(items) == 8, (len(pages), len(items))
+times = [i["configurationItemCaptureTime"] for i in items]
+assert times == sorted(times) and times[0].tzinfo is not None, times
+assert items[0]["configurationItemStatus"] == "ResourceDiscovered"
+assert isinstance(items[0]["configuration"], str) and items[0]["tags"] == {"team": "web"}
+try:
+    c.get_resource_config_history(resourceType="AWS::EC2::SecurityGroup", resourceId="sg-404")
+    raise SystemExit("no error")
+except c.exceptions.ResourceNotDiscoveredException:
+    pass
+PY
+then ok "botocore's Config client pages through the stand-in (3 pages, 8 items) and gets its errors"
+else not_ok "botocore against the Config stand-in"; fi
+
+# 17: rate-limited like the worker
 st=$(stats)
 if python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(0 if s["calls"] > 0 and s["throttled"] == 0 else 1)' "$st"; then
     ok "no LookupEvents call was throttled ($(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["calls"])' "$st") calls)"
