@@ -332,6 +332,11 @@ int wc_cmd_history(int argc, char **argv)
             fprintf(stderr, "whochanged history: %s\n", herr);
             goto out;
         }
+        if (!wc_history_finished(h)) {
+            fprintf(stderr, "whochanged history: stopped with %zu change(s) still undecided\n",
+                    st.items - r.printed);
+            goto out;
+        }
         if (st.truncated)
             fprintf(stderr, "whochanged history: stopped after %zu changes: narrow --since "
                     "and --until for the rest\n", st.items);

@@ -556,14 +556,16 @@ static const char *s_or(const char *a, const char *b)
 
 /* HOOK(periodic recording): an item recorded with recordingFrequency DAILY
  * was changed at some time in the period before its capture. The change
- * window of core/change.h (wc_change_window, lookback_s) is being taught
- * that period on another branch; once it is in, set here
- *     if (wc_change_is_periodic(c) && h->o.periodic_window_s > 0)
- *         c->lookback_s = h->o.periodic_window_s;
- * (as the worker does from correlation.periodic_window_hours) and the
- * scheduler's per-resource lookups cover the period with no other change.
- * Until then such an item is looked up around its capture and its line
- * says it was recorded daily. */
+ * window of core/change.h is being taught that period on another branch
+ * (wt/render: wc_change.lookback_s, wc_change_window, wc_change_is_periodic,
+ * policy.periodic_window_h). Once it is merged, the parser already gives such
+ * an item the default period (24 h); this hook then takes the configured
+ * one, as the pipeline does before wc_sched_add:
+ *     if (wc_change_is_periodic(c))
+ *         c->lookback_s = h->policy.periodic_window_h * 3600;
+ * and the scheduler's per-resource lookups cover the period with no other
+ * change here. Until then such an item is looked up around its capture and
+ * its line says it was recorded daily. */
 static void s_periodic_hook(const struct wc_history *h, struct wc_change *c)
 {
     (void)h;

@@ -80,9 +80,6 @@ struct wc_history_options {
     struct wc_sched_options sched; /* rate, wall_offset_ms; skew_s is the policy's,
                                     * no_scan is forced (one resource) */
     size_t max_items;            /* 0: WC_HISTORY_MAX_ITEMS */
-    /* The period of periodic recording (correlation.periodic_window_hours
-     * in seconds); 0: the default. Used once the change window knows it. */
-    int periodic_window_s;
 };
 
 enum wc_history_action_kind {
