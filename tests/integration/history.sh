@@ -242,8 +242,11 @@ PY
 then ok "botocore's Config client pages through the stand-in (3 pages, 8 items) and gets its errors"
 else not_ok "botocore against the Config stand-in"; fi
 
-# 17: rate-limited like the worker
+# 17: rate-limited like the worker: about 8 lookups a run, each process
+# spacing its calls 10% under the stand-in's strict 2 a second. Unpaced,
+# most calls of a run would be throttled; a loaded machine's scheduling
+# jitter may still cost one or two over the whole script.
 st=$(stats)
-if python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(0 if s["calls"] > 0 and s["throttled"] == 0 else 1)' "$st"; then
-    ok "no LookupEvents call was throttled ($(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["calls"])' "$st") calls)"
+if python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(0 if s["calls"] >= 30 and s["throttled"] <= 2 else 1)' "$st"; then
+    ok "LookupEvents paced: $(python3 -c 'import json,sys; s=json.loads(sys.argv[1]); print("%d calls, %d throttled" % (s["calls"], s["throttled"]))' "$st")"
 else not_ok "LookupEvents throttled: $st"; fi
