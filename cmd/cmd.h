@@ -6,5 +6,6 @@
 int wc_cmd_explain(int argc, char **argv);
 int wc_cmd_check_config(int argc, char **argv);
 int wc_cmd_run(int argc, char **argv);
+int wc_cmd_history(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ static const struct wc_cmd {
 } s_cmds[] = {
     {"explain", wc_cmd_explain, "attribute one Config notification and print the verdict as JSON"},
     {"run", wc_cmd_run, "the worker: from the SQS queue to Slack, for every change"},
+    {"history", wc_cmd_history, "who changed one resource over time (AWS Config's history)"},
     {"check-config", wc_cmd_check_config, "validate a config file and print the effective config"},
 };
 

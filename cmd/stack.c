@@ -8,7 +8,7 @@
 #include "aws/http_curl.h"
 #include "core/err.h"
 
-static const char *const s_services[] = {"sqs", "cloudtrail", "sts", "s3"};
+static const char *const s_services[] = {"sqs", "cloudtrail", "sts", "s3", "config"};
 
 static const char *s_profile_get(void *ctx, const char *section, const char *key)
 {

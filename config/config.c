@@ -27,14 +27,15 @@
 #include "core/http.h"
 #include "core/str.h"
 
-#define S_NSERVICES 4
+#define S_NSERVICES 5
 #define S_MAP_MAX_ENTRIES 1000
 #define S_REDACTED WC_LOG_REDACTED
 /* Shorter secrets are refused: a short value is likely to occur in ordinary
  * log text, where the logger would mask it, and says little as a secret. */
 #define S_SECRET_MIN 8
 
-static const char *const s_services[S_NSERVICES] = {"sqs", "cloudtrail", "sts", "s3"};
+static const char *const s_services[S_NSERVICES] = {"sqs", "cloudtrail", "sts", "s3",
+                                                      "config"};
 static const char *const s_log_levels[] = {"trace", "debug", "info", "warn", "error", NULL};
 static const char *const s_log_formats[] = {"text", "json", NULL};
 
@@ -142,6 +143,7 @@ static const struct s_key s_endpoint_keys[] = {
     {"cloudtrail", S_ENDPOINT, CFG(endpoints[1]), 0, 0, 0, NULL, NULL},
     {"sts", S_ENDPOINT, CFG(endpoints[2]), 0, 0, 0, NULL, NULL},
     {"s3", S_ENDPOINT, CFG(endpoints[3]), 0, 0, 0, NULL, NULL},
+    {"config", S_ENDPOINT, CFG(endpoints[4]), 0, 0, 0, NULL, NULL}, /* whochanged history */
     S_END,
 };
 

@@ -16,6 +16,7 @@
 #include "core/awsid.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/notification_internal.h"
 #include "core/summary.h"
 
 /* Identity fields (ids, names, ARNs, account, region, status) longer than
@@ -906,6 +907,31 @@ out:
     }
     *out = n;
     return WC_OK;
+}
+
+int wc_change_from_item(const cJSON *item, const cJSON *diff, int64_t now_ms,
+                        struct wc_change *out, char *errbuf, size_t errlen)
+{
+    struct s_hints hints = {{0}, {0}};
+    int rc;
+
+    if (errbuf && errlen)
+        errbuf[0] = '\0';
+    if (!out)
+        return WC_ERR_INVALID;
+    memset(out, 0, sizeof(*out));
+    if (!cJSON_IsObject(item)) {
+        s_err(errbuf, errlen, "configurationItem is %s, expected an object", s_type_name(item));
+        return WC_ERR_INVALID;
+    }
+    if ((rc = s_parse_item(item, diff, false, &hints, out, errbuf, errlen)) == WC_OK)
+        rc = s_validate_change(out, now_ms, errbuf, errlen);
+    if (rc != WC_OK) {
+        if (rc == WC_ERR_NOMEM)
+            s_err(errbuf, errlen, "out of memory parsing the configuration item");
+        wc_change_clean_up(out);
+    }
+    return rc;
 }
 
 int wc_notification_parse_oversized_object(struct wc_str json, struct wc_notification **out,

@@ -65,8 +65,14 @@ WORKER_ACTIONS = {
     "s3:GetObject", "sts:AssumeRole",
 }
 
+# `whochanged history` (a person runs it): its own policy, not the worker's.
+HISTORY_ACTIONS = {"config:GetResourceConfigHistory", "cloudtrail:LookupEvents", "sts:AssumeRole"}
+# Actions IAM accepts only with Resource "*" (no resource-level permissions).
+STAR_ONLY = {"cloudtrail:LookupEvents", "config:GetResourceConfigHistory"}
+
 def check_least_privilege(sts, where):
-    """No wildcard actions, no Not*, Resource "*" only for LookupEvents."""
+    """No wildcard actions, no Not*, Resource "*" only for the actions that
+    take no other (LookupEvents, GetResourceConfigHistory)."""
     for s in sts:
         need(s.get("Effect") in ("Allow", "Deny"), f"{where}: bad Effect in {s}")
         for k in ("NotAction", "NotResource", "NotPrincipal"):
@@ -78,8 +84,8 @@ def check_least_privilege(sts, where):
         if s.get("Effect") == "Allow" and "Resource" in s:
             res = as_list(s["Resource"])
             if "*" in res:
-                need(set(acts) == {"cloudtrail:LookupEvents"},
-                     f"{where}: Resource \"*\" for {acts} (only LookupEvents needs it)")
+                need(set(acts) <= STAR_ONLY,
+                     f"{where}: Resource \"*\" for {acts} (only {sorted(STAR_ONLY)} need it)")
 
 def actions_of(sts):
     out = set()
@@ -216,15 +222,30 @@ def check_dockerignore():
 
 def check(name):
     if name == "iam_json":
-        for f in ("iam-policy.json", "iam-reader-policy.json", "iam-reader-trust-policy.json"):
+        for f in ("iam-policy.json", "iam-reader-policy.json", "iam-reader-trust-policy.json",
+                  "iam-history-policy.json"):
             statements(load_json(f))
     elif name == "iam_worker_actions":
         got = actions_of(statements(load_json("iam-policy.json")))
         need(got == WORKER_ACTIONS,
              f"missing {sorted(WORKER_ACTIONS - got)}, extra {sorted(got - WORKER_ACTIONS)}")
     elif name == "iam_least_privilege":
-        for f in ("iam-policy.json", "iam-reader-policy.json", "iam-reader-trust-policy.json"):
+        for f in ("iam-policy.json", "iam-reader-policy.json", "iam-reader-trust-policy.json",
+                  "iam-history-policy.json"):
             check_least_privilege(statements(load_json(f)), f)
+    elif name == "iam_history":
+        sts = statements(load_json("iam-history-policy.json"))
+        got = actions_of(sts)
+        need(got == HISTORY_ACTIONS,
+             f"missing {sorted(HISTORY_ACTIONS - got)}, extra {sorted(got - HISTORY_ACTIONS)}")
+        r = resources_by_action(sts)
+        need(r["config:GetResourceConfigHistory"] == ["*"], "GetResourceConfigHistory: Resource \"*\"")
+        need(r["sts:AssumeRole"] == ["arn:aws:iam::*:role/whochanged-history"],
+             f"sts:AssumeRole on {r['sts:AssumeRole']}: only the history role")
+        # the worker and its reader role make no Config call
+        for f in ("iam-policy.json", "iam-reader-policy.json"):
+            need(not any(a.startswith("config:") for a in actions_of(statements(load_json(f)))),
+                 f"{f} grants a Config action: history has its own policy")
     elif name == "iam_worker_resources":
         r = resources_by_action(statements(load_json("iam-policy.json")))
         need(r["cloudtrail:LookupEvents"] == ["*"], "LookupEvents: Resource must be \"*\"")
@@ -562,7 +583,8 @@ check_unit_verify() {
 checks=(
     "iam policies are valid JSON policy documents|py iam_json"
     "worker policy grants exactly the worker's actions|py iam_worker_actions"
-    "no wildcard actions; Resource * only for cloudtrail:LookupEvents|py iam_least_privilege"
+    "no wildcard actions; Resource * only for LookupEvents and GetResourceConfigHistory|py iam_least_privilege"
+    "history policy: GetResourceConfigHistory, LookupEvents, the history role; the worker's none of it|py iam_history"
     "worker policy resources: the queue, the Config bucket's AWSLogs/, the reader role|py iam_worker_resources"
     "reader role: LookupEvents only; trusts the worker role with an ExternalId|py iam_reader"
     "cloudformation.yaml parses (CloudFormation tags) with a ConfigBucketName parameter|py cfn_yaml"

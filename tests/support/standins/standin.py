@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Local stand-ins for the services whochanged talks to, for tests and the
-demo: CloudTrail LookupEvents, STS, S3 GetObject, IMDSv2, ECS container
+demo: CloudTrail LookupEvents, AWS Config GetResourceConfigHistory, STS, S3 GetObject, IMDSv2, ECS container
 credentials, IAM Identity Center (portal and OIDC), Slack and a generic
 webhook receiver. One process, one port on
 127.0.0.1, roles chosen by flags. Every AWS request's SigV4 signature is
@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import awsauth  # noqa: E402
 import cloudtrail  # noqa: E402
+import configservice  # noqa: E402
 import creds  # noqa: E402
 import notify  # noqa: E402
 import s3  # noqa: E402
@@ -44,7 +45,7 @@ from common import (Clock, Faults, Hang, Recorder, Request, Reset, Response,  # 
 
 MAX_BODY = 16 * 1024 * 1024
 _WEBHOOK_SECRET_RE = re.compile(r"(/services/[^/\s]+/[^/\s]+/)[^\s?\"]+")
-ROLES = ("cloudtrail", "sts", "s3", "imds", "ecs", "sso", "slack", "webhook")
+ROLES = ("cloudtrail", "sts", "s3", "imds", "ecs", "sso", "slack", "webhook", "config")
 
 
 class Stats:
@@ -124,6 +125,12 @@ class App:
                                             args.ct_retention_days)
             for path in args.events or []:
                 self.ct.add_records(cloudtrail.load_events(path), 0.0)
+        self.config = None
+        if "config" in self.enabled:
+            self.config = configservice.Config(self.clock, self.stats, args.config_rate,
+                                               args.config_max_page, args.config_deny)
+            for path in args.config_history or []:
+                self.config.add_items(configservice.load_items(path))
         self.sts = None
         if "sts" in self.enabled:
             token = args.web_identity_token
@@ -230,7 +237,12 @@ class App:
                 fault, reset = self._take_fault(role)
                 return role, reset or svc.handle(req, fault)
 
-        if req.header("X-Amz-Target") is not None:
+        target = req.header("X-Amz-Target")
+        if target is not None and target.startswith(configservice.TARGET_PREFIX):
+            if self.config is None:
+                return "config", configservice._err("UnknownOperationException", "")
+            return "config", self._aws(req, "config", self.config, configservice.auth_error)
+        if target is not None:
             if self.ct is None:
                 return "cloudtrail", cloudtrail._err("UnknownOperationException", "")
             return "cloudtrail", self._aws(req, "cloudtrail", self.ct, cloudtrail.auth_error)
@@ -357,7 +369,7 @@ class Handler(BaseHTTPRequestHandler):
             entry["region"] = principal.region
             entry["akid"] = principal.akid
             entry["cred_source"] = principal.cred.source  # static, sts:…, imds, ecs, sso
-        if role == "cloudtrail" and body:
+        if role in ("cloudtrail", "config") and body:
             try:
                 entry["request"] = json.loads(body)
             except ValueError:
@@ -379,7 +391,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         entry["status"] = resp.status
-        if role == "cloudtrail" and resp.status >= 400:
+        if role in ("cloudtrail", "config") and resp.status >= 400:
             try:  # which error (ThrottlingException, ...), for the request log
                 entry["error"] = json.loads(resp.body).get("__type")
             except (ValueError, AttributeError):
@@ -436,6 +448,15 @@ def parse_args(argv):
                    help="LookupEvents requests per second per account-region")
     g.add_argument("--ct-retention-days", type=float, default=0,
                    help="hide events older than this (0: keep all)")
+    g = ap.add_argument_group("AWS Config")
+    g.add_argument("--config-history", action="append", metavar="FILE",
+                   help="JSON list of configuration items (GetResourceConfigHistory)")
+    g.add_argument("--config-rate", type=float, default=5.0,
+                   help="GetResourceConfigHistory requests per second per account-region")
+    g.add_argument("--config-max-page", type=int, default=100,
+                   help="items answered per page at most, whatever the limit asked (1-100)")
+    g.add_argument("--config-deny", action="append", metavar="AKID",
+                   help="access key refused with AccessDeniedException")
     g = ap.add_argument_group("STS")
     g.add_argument("--role", action="append", metavar="ARN",
                    help="assumable role (default: any well-formed role ARN)")
