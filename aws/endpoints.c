@@ -95,6 +95,7 @@ static const struct s_service {
     {"s3", "AWS_ENDPOINT_URL_S3", "s3", "s3", "s3-fips"},
     {"sso", "AWS_ENDPOINT_URL_SSO", "sso", "portal.sso", "portal.sso-fips"},
     {"sso-oidc", "AWS_ENDPOINT_URL_SSO_OIDC", "sso_oidc", "oidc", "oidc-fips"},
+    {"dynamodb", "AWS_ENDPOINT_URL_DYNAMODB", "dynamodb", "dynamodb", "dynamodb-fips"},
 };
 
 #define S_N_SERVICES (sizeof(s_services) / sizeof(s_services[0]))
