@@ -63,7 +63,7 @@ class Env:
             json.dump([], f)
         env = dict(os.environ, STANDIN_LOG=os.path.join(TMP, "standin.log"))
         _, st_port = start([os.path.join(ROOT, "tests/support/standins/start"),
-                            "--cloudtrail", "--slack", "--slack-rate", "0", "--dynamodb",
+                            "--cloudtrail", "--sts", "--slack", "--slack-rate", "0", "--dynamodb",
                             "--dynamodb-upstream", "http://127.0.0.1:%d" % dl_port,
                             "--events", os.path.join(TMP, "events.json"), "--state-dir", TMP], env)
         self.st = "http://127.0.0.1:%d" % st_port
@@ -133,23 +133,32 @@ class Env:
         with open(path, "w") as f:
             f.write("""region: us-east-1
 queue_url: "%s"
-endpoints: {sqs: "%s", cloudtrail: "%s", dynamodb: "%s"}
+endpoints: {sqs: "%s", cloudtrail: "%s", dynamodb: "%s", sts: "%s"}
 correlation: {skew_seconds: 180, retry_initial_seconds: 1, retry_for_seconds: 8, digest_seconds: 0}
 state_dir: "%s"
 log_level: %s
 ledger: {type: dynamodb, table: %s}
 notifiers:
   - {type: slack, webhook_url: "%s/services/T0E2E/B0E2E/e2esecret", verdicts: [human]}
-""" % (self.queue_url(q), self.px, self.st, self.st, state, level, table, self.st))
+""" % (self.queue_url(q), self.px, self.st, self.st, self.st, state, level, table, self.st))
         os.chmod(path, 0o600)
         return path
 
-    def run(self, name, q, once=False, wait=False, timeout=60, secret=SECRET, **kw):
+    def env(self, secret=SECRET):
         env = {"PATH": os.environ["PATH"], "HOME": TMP, "AWS_EC2_METADATA_DISABLED": "true",
                "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": secret}
         for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
             if k in os.environ:
                 env[k] = os.environ[k]
+        return env
+
+    def check_online(self, name, q, **kw):
+        r = subprocess.run([BIN, "check-config", "--config", self.config(name, q, **kw), "--online"],
+                           env=self.env(), capture_output=True, text=True, timeout=60)
+        return r.returncode, r.stdout
+
+    def run(self, name, q, once=False, wait=False, timeout=60, secret=SECRET, **kw):
+        env = self.env(secret)
         args = [BIN, "run", "--config", self.config(name, q, **kw)] + (["--once"] if once else [])
         errlog = open(os.path.join(TMP, "worker-%s.log" % name), "a")
         p = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=errlog)
@@ -278,6 +287,16 @@ def table_missing_is_a_clear_error(e):
 
 
 @test
+def check_config_online_probes_the_table(e):
+    rc, out = e.check_online("cc-ok", "denied")
+    assert rc == 0, out
+    assert "ledger       ok (DynamoDB table %s in us-east-1: GetItem, PutItem)" % TABLE in out, out
+    rc, out = e.check_online("cc-missing", "denied", table="no-such-table")
+    assert rc == 1, out
+    assert "ledger       FAILED: ledger: DynamoDB table no-such-table does not exist in us-east-1" in out, out
+
+
+@test
 def access_denied_is_a_clear_error(e):
     try:
         e.deny(["PutItem"])
@@ -322,7 +341,7 @@ def put_denied_at_run_time_is_a_ledger_failure(e):
         assert e.received(mid)[1] == 0, "deleted although not recorded"
     finally:
         e.deny([])
-    until("the message recorded and deleted", lambda: e.received(mid)[1] == 1, 60)
+    until("the message recorded and deleted", lambda: e.received(mid)[1] == 1, 90)
     assert len(e.posts_for(g)) == 1, "posted again"
     assert e.item("slack#0", "ev-ledger-deny/" + g), "not recorded"
     p.send_signal(signal.SIGTERM)
