@@ -713,7 +713,7 @@ checked:
             return 1;
         }
     } else {
-        r->ledger = wc_statefile_ledger_open(wc_config_state_dir(r->cfg), 0, NULL, r->logger,
+        r->ledger = wc_statefile_ledger_open(wc_config_state_dir(r->cfg), 0, 0, NULL, r->logger,
                                              err, sizeof(err));
     }
     if (!r->ledger) {

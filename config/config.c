@@ -124,6 +124,8 @@ struct s_key {
 
 static const struct s_key s_correlation_keys[] = {
     {"skew_seconds", S_INT, CFG(policy.skew_s), 0, 1, 3600, NULL, NULL},
+    /* periodic recording (DAILY): how far before the capture to look (h) */
+    {"periodic_window_hours", S_INT, CFG(policy.periodic_window_h), 0, 1, 168, NULL, NULL},
     {"retry_for_seconds", S_INT, CFG(retry_for_s), 0, 0, 86400, NULL, NULL},
     {"retry_initial_seconds", S_INT, CFG(retry_initial_s), 0, 1, 3600, NULL, NULL},
     {"digest_seconds", S_INT, CFG(digest_s), 0, 0, 300, NULL, NULL},
@@ -187,6 +189,8 @@ static const struct s_key s_top_keys[] = {
     {"correlation", S_SECTION, 0, 0, 0, 0, NULL, s_correlation_keys},
     {"trusted", S_GLOBS, CFG(policy.trusted), 0, 0, 0, NULL, NULL},
     {"automation_user_agents", S_GLOBS, CFG(policy.automation_user_agents), 0, 0, 0, NULL, NULL},
+    /* tag keys naming who manages a resource (besides aws:cloudformation:stack-name) */
+    {"ownership_tags", S_GLOBS, CFG(policy.ownership_tags), 0, 0, 0, NULL, NULL},
     {"ignore", S_SECTION, 0, 0, 0, 0, NULL, s_ignore_keys},
     {"region", S_REGION, CFG(region), 0, 0, 0, NULL, NULL},
     {"endpoints", S_SECTION, 0, 0, 0, 0, NULL, s_endpoint_keys},

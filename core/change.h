@@ -19,8 +19,20 @@
 /* Limits applied while parsing (hostile or broken input stays bounded). */
 #define WC_NOTIFICATION_MAX_BYTES ((size_t)4 * 1024 * 1024)
 #define WC_CHANGE_MAX_PROPERTIES 50  /* more are counted, not kept */
-#define WC_CHANGE_VALUE_MAX 200      /* before/after rendered then truncated (bytes, UTF-8 safe) */
+/* before/after rendered then truncated (bytes, UTF-8 safe): long enough for
+ * a security-group rule or a short policy, which the notifiers show in a
+ * size-capped block; the readable summary (below) is taken from the whole
+ * value before the cut. */
+#define WC_CHANGE_VALUE_MAX 1000
 #define WC_CHANGE_MAX_RELATED 64
+/* The item's tags kept (for IaC ownership); longer keys or values are left out. */
+#define WC_CHANGE_MAX_TAGS 64
+#define WC_CHANGE_TAG_KEY_MAX 128
+#define WC_CHANGE_TAG_VALUE_MAX 256
+/* Periodic recording (recordingFrequency DAILY): the change happened within
+ * this long before the capture, unless correlation.periodic_window_hours
+ * says otherwise (the worker sets lookback_s from it). */
+#define WC_PERIODIC_WINDOW_DEFAULT_H 24
 /* Cap on the gunzipped S3 object of an oversized item (an item too large
  * for an SNS message, 256 KiB, is delivered this way). It is parsed whole:
  * cJSON takes many times the text's size (review finding 4), so the cap is
@@ -45,6 +57,13 @@ struct wc_changed_property {
     char *change;  /* "CREATE" | "UPDATE" | "DELETE" */
     char *before;  /* compact JSON of previousValue, truncated; NULL if absent/null */
     char *after;   /* compact JSON of updatedValue, truncated; NULL if absent/null */
+    /* What the values hold, readable, one item a line ('\n' between), taken
+     * from the whole value (core/summary.h): security-group rules as
+     * "tcp/22 from 0.0.0.0/0", policy statements as "Allow * to
+     * s3:GetObject on arn:..."; NULL when the value is not of a kind
+     * summarised. */
+    char *before_summary;
+    char *after_summary;
 };
 
 struct wc_change {
@@ -62,6 +81,19 @@ struct wc_change {
     struct wc_changed_property *props;
     size_t n_props;
     size_t n_props_total; /* before truncation to WC_CHANGE_MAX_PROPERTIES */
+    /* configurationItem.recordingFrequency ("CONTINUOUS", "DAILY"); NULL when
+     * absent (continuous recording, as before the field existed). */
+    char *recording_frequency;
+    /* The lookup window is [capture - lookback_s - skew, capture + skew]:
+     * 0 for continuous recording (the capture follows the change within
+     * minutes); for periodic recording the period before the capture in
+     * which the change happened (the parser sets the default, 24 h; the
+     * worker sets correlation.periodic_window_hours). */
+    int lookback_s;
+    /* configurationItem.tags, in the item's order (key i has value i); at
+     * most WC_CHANGE_MAX_TAGS, over-long ones left out. */
+    struct wc_strlist tag_keys;
+    struct wc_strlist tag_values;
 };
 
 /* Summary of an oversized notification: the item itself is in S3. */
@@ -77,6 +109,10 @@ struct wc_notification {
     char *message_type;   /* "ConfigurationItemChangeNotification", ... */
     char *sns_message_id; /* SNS MessageId or EventBridge id, when present */
     char *sns_topic_arn;  /* the SNS envelope's TopicArn, when present (WC_ENV_SNS) */
+    /* An SNS SubscriptionConfirmation or UnsubscribeConfirmation (kind
+     * WC_NOTE_OTHER, message_type the SNS Type): its SubscribeURL, which
+     * confirms the subscription when visited. NULL otherwise. */
+    char *sns_subscribe_url;
     /* For WC_NOTE_CHANGE: the full change. For WC_NOTE_OVERSIZED: the summary
      * fields (account, region, type, id, name, capture time, status, change
      * type) as far as the summary carries them. Unused for WC_NOTE_OTHER. */
@@ -115,6 +151,22 @@ int wc_notification_parse_oversized_object(struct wc_str json, struct wc_notific
  * Network Manager in us-west-2. The parser passes the item's ARN too, so a
  * GovCloud item of region "global" is looked up in us-gov-west-1. */
 const char *wc_lookup_region(const char *resource_type, const char *region);
+
+/* True for an SNS SubscriptionConfirmation or UnsubscribeConfirmation: the
+ * first message of a subscription, whose SubscribeURL someone must visit
+ * before any notification arrives. Never a change. */
+bool wc_notification_is_subscription(const struct wc_notification *n);
+
+/* True when the item was recorded periodically (recordingFrequency set and
+ * not CONTINUOUS): its capture time is not its change time. */
+bool wc_change_is_periodic(const struct wc_change *c);
+
+/* The window of CloudTrail events that may explain c:
+ * [capture - lookback_s - skew_s, capture + skew_s], in ms, inclusive. */
+void wc_change_window(const struct wc_change *c, int skew_s, int64_t *start_ms, int64_t *end_ms);
+
+/* Tag value of c for key (exact), or NULL. */
+const char *wc_change_tag(const struct wc_change *c, const char *key);
 
 void wc_change_clean_up(struct wc_change *c);
 /* Deep copy. */

@@ -214,6 +214,25 @@ static int s_arn_session(const char *arn, char **role, char **session)
     return WC_OK;
 }
 
+/* sessionContext.attributes.mfaAuthenticated ("true"/"false", or a
+ * boolean) as WC_MFA_*. Shown, never acted on: an odd type is "unknown",
+ * not a reason to skip the record. */
+static int s_parse_mfa(const cJSON *sc)
+{
+    const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(sc, "attributes");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(attrs, "mfaAuthenticated");
+
+    if (cJSON_IsBool(v))
+        return cJSON_IsTrue(v) ? WC_MFA_YES : WC_MFA_NO;
+    if (cJSON_IsString(v) && v->valuestring) {
+        if (strcasecmp(v->valuestring, "true") == 0)
+            return WC_MFA_YES;
+        if (strcasecmp(v->valuestring, "false") == 0)
+            return WC_MFA_NO;
+    }
+    return WC_MFA_UNKNOWN;
+}
+
 static int s_parse_identity(struct s_ctx *c, const char *where, const cJSON *rec,
                             struct wc_user_identity *id)
 {
@@ -243,6 +262,7 @@ static int s_parse_identity(struct s_ctx *c, const char *where, const cJSON *rec
             return rc;
         if ((rc = s_get_str(c, where, sc, "sourceIdentity", &id->identity_store_user)) != WC_OK)
             return rc;
+        id->mfa = s_parse_mfa(sc);
     }
     /* onBehalfOf.userId (IAM Identity Center) wins over sourceIdentity. */
     if (obo && (rc = s_get_str(c, where, obo, "userId", &id->identity_store_user)) != WC_OK)
@@ -741,6 +761,7 @@ int wc_event_copy(struct wc_event *dst, const struct wc_event *src)
     dst->event_time_ms = src->event_time_ms;
     dst->read_only = src->read_only;
     dst->session_credential_from_console = src->session_credential_from_console;
+    di->mfa = si->mfa;
     ok = s_dup(&dst->event_id, src->event_id) && s_dup(&dst->event_name, src->event_name) &&
          s_dup(&dst->event_source, src->event_source) &&
          s_dup(&dst->event_type, src->event_type) &&

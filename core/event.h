@@ -37,7 +37,13 @@ struct wc_user_identity {
     char *issuer_user_name;
     char *session_name;  /* last path element of an assumed-role/federated ARN */
     char *identity_store_user; /* onBehalfOf / sourceIdentity when present */
+    int mfa;             /* sessionContext.attributes.mfaAuthenticated: WC_MFA_* */
 };
+
+/* Whether the session was signed in with MFA, as CloudTrail says. */
+#define WC_MFA_UNKNOWN 0 /* not given (long-term access keys, services) */
+#define WC_MFA_NO 1
+#define WC_MFA_YES 2
 
 struct wc_event {
     char *event_id;

@@ -12,6 +12,16 @@ bool wc_ledger_accepted(struct wc_ledger *l, const char *notifier_id, const char
     return l->vtable->accepted(l, notifier_id, subject);
 }
 
+bool wc_ledger_accepted_thorough(struct wc_ledger *l, const char *notifier_id,
+                                 const char *subject)
+{
+    if (!l || !l->vtable || !notifier_id || !subject)
+        return false;
+    if (!l->vtable->accepted_thorough)
+        return wc_ledger_accepted(l, notifier_id, subject);
+    return l->vtable->accepted_thorough(l, notifier_id, subject);
+}
+
 int wc_ledger_record(struct wc_ledger *l, const char *notifier_id, const char *subject)
 {
     if (!l || !l->vtable || !l->vtable->record || !notifier_id || !subject)
@@ -67,7 +77,7 @@ struct wc_ledger *wc_ledger_memory_new(int64_t ttl_ms)
 
     if (!m)
         return NULL;
-    if (!(m->set = wc_dedup_new(ttl_ms, NULL))) {
+    if (!(m->set = wc_dedup_new(ttl_ms, 0, NULL))) {
         free(m);
         return NULL;
     }

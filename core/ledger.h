@@ -16,8 +16,17 @@ struct wc_ledger;
 
 struct wc_ledger_vtable {
     const char *name;
-    /* true when notifier_id already accepted subject (and it has not expired). */
+    /* true when notifier_id already accepted subject (and it has not expired):
+     * the fast check, from memory. It may miss a pair accepted long ago that
+     * has since left memory (the state file keeps only recent pairs there),
+     * never a recent one: enough for a first delivery, whose copies (SNS
+     * fan-out, duplicate notifications) come seconds apart. */
     bool (*accepted)(struct wc_ledger *l, const char *notifier_id, const char *subject);
+    /* The same, thoroughly: also asks durable storage on a miss. For a
+     * message delivered before (ApproximateReceiveCount > 1), which may have
+     * been accepted long ago. Optional: NULL means accepted() is exact. */
+    bool (*accepted_thorough)(struct wc_ledger *l, const char *notifier_id,
+                              const char *subject);
     /* Make durable that notifier_id accepted subject (a no-op when it is).
      * WC_ERR_IO when it could not be: the pair is remembered in memory anyway
      * (accepted() says true, this process never posts it again) and written
@@ -33,11 +42,15 @@ struct wc_ledger {
 };
 
 bool wc_ledger_accepted(struct wc_ledger *l, const char *notifier_id, const char *subject);
+bool wc_ledger_accepted_thorough(struct wc_ledger *l, const char *notifier_id,
+                                 const char *subject);
 int wc_ledger_record(struct wc_ledger *l, const char *notifier_id, const char *subject);
 void wc_ledger_destroy(struct wc_ledger *l);
 
 /* A ledger in memory only (core/dedup.h), entries kept ttl_ms (<= 0: the
- * dedup default). NULL on allocation failure. */
+ * dedup default), the last WC_DEDUP_DEFAULT_MAX_ENTRIES of them (fixed
+ * memory, 1 MiB; nothing to ask beyond it, so thorough is the same check).
+ * NULL on allocation failure. */
 struct wc_ledger *wc_ledger_memory_new(int64_t ttl_ms);
 
 #endif

@@ -16,6 +16,7 @@
 #include "core/awsid.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/summary.h"
 
 /* Identity fields (ids, names, ARNs, account, region, status) longer than
  * this are refused: an ARN is at most 2048 characters, CloudTrail lookup
@@ -394,7 +395,9 @@ static int s_parse_property(const cJSON *p, struct wc_changed_property *out, cha
     if ((rc = s_dup(&out->path, p->string ? p->string : "")) != WC_OK ||
         (rc = s_dup(&out->change, change)) != WC_OK ||
         (rc = s_render_value(prev, &out->before)) != WC_OK ||
-        (rc = s_render_value(upd, &out->after)) != WC_OK)
+        (rc = s_render_value(upd, &out->after)) != WC_OK ||
+        (rc = wc_summary_property(out->path, prev, &out->before_summary)) != WC_OK ||
+        (rc = wc_summary_property(out->path, upd, &out->after_summary)) != WC_OK)
         return rc;
     return WC_OK;
 }
@@ -491,6 +494,34 @@ static int s_parse_related(const cJSON *item, const char *where, struct wc_chang
     return WC_OK;
 }
 
+/* configurationItem.tags ({"key": "value", ...}) into c: at most
+ * WC_CHANGE_MAX_TAGS, string values only, over-long ones left out (tags are
+ * shown, never acted on). Anything else than an object is ignored. */
+static int s_parse_tags(const cJSON *item, struct wc_change *c)
+{
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(item, "tags"), *t;
+    int rc;
+
+    if (!cJSON_IsObject(tags))
+        return WC_OK;
+    cJSON_ArrayForEach(t, tags) {
+        if (c->tag_keys.len >= WC_CHANGE_MAX_TAGS)
+            break;
+        if (!t->string || !t->string[0] || strlen(t->string) > WC_CHANGE_TAG_KEY_MAX ||
+            !cJSON_IsString(t) || !t->valuestring ||
+            strlen(t->valuestring) > WC_CHANGE_TAG_VALUE_MAX)
+            continue;
+        if ((rc = wc_strlist_push(&c->tag_keys, t->string)) != WC_OK)
+            return rc;
+        if ((rc = wc_strlist_push(&c->tag_values, t->valuestring)) != WC_OK) {
+            free(c->tag_keys.items[--c->tag_keys.len]);
+            c->tag_keys.items[c->tag_keys.len] = NULL;
+            return rc;
+        }
+    }
+    return WC_OK;
+}
+
 /* A configurationItem (or, with summary, a configurationItemSummary) into c.
  * diff is the message's configurationItemDiff (NULL for a summary). */
 static int s_parse_item(const cJSON *item, const cJSON *diff, bool summary,
@@ -500,6 +531,7 @@ static int s_parse_item(const cJSON *item, const cJSON *diff, bool summary,
     const char *where = summary ? "configurationItemSummary" : "configurationItem";
     const char *type = NULL, *id = NULL, *when = NULL, *account = NULL, *region = NULL;
     const char *name = NULL, *arn = NULL, *status = NULL, *az = NULL, *ct = NULL;
+    const char *freq = NULL;
     char az_region[64];
     int rc;
 
@@ -514,7 +546,9 @@ static int s_parse_item(const cJSON *item, const cJSON *diff, bool summary,
         (rc = s_get_str2(item, "ARN", "arn", where, &arn, errbuf, errlen)) != WC_OK ||
         (rc = s_get_str(item, "configurationItemStatus", where, false, &status, errbuf,
                         errlen)) != WC_OK ||
-        (rc = s_get_str(item, "availabilityZone", where, false, &az, errbuf, errlen)) != WC_OK)
+        (rc = s_get_str(item, "availabilityZone", where, false, &az, errbuf, errlen)) != WC_OK ||
+        (rc = s_get_str(item, "recordingFrequency", where, false, &freq, errbuf, errlen)) !=
+            WC_OK)
         return rc;
     if (summary &&
         (rc = s_get_str(item, "changeType", where, false, &ct, errbuf, errlen)) != WC_OK)
@@ -540,7 +574,11 @@ static int s_parse_item(const cJSON *item, const cJSON *diff, bool summary,
         (rc = s_dup(&c->region, region)) != WC_OK ||
         (rc = s_dup(&c->lookup_region, wc_partition_lookup_region(type, region, arn))) != WC_OK ||
         (rc = s_dup(&c->resource_name, name)) != WC_OK ||
-        (rc = s_dup(&c->arn, arn)) != WC_OK || (rc = s_dup(&c->status, status)) != WC_OK)
+        (rc = s_dup(&c->arn, arn)) != WC_OK || (rc = s_dup(&c->status, status)) != WC_OK ||
+        (rc = s_dup(&c->recording_frequency, freq && freq[0] ? freq : NULL)) != WC_OK)
+        return rc;
+    c->lookback_s = wc_change_is_periodic(c) ? WC_PERIODIC_WINDOW_DEFAULT_H * 3600 : 0;
+    if ((rc = s_parse_tags(item, c)) != WC_OK)
         return rc;
     if (summary)
         return s_dup(&c->change_type, ct);
@@ -650,7 +688,7 @@ static int s_parse_sns(const cJSON *root, struct wc_notification *n, char *errbu
                        size_t errlen)
 {
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(root, "Message");
-    const char *type = NULL, *id = NULL, *topic = NULL;
+    const char *type = NULL, *id = NULL, *topic = NULL, *url = NULL;
     struct s_hints hints = {{0}, {0}};
     cJSON *inner = NULL;
     char sub[256];
@@ -667,9 +705,17 @@ static int s_parse_sns(const cJSON *root, struct wc_notification *n, char *errbu
         (rc = s_dup(&n->sns_topic_arn, topic)) != WC_OK)
         return rc;
     if (strcmp(type, "Notification") != 0) {
-        /* SubscriptionConfirmation, UnsubscribeConfirmation: not Config */
+        /* SubscriptionConfirmation, UnsubscribeConfirmation: not Config,
+         * but someone must visit its SubscribeURL (the worker says so) */
         n->kind = WC_NOTE_OTHER;
-        return s_dup(&n->message_type, type);
+        if ((rc = s_dup(&n->message_type, type)) != WC_OK)
+            return rc;
+        if (!wc_notification_is_subscription(n))
+            return WC_OK;
+        if ((rc = s_get_str(root, "SubscribeURL", "SNS envelope", false, &url, errbuf,
+                            errlen)) != WC_OK)
+            return rc;
+        return s_dup(&n->sns_subscribe_url, url);
     }
     /* the topic lives in the region (and account) Config publishes from */
     s_arn_field(topic, 3, hints.region, sizeof(hints.region));
@@ -926,6 +972,38 @@ out:
     return WC_OK;
 }
 
+/* --- helpers ------------------------------------------------------------ */
+
+bool wc_notification_is_subscription(const struct wc_notification *n)
+{
+    return n && n->kind == WC_NOTE_OTHER && n->envelope == WC_ENV_SNS && n->message_type &&
+           (strcmp(n->message_type, "SubscriptionConfirmation") == 0 ||
+            strcmp(n->message_type, "UnsubscribeConfirmation") == 0);
+}
+
+bool wc_change_is_periodic(const struct wc_change *c)
+{
+    return c && !wc_str_empty(c->recording_frequency) &&
+           strcasecmp(c->recording_frequency, "CONTINUOUS") != 0;
+}
+
+void wc_change_window(const struct wc_change *c, int skew_s, int64_t *start_ms, int64_t *end_ms)
+{
+    int64_t skew_ms = (int64_t)(skew_s > 0 ? skew_s : 0) * 1000;
+    int64_t back_ms = (int64_t)(c->lookback_s > 0 ? c->lookback_s : 0) * 1000;
+
+    *start_ms = c->capture_time_ms - back_ms - skew_ms;
+    *end_ms = c->capture_time_ms + skew_ms;
+}
+
+const char *wc_change_tag(const struct wc_change *c, const char *key)
+{
+    for (size_t i = 0; c && key && i < c->tag_keys.len && i < c->tag_values.len; i++)
+        if (strcmp(c->tag_keys.items[i], key) == 0)
+            return c->tag_values.items[i];
+    return NULL;
+}
+
 /* --- ownership ---------------------------------------------------------- */
 
 void wc_change_clean_up(struct wc_change *c)
@@ -941,12 +1019,17 @@ void wc_change_clean_up(struct wc_change *c)
     free(c->arn);
     free(c->status);
     free(c->change_type);
+    free(c->recording_frequency);
     wc_strlist_clean_up(&c->related_event_ids);
+    wc_strlist_clean_up(&c->tag_keys);
+    wc_strlist_clean_up(&c->tag_values);
     for (size_t i = 0; c->props && i < c->n_props; i++) {
         free(c->props[i].path);
         free(c->props[i].change);
         free(c->props[i].before);
         free(c->props[i].after);
+        free(c->props[i].before_summary);
+        free(c->props[i].after_summary);
     }
     free(c->props);
     memset(c, 0, sizeof(*c));
@@ -964,6 +1047,7 @@ int wc_change_copy(struct wc_change *dst, const struct wc_change *src)
         return WC_ERR_INVALID;
     dst->capture_time_ms = src->capture_time_ms;
     dst->n_props_total = src->n_props_total;
+    dst->lookback_s = src->lookback_s;
     if ((rc = s_dup(&dst->account_id, src->account_id)) != WC_OK ||
         (rc = s_dup(&dst->region, src->region)) != WC_OK ||
         (rc = s_dup(&dst->lookup_region, src->lookup_region)) != WC_OK ||
@@ -973,7 +1057,10 @@ int wc_change_copy(struct wc_change *dst, const struct wc_change *src)
         (rc = s_dup(&dst->arn, src->arn)) != WC_OK ||
         (rc = s_dup(&dst->status, src->status)) != WC_OK ||
         (rc = s_dup(&dst->change_type, src->change_type)) != WC_OK ||
-        (rc = wc_strlist_copy(&dst->related_event_ids, &src->related_event_ids)) != WC_OK)
+        (rc = s_dup(&dst->recording_frequency, src->recording_frequency)) != WC_OK ||
+        (rc = wc_strlist_copy(&dst->related_event_ids, &src->related_event_ids)) != WC_OK ||
+        (rc = wc_strlist_copy(&dst->tag_keys, &src->tag_keys)) != WC_OK ||
+        (rc = wc_strlist_copy(&dst->tag_values, &src->tag_values)) != WC_OK)
         goto out;
     if (src->n_props > 0) {
         dst->props = calloc(src->n_props, sizeof(*dst->props));
@@ -989,7 +1076,9 @@ int wc_change_copy(struct wc_change *dst, const struct wc_change *src)
             if ((rc = s_dup(&d->path, s->path)) != WC_OK ||
                 (rc = s_dup(&d->change, s->change)) != WC_OK ||
                 (rc = s_dup(&d->before, s->before)) != WC_OK ||
-                (rc = s_dup(&d->after, s->after)) != WC_OK)
+                (rc = s_dup(&d->after, s->after)) != WC_OK ||
+                (rc = s_dup(&d->before_summary, s->before_summary)) != WC_OK ||
+                (rc = s_dup(&d->after_summary, s->after_summary)) != WC_OK)
                 goto out;
         }
     }
@@ -1007,6 +1096,7 @@ void wc_notification_destroy(struct wc_notification *n)
     free(n->message_type);
     free(n->sns_message_id);
     free(n->sns_topic_arn);
+    free(n->sns_subscribe_url);
     wc_change_clean_up(&n->change);
     free(n->oversized.s3_bucket);
     free(n->oversized.s3_key);

@@ -594,7 +594,10 @@ static void s_deliver(struct wc_pipeline *p, struct s_msg *m)
 
         if (!wc_notifier_wants(n, m->f->verdict))
             continue;
-        if (!p->o.dry_run && wc_ledger_accepted(p->ports.ledger, n->id, m->subject)) {
+        /* delivered before: maybe accepted long ago, so ask thoroughly */
+        if (!p->o.dry_run &&
+            (m->qm.receive_count > 1 ? wc_ledger_accepted_thorough : wc_ledger_accepted)(
+                p->ports.ledger, n->id, m->subject)) {
             WC_LOGD(p->ports.logger, m->qm.message_id, "%s already accepted %s", n->id,
                     m->subject);
             /* accepted while the ledger could not write it down (disk
@@ -686,6 +689,10 @@ static void s_parsed(struct wc_pipeline *p, struct s_msg *m)
         s_release(p, m, 0);
         return;
     }
+    /* periodic recording: the change happened within the configured period
+     * before the capture (the window the lookups and the verdict use) */
+    if (wc_change_is_periodic(&m->note->change))
+        m->note->change.lookback_s = p->policy.periodic_window_h * 3600;
     if ((rc = wc_sched_add(p->sched, m->id, &m->note->change, s_mono(p))) != WC_OK) {
         WC_LOGW(p->ports.logger, m->qm.message_id, "cannot wait for CloudTrail (%s): "
                 "looking again in %d s", wc_strerror(rc), WC_PIPELINE_FAILURE_RETRY_S);
@@ -754,6 +761,26 @@ static void s_refused(struct wc_pipeline *p, struct s_msg *m, const char *why)
     s_leave(p, m);
 }
 
+/* An SNS SubscriptionConfirmation (or UnsubscribeConfirmation): nothing
+ * comes from the topic until someone visits its SubscribeURL, and the
+ * worker never does (a message must not make it call out). Logged at warn
+ * with the URL and the topic, and left on the queue: it comes back after
+ * each lease, warned about again, then goes to the dead-letter queue, where
+ * the operator finds it too. */
+static void s_subscription(struct wc_pipeline *p, struct s_msg *m)
+{
+    const struct wc_notification *n = m->note;
+
+    WC_LOGW(p->ports.logger, m->qm.message_id,
+            "SNS %s for topic %.512s: nothing arrives from this subscription until its "
+            "SubscribeURL is visited (whochanged never does it itself); left on the queue "
+            "(receive %d), then the dead-letter queue. SubscribeURL: %.2048s",
+            n->message_type, n->sns_topic_arn ? n->sns_topic_arn : "(none)",
+            m->qm.receive_count, n->sns_subscribe_url ? n->sns_subscribe_url : "(none)");
+    p->stats.subscriptions++;
+    s_leave(p, m);
+}
+
 void wc_pipeline_receive(struct wc_pipeline *p, struct wc_queue_message *qm)
 {
     char err[256] = "";
@@ -813,6 +840,10 @@ void wc_pipeline_receive(struct wc_pipeline *p, struct wc_queue_message *qm)
     }
     if (wc_trust_check(&p->policy, m->note, err, sizeof(err)) != WC_OK) {
         s_refused(p, m, err);
+        return;
+    }
+    if (wc_notification_is_subscription(m->note)) {
+        s_subscription(p, m);
         return;
     }
     /* parsed: the raw body is not needed any more (memory per message in hand) */

@@ -29,6 +29,9 @@
  *   - a malformed message is never deleted (redrive) and never released;
  *   - a message the policy's allowlists refuse is treated as malformed: no
  *     role is assumed, no lookup made, no object fetched for it;
+ *   - an SNS SubscriptionConfirmation is logged at warn with its
+ *     SubscribeURL and topic and left on the queue (never deleted, its URL
+ *     never fetched);
  *   - at most WC_PIPELINE_MAX_FETCHES oversized items are fetched at once;
  *   - a change not yet attributable is released with the backoff of
  *     core/worker.h, and decided as unattributed at its deadline;
@@ -178,6 +181,7 @@ bool wc_pipeline_once_done(struct wc_pipeline *p);
 struct wc_pipeline_stats {
     uint64_t received, decided, deleted, released, left, errors;
     uint64_t sends, lookups_calls, lookups_throttled, ledger_failures;
+    uint64_t subscriptions;       /* SNS subscription messages left for the operator */
     int64_t oldest_retry_age_s;   /* the oldest change released for a late event */
     size_t in_hand;
 };

@@ -8,9 +8,12 @@
 #include "core/str.h"
 
 #define WC_DEFAULT_SKEW_S 180
+#define WC_DEFAULT_PERIODIC_WINDOW_H 24
 
 struct wc_policy {
     int skew_s;                          /* correlation window: capture time +- skew_s */
+    int periodic_window_h;               /* periodic recording (DAILY): the change happened
+                                          * within this many hours before the capture */
     struct wc_strlist trusted;           /* principal / role / session-name globs -> automation */
     struct wc_strlist automation_user_agents; /* user-agent globs -> automation */
     struct wc_strlist ignore_resource_types;  /* exact or glob: verdict "ignored" */
@@ -20,9 +23,14 @@ struct wc_policy {
                                          * ids (o-...) are kept but never match */
     struct wc_strlist allowed_topics;   /* SNS TopicArn globs */
     struct wc_strlist allowed_buckets;  /* oversized items: "bucket" or "bucket/key" globs */
+    /* Tag keys (globs) that name who manages a resource ("ManagedBy",
+     * "terraform:*"), after aws:cloudformation:stack-name, which always does:
+     * a human change to such a resource is drift (core/finding.h). */
+    struct wc_strlist ownership_tags;
 };
 
-/* Defaults: skew 180 s, nothing trusted, ignore resource types
+/* Defaults: skew 180 s, periodic window 24 h, no ownership tags (but
+ * CloudFormation's), nothing trusted, ignore resource types
  * AWS::SSM::ManagedInstanceInventory and AWS::Config::ResourceCompliance,
  * every account, topic and bucket allowed. */
 int wc_policy_init_defaults(struct wc_policy *p);

@@ -677,14 +677,21 @@ static int64_t s_ceil_s(int64_t ms)
     return ms >= 0 ? (ms + 999) / 1000 : -(-ms / 1000);
 }
 
+/* The change's window (wc_change_window: what its own lookups would read). */
 static int64_t s_start_ms(const struct s_change *ch)
 {
-    return ch->c.capture_time_ms - (int64_t)ch->skew_s * 1000;
+    int64_t lo, hi;
+
+    wc_change_window(&ch->c, ch->skew_s, &lo, &hi);
+    return lo;
 }
 
 static int64_t s_end_ms(const struct s_change *ch)
 {
-    return ch->c.capture_time_ms + (int64_t)ch->skew_s * 1000;
+    int64_t lo, hi;
+
+    wc_change_window(&ch->c, ch->skew_s, &lo, &hi);
+    return hi;
 }
 
 /* Estimated pages of a scan over [start_ms, end_ms]. */
@@ -1003,6 +1010,11 @@ int wc_sched_add(struct wc_sched *s, uint64_t id, const struct wc_change *c, int
     }
     ch->id = id;
     ch->skew_s = s->skew_s;
+    /* a window much wider than the skew (periodic recording: the day
+     * before the capture) holds every write of the account-region in that
+     * time, thousands of pages where the resource's own lookups read one:
+     * never scanned for */
+    ch->no_scan = c->lookback_s > WC_SCHED_SCAN_MAX_LOOKBACK_S;
     if ((rc = wc_change_copy(&ch->c, c)) != WC_OK || (rc = s_index_change(s, ch)) != WC_OK) {
         s_change_free(ch);
         return rc;

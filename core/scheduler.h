@@ -24,10 +24,13 @@
  * page_size events, the number of write events in the window estimated
  * from the rate (write events per second) learned from earlier scans of the
  * same account-region; per-resource lookups cost about one call per change.
- * A burst still arriving settles first (settle_ms) so that one scan
- * covers it. A scan's window is narrowed (oldest changes first) to stay within
- * max_scan_pages. At most one lookup (scan or per-resource) is under way per
- * account-region; changes added meanwhile wait for the next.
+ * A change whose window is wider than capture +- skew (periodic
+ * recording, lookback_s in change.h) is never scanned for: it gets
+ * per-resource lookups over its own window. A burst still arriving settles
+ * first (settle_ms) so that one scan covers it. A scan's window is narrowed
+ * (oldest changes first) to stay within max_scan_pages. At most one lookup
+ * (scan or per-resource) is under way per account-region; changes added
+ * meanwhile wait for the next.
  *
  * Every change added comes out exactly once through wc_sched_take, with its
  * events or an error (after wc_sched_remove, never).
@@ -47,6 +50,10 @@
 #define WC_SCHED_DEFAULT_PAGE_SIZE 50
 #define WC_SCHED_DEFAULT_MAX_SCAN_PAGES 20
 #define WC_SCHED_DEFAULT_MAX_REGIONS 16384
+/* A change whose window reaches further back than this before its capture
+ * (change.h lookback_s: periodic recording, 24 h) is never part of a scan:
+ * per-resource lookups only. */
+#define WC_SCHED_SCAN_MAX_LOOKBACK_S 0
 /* The worker's settle_ms (see wc_sched_options). Settling pays only when
  * calls are scarce: an account-region whose rate is this high or more
  * (a raised lookups_per_second) does not wait. */

@@ -37,7 +37,7 @@ static bool s_planned(const struct wc_trail_query *q, size_t n, const char *key,
 }
 
 static void s_add(struct wc_trail_query *out, size_t max, size_t *n, const struct wc_change *c,
-                  int64_t skew_ms, const char *key, const char *val)
+                  int skew_s, const char *key, const char *val)
 {
     if (wc_str_empty(val) || *n >= max || s_planned(out, *n, key, val))
         return;
@@ -46,26 +46,26 @@ static void s_add(struct wc_trail_query *out, size_t max, size_t *n, const struc
         .region = c->lookup_region ? c->lookup_region : c->region,
         .attribute_key = key,
         .attribute_value = val,
-        .start_ms = c->capture_time_ms - skew_ms,
-        .end_ms = c->capture_time_ms + skew_ms,
     };
+    /* the change's window: capture +- skew, and for periodic recording the
+     * period before the capture too */
+    wc_change_window(c, skew_s, &out[*n].start_ms, &out[*n].end_ms);
     (*n)++;
 }
 
 int wc_trail_plan(const struct wc_change *c, int skew_s, struct wc_trail_query *out,
                   size_t max, size_t *n_out)
 {
-    int64_t skew_ms = (int64_t)skew_s * 1000;
     size_t n = 0;
 
     *n_out = 0;
     if (!c || skew_s < 0 || wc_str_empty(c->resource_id))
         return WC_ERR_INVALID;
     for (size_t i = 0; i < c->related_event_ids.len && i < WC_TRAIL_MAX_RELATED_LOOKUPS; i++)
-        s_add(out, max, &n, c, skew_ms, "EventId", c->related_event_ids.items[i]);
-    s_add(out, max, &n, c, skew_ms, "ResourceName", c->resource_id);
-    s_add(out, max, &n, c, skew_ms, "ResourceName", c->resource_name);
-    s_add(out, max, &n, c, skew_ms, "ResourceName", c->arn);
+        s_add(out, max, &n, c, skew_s, "EventId", c->related_event_ids.items[i]);
+    s_add(out, max, &n, c, skew_s, "ResourceName", c->resource_id);
+    s_add(out, max, &n, c, skew_s, "ResourceName", c->resource_name);
+    s_add(out, max, &n, c, skew_s, "ResourceName", c->arn);
     *n_out = n;
     return WC_OK;
 }

@@ -81,8 +81,9 @@ int wc_trail_merge(struct wc_event_list *out, struct wc_event_list *src);
 int wc_trail_lookup_change_in(const struct wc_event_list *have, const struct wc_change *c,
                               int skew_s, struct wc_event_list *out);
 
-/* The lookups for change c with window +-skew_s: EventId for each related
- * event (at most WC_TRAIL_MAX_RELATED_LOOKUPS), then ResourceName for the
+/* The lookups for change c over its window (wc_change_window: capture
+ * +-skew_s, from lookback_s earlier for periodic recording): EventId for
+ * each related event (at most WC_TRAIL_MAX_RELATED_LOOKUPS), then ResourceName for the
  * resource id, and for its name and ARN when they differ from the id.
  * Values are borrowed from c. */
 int wc_trail_plan(const struct wc_change *c, int skew_s, struct wc_trail_query *out,

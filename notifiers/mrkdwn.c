@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/str.h"
 
@@ -151,7 +152,7 @@ static int s_clean(struct wc_buf *tmp, const char *s, size_t max_bytes, bool in_
 }
 
 static int s_value(struct wc_buf *out, const char *s, size_t max_bytes, const char *fallback,
-                   bool in_code)
+                   bool in_code, bool ticks)
 {
     struct wc_buf tmp = WC_BUF_INIT;
     int rc;
@@ -160,11 +161,11 @@ static int s_value(struct wc_buf *out, const char *s, size_t max_bytes, const ch
         return wc_buf_append_cstr(out, fallback ? fallback : "");
     if ((rc = s_clean(&tmp, s, max_bytes, in_code)) != WC_OK)
         goto out;
-    if (in_code && (rc = wc_buf_append_char(out, '`')) != WC_OK)
+    if (ticks && (rc = wc_buf_append_char(out, '`')) != WC_OK)
         goto out;
     if ((rc = wc_mrkdwn_escape(out, tmp.ptr ? tmp.ptr : "", tmp.len)) != WC_OK)
         goto out;
-    if (in_code)
+    if (ticks)
         rc = wc_buf_append_char(out, '`');
 out:
     wc_buf_clean_up(&tmp);
@@ -173,12 +174,38 @@ out:
 
 int wc_mrkdwn_value(struct wc_buf *out, const char *s, size_t max_bytes, const char *fallback)
 {
-    return s_value(out, s, max_bytes, fallback, false);
+    return s_value(out, s, max_bytes, fallback, false, false);
 }
 
 int wc_mrkdwn_code(struct wc_buf *out, const char *s, size_t max_bytes, const char *fallback)
 {
-    return s_value(out, s, max_bytes, fallback, true);
+    return s_value(out, s, max_bytes, fallback, true, true);
+}
+
+int wc_mrkdwn_pre(struct wc_buf *out, const char *s, size_t max_bytes, const char *fallback)
+{
+    return s_value(out, s, max_bytes, fallback, true, false);
+}
+
+int wc_mrkdwn_date(struct wc_buf *out, int64_t ms)
+{
+    char iso[WC_TIME_ISO_MAX];
+    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+
+    wc_time_format_iso8601(ms, iso);
+    return wc_buf_appendf(out, "<!date^%lld^{date_short_pretty} {time}|%s>", (long long)secs,
+                          iso);
+}
+
+int wc_mrkdwn_time(struct wc_buf *out, int64_t ms)
+{
+    char iso[WC_TIME_ISO_MAX];
+    const char *t;
+    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+
+    wc_time_format_iso8601(secs * 1000, iso);
+    t = strchr(iso, 'T');
+    return wc_buf_appendf(out, "<!date^%lld^{time}|%s>", (long long)secs, t ? t + 1 : iso);
 }
 
 int wc_url_encode(struct wc_buf *out, const char *s)

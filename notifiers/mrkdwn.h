@@ -13,6 +13,7 @@
 #define WC_MRKDWN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 
@@ -33,6 +34,20 @@ int wc_mrkdwn_value(struct wc_buf *out, const char *s, size_t max_bytes, const c
  * the span cannot be closed early. NULL or "" appends fallback verbatim,
  * without the span. */
 int wc_mrkdwn_code(struct wc_buf *out, const char *s, size_t max_bytes, const char *fallback);
+
+/* The same cleaning as inside a code span, without the backticks around
+ * it: for a line of a ``` preformatted block (backticks become U+02CB, so
+ * the block cannot be closed early; nothing is formatted there). NULL or ""
+ * appends fallback verbatim. */
+int wc_mrkdwn_pre(struct wc_buf *out, const char *s, size_t max_bytes, const char *fallback);
+
+/* A time for Slack to show in the reader's time zone and locale:
+ * <!date^EPOCH^{date_short_pretty} {time}|ISO 8601 UTC> (the part after |
+ * is the fallback for clients that cannot format it). */
+#define WC_MRKDWN_DATE_MAX 96
+int wc_mrkdwn_date(struct wc_buf *out, int64_t ms);
+/* The time of day alone: <!date^EPOCH^{time}|HH:MM:SSZ>. */
+int wc_mrkdwn_time(struct wc_buf *out, int64_t ms);
 
 /* Cut the mrkdwn text in b to at most max bytes (max >= 8): at a UTF-8
  * boundary, never inside an &amp; &lt; &gt; entity, closing a code span

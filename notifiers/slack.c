@@ -45,6 +45,10 @@
 
 #define S_MAX_DIFF_LINES 10
 #define S_MAX_OTHER_EVENTS 3 /* further matching events listed per finding */
+#define S_MAX_WRITERS 5      /* distinct writers named (periodic recording) */
+#define S_SUMMARY_LINES 6    /* summary lines (rules, statements) per property */
+#define S_SUMMARY_LINE_MAX 200
+#define S_FULL_VALUE_MAX 1200 /* one value in the full-values block */
 #define S_SECTION_MAX 2900 /* Slack: 3000 characters */
 #define S_FIELD_MAX 1900   /* Slack: 2000 characters */
 #define S_HEADER_MAX 150
@@ -69,11 +73,12 @@
 #define S_DIGEST_ITEM_MAX 1500  /* one finding's section */
 #define S_DIGEST_DIFF_LINES 2
 #define S_DIGEST_VALUE_MAX 32   /* one before/after value */
+#define S_DIGEST_SUMMARY_MAX 80 /* one summary line (a rule, a statement) */
 #define S_DIGEST_PATH_MAX 60
 #define S_DIGEST_WHO_MAX 400
 #define S_DIGEST_WHERE_MAX 200
 #define S_DIGEST_HOW_MAX 300
-#define S_DIGEST_WHEN_MAX 120
+#define S_DIGEST_WHEN_MAX 200   /* two <!date^...> tokens */
 #define S_DIGEST_MORE_MAX 64    /* the "not shown" context */
 #define S_DIGEST_WHO_HEADER_MAX 64
 
@@ -204,10 +209,12 @@ static int s_header_text(struct wc_buf *b, const struct wc_finding *f0, const ch
     return rc;
 }
 
-/* The actor as people know them: an SSO or federated user by session name. */
-static const char *s_actor_label(const struct wc_actor *a)
+/* The actor as people know them: an SSO or federated user by session name,
+ * a role by its name when the session name is an SDK default, an SSO role
+ * by its permission set (core/finding.h). */
+static const char *s_actor_label(const struct wc_actor *a, char buf[WC_ACTOR_NAME_MAX])
 {
-    return s_or(a->session_name, s_or(a->name, s_or(a->arn, NULL)));
+    return wc_actor_display(a, buf, WC_ACTOR_NAME_MAX);
 }
 
 /* Append line (a finished mrkdwn line) to b unless that would pass max;
@@ -337,6 +344,7 @@ static int s_add_context(cJSON *blocks, const struct wc_buf *elems, size_t n)
 static int s_who(struct wc_buf *b, const struct wc_match *m)
 {
     const struct wc_actor *a;
+    char name[WC_ACTOR_NAME_MAX], kind[WC_ACTOR_NAME_MAX];
     int rc;
 
     if ((rc = wc_buf_append_cstr(b, "*Who*\n")) != WC_OK)
@@ -344,21 +352,20 @@ static int s_who(struct wc_buf *b, const struct wc_match *m)
     if (!m)
         return wc_buf_append_cstr(b, "unknown (no matching CloudTrail event)");
     a = &m->cls.actor;
-    rc = wc_mrkdwn_value(b, s_actor_label(a), S_NAME_MAX, "unknown principal");
-    if (rc == WC_OK && !wc_str_empty(a->type)) {
+    rc = wc_mrkdwn_value(b, s_actor_label(a, name), S_NAME_MAX, "unknown principal");
+    /* what kind: "IAM user", "SSO AdministratorAccess", "role ops-admin" */
+    wc_actor_kind(a, kind, sizeof(kind));
+    if (rc == WC_OK && (kind[0] || !wc_str_empty(a->type))) {
         if ((rc = wc_buf_append_char(b, '\n')) == WC_OK)
-            rc = wc_mrkdwn_value(b, a->type, 40, "");
-        /* an assumed role's session: say which role */
-        if (rc == WC_OK && !wc_str_empty(a->session_name) && !wc_str_empty(a->name) &&
-            strcmp(a->session_name, a->name) != 0) {
-            if ((rc = wc_buf_append_cstr(b, " via ")) == WC_OK)
-                rc = wc_mrkdwn_value(b, a->name, S_NAME_MAX, "");
-        }
+            rc = wc_mrkdwn_value(b, kind[0] ? kind : a->type, S_NAME_MAX, "");
     }
     if (rc == WC_OK && !wc_str_empty(a->arn)) {
         if ((rc = wc_buf_append_char(b, '\n')) == WC_OK)
             rc = wc_mrkdwn_code(b, a->arn, S_NAME_MAX, "");
     }
+    if (rc == WC_OK && m->event.identity.mfa != WC_MFA_UNKNOWN)
+        rc = wc_buf_append_cstr(b, m->event.identity.mfa == WC_MFA_YES ? "\nMFA: yes"
+                                                                       : "\nMFA: *no*");
     return rc;
 }
 
@@ -403,33 +410,114 @@ static int s_how(struct wc_buf *b, const struct wc_match *m)
     return rc;
 }
 
+/* Times in the reader's zone (<!date^...>), the ISO time as fallback. A
+ * periodically recorded change says the period it happened in. */
 static int s_when(struct wc_buf *b, const struct wc_finding *f, const struct wc_match *m)
 {
-    char t[WC_TIME_ISO_MAX];
+    const struct wc_change *c = &f->change;
     int rc = wc_buf_append_cstr(b, "*When*\n");
 
-    if (rc == WC_OK && m) {
-        wc_time_format_iso8601(m->event.event_time_ms, t);
-        rc = wc_buf_appendf(b, "%s (CloudTrail)\n", t);
+    if (rc == WC_OK && m && (rc = wc_mrkdwn_date(b, m->event.event_time_ms)) == WC_OK)
+        rc = wc_buf_append_cstr(b, " (CloudTrail)\n");
+    if (rc == WC_OK && c->lookback_s > 0) {
+        if ((rc = wc_buf_append_cstr(b, "changed between ")) == WC_OK &&
+            (rc = wc_mrkdwn_date(b, c->capture_time_ms - (int64_t)c->lookback_s * 1000)) ==
+                WC_OK &&
+            (rc = wc_buf_append_cstr(b, " and ")) == WC_OK &&
+            (rc = wc_mrkdwn_date(b, c->capture_time_ms)) == WC_OK &&
+            (rc = wc_buf_append_cstr(b, " (Config records it ")) == WC_OK &&
+            (rc = wc_mrkdwn_value(b, c->recording_frequency, 16, "periodically")) == WC_OK)
+            rc = wc_buf_append_char(b, ')');
+        return rc;
     }
-    if (rc == WC_OK) {
-        wc_time_format_iso8601(f->change.capture_time_ms, t);
-        rc = wc_buf_appendf(b, "%s (recorded by Config)", t);
+    if (rc == WC_OK && (rc = wc_mrkdwn_date(b, c->capture_time_ms)) == WC_OK)
+        rc = wc_buf_append_cstr(b, " (recorded by Config)");
+    return rc;
+}
+
+/* Whether text (lines separated by '\n') holds the line [l, l+n). */
+static bool s_has_line(const char *text, const char *l, size_t n)
+{
+    for (const char *p = text; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+        if (len == n && memcmp(p, l, n) == 0)
+            return true;
+        p = nl ? nl + 1 : NULL;
+    }
+    return false;
+}
+
+/* The lines of mine that other does not hold, each as "+ `line`" (or the
+ * mark given), at most max_lines of them; *n counts them all. */
+static int s_summary_marks(struct wc_buf *out, const char *mine, const char *other,
+                           const char *mark, const char *sep, size_t max_lines,
+                           size_t line_max, size_t *n)
+{
+    int rc = WC_OK;
+
+    for (const char *p = mine; rc == WC_OK && p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+        if (!s_has_line(other, p, len)) {
+            if (*n < max_lines) {
+                char *l = wc_strndup(p, len);
+
+                if (!l)
+                    return WC_ERR_NOMEM;
+                if ((rc = wc_buf_append_cstr(out, sep)) == WC_OK &&
+                    (rc = wc_buf_append_cstr(out, mark)) == WC_OK)
+                    rc = wc_mrkdwn_code(out, l, line_max, "");
+                free(l);
+            }
+            (*n)++;
+        }
+        p = nl ? nl + 1 : NULL;
     }
     return rc;
 }
 
-/* One diff line: • `path` UPDATE: `before` → `after` */
+/* One diff entry. With summaries (core/summary.h): what was added and
+ * removed, "• `path` CREATE: + `tcp/22 from 0.0.0.0/0`" (several lines on
+ * lines of their own, at most max_lines); otherwise, or when the summaries
+ * read the same: "• `path` UPDATE: `before` → `after`", values shortened. */
 static int s_diff_line(struct wc_buf *line, const struct wc_changed_property *p, size_t path_max,
-                       size_t value_max)
+                       size_t value_max, size_t summary_max, size_t max_lines)
 {
+    static const char sep[] = "\n      ";
+    struct wc_buf marks = WC_BUF_INIT;
+    size_t n = 0;
     int rc = wc_buf_append_cstr(line, "\xe2\x80\xa2 ");
 
     if (rc == WC_OK)
         rc = wc_mrkdwn_code(line, p->path, path_max, "(property)");
     if (rc == WC_OK && (rc = wc_buf_append_char(line, ' ')) == WC_OK)
         rc = wc_mrkdwn_value(line, p->change, 16, "CHANGE");
-    if (rc == WC_OK && (rc = wc_buf_append_cstr(line, ": ")) == WC_OK)
+    if (rc == WC_OK && (rc = wc_buf_append_char(line, ':')) == WC_OK &&
+        (p->before_summary || p->after_summary)) {
+        if ((rc = s_summary_marks(&marks, p->after_summary, p->before_summary, "+ ", sep,
+                                  max_lines, summary_max, &n)) == WC_OK)
+            rc = s_summary_marks(&marks, p->before_summary, p->after_summary,
+                                 "\xe2\x88\x92 ", sep, max_lines, summary_max, &n);
+        if (rc == WC_OK && n > 0) {
+            if (n == 1 || max_lines == 1) /* on the same line, "(+N more)" */
+                rc = wc_buf_appendf(line, " %s", marks.ptr + sizeof(sep) - 1);
+            else
+                rc = wc_buf_append(line, marks.ptr, marks.len);
+            if (rc == WC_OK && n > 1 && max_lines == 1)
+                rc = wc_buf_appendf(line, " (+%zu more)", n - 1);
+            else if (rc == WC_OK && n > max_lines)
+                rc = wc_buf_appendf(line, "%s\xe2\x80\xa6 and %zu more", sep, n - max_lines);
+            wc_buf_clean_up(&marks);
+            return rc;
+        }
+    }
+    wc_buf_clean_up(&marks);
+    if (rc == WC_OK)
+        rc = wc_buf_append_char(line, ' ');
+    if (rc == WC_OK)
         rc = wc_mrkdwn_code(line, p->before, value_max, "(none)");
     if (rc == WC_OK && (rc = wc_buf_append_cstr(line, " \xe2\x86\x92 ")) == WC_OK)
         rc = wc_mrkdwn_code(line, p->after, value_max, "(none)");
@@ -440,9 +528,10 @@ static int s_diff_line(struct wc_buf *line, const struct wc_changed_property *p,
 static int s_what(struct wc_buf *b, const struct wc_finding *f)
 {
     const struct wc_change *c = &f->change;
-    const struct wc_match *m = s_first_match(f);
+    const struct wc_match *m = s_first_match(f), *writers[S_MAX_WRITERS];
     struct wc_buf line = WC_BUF_INIT;
-    size_t shown = 0, total;
+    char name[WC_ACTOR_NAME_MAX];
+    size_t shown = 0, total, n_writers, counts[S_MAX_WRITERS];
     int rc;
 
     rc = wc_buf_append_cstr(&line, "*What*: ");
@@ -466,19 +555,36 @@ static int s_what(struct wc_buf *b, const struct wc_finding *f)
     }
     if (rc == WC_OK)
         rc = s_append_line(b, &line, S_SECTION_MAX);
+    /* several people wrote to it (a periodic item's day): name each */
+    if (rc == WC_OK && (n_writers = wc_finding_writers(f, writers, counts, S_MAX_WRITERS)) > 1) {
+        wc_buf_reset(&line);
+        rc = wc_buf_appendf(&line, "*Writers* (%zu): ", n_writers);
+        for (size_t i = 0; rc == WC_OK && i < n_writers && i < S_MAX_WRITERS; i++) {
+            if (i > 0)
+                rc = wc_buf_append_cstr(&line, ", ");
+            if (rc == WC_OK)
+                rc = wc_mrkdwn_value(&line, s_actor_label(&writers[i]->cls.actor, name), 100,
+                                     "unknown principal");
+            if (rc == WC_OK)
+                rc = wc_buf_appendf(&line, " (%zu call%s)", counts[i], counts[i] == 1 ? "" : "s");
+        }
+        if (rc == WC_OK && n_writers > S_MAX_WRITERS)
+            rc = wc_buf_appendf(&line, " and %zu more", n_writers - S_MAX_WRITERS);
+        if (rc == WC_OK)
+            rc = s_append_line(b, &line, S_SECTION_MAX);
+    }
     /* other matching events (for a human verdict: other human calls) */
     for (size_t i = 1; rc == WC_OK && i < f->n_matches && i <= S_MAX_OTHER_EVENTS; i++) {
         const struct wc_match *o = &f->matches[i];
-        char t[WC_TIME_ISO_MAX];
 
         wc_buf_reset(&line);
-        wc_time_format_iso8601(o->event.event_time_ms, t);
         if ((rc = wc_buf_append_cstr(&line, "also: *")) == WC_OK &&
             (rc = wc_mrkdwn_value(&line, o->event.event_name, 100, "unknown call")) == WC_OK &&
             (rc = wc_buf_append_cstr(&line, "* by ")) == WC_OK &&
-            (rc = wc_mrkdwn_value(&line, s_actor_label(&o->cls.actor), S_NAME_MAX,
+            (rc = wc_mrkdwn_value(&line, s_actor_label(&o->cls.actor, name), S_NAME_MAX,
                                   "unknown principal")) == WC_OK &&
-            (rc = wc_buf_appendf(&line, " at %s", t)) == WC_OK)
+            (rc = wc_buf_append_cstr(&line, " at ")) == WC_OK &&
+            (rc = wc_mrkdwn_date(&line, o->event.event_time_ms)) == WC_OK)
             rc = s_append_line(b, &line, S_SECTION_MAX);
     }
     if (rc == WC_OK && f->n_matches > S_MAX_OTHER_EVENTS + 1) {
@@ -490,7 +596,8 @@ static int s_what(struct wc_buf *b, const struct wc_finding *f)
     total = c->n_props_total > c->n_props ? c->n_props_total : c->n_props;
     for (size_t i = 0; rc == WC_OK && i < c->n_props && shown < S_MAX_DIFF_LINES; i++) {
         wc_buf_reset(&line);
-        if ((rc = s_diff_line(&line, &c->props[i], 120, S_VALUE_MAX)) != WC_OK)
+        if ((rc = s_diff_line(&line, &c->props[i], 120, S_VALUE_MAX, S_SUMMARY_LINE_MAX,
+                              S_SUMMARY_LINES)) != WC_OK)
             break;
         /* keep room for the "more" line */
         if (b->len + line.len + 64 > S_SECTION_MAX)
@@ -585,12 +692,13 @@ static int s_fallback(struct wc_buf *b, const struct wc_buf *header, const struc
 {
     const struct wc_match *m = s_first_match(f0);
     const struct wc_change *c = &f0->change;
+    char name[WC_ACTOR_NAME_MAX];
     int rc = wc_buf_append(b, header->ptr ? header->ptr : "", header->len);
 
     if (rc == WC_OK)
         rc = wc_buf_append_cstr(b, ": ");
     if (rc == WC_OK && m) {
-        if ((rc = wc_mrkdwn_value(b, s_actor_label(&m->cls.actor), S_NAME_MAX,
+        if ((rc = wc_mrkdwn_value(b, s_actor_label(&m->cls.actor, name), S_NAME_MAX,
                                   "unknown principal")) == WC_OK &&
             (rc = wc_buf_append_cstr(b, " called ")) == WC_OK &&
             (rc = wc_mrkdwn_value(b, m->event.event_name, 100, "?")) == WC_OK)
@@ -652,10 +760,11 @@ static int s_digest_header(struct wc_buf *b, const struct wc_notice *notice,
     const struct wc_finding *f0 = notice->findings[0];
     size_t n = notice->n_findings;
     struct wc_buf who = WC_BUF_INIT, tail = WC_BUF_INIT;
+    char name[WC_ACTOR_NAME_MAX];
     int rc;
 
     if (m0) {
-        rc = wc_mrkdwn_value(&who, s_actor_label(&m0->cls.actor), S_DIGEST_WHO_HEADER_MAX,
+        rc = wc_mrkdwn_value(&who, s_actor_label(&m0->cls.actor, name), S_DIGEST_WHO_HEADER_MAX,
                              "Unknown principal");
         if (rc == WC_OK)
             rc = wc_buf_appendf(&tail, " changed %zu resource%s", n, n == 1 ? "" : "s");
@@ -715,7 +824,6 @@ static int s_digest_where(struct wc_buf *b, const struct wc_notice *notice, cons
 static int s_digest_when(struct wc_buf *b, const struct wc_notice *notice)
 {
     int64_t lo = INT64_MAX, hi = INT64_MIN;
-    char t1[WC_TIME_ISO_MAX], t2[WC_TIME_ISO_MAX];
     int rc = wc_buf_append_cstr(b, "*When*\n");
 
     for (size_t i = 0; i < notice->n_findings; i++) {
@@ -724,11 +832,10 @@ static int s_digest_when(struct wc_buf *b, const struct wc_notice *notice)
         lo = t < lo ? t : lo;
         hi = t > hi ? t : hi;
     }
-    wc_time_format_iso8601(lo, t1);
-    wc_time_format_iso8601(hi, t2);
     if (rc == WC_OK)
-        rc = lo == hi ? wc_buf_append_cstr(b, t1)
-                      : wc_buf_appendf(b, "%s \xe2\x80\x93 %s", t1, t2);
+        rc = wc_mrkdwn_date(b, lo);
+    if (rc == WC_OK && lo != hi && (rc = wc_buf_append_cstr(b, " \xe2\x80\x93 ")) == WC_OK)
+        rc = wc_mrkdwn_date(b, hi);
     return rc;
 }
 
@@ -744,7 +851,6 @@ static int s_digest_item(struct wc_buf *b, const struct wc_finding *f)
     const struct wc_change *c = &f->change;
     const struct wc_match *m = s_first_match(f);
     struct wc_buf line = WC_BUF_INIT, links = WC_BUF_INIT;
-    char t[WC_TIME_ISO_MAX];
     size_t shown = 0, total, max;
     int rc;
 
@@ -771,9 +877,8 @@ static int s_digest_item(struct wc_buf *b, const struct wc_finding *f)
         if ((rc = wc_buf_append_cstr(&line, " \xc2\xb7 ")) == WC_OK)
             rc = wc_mrkdwn_value(&line, c->region, 32, "");
     }
-    wc_time_format_iso8601(s_event_time_ms(f), t);
-    if (rc == WC_OK)
-        rc = wc_buf_appendf(&line, " \xc2\xb7 %s", t);
+    if (rc == WC_OK && (rc = wc_buf_append_cstr(&line, " \xc2\xb7 ")) == WC_OK)
+        rc = wc_mrkdwn_time(&line, s_event_time_ms(f)); /* the day is in When */
     if (rc == WC_OK && f->n_matches > 1)
         rc = wc_buf_appendf(&line, " (+%zu more call%s)", f->n_matches - 1,
                             f->n_matches == 2 ? "" : "s");
@@ -786,8 +891,8 @@ static int s_digest_item(struct wc_buf *b, const struct wc_finding *f)
     total = c->n_props_total > c->n_props ? c->n_props_total : c->n_props;
     for (size_t i = 0; i < c->n_props && shown < S_DIGEST_DIFF_LINES; i++) {
         wc_buf_reset(&line);
-        if ((rc = s_diff_line(&line, &c->props[i], S_DIGEST_PATH_MAX, S_DIGEST_VALUE_MAX)) !=
-            WC_OK)
+        if ((rc = s_diff_line(&line, &c->props[i], S_DIGEST_PATH_MAX, S_DIGEST_VALUE_MAX,
+                              S_DIGEST_SUMMARY_MAX, 1)) != WC_OK)
             goto out;
         if (b->len + line.len + 64 > max) /* keep room for the "more" line */
             break;
@@ -908,39 +1013,258 @@ out:
 
 /* --- one finding ---------------------------------------------------------- */
 
+/* The header of one finding: who did what to which resource,
+ * "alice@example.com (SSO AdministratorAccess) AuthorizeSecurityGroupIngress
+ * on sg-0123 (web-prod)", at most S_HEADER_MAX bytes once escaped. When it
+ * does not fit, the longest of the name, the actor, its kind and the call
+ * is shortened first (cut cleanly, never mid-entity), the resource id last.
+ * Without a match: "Unattributed change to <type> <id> (<name>)". */
+static int s_single_header(struct wc_buf *b, const struct wc_finding *f)
+{
+    enum { WHO, KIND, EVENT, ID, NAME, N_PARTS };
+    static const size_t least[N_PARTS] = {24, 12, 24, 24, 12};
+    const struct wc_change *c = &f->change;
+    const struct wc_match *m = s_first_match(f);
+    struct wc_buf part[N_PARTS] = {WC_BUF_INIT, WC_BUF_INIT, WC_BUF_INIT, WC_BUF_INIT,
+                                   WC_BUF_INIT};
+    char name[WC_ACTOR_NAME_MAX], kind[WC_ACTOR_NAME_MAX];
+    size_t total, excess, floor;
+    int rc = WC_OK;
+
+    if (m) {
+        wc_actor_kind(&m->cls.actor, kind, sizeof(kind));
+        rc = wc_mrkdwn_value(&part[WHO], s_actor_label(&m->cls.actor, name), S_NAME_MAX,
+                             "unknown principal");
+        if (rc == WC_OK && kind[0])
+            rc = wc_mrkdwn_value(&part[KIND], kind, S_NAME_MAX, "");
+        if (rc == WC_OK)
+            rc = wc_mrkdwn_value(&part[EVENT], m->event.event_name, S_NAME_MAX, "unknown call");
+    } else {
+        rc = wc_buf_appendf(&part[WHO], "%s to", s_verdict_title(f->verdict));
+        if (rc == WC_OK)
+            rc = wc_mrkdwn_value(&part[EVENT], c->resource_type, S_NAME_MAX, "resource");
+    }
+    if (rc == WC_OK)
+        rc = wc_mrkdwn_value(&part[ID], c->resource_id, S_NAME_MAX, "(no id)");
+    if (rc == WC_OK && !wc_str_empty(c->resource_name) &&
+        !wc_streq(c->resource_name, c->resource_id))
+        rc = wc_mrkdwn_value(&part[NAME], c->resource_name, S_NAME_MAX, "");
+    if (rc != WC_OK)
+        goto out;
+    /* "who (kind) event on id (name)" or "Unattributed change to type id (name)";
+     * each turn shortens a part (bounded all the same) */
+    for (int turn = 0; turn < 4 * N_PARTS; turn++) {
+        size_t longest = N_PARTS;
+
+        total = part[WHO].len + 1 + part[EVENT].len + (m ? 4 : 1) + part[ID].len +
+                (part[KIND].len ? part[KIND].len + 3 : 0) +
+                (part[NAME].len ? part[NAME].len + 3 : 0);
+        if (total <= S_HEADER_MAX)
+            break;
+        for (size_t i = 0; i < N_PARTS; i++)
+            if (i != ID && part[i].len > least[i] &&
+                (longest == N_PARTS || part[i].len > part[longest].len))
+                longest = i;
+        if (longest == N_PARTS)
+            longest = ID;
+        excess = total - S_HEADER_MAX;
+        floor = longest == ID ? 8 : least[longest];
+        if (part[longest].len <= floor)
+            break; /* nothing left to shorten: cut the whole below */
+        wc_mrkdwn_truncate(&part[longest], part[longest].len > excess + floor
+                                               ? part[longest].len - excess
+                                               : floor);
+    }
+    if ((rc = wc_buf_append(b, part[WHO].ptr, part[WHO].len)) == WC_OK && part[KIND].len &&
+        (rc = wc_buf_append_cstr(b, " (")) == WC_OK &&
+        (rc = wc_buf_append(b, part[KIND].ptr, part[KIND].len)) == WC_OK)
+        rc = wc_buf_append_char(b, ')');
+    if (rc == WC_OK && (rc = wc_buf_append_char(b, ' ')) == WC_OK &&
+        (rc = wc_buf_append(b, part[EVENT].ptr, part[EVENT].len)) == WC_OK)
+        rc = wc_buf_append_cstr(b, m ? " on " : " ");
+    if (rc == WC_OK)
+        rc = wc_buf_append(b, part[ID].ptr, part[ID].len);
+    if (rc == WC_OK && part[NAME].len && (rc = wc_buf_append_cstr(b, " (")) == WC_OK &&
+        (rc = wc_buf_append(b, part[NAME].ptr, part[NAME].len)) == WC_OK)
+        rc = wc_buf_append_char(b, ')');
+    wc_mrkdwn_truncate(b, S_HEADER_MAX);
+out:
+    for (size_t i = 0; i < N_PARTS; i++)
+        wc_buf_clean_up(&part[i]);
+    return rc;
+}
+
+/* The context under the header, what makes the risk plain at a glance:
+ * the verdict and account; drift on a resource an IaC tool manages; the
+ * session's MFA; for periodic recording, that the change happened within
+ * the period. */
+static int s_risk(struct wc_buf elems[4], const struct wc_finding *f, const char *alias)
+{
+    const struct wc_change *c = &f->change;
+    const struct wc_match *m = s_first_match(f);
+    int rc = wc_buf_append_char(&elems[0], '*');
+
+    if (rc == WC_OK && (rc = s_header_text(&elems[0], f, alias)) == WC_OK)
+        rc = wc_buf_append_char(&elems[0], '*');
+    if (rc == WC_OK && !wc_str_empty(c->region) &&
+        (rc = wc_buf_append_cstr(&elems[0], " \xc2\xb7 ")) == WC_OK)
+        rc = wc_mrkdwn_value(&elems[0], c->region, 40, "");
+    if (rc == WC_OK && f->owner_tag &&
+        (f->verdict == WC_VERDICT_HUMAN || f->verdict == WC_VERDICT_UNATTRIBUTED)) {
+        rc = wc_buf_append_cstr(&elems[1], ":warning: *Drift* on a resource managed by ");
+        if (rc == WC_OK && strcmp(f->owner_tag, "aws:cloudformation:stack-name") == 0) {
+            if ((rc = wc_buf_append_cstr(&elems[1], "CloudFormation stack ")) == WC_OK)
+                rc = wc_mrkdwn_code(&elems[1], f->owner_value, S_NAME_MAX, "");
+        } else if (rc == WC_OK) {
+            if ((rc = wc_mrkdwn_code(&elems[1], f->owner_value, S_NAME_MAX, "")) == WC_OK &&
+                (rc = wc_buf_append_cstr(&elems[1], " (tag ")) == WC_OK &&
+                (rc = wc_mrkdwn_code(&elems[1], f->owner_tag, S_NAME_MAX, "")) == WC_OK)
+                rc = wc_buf_append_char(&elems[1], ')');
+        }
+    }
+    if (rc == WC_OK && m && m->event.identity.mfa != WC_MFA_UNKNOWN)
+        rc = wc_buf_append_cstr(&elems[2], m->event.identity.mfa == WC_MFA_YES
+                                               ? "MFA: yes"
+                                               : ":warning: signed in *without MFA*");
+    if (rc == WC_OK && c->lookback_s > 0) {
+        if ((rc = wc_buf_append_cstr(&elems[3], "Config records this resource ")) == WC_OK &&
+            (rc = wc_mrkdwn_value(&elems[3], c->recording_frequency, 16, "periodically")) ==
+                WC_OK &&
+            (rc = wc_buf_appendf(&elems[3], ": the change happened in the %d h before ",
+                                 c->lookback_s / 3600)) == WC_OK)
+            rc = wc_mrkdwn_date(&elems[3], c->capture_time_ms);
+        if (rc == WC_OK)
+            rc = wc_buf_append_cstr(&elems[3], ", not at that time");
+    }
+    for (size_t i = 0; i < 4; i++)
+        wc_mrkdwn_truncate(&elems[i], S_FIELD_MAX);
+    return rc;
+}
+
+/* Whether the What lines left anything out that the full values show: a
+ * value cut there, or shown only as its summary. */
+static bool s_wants_full_values(const struct wc_change *c)
+{
+    for (size_t i = 0; i < c->n_props && i < S_MAX_DIFF_LINES; i++) {
+        const struct wc_changed_property *p = &c->props[i];
+
+        if (p->before_summary || p->after_summary ||
+            (p->before && strlen(p->before) > S_VALUE_MAX) ||
+            (p->after && strlen(p->after) > S_VALUE_MAX))
+            return true;
+    }
+    return false;
+}
+
+/* The full before/after values of the properties shown, in a ``` block
+ * within max bytes (a value is cut at S_FULL_VALUE_MAX, and the block
+ * stops, saying so, when the next one does not fit). */
+static int s_full_values(struct wc_buf *b, const struct wc_change *c, size_t max)
+{
+    static const char open_[] = "*Full values*\n```\n", close_[] = "```";
+    static const char more[] = "\xe2\x80\xa6 (the rest: Config timeline)\n";
+    struct wc_buf item = WC_BUF_INIT;
+    int rc = wc_buf_append_cstr(b, open_);
+
+    for (size_t i = 0; rc == WC_OK && i < c->n_props && i < S_MAX_DIFF_LINES; i++) {
+        const struct wc_changed_property *p = &c->props[i];
+
+        wc_buf_reset(&item);
+        if ((rc = wc_mrkdwn_pre(&item, p->path, 120, "(property)")) != WC_OK ||
+            (rc = wc_buf_append_char(&item, ' ')) != WC_OK ||
+            (rc = wc_mrkdwn_pre(&item, p->change, 16, "CHANGE")) != WC_OK)
+            break;
+        if (p->before && ((rc = wc_buf_append_cstr(&item, "\n  before: ")) != WC_OK ||
+                          (rc = wc_mrkdwn_pre(&item, p->before, S_FULL_VALUE_MAX, "")) != WC_OK))
+            break;
+        if (p->after && ((rc = wc_buf_append_cstr(&item, "\n  after:  ")) != WC_OK ||
+                         (rc = wc_mrkdwn_pre(&item, p->after, S_FULL_VALUE_MAX, "")) != WC_OK))
+            break;
+        if ((rc = wc_buf_append_char(&item, '\n')) != WC_OK)
+            break;
+        if (b->len + item.len + sizeof(more) + sizeof(close_) > max) {
+            /* what fits of it, cut cleanly, then say the rest is elsewhere */
+            size_t room = max > b->len + sizeof(more) + sizeof(close_)
+                              ? max - b->len - sizeof(more) - sizeof(close_)
+                              : 0;
+
+            if (room > 64) {
+                wc_mrkdwn_truncate(&item, room);
+                if ((rc = wc_buf_append(b, item.ptr, item.len)) != WC_OK ||
+                    (rc = wc_buf_append_char(b, '\n')) != WC_OK)
+                    break;
+            }
+            rc = wc_buf_append_cstr(b, more);
+            break;
+        }
+        rc = wc_buf_append(b, item.ptr, item.len);
+    }
+    if (rc == WC_OK)
+        rc = wc_buf_append_cstr(b, close_);
+    wc_buf_clean_up(&item);
+    return rc;
+}
+
+static size_t s_lens(const struct wc_buf *b, size_t n)
+{
+    size_t len = 0;
+
+    for (size_t i = 0; i < n; i++)
+        len += b[i].len;
+    return len;
+}
+
+/* header, context (verdict, drift, MFA, period), What, fields (Who, Where,
+ * How, When), the full values when the What lines left something out, and
+ * the links and reason: at most 6 blocks, and within the total Slack
+ * accepts (S_DIGEST_BUDGET, counted as for digests). */
 static int s_render_single(cJSON *blocks, const struct wc_notice *notice, const char *alias,
                            const char *header)
 {
     const struct wc_finding *f0 = notice->findings[0];
     const struct wc_match *m0 = s_first_match(f0);
     struct wc_buf fields[4] = {WC_BUF_INIT, WC_BUF_INIT, WC_BUF_INIT, WC_BUF_INIT};
-    struct wc_buf ctx[2] = {WC_BUF_INIT, WC_BUF_INIT}, sect = WC_BUF_INIT;
+    struct wc_buf risk[4] = {WC_BUF_INIT, WC_BUF_INIT, WC_BUF_INIT, WC_BUF_INIT};
+    struct wc_buf ctx[2] = {WC_BUF_INIT, WC_BUF_INIT}, sect = WC_BUF_INIT, full = WC_BUF_INIT;
+    size_t used;
     int rc;
 
-    if ((rc = s_add_header(blocks, header)) != WC_OK)
-        goto out;
-    if ((rc = s_who(&fields[0], m0)) != WC_OK ||
+    if ((rc = s_risk(risk, f0, alias)) != WC_OK || (rc = s_what(&sect, f0)) != WC_OK ||
+        (rc = s_who(&fields[0], m0)) != WC_OK ||
         (rc = s_where(&fields[1], &f0->change, alias)) != WC_OK ||
-        (rc = s_how(&fields[2], m0)) != WC_OK || (rc = s_when(&fields[3], f0, m0)) != WC_OK)
+        (rc = s_how(&fields[2], m0)) != WC_OK || (rc = s_when(&fields[3], f0, m0)) != WC_OK ||
+        (rc = s_links(&ctx[0], f0)) != WC_OK)
         goto out;
     for (size_t i = 0; i < 4; i++)
         wc_mrkdwn_truncate(&fields[i], S_FIELD_MAX);
-    if ((rc = s_add_fields(blocks, fields, 4)) != WC_OK)
+    if (f0->verdict != WC_VERDICT_HUMAN && !wc_str_empty(f0->reason) &&
+        (rc = wc_mrkdwn_value(&ctx[1], f0->reason, S_REASON_MAX, "")) != WC_OK)
         goto out;
-    if ((rc = s_what(&sect, f0)) != WC_OK || (rc = s_add_section(blocks, sect.ptr)) != WC_OK)
+    used = strlen(header) + s_lens(risk, 4) + sect.len + s_lens(fields, 4) + s_lens(ctx, 2) +
+           6 * S_DIGEST_BLOCK_COST;
+    if (s_wants_full_values(&f0->change) && used + 400 < S_DIGEST_BUDGET) {
+        size_t room = S_DIGEST_BUDGET - used;
+
+        if ((rc = s_full_values(&full, &f0->change,
+                                room < S_SECTION_MAX ? room : S_SECTION_MAX)) != WC_OK)
+            goto out;
+    }
+    if ((rc = s_add_header(blocks, header)) != WC_OK ||
+        (rc = s_add_context(blocks, risk, 4)) != WC_OK ||
+        (rc = s_add_section(blocks, sect.ptr)) != WC_OK ||
+        (rc = s_add_fields(blocks, fields, 4)) != WC_OK ||
+        (full.len > 0 && (rc = s_add_section(blocks, full.ptr)) != WC_OK))
         goto out;
-    if ((rc = s_links(&ctx[0], f0)) != WC_OK)
-        goto out;
-    if (f0->verdict != WC_VERDICT_HUMAN && !wc_str_empty(f0->reason))
-        rc = wc_mrkdwn_value(&ctx[1], f0->reason, S_REASON_MAX, "");
-    if (rc == WC_OK)
-        rc = s_add_context(blocks, ctx, 2);
+    rc = s_add_context(blocks, ctx, 2);
 out:
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < 4; i++) {
         wc_buf_clean_up(&fields[i]);
+        wc_buf_clean_up(&risk[i]);
+    }
     wc_buf_clean_up(&ctx[0]);
     wc_buf_clean_up(&ctx[1]);
     wc_buf_clean_up(&sect);
+    wc_buf_clean_up(&full);
     return rc;
 }
 
@@ -975,6 +1299,8 @@ static int s_render(const struct s_slack *s, const struct wc_notice *notice, str
         if (!notice->findings[i])
             return WC_ERR_INVALID;
     alias = s_alias(s, notice, f0->change.account_id);
+    /* the fallback (notifications, screen readers) starts with the verdict
+     * and the account; a single finding's header says who did what */
     rc = digest ? s_digest_header(&header, notice, s_first_match(f0), alias)
                 : s_header_text(&header, f0, alias);
     if (rc != WC_OK)
@@ -983,6 +1309,12 @@ static int s_render(const struct s_slack *s, const struct wc_notice *notice, str
     wc_mrkdwn_truncate(&header, S_HEADER_MAX);
     if ((rc = s_fallback(&text, &header, f0, n)) != WC_OK)
         goto out;
+    if (!digest) {
+        wc_buf_reset(&header);
+        if ((rc = s_single_header(&header, f0)) != WC_OK)
+            goto out;
+    }
+    wc_mrkdwn_truncate(&header, S_HEADER_MAX);
     wc_mrkdwn_truncate(&text, S_TEXT_MAX);
 
     rc = WC_ERR_NOMEM;

@@ -22,13 +22,33 @@
 #define S_MAX_LINE 16384 /* a longer line is malformed */
 #define S_CUT_MARK "  (cut short)\n"
 #define S_LOCK_TRIES 16  /* reopen attempts when the file keeps being replaced */
-/* once the file is past the compaction threshold, prune the memory (so that
- * its size says how many entries are live) this often */
-#define S_PRUNE_EVERY_RECORDS 256
-#define S_PRUNE_EVERY_MS ((int64_t)60 * 1000)
+/* The file's lines are counted by expiry in S_AGE_SLOTS buckets of ttl /
+ * S_AGE_SPAN ms each: enough to tell, without keeping anything per line,
+ * how many have expired (to within one bucket, counted late, never early). */
+#define S_AGE_SLOTS 64
+#define S_AGE_SPAN 32
+#define S_FOUND 1 /* a line reader's callback stops the read: found */
 #define S_TEMP_TRIES 100 /* compaction temp names tried (taken by a crash) */
 /* every file of ours is opened so: never through a symlink, never inherited */
 #define S_OPEN_FLAGS (O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC)
+
+/* How many of the file's lines have expired, by expiry bucket. */
+struct s_ages {
+    int64_t bucket_ms;
+    struct {
+        int64_t bucket; /* expires_ms / bucket_ms */
+        size_t n;
+    } slot[S_AGE_SLOTS];
+    size_t dead; /* expired (or malformed) when read, or their bucket reused since */
+    size_t far;  /* expiring past the horizon (a longer TTL): counted live */
+};
+
+/* A pair accepted but not durable (its write or fsync failed). */
+struct s_pending {
+    struct wc_dedup_key key;
+    int64_t expires_ms;
+    char *line; /* formatted, with its '\n': what a compaction writes for it */
+};
 
 struct wc_statefile {
     struct wc_ledger ledger; /* the port, when opened as a ledger */
@@ -47,16 +67,16 @@ struct wc_statefile {
     char *rbuf;    /* S_MAX_LINE + S_CHUNK */
     struct wc_clock clock;
     struct wc_logger *logger;
-    struct wc_dedup *dedup;
+    struct wc_dedup *dedup; /* the recent entries only: the file has them all */
+    struct s_ages ages;     /* of the current file's lines */
     size_t malformed;
     uint64_t fsyncs;
     uint64_t compactions;
-    unsigned records_since_prune;
-    int64_t last_prune_ms;
-    /* pairs accepted but not yet durable (the write or fsync failed): in
-     * dedup so this process never posts them again, and written by the next
-     * record() of the same pair */
-    char **pending;
+    /* pairs accepted but not yet durable (the write or fsync failed):
+     * accepted() says so, so this process never posts them again, and the
+     * next record() of the same pair (or a compaction) writes them. Empty
+     * unless the disk fails; bounded by S_MAX_PENDING. */
+    struct s_pending *pending;
     size_t n_pending;
 };
 
@@ -163,6 +183,57 @@ static int s_mkdirs(const char *dir)
     return rc;
 }
 
+/* --- how many lines have expired ------------------------------------------- */
+
+static void s_ages_reset(struct s_ages *a, int64_t ttl_ms)
+{
+    memset(a, 0, sizeof(*a));
+    a->bucket_ms = ttl_ms / S_AGE_SPAN + 1; /* a TTL spans at most S_AGE_SPAN of them */
+}
+
+/* Count one line of the file: expired (or malformed) ones at once, live
+ * ones in the bucket of their expiry. */
+static void s_ages_add(struct s_ages *a, bool ok, int64_t expires_ms, int64_t now,
+                       int64_t ttl_ms)
+{
+    int64_t b;
+    size_t i;
+
+    if (!ok || expires_ms <= now) {
+        a->dead++;
+        return;
+    }
+    /* live buckets run from now to now + ttl + one: at most S_AGE_SPAN + 2
+     * of them (< S_AGE_SLOTS), so a slot still holding another bucket holds
+     * a past one */
+    if (expires_ms > now + ttl_ms + a->bucket_ms) {
+        a->far++;
+        return;
+    }
+    b = expires_ms / a->bucket_ms;
+    i = (size_t)(b % S_AGE_SLOTS);
+    if (a->slot[i].n > 0 && a->slot[i].bucket != b) {
+        a->dead += a->slot[i].n;
+        a->slot[i].n = 0;
+    }
+    a->slot[i].bucket = b;
+    a->slot[i].n++;
+}
+
+/* Lines known to have expired by now: those of buckets wholly past. */
+static size_t s_ages_dead(const struct s_ages *a, int64_t now)
+{
+    size_t dead = a->dead;
+
+    for (size_t i = 0; i < S_AGE_SLOTS; i++) {
+        if (a->slot[i].n > 0 && (a->slot[i].bucket + 1) * a->bucket_ms <= now)
+            dead += a->slot[i].n;
+    }
+    return dead;
+}
+
+/* --- the file ----------------------------------------------------------------- */
+
 /* (Re)open the log in DIR; reading starts again from its beginning. */
 static int s_open_file(struct wc_statefile *sf)
 {
@@ -177,6 +248,7 @@ static int s_open_file(struct wc_statefile *sf)
     sf->offset = 0;
     sf->lines = 0;
     sf->skipping = false;
+    s_ages_reset(&sf->ages, wc_dedup_ttl_ms(sf->dedup));
     return WC_OK;
 }
 
@@ -212,34 +284,41 @@ static void s_unlock(struct wc_statefile *sf)
         flock(sf->fd, LOCK_UN);
 }
 
-static void s_apply_line(struct wc_statefile *sf, struct wc_str line, int64_t now,
-                         size_t *malformed)
-{
-    char *nid = NULL, *subj = NULL;
-    int64_t expires = 0;
+/* What a line reader does with each complete line, given without its '\n'
+ * (ptr NULL: an over-long line, skipped). Anything but WC_OK stops the read
+ * and is returned. */
+typedef int s_line_fn(struct wc_statefile *sf, struct wc_str line, void *ctx);
 
-    if (wc_dedup_parse_line(line, &nid, &subj, &expires) != WC_OK) {
-        (*malformed)++;
-        return;
-    }
-    if (expires > now)
-        wc_dedup_insert(sf->dedup, nid, subj, expires);
-    free(nid);
-    free(subj);
-}
+/* Where a line reader is: it reads from off (the end of the complete lines
+ * consumed so far) up to end (-1: the end of the file). */
+struct s_cursor {
+    off_t off;
+    off_t end;
+    size_t lines;  /* complete lines consumed */
+    bool skipping; /* inside an over-long line: drop bytes up to its '\n' */
+};
 
-/* Read the complete lines appended since the last look (caller holds the
- * mutex and a flock). A trailing line without '\n' is left for later. */
-static int s_tail(struct wc_statefile *sf, size_t *malformed_out)
+/* Stream the complete lines from c->off through sf->rbuf, S_CHUNK bytes at
+ * a time: memory bounded whatever the file holds. A trailing line without
+ * '\n' is left for a later read (c->off stops before it). Caller holds the
+ * mutex and a flock. */
+static int s_read_lines(struct wc_statefile *sf, struct s_cursor *c, s_line_fn *fn, void *ctx)
 {
-    size_t have = 0, malformed = 0;
-    off_t pos = sf->offset;
-    int64_t now = wc_clock_now_ms(&sf->clock);
+    size_t have = 0;
+    off_t pos = c->off;
+    int rc;
 
     for (;;) {
-        ssize_t n = pread(sf->fd, sf->rbuf + have, S_CHUNK, pos);
-        size_t start = 0;
+        size_t want = S_CHUNK, start = 0;
+        ssize_t n;
 
+        if (c->end >= 0) {
+            if (pos >= c->end)
+                break;
+            if ((off_t)want > c->end - pos)
+                want = (size_t)(c->end - pos);
+        }
+        n = pread(sf->fd, sf->rbuf + have, want, pos);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -250,33 +329,75 @@ static int s_tail(struct wc_statefile *sf, size_t *malformed_out)
         have += (size_t)n;
         for (;;) {
             char *nl = memchr(sf->rbuf + start, '\n', have - start);
+            struct wc_str line = WC_STR_NULL;
             size_t len;
 
             if (!nl)
                 break;
             len = (size_t)(nl - (sf->rbuf + start));
-            if (sf->skipping) {
-                sf->skipping = false;
-                malformed++;
-            } else {
-                s_apply_line(sf, (struct wc_str){sf->rbuf + start, len}, now, &malformed);
-            }
-            sf->lines++;
-            sf->offset += (off_t)(len + 1);
+            if (!c->skipping)
+                line = (struct wc_str){sf->rbuf + start, len};
+            c->skipping = false;
+            c->lines++;
+            c->off += (off_t)(len + 1);
             start += len + 1;
+            if ((rc = fn(sf, line, ctx)) != WC_OK)
+                return rc;
         }
         memmove(sf->rbuf, sf->rbuf + start, have - start);
         have -= start;
         if (have > S_MAX_LINE) {
-            sf->skipping = true;
-            sf->offset += (off_t)have;
+            c->skipping = true;
+            c->off += (off_t)have;
             have = 0;
         }
     }
-    sf->malformed += malformed;
-    if (malformed_out)
-        *malformed_out = malformed;
     return WC_OK;
+}
+
+struct s_apply_ctx {
+    int64_t now;
+    size_t malformed;
+};
+
+/* A line read in order: counted, and remembered (as recent) if live. */
+static int s_apply_line(struct wc_statefile *sf, struct wc_str line, void *ctx)
+{
+    struct s_apply_ctx *a = ctx;
+    struct wc_dedup_key key;
+    int64_t expires = 0;
+    bool ok = line.ptr && wc_dedup_parse_line_key(line, &key, &expires) == WC_OK;
+
+    if (!ok)
+        a->malformed++;
+    s_ages_add(&sf->ages, ok, expires, a->now, wc_dedup_ttl_ms(sf->dedup));
+    if (ok && expires > a->now)
+        wc_dedup_insert_key(sf->dedup, key, expires);
+    return WC_OK;
+}
+
+/* Read the complete lines appended since the last look (caller holds the
+ * mutex and a flock). A trailing line without '\n' is left for later. */
+static int s_tail(struct wc_statefile *sf, size_t *malformed_out)
+{
+    struct s_cursor c = {.off = sf->offset, .end = -1, .skipping = sf->skipping};
+    struct s_apply_ctx a = {.now = wc_clock_now_ms(&sf->clock)};
+    int rc = s_read_lines(sf, &c, s_apply_line, &a);
+
+    sf->offset = c.off;
+    sf->lines += c.lines;
+    sf->skipping = c.skipping;
+    sf->malformed += a.malformed;
+    if (malformed_out)
+        *malformed_out = a.malformed;
+    return rc;
+}
+
+static void s_warn_malformed(struct wc_statefile *sf, size_t bad, const char *what)
+{
+    if (bad > 0)
+        WC_LOGW(sf->logger, NULL, "state file %s: skipped %zu malformed line(s) %s", sf->path,
+                bad, what);
 }
 
 /* Tail under a shared lock, warning about malformed lines. */
@@ -293,10 +414,71 @@ static int s_refresh(struct wc_statefile *sf, const char *what)
     if (rc != WC_OK)
         WC_LOGE(sf->logger, NULL, "state file %s: read: %s", sf->path, strerror(errno));
     s_unlock(sf);
-    if (bad > 0)
-        WC_LOGW(sf->logger, NULL, "state file %s: skipped %zu malformed line(s) %s", sf->path,
-                bad, what);
+    s_warn_malformed(sf, bad, what);
     return rc;
+}
+
+struct s_find_ctx {
+    struct wc_dedup_key key;
+    int64_t now;
+    int64_t expires_ms;
+};
+
+static int s_find_line(struct wc_statefile *sf, struct wc_str line, void *ctx)
+{
+    struct s_find_ctx *f = ctx;
+    struct wc_dedup_key key;
+    int64_t expires = 0;
+
+    (void)sf;
+    if (!line.ptr || wc_dedup_parse_line_key(line, &key, &expires) != WC_OK ||
+        expires <= f->now || key.lo != f->key.lo || key.hi != f->key.hi)
+        return WC_OK;
+    f->expires_ms = expires;
+    return S_FOUND;
+}
+
+static size_t s_pending_find(const struct wc_statefile *sf, struct wc_dedup_key key)
+{
+    for (size_t i = 0; i < sf->n_pending; i++)
+        if (sf->pending[i].key.lo == key.lo && sf->pending[i].key.hi == key.hi)
+            return i;
+    return SIZE_MAX;
+}
+
+/* A miss in memory (caller holds the mutex): read what other processes
+ * appended since the last look; thorough, also stream the rest of the file
+ * for the pair, and put it back in memory if found there. */
+static bool s_lookup_locked(struct wc_statefile *sf, struct wc_dedup_key key, bool thorough)
+{
+    struct s_find_ctx f = {.key = key, .now = wc_clock_now_ms(&sf->clock)};
+    struct s_cursor c = {.end = -1};
+    size_t bad = 0;
+    bool found = false;
+    int rc;
+
+    if (s_pending_find(sf, key) != SIZE_MAX)
+        return true;
+    if ((rc = s_lock(sf, LOCK_SH)) != WC_OK) {
+        WC_LOGE(sf->logger, NULL, "state file %s: lock: %s", sf->path, s_why(sf));
+        return false;
+    }
+    if ((rc = s_tail(sf, &bad)) == WC_OK) {
+        found = wc_dedup_contains_key(sf->dedup, key);
+        if (!found && thorough) {
+            c.end = sf->offset; /* every complete line, the tail just read included */
+            if ((rc = s_read_lines(sf, &c, s_find_line, &f)) == S_FOUND) {
+                wc_dedup_insert_key(sf->dedup, key, f.expires_ms);
+                found = true;
+                rc = WC_OK;
+            }
+        }
+    }
+    if (rc != WC_OK)
+        WC_LOGE(sf->logger, NULL, "state file %s: read: %s", sf->path, strerror(errno));
+    s_unlock(sf);
+    s_warn_malformed(sf, bad, "appended by another process");
+    return found;
 }
 
 struct s_compact_ctx {
@@ -304,6 +486,8 @@ struct s_compact_ctx {
     struct wc_buf buf;
     off_t bytes;
     size_t lines;
+    int64_t now;
+    struct s_ages ages; /* of the new file */
 };
 
 static int s_compact_flush(struct s_compact_ctx *c)
@@ -317,16 +501,31 @@ static int s_compact_flush(struct s_compact_ctx *c)
     return WC_OK;
 }
 
-static int s_compact_entry(void *ctx, const char *notifier_id, const char *subject,
-                           int64_t expires_ms)
+/* One line (with its '\n') into the new file. */
+static int s_compact_put(struct s_compact_ctx *c, struct wc_str line, int64_t expires_ms,
+                         int64_t ttl_ms)
 {
-    struct s_compact_ctx *c = ctx;
     int rc;
 
-    if ((rc = wc_dedup_format_line(notifier_id, subject, expires_ms, &c->buf)) != WC_OK)
+    if ((rc = wc_buf_append(&c->buf, line.ptr, line.len)) != WC_OK)
         return rc;
     c->lines++;
+    s_ages_add(&c->ages, true, expires_ms, c->now, ttl_ms);
     return c->buf.len >= S_CHUNK ? s_compact_flush(c) : WC_OK;
+}
+
+/* A line of the old file: kept, as it is, if it parses and is live. */
+static int s_compact_line(struct wc_statefile *sf, struct wc_str line, void *ctx)
+{
+    struct s_compact_ctx *c = ctx;
+    struct wc_dedup_key key;
+    int64_t expires = 0;
+
+    if (!line.ptr || wc_dedup_parse_line_key(line, &key, &expires) != WC_OK ||
+        expires <= c->now)
+        return WC_OK;
+    line.len++; /* its '\n', in rbuf after it */
+    return s_compact_put(c, line, expires, wc_dedup_ttl_ms(sf->dedup));
 }
 
 /* A new temp file DIR/.accepted.log.<pid>.<n> (O_EXCL: a name that exists,
@@ -348,13 +547,26 @@ static int s_open_temp(struct wc_statefile *sf, struct wc_buf *name, struct stat
     return -1;
 }
 
-/* Caller holds the mutex. force: rewrite even below the threshold. */
+/* Whether the file is worth a rewrite: past WC_STATEFILE_COMPACT_MIN_LINES
+ * lines, more than half of them expired (or malformed). */
+static bool s_compact_due(struct wc_statefile *sf)
+{
+    return sf->lines > WC_STATEFILE_COMPACT_MIN_LINES &&
+           2 * s_ages_dead(&sf->ages, wc_clock_now_ms(&sf->clock)) > sf->lines;
+}
+
+/* Caller holds the mutex. force: rewrite even below the threshold. The new
+ * file is streamed from the old one (its live lines, as they are, in their
+ * order) followed by the pending pairs, so nothing but the read buffer and
+ * the write buffer is held, whatever the file's size. */
 static int s_compact_locked(struct wc_statefile *sf, bool force)
 {
     struct wc_buf tmp = WC_BUF_INIT;
     struct s_compact_ctx c = {.fd = -1, .buf = WC_BUF_INIT};
+    struct s_cursor rd = {.end = -1};
+    int64_t ttl_ms = wc_dedup_ttl_ms(sf->dedup);
     bool locked = false, renamed = false;
-    size_t live, before, bad = 0;
+    size_t before = 0, bad = 0;
     struct stat st;
     int rc;
 
@@ -364,18 +576,26 @@ static int s_compact_locked(struct wc_statefile *sf, bool force)
     /* take in what other processes appended, so the rewrite keeps it */
     if ((rc = s_tail(sf, &bad)) != WC_OK)
         goto out;
-    wc_dedup_prune(sf->dedup);
-    live = wc_dedup_size(sf->dedup);
     before = sf->lines;
-    if (!force && !(sf->lines > WC_STATEFILE_COMPACT_MIN_LINES && sf->lines > 2 * live))
+    if (!force && !s_compact_due(sf))
         goto out;
     if ((c.fd = s_open_temp(sf, &tmp, &st)) < 0) { /* mode 0600 */
         rc = WC_ERR_IO;
         goto out;
     }
-    if ((rc = wc_dedup_foreach(sf->dedup, s_compact_entry, &c)) != WC_OK)
+    c.now = wc_clock_now_ms(&sf->clock);
+    s_ages_reset(&c.ages, ttl_ms);
+    rd.end = sf->offset; /* the complete lines: one cut short by a crash goes */
+    if ((rc = s_read_lines(sf, &rd, s_compact_line, &c)) != WC_OK)
         goto out;
-    if ((rc = s_compact_flush(&c)) != WC_OK)
+    for (size_t i = 0; i < sf->n_pending && rc == WC_OK; i++) {
+        const struct s_pending *p = &sf->pending[i];
+        struct wc_str line = wc_str_from_cstr(p->line);
+
+        if (p->expires_ms > c.now && line.len <= S_MAX_LINE)
+            rc = s_compact_put(&c, line, p->expires_ms, ttl_ms);
+    }
+    if (rc != WC_OK || (rc = s_compact_flush(&c)) != WC_OK)
         goto out;
     if ((rc = s_fsync(sf, c.fd)) != WC_OK)
         goto out;
@@ -397,6 +617,7 @@ static int s_compact_locked(struct wc_statefile *sf, bool force)
     sf->offset = c.bytes;
     sf->lines = c.lines;
     sf->skipping = false;
+    sf->ages = c.ages;
     sf->compactions++;
     WC_LOGI(sf->logger, NULL, "state file %s compacted: %zu lines -> %zu", sf->path, before,
             c.lines);
@@ -411,6 +632,7 @@ out:
     }
     if (locked)
         s_unlock(sf);
+    s_warn_malformed(sf, bad, "appended by another process");
     wc_buf_clean_up(&c.buf);
     wc_buf_clean_up(&tmp);
     return rc;
@@ -447,8 +669,9 @@ static int s_remove_stale_temps(struct wc_statefile *sf)
     return WC_OK;
 }
 
-/* The object, before any I/O; NULL when out of memory. */
-static struct wc_statefile *s_alloc(const char *dir, int64_t ttl_ms,
+/* The object, before any I/O; NULL when out of memory (or max_entries is
+ * past WC_DEDUP_MAX_ENTRIES_LIMIT). */
+static struct wc_statefile *s_alloc(const char *dir, int64_t ttl_ms, size_t max_entries,
                                     const struct wc_clock *clock, struct wc_logger *logger)
 {
     struct wc_statefile *sf = calloc(1, sizeof(*sf));
@@ -468,7 +691,7 @@ static struct wc_statefile *s_alloc(const char *dir, int64_t ttl_ms,
     if (wc_buf_appendf(&path, "%s/%s", dir, WC_STATEFILE_NAME) == WC_OK)
         sf->path = wc_buf_steal(&path);
     sf->rbuf = malloc(S_MAX_LINE + S_CHUNK);
-    sf->dedup = wc_dedup_new(ttl_ms, &sf->clock);
+    sf->dedup = wc_dedup_new(ttl_ms, max_entries, &sf->clock);
     wc_buf_clean_up(&path);
     if (!sf->dir || !sf->path || !sf->rbuf || !sf->dedup) {
         wc_statefile_close(sf);
@@ -477,7 +700,7 @@ static struct wc_statefile *s_alloc(const char *dir, int64_t ttl_ms,
     return sf;
 }
 
-struct wc_statefile *wc_statefile_open(const char *dir, int64_t ttl_ms,
+struct wc_statefile *wc_statefile_open(const char *dir, int64_t ttl_ms, size_t max_entries,
                                        const struct wc_clock *clock,
                                        struct wc_logger *logger, char *err, size_t errlen)
 {
@@ -497,7 +720,12 @@ struct wc_statefile *wc_statefile_open(const char *dir, int64_t ttl_ms,
         wc_errf(err, errlen, "state directory %s: not writable: %s", dir, strerror(errno));
         goto fail;
     }
-    if (!(sf = s_alloc(dir, ttl_ms, clock, logger))) {
+    if (max_entries > WC_DEDUP_MAX_ENTRIES_LIMIT) {
+        wc_errf(err, errlen, "state directory %s: %zu entries in memory is past the limit (%zu)",
+                dir, max_entries, WC_DEDUP_MAX_ENTRIES_LIMIT);
+        goto fail;
+    }
+    if (!(sf = s_alloc(dir, ttl_ms, max_entries, clock, logger))) {
         wc_errf(err, errlen, "state directory %s: out of memory", dir);
         goto fail;
     }
@@ -532,8 +760,9 @@ struct wc_statefile *wc_statefile_open(const char *dir, int64_t ttl_ms,
         wc_errf(err, errlen, "state file %s: cannot read: %s", sf->path, s_why(sf));
         goto fail;
     }
-    WC_LOGI(sf->logger, NULL, "state file %s: %zu live entries, %zu lines", sf->path,
-            wc_dedup_size(sf->dedup), sf->lines);
+    WC_LOGI(sf->logger, NULL, "state file %s: %zu live entries, %zu lines, %zu in memory",
+            sf->path, sf->lines - s_ages_dead(&sf->ages, wc_clock_now_ms(&sf->clock)),
+            sf->lines, wc_dedup_size(sf->dedup));
     return sf;
 fail:
     wc_statefile_close(sf);
@@ -550,7 +779,7 @@ void wc_statefile_close(struct wc_statefile *sf)
         close(sf->dirfd);
     wc_dedup_destroy(sf->dedup);
     for (size_t i = 0; i < sf->n_pending; i++)
-        free(sf->pending[i]);
+        free(sf->pending[i].line);
     free(sf->pending);
     free(sf->rbuf);
     free(sf->path);
@@ -564,63 +793,74 @@ static bool s_valid(const char *notifier_id, const char *subject)
     return !wc_str_empty(notifier_id) && !wc_str_empty(subject);
 }
 
+static bool s_accepted(struct wc_statefile *sf, const char *notifier_id, const char *subject,
+                       bool thorough)
+{
+    struct wc_dedup_key key;
+    bool found;
+
+    if (!sf || !s_valid(notifier_id, subject))
+        return false;
+    key = wc_dedup_key_of(notifier_id, subject);
+    if (wc_dedup_contains_key(sf->dedup, key))
+        return true;
+    pthread_mutex_lock(&sf->lock);
+    found = s_lookup_locked(sf, key, thorough);
+    pthread_mutex_unlock(&sf->lock);
+    return found;
+}
+
 bool wc_statefile_accepted(struct wc_statefile *sf, const char *notifier_id,
                            const char *subject)
 {
-    if (!sf || !s_valid(notifier_id, subject))
-        return false;
-    if (wc_dedup_contains(sf->dedup, notifier_id, subject))
-        return true;
-    /* maybe another process sharing the directory recorded it */
-    pthread_mutex_lock(&sf->lock);
-    s_refresh(sf, "appended by another process");
-    pthread_mutex_unlock(&sf->lock);
-    return wc_dedup_contains(sf->dedup, notifier_id, subject);
+    return s_accepted(sf, notifier_id, subject, false);
 }
 
-/* "<notifier>\n<subject>": neither holds a newline (s_valid) */
-static char *s_pending_key(const char *notifier_id, const char *subject)
+bool wc_statefile_accepted_thorough(struct wc_statefile *sf, const char *notifier_id,
+                                    const char *subject)
 {
-    size_t a = strlen(notifier_id), b = strlen(subject);
-    char *k = malloc(a + b + 2);
-
-    if (k) {
-        memcpy(k, notifier_id, a);
-        k[a] = '\n';
-        memcpy(k + a + 1, subject, b + 1);
-    }
-    return k;
+    return s_accepted(sf, notifier_id, subject, true);
 }
 
-static size_t s_pending_find(const struct wc_statefile *sf, const char *key)
+/* Remember a pair the file could not take (unless S_MAX_PENDING are, or
+ * memory is short: then only the memory's entry says it is accepted). */
+static void s_pending_add(struct wc_statefile *sf, struct wc_dedup_key key,
+                          const char *notifier_id, const char *subject, int64_t expires_ms)
 {
-    for (size_t i = 0; i < sf->n_pending; i++)
-        if (!strcmp(sf->pending[i], key))
-            return i;
-    return SIZE_MAX;
+    struct wc_buf line = WC_BUF_INIT;
+    struct s_pending *grown;
+
+    if (sf->n_pending >= S_MAX_PENDING ||
+        wc_dedup_format_line(notifier_id, subject, expires_ms, &line) != WC_OK)
+        goto fail;
+    if (!(grown = realloc(sf->pending, (sf->n_pending + 1) * sizeof(*grown))))
+        goto fail;
+    sf->pending = grown;
+    sf->pending[sf->n_pending++] = (struct s_pending){key, expires_ms, wc_buf_steal(&line)};
+    return;
+fail:
+    wc_buf_clean_up(&line);
 }
 
 int wc_statefile_record(struct wc_statefile *sf, const char *notifier_id, const char *subject)
 {
     struct wc_buf line = WC_BUF_INIT;
+    struct wc_dedup_key key;
     struct stat st;
     int64_t expires;
     size_t bad = 0, pending;
-    char *key;
     bool locked = false;
     int rc;
 
     if (!sf || !s_valid(notifier_id, subject))
         return WC_ERR_INVALID;
-    if (!(key = s_pending_key(notifier_id, subject)))
-        return WC_ERR_NOMEM;
+    key = wc_dedup_key_of(notifier_id, subject);
     expires = wc_clock_now_ms(&sf->clock) + wc_dedup_ttl_ms(sf->dedup);
     pthread_mutex_lock(&sf->lock);
     pending = s_pending_find(sf, key);
-    if (pending == SIZE_MAX && wc_dedup_contains(sf->dedup, notifier_id, subject)) {
+    if (pending == SIZE_MAX && wc_dedup_contains_key(sf->dedup, key)) {
         /* durable already (read from the file, or written by us) */
         pthread_mutex_unlock(&sf->lock);
-        free(key);
         return WC_OK;
     }
     if ((rc = s_lock(sf, LOCK_EX)) != WC_OK)
@@ -660,39 +900,21 @@ out:
         s_unlock(sf);
     /* the notifier accepted it: remember it here even if the file failed,
      * and that it still has to be written */
-    if (wc_dedup_insert(sf->dedup, notifier_id, subject, expires) != WC_OK && rc == WC_OK)
+    if (wc_dedup_insert_key(sf->dedup, key, expires) != WC_OK && rc == WC_OK)
         rc = WC_ERR_NOMEM;
     if (rc == WC_OK && pending != SIZE_MAX) {
-        free(sf->pending[pending]);
+        free(sf->pending[pending].line);
         sf->pending[pending] = sf->pending[--sf->n_pending];
-    } else if (rc != WC_OK && pending == SIZE_MAX && sf->n_pending < S_MAX_PENDING) {
-        char **grown = realloc(sf->pending, (sf->n_pending + 1) * sizeof(*grown));
-
-        if (grown) {
-            sf->pending = grown;
-            sf->pending[sf->n_pending++] = key;
-            key = NULL;
-        }
+    } else if (rc != WC_OK && pending == SIZE_MAX) {
+        s_pending_add(sf, key, notifier_id, subject, expires);
     }
     if (bad > 0)
         WC_LOGW(sf->logger, NULL, "state file %s: skipped %zu malformed line(s)", sf->path,
                 bad);
-    if (rc == WC_OK && sf->lines > WC_STATEFILE_COMPACT_MIN_LINES) {
-        /* the size counts expired entries too: prune now and then to see them */
-        int64_t now = wc_clock_now_ms(&sf->clock);
-
-        if (++sf->records_since_prune >= S_PRUNE_EVERY_RECORDS ||
-            now - sf->last_prune_ms >= S_PRUNE_EVERY_MS) {
-            sf->records_since_prune = 0;
-            sf->last_prune_ms = now;
-            wc_dedup_prune(sf->dedup);
-        }
-        if (sf->lines > 2 * wc_dedup_size(sf->dedup))
-            s_compact_locked(sf, false); /* a failure leaves the old file, still valid */
-    }
+    if (rc == WC_OK && s_compact_due(sf))
+        s_compact_locked(sf, false); /* a failure leaves the old file, still valid */
     pthread_mutex_unlock(&sf->lock);
     wc_buf_clean_up(&line);
-    free(key);
     return rc;
 }
 
@@ -710,14 +932,20 @@ int wc_statefile_compact(struct wc_statefile *sf)
 
 void wc_statefile_get_stats(struct wc_statefile *sf, struct wc_statefile_stats *out)
 {
+    struct wc_dedup_stats ds;
+
     if (!out)
         return;
     memset(out, 0, sizeof(*out));
     if (!sf)
         return;
     pthread_mutex_lock(&sf->lock);
-    out->entries = wc_dedup_size(sf->dedup);
+    wc_dedup_get_stats(sf->dedup, &ds);
+    out->entries = ds.entries;
+    out->max_entries = ds.max_entries;
+    out->evictions = ds.evictions;
     out->lines = sf->lines;
+    out->expired_lines = s_ages_dead(&sf->ages, wc_clock_now_ms(&sf->clock));
     out->malformed = sf->malformed;
     out->fsyncs = sf->fsyncs;
     out->compactions = sf->compactions;
@@ -729,6 +957,12 @@ void wc_statefile_get_stats(struct wc_statefile *sf, struct wc_statefile_stats *
 static bool s_ledger_accepted(struct wc_ledger *l, const char *notifier_id, const char *subject)
 {
     return wc_statefile_accepted(l->impl, notifier_id, subject);
+}
+
+static bool s_ledger_accepted_thorough(struct wc_ledger *l, const char *notifier_id,
+                                       const char *subject)
+{
+    return wc_statefile_accepted_thorough(l->impl, notifier_id, subject);
 }
 
 static int s_ledger_record(struct wc_ledger *l, const char *notifier_id, const char *subject)
@@ -744,15 +978,17 @@ static void s_ledger_destroy(struct wc_ledger *l)
 static const struct wc_ledger_vtable s_ledger_vtable = {
     .name = "statefile",
     .accepted = s_ledger_accepted,
+    .accepted_thorough = s_ledger_accepted_thorough,
     .record = s_ledger_record,
     .destroy = s_ledger_destroy,
 };
 
-struct wc_ledger *wc_statefile_ledger_open(const char *dir, int64_t ttl_ms,
+struct wc_ledger *wc_statefile_ledger_open(const char *dir, int64_t ttl_ms, size_t max_entries,
                                            const struct wc_clock *clock,
                                            struct wc_logger *logger, char *err, size_t errlen)
 {
-    struct wc_statefile *sf = wc_statefile_open(dir, ttl_ms, clock, logger, err, errlen);
+    struct wc_statefile *sf = wc_statefile_open(dir, ttl_ms, max_entries, clock, logger, err,
+                                                errlen);
 
     if (!sf)
         return NULL;

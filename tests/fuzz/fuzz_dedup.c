@@ -2,12 +2,15 @@
  * that holds those lines (store/statefile.c).
  *
  * Line: a line that parses formats back to a line that parses to the same
- * fields, and formatting is a fixed point; any two non-empty strings
+ * fields, and formatting is a fixed point; the key parse accepts exactly
+ * the lines the string parse does, giving the key of their strings and the
+ * same expiry; any two non-empty strings
  * (the input cut at its first two NULs) format to a line that parses back
  * to them, and an inserted pair is found again.
  * File: the input as DIR/accepted.log opens; every '\n' counts one line,
  * no more entries or malformed lines than lines, and the first line, when
- * it parses, is live and short, is found as accepted. */
+ * it parses, is live and short, is found as accepted (thoroughly: memory
+ * holds only the newest lines). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,14 +63,21 @@ static void s_lines(const uint8_t *data, size_t size)
 {
     struct wc_str in = {(const char *)data, size};
     char *nid = NULL, *subj = NULL;
-    int64_t expires = 0;
+    int64_t expires = 0, key_expires = -1;
+    struct wc_dedup_key key = {0, 0}, want;
+    int key_rc = wc_dedup_parse_line_key(in, &key, &key_expires);
 
     if (wc_dedup_parse_line(in, &nid, &subj, &expires) == WC_OK) {
         FUZZ_CHECK(nid && subj && nid[0] && subj[0], "empty field parsed");
         FUZZ_CHECK(expires >= 0, "expires %lld", (long long)expires);
+        want = wc_dedup_key_of(nid, subj);
+        FUZZ_CHECK(key_rc == WC_OK && key.lo == want.lo && key.hi == want.hi &&
+                       key_expires == expires,
+                   "the key parse disagrees with the string parse");
         s_round_trip(nid, subj, expires);
     } else {
         FUZZ_CHECK(!nid && !subj, "failure with fields");
+        FUZZ_CHECK(key_rc != WC_OK, "the key parse took a line the string parse refused");
     }
     free(nid);
     free(subj);
@@ -86,7 +96,7 @@ static void s_strings(const uint8_t *data, size_t size)
     subj = fuzz_cstr((struct wc_str){nul + 1, (size_t)(end - nul - 1)});
     if (nid[0] && subj[0]) {
         s_round_trip(nid, subj, FUZZ_NOW_MS + 1000);
-        d = wc_dedup_new(S_TTL_MS, fuzz_clock());
+        d = wc_dedup_new(S_TTL_MS, 0, fuzz_clock());
         FUZZ_CHECK(d && wc_dedup_insert(d, nid, subj, 0) == WC_OK, "cannot insert");
         FUZZ_CHECK(wc_dedup_contains(d, nid, subj), "inserted pair not found");
         wc_dedup_destroy(d);
@@ -106,7 +116,7 @@ static void s_file_load(const uint8_t *data, size_t size)
     for (size_t i = 0; i < size; i++)
         nl += data[i] == '\n';
     fuzz_write_file(s_file, data, size);
-    sf = wc_statefile_open(s_dir, S_TTL_MS, fuzz_clock(), s_lg, err, sizeof(err));
+    sf = wc_statefile_open(s_dir, S_TTL_MS, 0, fuzz_clock(), s_lg, err, sizeof(err));
     FUZZ_CHECK(sf, "cannot open: %s", err);
     memset(&st, 0, sizeof(st));
     wc_statefile_get_stats(sf, &st);
@@ -119,7 +129,8 @@ static void s_file_load(const uint8_t *data, size_t size)
         struct wc_str line = {(const char *)data, (size_t)(first_nl - (const char *)data)};
 
         if (wc_dedup_parse_line(line, &nid, &subj, &expires) == WC_OK && expires > FUZZ_NOW_MS)
-            FUZZ_CHECK(wc_statefile_accepted(sf, nid, subj), "live first line not accepted");
+            FUZZ_CHECK(wc_statefile_accepted_thorough(sf, nid, subj),
+                       "live first line not accepted");
         free(nid);
         free(subj);
     }

@@ -19,7 +19,8 @@
  *     starts &amp; &lt; or &gt;, and '<' '>' occur only as our own links
  *     <https://REGION.console.aws.amazon.com/...|CloudTrail event> or
  *     ...|Config timeline>, whose URL holds no raw '<', '>', '|', space or
- *     control byte. */
+ *     control byte, or our dates <!date^EPOCH^{date_short_pretty} {time}|ISO>
+ *     and <!date^EPOCH^{time}|HH:MM:SSZ> (digits and [-T:.Z] after '|'). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,30 @@ static const char *s_link(const char *p, const char *text, const char *where)
     return close + 1;
 }
 
+/* One of our dates at p ("<!date^"); returns the byte after its '>'. */
+static const char *s_date(const char *p, const char *text, const char *where)
+{
+    static const char f1[] = "^{date_short_pretty} {time}|", f2[] = "^{time}|";
+    const char *q = p + 7;
+
+    if (*q == '-')
+        q++;
+    FUZZ_CHECK(*q >= '0' && *q <= '9', "%s: bad date in: %s", where, text);
+    while (*q >= '0' && *q <= '9')
+        q++;
+    if (strncmp(q, f1, sizeof(f1) - 1) == 0)
+        q += sizeof(f1) - 1;
+    else if (strncmp(q, f2, sizeof(f2) - 1) == 0)
+        q += sizeof(f2) - 1;
+    else
+        FUZZ_CHECK(false, "%s: bad date format in: %s", where, text);
+    while ((*q >= '0' && *q <= '9') || *q == '-' || *q == 'T' || *q == ':' || *q == '.' ||
+           *q == 'Z')
+        q++;
+    FUZZ_CHECK(*q == '>', "%s: unterminated date in: %s", where, text);
+    return q + 1;
+}
+
 static void s_check_text(const char *text, bool links_ok, const char *where)
 {
     for (const char *p = text; *p;) {
@@ -130,7 +155,7 @@ static void s_check_text(const char *text, bool links_ok, const char *where)
             p++;
         } else if (*p == '<') {
             FUZZ_CHECK(links_ok, "%s: raw '<' in: %s", where, text);
-            p = s_link(p, text, where);
+            p = strncmp(p, "<!date^", 7) == 0 ? s_date(p, text, where) : s_link(p, text, where);
         } else {
             FUZZ_CHECK(*p != '>', "%s: raw '>' in: %s", where, text);
             p++;

@@ -23,7 +23,8 @@ WEBHOOK_SECRET = "e2eMoreSecret"
 BUCKET = "config-bucket-123456789012"
 # queue -> VisibilityTimeout
 QUEUES = {"dry": "5", "hup": "30", "unattr": "30", "oversized": "30", "missing": "120", "named": "30",
-          "multi": "30", "xacct": "30", "jsonlog": "30", "rate": "30", "bucket": "120"}
+          "multi": "30", "xacct": "30", "jsonlog": "30", "rate": "30", "bucket": "120",
+          "subconf": "30"}
 TMP = tempfile.mkdtemp(prefix="wc-worker-more-e2e.")
 WORKERS = []    # worker Popen objects
 
@@ -442,6 +443,30 @@ def oversized_missing_object_retried_not_deleted(e):
     assert rc == 0, rc
     assert len(e.posts_for(sg(0x401))) == 1, e.posts_for(sg(0x401))
     assert e.depth("missing") == 0
+
+
+@test
+def sns_subscription_confirmation_left_for_the_operator(e):
+    """What a new (cross-account) subscription first delivers: warned about
+    with its SubscribeURL and topic, left on the queue, the URL never
+    fetched (issue 9, item 7)."""
+    url = ("https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:"
+           "eu-west-1:%s:config-topic&Token=2336412f37EXAMPLE" % ACCOUNT)
+    e.send("subconf", json.dumps({
+        "Type": "SubscriptionConfirmation", "MessageId": str(uuid.uuid4()), "Token": "2336412f37EXAMPLE",
+        "TopicArn": "arn:aws:sns:eu-west-1:%s:config-topic" % ACCOUNT,
+        "Message": "You have chosen to subscribe to the topic.", "SubscribeURL": url,
+        "Timestamp": iso(time.time()), "SignatureVersion": "1", "Signature": "EXAMPLE",
+        "SigningCertURL": "https://sns.example/cert.pem"}))
+    rc, _ = e.run("subconf", timeout=60)
+    assert rc == 0, rc
+    wlog = e.worker_log("subconf")
+    assert re.search(r" warn .*SNS SubscriptionConfirmation for topic arn:aws:sns:eu-west-1:%s:config-topic"
+                     % ACCOUNT, wlog), wlog[-1500:]
+    assert "SubscribeURL: " + url in wlog, wlog[-1500:]
+    # not deleted: still in the queue (in flight until its lease ends)
+    assert e.depth("subconf") == 1, e.counts("subconf")
+    assert not [r for r in e.requests() if "ConfirmSubscription" in r.get("path", "")]
 
 
 # --- 5 ---------------------------------------------------------------------

@@ -179,17 +179,20 @@ static void s_fill_event(struct wc_event *e, const struct notif_spec *sp)
         e->identity.user_name = s_dup("Alice");
     } else {
         const char *sess = s_or(sp->session_name, "alice@example.com");
-        struct wc_buf arn = WC_BUF_INIT;
+        const char *role = s_or(sp->role_name, "AWSReservedSSO_Admin_0123");
+        struct wc_buf arn = WC_BUF_INIT, issuer = WC_BUF_INIT;
 
-        assert_int_equal(wc_buf_appendf(&arn, "arn:aws:sts::123456789012:assumed-role/"
-                                              "AWSReservedSSO_Admin_0123/%s", sess),
+        assert_int_equal(wc_buf_appendf(&arn, "arn:aws:sts::123456789012:assumed-role/%s/%s",
+                                        role, sess),
+                         WC_OK);
+        assert_int_equal(wc_buf_appendf(&issuer, "arn:aws:iam::123456789012:role/aws-reserved/"
+                                                 "sso.amazonaws.com/eu-west-1/%s", role),
                          WC_OK);
         e->identity.type = s_dup("AssumedRole");
         e->identity.arn = wc_buf_steal(&arn);
         e->identity.issuer_type = s_dup("Role");
-        e->identity.issuer_arn = s_dup("arn:aws:iam::123456789012:role/aws-reserved/"
-                                       "sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123");
-        e->identity.issuer_user_name = s_dup("AWSReservedSSO_Admin_0123");
+        e->identity.issuer_arn = wc_buf_steal(&issuer);
+        e->identity.issuer_user_name = s_dup(role);
         e->identity.session_name = s_dup(sess);
         e->session_credential_from_console = true;
     }
@@ -230,6 +233,18 @@ struct wc_finding *notif_finding_new(const struct notif_spec *sp)
         c->props[i].before = i == 0 ? NULL : s_dup("{\"fromPort\":22}");
         c->props[i].after =
             s_dup(s_or(sp->prop_after, "{\"fromPort\":22,\"ipRanges\":[\"0.0.0.0/0\"]}"));
+        c->props[i].after_summary = sp->after_summary ? s_dup(sp->after_summary) : NULL;
+        c->props[i].before_summary =
+            sp->before_summary && i > 0 ? s_dup(sp->before_summary) : NULL;
+    }
+    c->lookback_s = sp->lookback_s;
+    if (sp->lookback_s)
+        c->recording_frequency = s_dup("DAILY");
+    if (sp->owner_tag) {
+        assert_int_equal(wc_strlist_push(&c->tag_keys, sp->owner_tag), WC_OK);
+        assert_int_equal(wc_strlist_push(&c->tag_values, s_or(sp->owner_value, "")), WC_OK);
+        f->owner_tag = c->tag_keys.items[0];
+        f->owner_value = c->tag_values.items[0];
     }
     if (!sp->no_event) {
         size_t n_ev = sp->n_events ? sp->n_events : 1;
@@ -253,6 +268,8 @@ struct wc_finding *notif_finding_new(const struct notif_spec *sp)
                 e->event_time_ms += (int64_t)i * 1000;
             }
             f->matches[i].offset_ms = e->event_time_ms - S_CAPTURE_MS;
+            if (i == 0)
+                e->identity.mfa = sp->mfa;
             wc_classify(&pol, e, &f->matches[i].cls);
         }
         wc_policy_clean_up(&pol);

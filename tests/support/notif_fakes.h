@@ -90,6 +90,13 @@ struct notif_spec {
     const char *prop_path;       /* "Configuration.IpPermissions.%zu" */
     const char *prop_after;      /* after value of every property */
     const char *reason;          /* "test reason" */
+    const char *role_name;       /* the SSO actor's role: "AWSReservedSSO_Admin_0123" */
+    int mfa;                     /* WC_MFA_*: the first event's (0: unknown) */
+    const char *after_summary;   /* every property's (core/summary.h): NULL */
+    const char *before_summary;
+    int lookback_s;              /* periodic recording: the change's lookback (0: none) */
+    const char *owner_tag;       /* a tag naming who manages the resource (and its */
+    const char *owner_value;     /* value): set as the finding's owner */
 };
 struct wc_finding *notif_finding_new(const struct notif_spec *spec);
 

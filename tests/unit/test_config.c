@@ -953,6 +953,39 @@ static void test_digest_seconds_and_its_old_name(void **state)
     wc_config_destroy(c);
 }
 
+/* correlation.periodic_window_hours and ownership_tags (issue 9, items 3
+ * and 8): defaults, values, bounds, and the dump. */
+static void test_periodic_window_and_ownership_tags(void **state)
+{
+    struct wc_config *c;
+    struct wc_config_errors errs = WC_CONFIG_ERRORS_INIT;
+    struct wc_buf d = WC_BUF_INIT;
+    const struct wc_policy *p;
+
+    (void)state;
+    assert_int_equal(wc_config_load_defaults(&c), WC_OK);
+    assert_int_equal(wc_config_policy(c)->periodic_window_h, 24);
+    assert_int_equal(wc_config_policy(c)->ownership_tags.len, 0);
+    wc_config_destroy(c);
+    c = s_ok("correlation: {periodic_window_hours: 30}\n"
+             "ownership_tags: [ManagedBy, \"terraform:*\"]\n");
+    p = wc_config_policy(c);
+    assert_int_equal(p->periodic_window_h, 30);
+    assert_int_equal(p->ownership_tags.len, 2);
+    assert_true(wc_strlist_glob_any(&p->ownership_tags, "terraform:workspace"));
+    assert_int_equal(wc_config_dump(c, &d), WC_OK);
+    assert_non_null(strstr(d.ptr, "periodic_window_hours: 30"));
+    assert_non_null(strstr(d.ptr, "ManagedBy"));
+    wc_buf_clean_up(&d);
+    wc_config_destroy(c);
+    s_bad("correlation:\n  periodic_window_hours: 0\n", &errs);
+    s_find(&errs, 2, 26, "periodic_window_hours");
+    wc_config_errors_clean_up(&errs);
+    s_bad("ownership_tags: [\"\"]\n", &errs);
+    s_find(&errs, 1, 18, "ownership_tags");
+    wc_config_errors_clean_up(&errs);
+}
+
 /* Found by tests/fuzz/fuzz_config: a value holding "${" (written "$${" in
  * the file) was dumped as "${", which the loader then expanded. */
 static void test_dump_escapes_dollar_brace(void **state)
@@ -1514,6 +1547,7 @@ int main(void)
         cmocka_unit_test(test_dump_round_trip),
         cmocka_unit_test(test_dump_escapes_dollar_brace),
         cmocka_unit_test(test_digest_seconds_and_its_old_name),
+        cmocka_unit_test(test_periodic_window_and_ownership_tags),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_example_loads),
         cmocka_unit_test(test_file_values),

@@ -410,10 +410,12 @@ static void test_ledger_accepted_and_record(void **state)
              (long long)(T0_S - 1));
     fake_http_push(f->http, 200, JSON_HDR, item);
     assert_false(wc_ledger_accepted(l, "slack#0", "ev-3/sg-3"));
-    /* a record without an expiry counts as a record */
+    /* a record without an expiry counts as a record; the thorough check
+     * (a redelivered message) is the same consistent read */
     fake_http_push(f->http, 200, JSON_HDR, "{\"Item\":{\"pk\":{\"S\":\"x\"}}}");
-    assert_true(wc_ledger_accepted(l, "slack#0", "ev-4/sg-4"));
+    assert_true(wc_ledger_accepted_thorough(l, "slack#0", "ev-4/sg-4"));
     assert_int_equal(fake_http_n_requests(f->http), 5);
+    assert_non_null(strstr(aws_fixture_req(f, 4)->body, "\"ConsistentRead\":true"));
     /* recorded meanwhile by another worker: the condition fails, that is success */
     fake_http_push(f->http, 400, JSON_HDR,
                    "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"

@@ -481,6 +481,328 @@ static void test_json_shape(void **state)
     wc_finding_destroy(f);
 }
 
+/* --- periodic recording ------------------------------------------------------ */
+
+/* A periodically recorded change was made at some time in the period before
+ * the capture: every human writer in [capture - lookback - skew, capture +
+ * skew] is kept, whoever is nearest; one before the period is not; the
+ * reason says the change happened within that period. */
+static void test_periodic_window_every_writer(void **state)
+{
+    struct fixture *fx = *state;
+    struct wc_finding *f;
+    struct wc_event *e;
+    const struct wc_match *w[4];
+    size_t counts[4], n;
+    const int64_t h = 3600 * 1000LL;
+
+    fx->note.change.recording_frequency = s_dup("DAILY");
+    fx->note.change.lookback_s = 24 * 3600;
+    s_add_event(fx, "alice-1", "AuthorizeSecurityGroupIngress", -2 * h, IAM_USER, SG);
+    s_add_event(fx, "alice-2", "RevokeSecurityGroupIngress", -5 * h, IAM_USER, SG);
+    s_add_event(fx, "sso", "AuthorizeSecurityGroupIngress", -23 * h, SSO, SG);
+    e = s_add_event(fx, "bob", "ModifySecurityGroupRules", -12 * h, IAM_USER, SG);
+    free(e->identity.arn);
+    free(e->identity.user_name);
+    e->identity.arn = s_dup("arn:aws:iam::123456789012:user/Bob");
+    e->identity.user_name = s_dup("Bob");
+    s_add_event(fx, "too-early", "AuthorizeSecurityGroupIngress", -24 * h - 181000, IAM_USER,
+                SG);
+    s_add_event(fx, "tf", "ModifySecurityGroupRules", -1 * h, TERRAFORM, SG);
+    fx->policy.trusted.len = 0;
+    assert_int_equal(wc_strlist_push(&fx->policy.trusted,
+                                     "arn:aws:iam::123456789012:role/terraform-deployer"),
+                     WC_OK);
+    f = s_decide(fx);
+    assert_int_equal(f->verdict, WC_VERDICT_HUMAN);
+    assert_int_equal(f->n_matches, 4); /* the humans in the day; not too-early, not tf */
+    assert_int_equal(f->window_start_ms, CAPTURE_MS - 24 * h - 180000);
+    assert_int_equal(f->window_end_ms, CAPTURE_MS + 180000);
+    n = wc_finding_writers(f, w, counts, 4);
+    assert_int_equal(n, 3);
+    assert_string_equal(w[0]->cls.actor.name, "Alice");
+    assert_int_equal(counts[0], 2);
+    assert_string_equal(w[1]->cls.actor.name, "Bob");
+    assert_int_equal(counts[1], 1);
+    assert_string_equal(w[2]->cls.actor.session_name, "alice@example.com");
+    assert_non_null(strstr(f->reason, "Alice (IAMUser) called AuthorizeSecurityGroupIngress"));
+    assert_non_null(strstr(f->reason, "(and 2 other human writers: Bob, alice@example.com)"));
+    assert_non_null(strstr(f->reason, "periodic recording (DAILY): the change happened between "
+                                      "2024-04-30T11:59:30Z and 2024-05-01T11:59:30Z"));
+    wc_finding_destroy(f);
+
+    /* the same events, recorded continuously: nothing within the skew */
+    fx->note.change.lookback_s = 0;
+    f = s_decide(fx);
+    assert_int_equal(f->verdict, WC_VERDICT_UNATTRIBUTED);
+    assert_null(strstr(f->reason, "periodic"));
+    wc_finding_destroy(f);
+    /* periodic and nothing found: the reason names the period */
+    fx->note.change.lookback_s = 3600;
+    f = s_decide(fx);
+    assert_int_equal(f->verdict, WC_VERDICT_AUTOMATION);
+    assert_non_null(strstr(f->reason, "periodic recording"));
+    wc_finding_destroy(f);
+    wc_event_list_clean_up(&fx->events);
+    f = s_decide(fx);
+    assert_int_equal(f->verdict, WC_VERDICT_UNATTRIBUTED);
+    assert_non_null(strstr(f->reason, "in the 1 h before 2024-05-01T11:59:30Z"));
+    wc_finding_destroy(f);
+}
+
+/* --- the actor, as people know them ----------------------------------------- */
+
+static void test_sdk_default_session_names(void **state)
+{
+    static const char *const defaults[] = {
+        "botocore-session-1714564770", "aws-go-sdk-1763632800", "aws-go-sdk-1763632800123456789",
+        "aws-sdk-java-1714564770123",  "aws-sdk-js-session-1714564770123",
+        "aws-sdk-js-1714564770123",    "aws-dotnet-sdk-session-638500000000000000",
+        "aws-sdk-php-1714564770",      "aws-sdk-rust-1714564770", "1714564770123456789",
+    };
+    static const char *const meaningful[] = {
+        "alice@example.com", "i-0123456789abcdef0", "aws-go-sdk-1", "botocore-session-",
+        "botocore-session-abc123", "terraform-ci", "GitHubActions", "12345", "",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+        if (!wc_session_name_is_sdk_default(defaults[i]))
+            fail_msg("%s should be an SDK default", defaults[i]);
+    for (size_t i = 0; i < sizeof(meaningful) / sizeof(meaningful[0]); i++)
+        if (wc_session_name_is_sdk_default(meaningful[i]))
+            fail_msg("%s is not an SDK default", meaningful[i]);
+    assert_false(wc_session_name_is_sdk_default(NULL));
+}
+
+static void test_actor_display_and_kind(void **state)
+{
+    char name[WC_ACTOR_NAME_MAX], kind[WC_ACTOR_NAME_MAX];
+    struct wc_actor a;
+
+    (void)state;
+    /* the permission set's name, without its random suffix */
+    assert_true(wc_sso_permission_set("AWSReservedSSO_AdministratorAccess_0123456789abcdef",
+                                      name, sizeof(name)));
+    assert_string_equal(name, "AdministratorAccess");
+    assert_true(wc_sso_permission_set("aws-reserved/sso.amazonaws.com/eu-west-1/"
+                                      "AWSReservedSSO_Read_Only_fedcba9876543210",
+                                      name, sizeof(name)));
+    assert_string_equal(name, "Read_Only");
+    assert_false(wc_sso_permission_set("AWSReservedSSO_Admin_0123", name, sizeof(name)));
+    assert_false(wc_sso_permission_set("deploy", name, sizeof(name)));
+    assert_false(wc_sso_permission_set("AWSReservedSSO__0123456789abcdef", name, sizeof(name)));
+
+    /* SSO: the user by session name, the permission set as the kind */
+    a = (struct wc_actor){.type = "AssumedRole",
+                          .name = "AWSReservedSSO_AdministratorAccess_0123456789abcdef",
+                          .session_name = "alice@example.com"};
+    assert_string_equal(wc_actor_display(&a, name, sizeof(name)), "alice@example.com");
+    assert_string_equal(wc_actor_kind(&a, kind, sizeof(kind)), "SSO AdministratorAccess");
+    /* an SDK default session: the role (an SSO one as its permission set) */
+    a = (struct wc_actor){.type = "AssumedRole", .name = "deploy",
+                          .session_name = "aws-go-sdk-1763632800"};
+    assert_string_equal(wc_actor_display(&a, name, sizeof(name)), "deploy");
+    assert_string_equal(wc_actor_kind(&a, kind, sizeof(kind)), "role");
+    a.name = "AWSReservedSSO_PowerUser_00112233aabbccdd";
+    a.session_name = "botocore-session-1714564770";
+    assert_string_equal(wc_actor_display(&a, name, sizeof(name)), "PowerUser");
+    assert_string_equal(wc_actor_kind(&a, kind, sizeof(kind)), "SSO");
+    /* a named session of an ordinary role */
+    a = (struct wc_actor){.type = "AssumedRole", .name = "ops-admin", .session_name = "bob"};
+    assert_string_equal(wc_actor_display(&a, name, sizeof(name)), "bob");
+    assert_string_equal(wc_actor_kind(&a, kind, sizeof(kind)), "role ops-admin");
+    a = (struct wc_actor){.type = "IAMUser", .name = "alice",
+                          .arn = "arn:aws:iam::123456789012:user/alice"};
+    assert_string_equal(wc_actor_display(&a, name, sizeof(name)), "alice");
+    assert_string_equal(wc_actor_kind(&a, kind, sizeof(kind)), "IAM user");
+    a = (struct wc_actor){.type = "Root", .name = "root"};
+    assert_string_equal(wc_actor_kind(&a, kind, sizeof(kind)), "root");
+    a = (struct wc_actor){.arn = "arn:aws:iam::123456789012:user/x"};
+    assert_string_equal(wc_actor_display(&a, name, sizeof(name)), a.arn);
+    assert_string_equal(wc_actor_kind(&a, kind, sizeof(kind)), "");
+    a = (struct wc_actor){0};
+    assert_string_equal(wc_actor_display(&a, name, sizeof(name)), "unknown principal");
+}
+
+static void test_headline(void **state)
+{
+    struct fixture *fx = *state;
+    struct wc_finding *f;
+    struct wc_buf h = WC_BUF_INIT;
+    char big[400];
+
+    s_add_event(fx, "sso", "AuthorizeSecurityGroupIngress", -20000, SSO, SG);
+    free(fx->events.items[0].identity.issuer_user_name);
+    fx->events.items[0].identity.issuer_user_name =
+        s_dup("AWSReservedSSO_AdministratorAccess_0123456789abcdef");
+    fx->note.change.resource_name = s_dup("web-prod");
+    f = s_decide(fx);
+    assert_int_equal(wc_finding_headline(f, 150, &h), WC_OK);
+    assert_string_equal(h.ptr, "alice@example.com (SSO AdministratorAccess) "
+                               "AuthorizeSecurityGroupIngress on " SG " (web-prod)");
+    wc_finding_destroy(f);
+
+    /* too long: each part shortened, the resource id kept, within max */
+    memset(big, 'n', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    free(fx->note.change.resource_name);
+    fx->note.change.resource_name = s_dup(big);
+    f = s_decide(fx);
+    wc_buf_reset(&h);
+    assert_int_equal(wc_finding_headline(f, 150, &h), WC_OK);
+    assert_true(h.len <= 150);
+    assert_non_null(strstr(h.ptr, " on " SG " (nnn"));
+    assert_non_null(strstr(h.ptr, "\xe2\x80\xa6)"));
+    wc_buf_reset(&h);
+    assert_int_equal(wc_finding_headline(f, 40, &h), WC_OK);
+    assert_true(h.len <= 40);
+    assert_int_equal(wc_utf8_valid_prefix(h.ptr, h.len), h.len);
+    wc_finding_destroy(f);
+
+    /* nobody found */
+    wc_event_list_clean_up(&fx->events);
+    f = s_decide(fx);
+    wc_buf_reset(&h);
+    assert_int_equal(wc_finding_headline(f, 150, &h), WC_OK);
+    assert_true(strncmp(h.ptr, "Unattributed change to AWS::EC2::SecurityGroup " SG " (nnn",
+                        60) == 0);
+    wc_finding_destroy(f);
+    wc_buf_clean_up(&h);
+}
+
+/* IaC ownership: CloudFormation's stack tag first, then the first tag whose
+ * key an ownership_tags glob matches; none without. */
+static void test_ownership_from_tags(void **state)
+{
+    struct fixture *fx = *state;
+    struct wc_change *c = &fx->note.change;
+    struct wc_finding *f;
+    struct wc_buf out = WC_BUF_INIT;
+    cJSON *root;
+
+    assert_int_equal(wc_strlist_push(&c->tag_keys, "Name"), WC_OK);
+    assert_int_equal(wc_strlist_push(&c->tag_values, "web"), WC_OK);
+    assert_int_equal(wc_strlist_push(&c->tag_keys, "ManagedBy"), WC_OK);
+    assert_int_equal(wc_strlist_push(&c->tag_values, "terraform"), WC_OK);
+    f = s_decide(fx);
+    assert_null(f->owner_tag); /* no ownership_tags configured */
+    assert_int_equal(wc_finding_to_json(f, false, &out), WC_OK);
+    root = cJSON_Parse(out.ptr);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(root, "managed_by")));
+    cJSON_Delete(root);
+    wc_finding_destroy(f);
+
+    assert_int_equal(wc_strlist_push(&fx->policy.ownership_tags, "Managed*"), WC_OK);
+    f = s_decide(fx);
+    assert_string_equal(f->owner_tag, "ManagedBy");
+    assert_string_equal(f->owner_value, "terraform");
+    wc_finding_destroy(f);
+
+    assert_int_equal(wc_strlist_push(&c->tag_keys, "aws:cloudformation:stack-name"), WC_OK);
+    assert_int_equal(wc_strlist_push(&c->tag_values, "web-prod"), WC_OK);
+    f = s_decide(fx);
+    assert_string_equal(f->owner_tag, "aws:cloudformation:stack-name");
+    assert_string_equal(f->owner_value, "web-prod");
+    wc_buf_reset(&out);
+    assert_int_equal(wc_finding_to_json(f, false, &out), WC_OK);
+    root = cJSON_Parse(out.ptr);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(root, "managed_by"), "value")->valuestring,
+        "web-prod");
+    cJSON_Delete(root);
+    wc_finding_destroy(f);
+    wc_buf_clean_up(&out);
+}
+
+/* The structured fields the webhook and JSON lines sinks share with Slack:
+ * headline, window, summaries, the actor's display name and MFA. */
+static void test_json_summary_fields(void **state)
+{
+    struct fixture *fx = *state;
+    struct wc_finding *f;
+    struct wc_buf out = WC_BUF_INIT;
+    cJSON *root, *prop, *actor, *win;
+
+    fx->note.change.props = calloc(1, sizeof(*fx->note.change.props));
+    fx->note.change.n_props = fx->note.change.n_props_total = 1;
+    fx->note.change.props[0].path = s_dup("Configuration.IpPermissions.0");
+    fx->note.change.props[0].change = s_dup("CREATE");
+    fx->note.change.props[0].after = s_dup("{\"fromPort\":22}");
+    fx->note.change.props[0].after_summary = s_dup("tcp/22 from 0.0.0.0/0\ntcp/22 from ::/0");
+    s_add_event(fx, "sso", "AuthorizeSecurityGroupIngress", -20500, SSO, SG);
+    fx->events.items[0].identity.mfa = WC_MFA_NO;
+    f = s_decide(fx);
+    assert_int_equal(wc_finding_to_json(f, false, &out), WC_OK);
+    root = cJSON_Parse(out.ptr);
+    assert_non_null(root);
+    assert_true(strncmp(cJSON_GetObjectItem(root, "headline")->valuestring,
+                        "alice@example.com (role AWSReservedSSO_Admin_0123) "
+                        "AuthorizeSecurityGroupIngress on " SG, 200) == 0);
+    win = cJSON_GetObjectItem(root, "window");
+    assert_string_equal(cJSON_GetObjectItem(win, "start")->valuestring, "2024-05-01T11:56:30Z");
+    assert_string_equal(cJSON_GetObjectItem(win, "end")->valuestring, "2024-05-01T12:02:30Z");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(win, "periodic")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "change"),
+                                                 "recording_frequency")));
+    prop = cJSON_GetArrayItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(root, "change"), "changed_properties"), 0);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(prop, "before_summary")));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(prop, "after_summary")), 2);
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(prop, "after_summary"), 1)
+                            ->valuestring,
+                        "tcp/22 from ::/0");
+    actor = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "events"), 0),
+                                "actor");
+    assert_string_equal(cJSON_GetObjectItem(actor, "display_name")->valuestring,
+                        "alice@example.com");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(actor, "mfa_authenticated")));
+    cJSON_Delete(root);
+    wc_buf_clean_up(&out);
+    wc_finding_destroy(f);
+}
+
+/* mfaAuthenticated comes from the record (a string, as CloudTrail writes
+ * it); absent or odd is unknown, and never costs the record. */
+static void test_mfa_parsed(void **state)
+{
+    struct wc_event_list l = WC_EVENT_LIST_INIT;
+    struct wc_buf b = WC_BUF_INIT;
+    struct wc_event copy;
+    char err[256];
+
+    (void)state;
+    wc_test_read_ref("samples/cloudtrail/record-assumedrole-sso-console.constructed.json", &b);
+    assert_int_equal(wc_events_parse(wc_buf_str(&b), &l, err, sizeof(err)), WC_OK);
+    assert_int_equal(l.len, 1);
+    assert_int_equal(l.items[0].identity.mfa, WC_MFA_NO);
+    assert_int_equal(wc_event_copy(&copy, &l.items[0]), WC_OK);
+    assert_int_equal(copy.identity.mfa, WC_MFA_NO);
+    wc_event_clean_up(&copy);
+    wc_event_list_clean_up(&l);
+    wc_buf_clean_up(&b);
+    static const char *const recs[] = {
+        "{\"eventID\":\"e\",\"eventName\":\"X\",\"eventTime\":\"2024-05-01T00:00:00Z\","
+        "\"userIdentity\":{\"type\":\"IAMUser\",\"sessionContext\":{\"attributes\":"
+        "{\"mfaAuthenticated\":\"true\"}}}}",
+        "{\"eventID\":\"e\",\"eventName\":\"X\",\"eventTime\":\"2024-05-01T00:00:00Z\","
+        "\"userIdentity\":{\"type\":\"IAMUser\",\"sessionContext\":{\"attributes\":"
+        "{\"mfaAuthenticated\":[1]}}}}",
+        "{\"eventID\":\"e\",\"eventName\":\"X\",\"eventTime\":\"2024-05-01T00:00:00Z\","
+        "\"userIdentity\":{\"type\":\"IAMUser\",\"sessionContext\":{\"attributes\":7}}}",
+        "{\"eventID\":\"e\",\"eventName\":\"X\",\"eventTime\":\"2024-05-01T00:00:00Z\","
+        "\"userIdentity\":{\"type\":\"IAMUser\"}}",
+    };
+    static const int want[] = {WC_MFA_YES, WC_MFA_UNKNOWN, WC_MFA_UNKNOWN, WC_MFA_UNKNOWN};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(wc_events_parse(wc_str_from_cstr(recs[i]), &l, err, sizeof(err)),
+                         WC_OK);
+        assert_int_equal(l.len, 1);
+        assert_int_equal(l.items[0].identity.mfa, want[i]);
+        wc_event_list_clean_up(&l);
+    }
+}
+
 static void test_verdict_names(void **state)
 {
     enum wc_verdict v;
@@ -513,6 +835,13 @@ int main(void)
         T(test_duplicate_event_ids_once),
         T(test_json_shape),
         T(test_long_names_shorten_the_reason),
+        T(test_periodic_window_every_writer),
+        cmocka_unit_test(test_sdk_default_session_names),
+        cmocka_unit_test(test_actor_display_and_kind),
+        T(test_headline),
+        T(test_ownership_from_tags),
+        T(test_json_summary_fields),
+        cmocka_unit_test(test_mfa_parsed),
         cmocka_unit_test(test_verdict_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -77,6 +77,10 @@ static void s_assert_line(const char *line, size_t len, const struct wc_finding 
     cJSON *j = cJSON_ParseWithLength(line, len);
 
     assert_non_null(j);
+    /* the structured summary Slack shows too: who did what to which resource */
+    assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "headline")));
+    assert_true(cJSON_HasObjectItem(j, "managed_by"));
+    assert_true(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "window")));
     cJSON_Delete(j);
     assert_int_equal(wc_finding_to_json(f, false, &want), WC_OK);
     assert_int_equal(len, want.len);

@@ -223,19 +223,20 @@ static void s_check_ec2_update(const struct wc_notification *n)
     assert_string_equal(p->after, "{\"resourceId\":\"sg-3f1fef43\",\"resourceName\":null,"
                                   "\"resourceType\":\"AWS::EC2::SecurityGroup\","
                                   "\"name\":\"Is associated with SecurityGroup\"}");
-    /* the network interface is long: compact JSON, cut at 200 bytes */
+    /* the network interface is long (884 bytes of compact JSON), within
+     * WC_CHANGE_VALUE_MAX: kept whole (test_truncation cuts longer ones) */
     p = s_prop(c, "Configuration.NetworkInterfaces.0");
     assert_string_equal(p->change, "DELETE");
     assert_null(p->after);
     assert_true(s_starts(p->before, "{\"networkInterfaceId\":\"eni-fde9493f\",\"subnetId\":"
                                     "\"subnet-2372be7b\","));
-    assert_true(strlen(p->before) <= WC_CHANGE_VALUE_MAX);
-    assert_true(strlen(p->before) > WC_CHANGE_VALUE_MAX - 8);
-    assert_true(s_ends_with_ellipsis(p->before));
+    assert_int_equal(strlen(p->before), 884);
+    assert_false(s_ends_with_ellipsis(p->before));
+    assert_null(p->before_summary); /* neither rules nor a policy */
     p = s_prop(c, "Configuration.NetworkInterfaces.1");
     assert_string_equal(p->change, "CREATE");
     assert_null(p->before);
-    assert_true(s_ends_with_ellipsis(p->after));
+    assert_int_equal(strlen(p->after), 884);
 }
 
 static void test_ec2_instance_update(void **state)
@@ -794,9 +795,9 @@ static void test_truncation(void **state)
     wc_notification_destroy(n);
     wc_buf_reset(&v);
 
-    /* a long ASCII string: 197 bytes + "…" = 200 */
+    /* a long ASCII string: WC_CHANGE_VALUE_MAX - 3 bytes + "…" */
     assert_int_equal(wc_buf_append_char(&v, '"'), WC_OK);
-    for (int i = 0; i < 1000; i++)
+    for (int i = 0; i < WC_CHANGE_VALUE_MAX + 800; i++)
         assert_int_equal(wc_buf_append_char(&v, (char)('a' + i % 26)), WC_OK);
     assert_int_equal(wc_buf_append_char(&v, '"'), WC_OK);
     n = s_note_with_value(v.ptr);
@@ -807,9 +808,9 @@ static void test_truncation(void **state)
     wc_notification_destroy(n);
     wc_buf_reset(&v);
 
-    /* 196 ASCII then 2-byte "é": the cut would fall inside an "é" */
+    /* MAX - 4 ASCII then 2-byte "é": the cut would fall inside an "é" */
     assert_int_equal(wc_buf_append_char(&v, '"'), WC_OK);
-    for (int i = 0; i < 196; i++)
+    for (int i = 0; i < WC_CHANGE_VALUE_MAX - 4; i++)
         assert_int_equal(wc_buf_append_char(&v, 'x'), WC_OK);
     for (int i = 0; i < 20; i++)
         assert_int_equal(wc_buf_append_cstr(&v, "\xc3\xa9"), WC_OK);
@@ -818,13 +819,13 @@ static void test_truncation(void **state)
     s = n->change.props[0].before;
     assert_true(s_utf8_valid(s));
     assert_true(s_ends_with_ellipsis(s));
-    assert_int_equal(strlen(s), 196 + 3); /* the split "é" is dropped whole */
+    assert_int_equal(strlen(s), WC_CHANGE_VALUE_MAX - 4 + 3); /* the split "é" is dropped whole */
     wc_notification_destroy(n);
     wc_buf_reset(&v);
 
     /* 4-byte sequences (emoji) straddling the cut */
     assert_int_equal(wc_buf_append_char(&v, '"'), WC_OK);
-    for (int i = 0; i < 195; i++)
+    for (int i = 0; i < WC_CHANGE_VALUE_MAX - 5; i++)
         assert_int_equal(wc_buf_append_char(&v, 'x'), WC_OK);
     for (int i = 0; i < 10; i++)
         assert_int_equal(wc_buf_append_cstr(&v, "\xf0\x9f\x98\x80"), WC_OK);
@@ -833,7 +834,7 @@ static void test_truncation(void **state)
     s = n->change.props[0].before;
     assert_true(s_utf8_valid(s));
     assert_true(s_ends_with_ellipsis(s));
-    assert_int_equal(strlen(s), 195 + 3);
+    assert_int_equal(strlen(s), WC_CHANGE_VALUE_MAX - 5 + 3);
     wc_notification_destroy(n);
     wc_buf_reset(&v);
 
@@ -850,6 +851,221 @@ static void test_truncation(void **state)
     assert_true(s_utf8_valid(s));
     assert_true(s_ends_with_ellipsis(s));
     wc_notification_destroy(n);
+    wc_buf_clean_up(&v);
+}
+
+
+/* --- SNS subscription messages, periodic recording, tags, summaries ------ */
+
+static void test_subscription_messages(void **state)
+{
+    static const struct {
+        const char *rel;
+        const char *type;
+    } cases[] = {
+        {"config/sns-subscription-confirmation.json", "SubscriptionConfirmation"},
+        {"config/sns-unsubscribe-confirmation.json", "UnsubscribeConfirmation"},
+    };
+    struct wc_notification *n;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        n = s_parse_data(cases[i].rel);
+        assert_int_equal(n->kind, WC_NOTE_OTHER);
+        assert_int_equal(n->envelope, WC_ENV_SNS);
+        assert_string_equal(n->message_type, cases[i].type);
+        assert_true(wc_notification_is_subscription(n));
+        assert_string_equal(n->sns_topic_arn, "arn:aws:sns:eu-west-1:123456789012:config-topic");
+        assert_string_equal(n->sns_subscribe_url,
+                            "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&"
+                            "TopicArn=arn:aws:sns:eu-west-1:123456789012:config-topic&"
+                            "Token=2336412f37EXAMPLE");
+        wc_notification_destroy(n);
+    }
+    /* a Config notification, or another non-change, is not one */
+    n = s_parse_ref(CFG "sns-doc-compliance-change.json");
+    assert_false(wc_notification_is_subscription(n));
+    assert_null(n->sns_subscribe_url);
+    wc_notification_destroy(n);
+    n = s_parse_ref(CFG "sns-doc-configuration-item-change-security-group-create.json");
+    assert_false(wc_notification_is_subscription(n));
+    wc_notification_destroy(n);
+    /* without its URL it is still a subscription message (nothing to visit) */
+    {
+        struct wc_buf b = WC_BUF_INIT;
+
+        wc_buf_init(&b, 0);
+        assert_int_equal(wc_buf_append_cstr(&b, "{\"Type\":\"SubscriptionConfirmation\","
+                                                "\"TopicArn\":\"arn:aws:sns:eu-west-1:"
+                                                "123456789012:t\",\"Message\":\"x\"}"),
+                         WC_OK);
+        n = s_parse_buf(&b, "no SubscribeURL");
+        assert_true(wc_notification_is_subscription(n));
+        assert_null(n->sns_subscribe_url);
+        wc_notification_destroy(n);
+        wc_buf_clean_up(&b);
+    }
+    /* a SubscribeURL of the wrong type is refused like any other field */
+    s_expect_fail_cstr("{\"Type\":\"SubscriptionConfirmation\",\"TopicArn\":\"arn:aws:sns:"
+                       "eu-west-1:123456789012:t\",\"SubscribeURL\":42}",
+                       WC_ERR_INVALID, "SubscribeURL");
+}
+
+/* recordingFrequency in every form a configuration item arrives in: SNS,
+ * raw, EventBridge and the S3 object of an oversized item. */
+static void test_periodic_recording(void **state)
+{
+    struct wc_buf b = WC_BUF_INIT;
+    struct wc_notification *n = NULL;
+    char err[256] = "";
+    int64_t lo, hi;
+
+    (void)state;
+    n = s_parse_data("config/eventbridge-periodic-daily.json");
+    assert_int_equal(n->envelope, WC_ENV_EVENTBRIDGE);
+    assert_string_equal(n->change.recording_frequency, "DAILY");
+    assert_true(wc_change_is_periodic(&n->change));
+    assert_int_equal(n->change.lookback_s, WC_PERIODIC_WINDOW_DEFAULT_H * 3600);
+    wc_change_window(&n->change, 180, &lo, &hi);
+    assert_int_equal(lo, n->change.capture_time_ms - (24 * 3600 + 180) * 1000LL);
+    assert_int_equal(hi, n->change.capture_time_ms + 180 * 1000LL);
+    wc_notification_destroy(n);
+
+    /* raw (and, the same parser, SNS): DAILY, CONTINUOUS, absent */
+    s_raw_note(&b, NULL, "\"recordingFrequency\":\"DAILY\"");
+    n = s_parse_buf(&b, "raw daily");
+    assert_true(wc_change_is_periodic(&n->change));
+    assert_int_equal(n->change.lookback_s, 86400);
+    wc_notification_destroy(n);
+    wc_buf_clean_up(&b);
+    s_raw_note(&b, NULL, "\"recordingFrequency\":\"CONTINUOUS\"");
+    n = s_parse_buf(&b, "raw continuous");
+    assert_string_equal(n->change.recording_frequency, "CONTINUOUS");
+    assert_false(wc_change_is_periodic(&n->change));
+    assert_int_equal(n->change.lookback_s, 0);
+    wc_change_window(&n->change, 180, &lo, &hi);
+    assert_int_equal(hi - lo, 360 * 1000LL);
+    wc_notification_destroy(n);
+    wc_buf_clean_up(&b);
+    n = s_parse_ref(CFG "sns-doc-configuration-item-change-security-group-create.json");
+    assert_null(n->change.recording_frequency);
+    assert_int_equal(n->change.lookback_s, 0);
+    wc_notification_destroy(n);
+    /* a wrong type is an error like any other field's */
+    s_raw_note(&b, NULL, "\"recordingFrequency\":7");
+    s_expect_fail(wc_buf_str(&b), WC_ERR_INVALID, "recordingFrequency");
+    wc_buf_clean_up(&b);
+
+    /* the S3 object of an oversized item */
+    s_raw_note(&b, NULL, "\"recordingFrequency\":\"DAILY\"");
+    assert_int_equal(wc_notification_parse_oversized_object(wc_buf_str(&b), &n, err,
+                                                            sizeof(err)), WC_OK);
+    assert_true(wc_change_is_periodic(&n->change));
+    assert_int_equal(n->change.lookback_s, 86400);
+    {
+        struct wc_change copy;
+
+        assert_int_equal(wc_change_copy(&copy, &n->change), WC_OK);
+        assert_string_equal(copy.recording_frequency, "DAILY");
+        assert_int_equal(copy.lookback_s, 86400);
+        wc_change_clean_up(&copy);
+    }
+    wc_notification_destroy(n);
+    wc_buf_clean_up(&b);
+}
+
+static void test_tags(void **state)
+{
+    struct wc_buf b = WC_BUF_INIT, extra = WC_BUF_INIT;
+    struct wc_notification *n;
+    struct wc_change copy;
+    char big[WC_CHANGE_TAG_VALUE_MAX + 2];
+
+    (void)state;
+    n = s_parse_data("config/eventbridge-periodic-daily.json");
+    assert_int_equal(n->change.tag_keys.len, 3);
+    assert_int_equal(n->change.tag_values.len, 3);
+    assert_string_equal(wc_change_tag(&n->change, "aws:cloudformation:stack-name"),
+                        "web-prod-stack");
+    assert_string_equal(wc_change_tag(&n->change, "ManagedBy"), "terraform");
+    assert_null(wc_change_tag(&n->change, "managedby"));
+    assert_int_equal(wc_change_copy(&copy, &n->change), WC_OK);
+    assert_string_equal(wc_change_tag(&copy, "Name"), "web-prod");
+    wc_change_clean_up(&copy);
+    wc_notification_destroy(n);
+
+    /* too many, too long, not strings: kept up to the caps, others left out */
+    memset(big, 'v', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    wc_buf_init(&extra, 0);
+    assert_int_equal(wc_buf_appendf(&extra, "\"tags\":{\"long\":\"%s\",\"num\":3,", big), WC_OK);
+    for (int i = 0; i < WC_CHANGE_MAX_TAGS + 10; i++)
+        assert_int_equal(wc_buf_appendf(&extra, "%s\"k%d\":\"v%d\"", i ? "," : "", i, i), WC_OK);
+    assert_int_equal(wc_buf_append_char(&extra, '}'), WC_OK);
+    s_raw_note(&b, NULL, extra.ptr);
+    n = s_parse_buf(&b, "many tags");
+    assert_int_equal(n->change.tag_keys.len, WC_CHANGE_MAX_TAGS);
+    assert_null(wc_change_tag(&n->change, "long"));
+    assert_null(wc_change_tag(&n->change, "num"));
+    assert_string_equal(wc_change_tag(&n->change, "k0"), "v0");
+    wc_notification_destroy(n);
+    wc_buf_clean_up(&b);
+    wc_buf_clean_up(&extra);
+}
+
+/* Each property's summary comes from the whole value: a security-group
+ * rule keeps its 0.0.0.0/0 and a long policy its Action, however long the
+ * rendered value. */
+static void test_property_summaries(void **state)
+{
+    struct wc_buf v = WC_BUF_INIT, diff = WC_BUF_INIT, b = WC_BUF_INIT;
+    struct wc_notification *n;
+
+    (void)state;
+    n = s_parse_data("config/eventbridge-periodic-daily.json");
+    assert_null(n->change.props[0].before_summary);
+    assert_string_equal(n->change.props[0].after_summary, "tcp/22 from 0.0.0.0/0");
+    wc_notification_destroy(n);
+
+    /* a policy whose rendered value is cut long before its last statement */
+    wc_buf_init(&v, 0);
+    assert_int_equal(wc_buf_append_cstr(&v, "{\"Version\":\"2012-10-17\",\"Statement\":["), WC_OK);
+    for (int i = 0; i < 30; i++)
+        assert_int_equal(wc_buf_appendf(&v, "{\"Sid\":\"padding-padding-padding-%d\",\"Effect\":"
+                                            "\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:Get%d\","
+                                            "\"Resource\":\"arn:aws:s3:::b/%d\"},", i, i, i),
+                         WC_OK);
+    assert_int_equal(wc_buf_append_cstr(&v, "{\"Effect\":\"Allow\",\"Principal\":\"*\","
+                                            "\"Action\":\"s3:PutObject\",\"Resource\":"
+                                            "\"arn:aws:s3:::b/*\"}]}"),
+                     WC_OK);
+    wc_buf_init(&diff, 0);
+    {
+        /* policyText is the policy as JSON text (a string) */
+        cJSON *str = cJSON_CreateString(v.ptr);
+        char *quoted = cJSON_PrintUnformatted(str);
+
+        assert_int_equal(wc_buf_appendf(&diff, "{\"changeType\":\"UPDATE\",\"changedProperties\":"
+                                               "{\"SupplementaryConfiguration.BucketPolicy\":"
+                                               "{\"updatedValue\":{\"policyText\":%s},"
+                                               "\"changeType\":\"UPDATE\"}}}",
+                                        quoted),
+                         WC_OK);
+        cJSON_free(quoted);
+        cJSON_Delete(str);
+    }
+    s_raw_note(&b, diff.ptr, "");
+    n = s_parse_buf(&b, "bucket policy");
+    assert_true(strlen(n->change.props[0].after) <= WC_CHANGE_VALUE_MAX);
+    assert_null(strstr(n->change.props[0].after, "s3:PutObject")); /* cut off the raw value */
+    assert_non_null(n->change.props[0].after_summary);
+    /* 31 statements: the first ones, then a count of those left out */
+    assert_true(strncmp(n->change.props[0].after_summary,
+                        "Deny * to s3:Get0 on arn:aws:s3:::b/0\n", 38) == 0);
+    assert_non_null(strstr(n->change.props[0].after_summary, " and "));
+    wc_notification_destroy(n);
+    wc_buf_clean_up(&b);
+    wc_buf_clean_up(&diff);
     wc_buf_clean_up(&v);
 }
 
@@ -1228,7 +1444,7 @@ static void test_huge_input(void **state)
     s_expect_fail(wc_buf_str(&b), WC_ERR_TOO_LARGE, "resourceName is longer than");
     wc_buf_clean_up(&b);
 
-    /* the same 3 MB string as a property value: kept, cut to 200 bytes */
+    /* the same 3 MB string as a property value: kept, cut to WC_CHANGE_VALUE_MAX bytes */
     wc_buf_reset(&big);
     assert_int_equal(wc_buf_append_cstr(&big, "{\"changedProperties\":{\"Configuration.Blob\":"
                                               "{\"changeType\":\"UPDATE\",\"updatedValue\":\""),
@@ -1341,6 +1557,10 @@ int main(void)
         cmocka_unit_test(test_huge_input),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_every_prefix_fails_cleanly),
+        cmocka_unit_test(test_subscription_messages),
+        cmocka_unit_test(test_periodic_recording),
+        cmocka_unit_test(test_tags),
+        cmocka_unit_test(test_property_summaries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

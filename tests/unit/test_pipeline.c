@@ -20,6 +20,7 @@
 #include "core/ledger.h"
 #include "core/pipeline.h"
 #include "core/trail.h"
+#include "tests/support/notif_fakes.h"
 
 #define T0 1714564800000LL /* 2024-05-01T12:00:00Z */
 #define ACCOUNT "123456789012"
@@ -257,6 +258,10 @@ struct world {
     size_t n_held;
     size_t decided;
     enum wc_verdict verdicts[MAX_MSGS];
+    size_t n_matches[MAX_MSGS];  /* of each decided finding */
+    char last_reason[1024];
+    struct notif_log log;        /* with world_opts.capture_log */
+    struct wc_logger *logger;
 };
 
 static struct msg_rec *s_rec_by_handle(struct world *w, const char *h)
@@ -339,6 +344,8 @@ struct world_opts {
     const char *allowed_account;
     const char *allowed_topic;
     const char *allowed_bucket;
+    int periodic_window_h;   /* 0: the default (24) */
+    bool capture_log;        /* the pipeline's log lines into w->log */
 };
 
 static void s_push_if(struct wc_strlist *l, const char *v)
@@ -352,8 +359,11 @@ static void s_decided(void *ctx, const char *message_id, const struct wc_finding
     struct world *w = ctx;
 
     (void)message_id;
-    if (w->decided < MAX_MSGS)
+    if (w->decided < MAX_MSGS) {
+        w->n_matches[w->decided] = f->n_matches;
         w->verdicts[w->decided++] = f->verdict;
+    }
+    snprintf(w->last_reason, sizeof(w->last_reason), "%s", f->reason ? f->reason : "");
 }
 
 static struct world *s_world(const struct world_opts *wo)
@@ -399,7 +409,13 @@ static struct world *s_world(const struct world_opts *wo)
     ports.n_notifiers = w->n_nts;
     ports.on_decided = s_decided;
     ports.ctx = w;
+    if (wo->capture_log) {
+        w->logger = notif_log_new(&w->log, WC_LOG_INFO);
+        ports.logger = w->logger;
+    }
     assert_int_equal(wc_policy_init_defaults(&policy), WC_OK);
+    if (wo->periodic_window_h)
+        policy.periodic_window_h = wo->periodic_window_h;
     assert_int_equal(wc_strlist_push(&policy.trusted, "arn:aws:iam::*:role/terraform"), WC_OK);
     s_push_if(&policy.allowed_accounts, wo->allowed_account);
     s_push_if(&policy.allowed_topics, wo->allowed_topic);
@@ -413,6 +429,7 @@ static struct world *s_world(const struct world_opts *wo)
 static void s_world_free(struct world *w)
 {
     wc_pipeline_destroy(w->p);
+    wc_logger_destroy(w->logger);
     wc_ledger_destroy(w->ledger);
     for (size_t i = 0; i < w->n_nts; i++)
         free(w->nts[i].n.id);
@@ -720,6 +737,123 @@ static void test_malformed_left_for_redrive(void **state)
     assert_int_equal(st.left, 1);
     assert_int_equal(st.errors, 1);
     s_world_free(w);
+}
+
+/* An SNS SubscriptionConfirmation (what a cross-account subscription first
+ * delivers): warned about with its SubscribeURL and topic, left on the
+ * queue (never deleted, nothing fetched or looked up), counted; from a
+ * topic the allowlist refuses, refused like any other message. */
+static void test_subscription_confirmation_left(void **state)
+{
+    static const char *const files[] = {"config/sns-subscription-confirmation.json",
+                                        "config/sns-unsubscribe-confirmation.json"};
+    struct wc_pipeline_stats st;
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = WC_VERDICT_MASK_ALL}},
+                                .capture_log = true};
+        struct world *w = s_world(&wo);
+        struct wc_buf body = WC_BUF_INIT;
+        struct msg_rec *r;
+
+        wc_test_read_data(files[i], &body);
+        r = s_receive(w, wc_buf_steal(&body), 2);
+        s_run(w, 60000);
+        assert_int_equal(r->fate, F_NONE); /* no delete, no release: the lease runs out */
+        assert_int_equal(wc_pipeline_in_hand(w->p), 0);
+        assert_int_equal(w->lookups + w->fetches + w->n_sent + w->decided, 0);
+        wc_pipeline_get_stats(w->p, &st);
+        assert_int_equal(st.subscriptions, 1);
+        assert_int_equal(st.left, 1);
+        assert_int_equal(st.deleted, 0);
+        assert_true(notif_log_contains(&w->log, " warn "));
+        assert_true(notif_log_contains(&w->log, i == 0 ? "SNS SubscriptionConfirmation"
+                                                       : "SNS UnsubscribeConfirmation"));
+        assert_true(notif_log_contains(&w->log, "topic arn:aws:sns:eu-west-1:" ACCOUNT
+                                                ":config-topic"));
+        assert_true(notif_log_contains(&w->log, "SubscribeURL: https://sns.eu-west-1."
+                                                "amazonaws.com/?Action=ConfirmSubscription&"
+                                                "TopicArn=arn:aws:sns:eu-west-1:" ACCOUNT
+                                                ":config-topic&Token=2336412f37EXAMPLE"));
+        assert_true(notif_log_contains(&w->log, "(receive 2)"));
+        s_world_free(w);
+    }
+    {
+        struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = WC_VERDICT_MASK_ALL}},
+                                .capture_log = true,
+                                .allowed_topic = "arn:aws:sns:*:" ACCOUNT ":other"};
+        struct world *w = s_world(&wo);
+        struct wc_buf body = WC_BUF_INIT;
+        struct msg_rec *r;
+
+        wc_test_read_data(files[0], &body);
+        r = s_receive(w, wc_buf_steal(&body), 1);
+        s_run(w, 1000);
+        assert_int_equal(r->fate, F_NONE);
+        wc_pipeline_get_stats(w->p, &st);
+        assert_int_equal(st.subscriptions, 0);
+        assert_false(notif_log_contains(&w->log, "SubscribeURL"));
+        assert_true(notif_log_contains(&w->log, "refused"));
+        s_world_free(w);
+    }
+}
+
+/* A change recorded daily (recordingFrequency DAILY) happened at some time
+ * in the configured period before its capture: every human who wrote to
+ * the resource in [capture - periodic_window_hours - skew, capture + skew]
+ * is reported, not only the nearest; one outside is not; no scan reads the
+ * account-region's whole day. */
+static void test_periodic_window_from_policy(void **state)
+{
+    static const int hours[] = {0, 30};
+    const int64_t h = 3600 * 1000LL;
+
+    (void)state;
+    for (size_t k = 0; k < 2; k++) {
+        struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = WC_VERDICT_MASK_ALL}},
+                                .periodic_window_h = hours[k]};
+        struct world *w = s_world(&wo);
+        char *plain = s_change("sg-1", T0, "eu-west-1"), *body;
+        cJSON *root = cJSON_Parse(plain);
+        struct msg_rec *r;
+
+        cJSON_AddStringToObject(cJSON_GetObjectItem(root, "configurationItem"),
+                                "recordingFrequency", "DAILY");
+        body = cJSON_PrintUnformatted(root);
+        cJSON_Delete(root);
+        free(plain);
+        s_add_event(&w->trail, &(struct ev_spec){.id = "ev-tf", .name = "ModifySecurityGroupRules",
+                                                 .time_ms = T0 - 10 * h, .resource = "sg-1",
+                                                 .who = "tf"});
+        s_add_event(&w->trail, &(struct ev_spec){.id = "ev-alice",
+                                                 .name = "AuthorizeSecurityGroupIngress",
+                                                 .time_ms = T0 - 20 * h, .resource = "sg-1",
+                                                 .who = "alice"});
+        s_add_event(&w->trail, &(struct ev_spec){.id = "ev-bob",
+                                                 .name = "AuthorizeSecurityGroupIngress",
+                                                 .time_ms = T0 - 28 * h, .resource = "sg-1",
+                                                 .who = "bob"});
+        s_add_event(&w->trail, &(struct ev_spec){.id = "ev-carol",
+                                                 .name = "RevokeSecurityGroupIngress",
+                                                 .time_ms = T0 - 31 * h, .resource = "sg-1",
+                                                 .who = "carol"});
+        r = s_receive(w, body, 1);
+        s_run(w, 60000);
+        assert_int_equal(r->fate, F_DELETED);
+        assert_int_equal(w->decided, 1);
+        assert_int_equal(w->verdicts[0], WC_VERDICT_HUMAN);
+        assert_int_equal(w->scans, 0);
+        /* 24 h: alice only; 30 h: alice and bob; carol never */
+        assert_int_equal(w->n_matches[0], k == 0 ? 1 : 2);
+        assert_non_null(strstr(w->last_reason, "alice"));
+        assert_true((strstr(w->last_reason, "bob") != NULL) == (k == 1));
+        assert_null(strstr(w->last_reason, "carol"));
+        assert_non_null(strstr(w->last_reason, "periodic recording (DAILY)"));
+        assert_non_null(strstr(w->last_reason, k == 0 ? "between 2024-04-30T12:00:00Z"
+                                                      : "between 2024-04-30T06:00:00Z"));
+        s_world_free(w);
+    }
 }
 
 static void test_not_a_change_deleted(void **state)
@@ -1296,6 +1430,85 @@ static void test_ledger_full_pauses_receiving(void **state)
     s_world_free(w);
 }
 
+/* A ledger whose memory has let go of what it recorded (the state file
+ * past its max_entries): only a thorough check still finds it. */
+struct forgetful_ledger {
+    struct wc_ledger base;
+    char recorded[4][64];
+    size_t n_recorded;
+    int fast, thorough;
+};
+
+static bool s_forgetful_accepted(struct wc_ledger *l, const char *n, const char *subject)
+{
+    (void)n;
+    (void)subject;
+    ((struct forgetful_ledger *)l)->fast++;
+    return false;
+}
+
+static bool s_forgetful_thorough(struct wc_ledger *l, const char *n, const char *subject)
+{
+    struct forgetful_ledger *fl = (struct forgetful_ledger *)l;
+    char k[64];
+
+    fl->thorough++;
+    snprintf(k, sizeof(k), "%s %s", n, subject);
+    return s_in(fl->recorded, fl->n_recorded, k);
+}
+
+static int s_forgetful_record(struct wc_ledger *l, const char *n, const char *subject)
+{
+    struct forgetful_ledger *fl = (struct forgetful_ledger *)l;
+    char k[64];
+
+    snprintf(k, sizeof(k), "%s %s", n, subject);
+    if (!s_in(fl->recorded, fl->n_recorded, k) && fl->n_recorded < 4)
+        snprintf(fl->recorded[fl->n_recorded++], 64, "%s", k);
+    return WC_OK;
+}
+
+static const struct wc_ledger_vtable s_forgetful_vt = {
+    .name = "forgetful", .accepted = s_forgetful_accepted,
+    .accepted_thorough = s_forgetful_thorough, .record = s_forgetful_record,
+    .destroy = s_full_destroy};
+
+/* A message SQS delivered before is asked thoroughly (it may have been
+ * accepted long ago); a first delivery, quickly. */
+static void test_redelivery_asks_the_ledger_thoroughly(void **state)
+{
+    struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = HUMAN_ONLY}}};
+    struct world *w = s_world(&wo);
+    struct forgetful_ledger fl = {.base = {&s_forgetful_vt, NULL}};
+    struct wc_ledger *mem = w->ledger;
+    struct msg_rec *r;
+
+    (void)state;
+    s_use_ledger(w, &fl.base);
+    w->ledger = &fl.base;
+    assert_int_equal(wc_ledger_record(&fl.base, "fake#0", "ev-1/sg-1"), WC_OK);
+    s_add_event(&w->trail, &(struct ev_spec){.id = "ev-1", .name = "AuthorizeSecurityGroupIngress",
+                                             .time_ms = T0 - 62000, .resource = "sg-1",
+                                             .who = "alice"});
+    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 3);
+    s_run(w, 10000);
+    assert_int_equal(fl.thorough, 1);
+    assert_int_equal(fl.fast, 0);
+    assert_int_equal(w->n_sent, 0);       /* found on disk: not posted again */
+    assert_int_equal(r->fate, F_DELETED);
+    /* a first delivery: the fast check (which here misses, so it is posted) */
+    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 1);
+    s_run(w, 10000);
+    assert_int_equal(fl.thorough, 1);
+    assert_int_equal(fl.fast, 1);
+    assert_int_equal(w->n_sent, 1);
+    assert_int_equal(r->fate, F_DELETED);
+    wc_pipeline_destroy(w->p);
+    w->p = NULL;
+    w->ledger = mem;
+    s_world_free(w);
+}
+
 /* --- digests --------------------------------------------------------------- */
 
 static void test_digest_one_message_per_actor_session(void **state)
@@ -1590,6 +1803,8 @@ int main(void)
         cmocka_unit_test(test_outcomes),
         cmocka_unit_test(test_malformed_left_for_redrive),
         cmocka_unit_test(test_not_a_change_deleted),
+        cmocka_unit_test(test_subscription_confirmation_left),
+        cmocka_unit_test(test_periodic_window_from_policy),
         cmocka_unit_test(test_ledger_records_before_delete),
         cmocka_unit_test(test_lease_heartbeat_while_send_hangs),
         cmocka_unit_test(test_throttled_send_waits_retry_after),
@@ -1607,6 +1822,7 @@ int main(void)
         cmocka_unit_test(test_dry_run_touches_nothing),
         cmocka_unit_test(test_ledger_full_pauses_receiving),
         cmocka_unit_test(test_unrecorded_delivery_recorded_before_delete),
+        cmocka_unit_test(test_redelivery_asks_the_ledger_thoroughly),
         cmocka_unit_test(test_digest_one_message_per_actor_session),
         cmocka_unit_test(test_digest_split_in_threaded_parts),
         cmocka_unit_test(test_digest_failed_part_releases_only_its_changes),

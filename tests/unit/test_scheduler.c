@@ -786,6 +786,113 @@ static void test_scan_narrowed_to_oldest(void **state)
 
 /* ---- partial scans ---------------------------------------------------------- */
 
+/* Periodic recording: a change's window reaches 24 h before its capture.
+ * Such a change never joins a scan (a scan reads every write of the
+ * account-region in the window: a day of them, where the resource's own
+ * lookups read a page), whatever the learned write rate; it is looked up by
+ * resource over its whole window, and found there; changes of the usual
+ * width around it still share a scan. */
+static void test_periodic_window_goes_per_resource(void **state)
+{
+    const int64_t day_ms = 24 * 3600 * 1000LL, cap = T0 + day_ms;
+    struct fake f;
+    struct wc_sched *s;
+    struct wc_sched_call call;
+    struct wc_sched_result r;
+    int64_t now = 0, wake;
+    uint64_t id = 1;
+    size_t scans = 0, per_resource = 0, found = 0;
+
+    (void)state;
+    for (int learned = 0; learned < 2; learned++) {
+        s_fake_init(&f);
+        s = s_new(SKEW, false);
+        now = 0;
+        scans = per_resource = found = 0;
+        if (learned) {
+            /* a quiet account-region: a scan would look cheap (1 page) */
+            for (int i = 0; i < 3; i++) {
+                struct wc_change c;
+                char *rid = s_fmt("sg-learn-%lu", (unsigned long)i);
+
+                s_make_change(&c, ACCOUNT, REGION, rid, T0);
+                assert_int_equal(wc_sched_add(s, id++, &c, now), WC_OK);
+                wc_change_clean_up(&c);
+                free(rid);
+            }
+            assert_true(wc_sched_next(s, now, &call, &wake));
+            assert_true(call.scan);
+            s_answer_scan(s, &call, 0, T0 - SKEW * 1000, T0 + SKEW * 1000, false, now);
+            while (wc_sched_take(s, &r))
+                wc_event_list_clean_up(&r.events);
+            now += 1000;
+        }
+        /* five periodic changes captured at T0 + 24 h, each changed by a
+         * human some hours earlier; and three ordinary ones */
+        for (unsigned long i = 0; i < 5; i++) {
+            struct wc_change c;
+            char *rid = s_fmt("sg-daily-%lu", i), *eid = s_fmt("ev-daily-%lu", i);
+
+            s_make_change(&c, ACCOUNT, REGION, rid, cap + (int64_t)i * 1000);
+            c.recording_frequency = s_dup("DAILY");
+            c.lookback_s = 24 * 3600;
+            s_event(&f.events, eid, "AuthorizeSecurityGroupIngress",
+                    cap - (int64_t)(i + 1) * 3 * 3600 * 1000, HUMAN, false, rid);
+            assert_int_equal(wc_sched_add(s, id++, &c, now), WC_OK);
+            wc_change_clean_up(&c);
+            free(rid);
+            free(eid);
+        }
+        for (unsigned long i = 0; i < 3; i++) {
+            struct wc_change c;
+            char *rid = s_fmt("sg-now-%lu", i);
+
+            s_make_change(&c, ACCOUNT, REGION, rid, cap + (int64_t)i * 1000);
+            assert_int_equal(wc_sched_add(s, id++, &c, now), WC_OK);
+            wc_change_clean_up(&c);
+            free(rid);
+        }
+        for (int guard = 0; guard < 1000; guard++) {
+            struct wc_event_list page = WC_EVENT_LIST_INIT;
+            int rc;
+
+            if (!wc_sched_next(s, now, &call, &wake)) {
+                if (wake == INT64_MAX)
+                    break;
+                now = wake;
+                continue;
+            }
+            if (call.scan) {
+                scans++;
+                /* never over the day: only the ordinary changes' windows */
+                assert_true(call.query.start_ms >= cap - SKEW * 1000);
+                assert_true(call.query.end_ms - call.query.start_ms < 3600 * 1000);
+            } else if (!strncmp(call.query.attribute_value, "sg-daily-", 9)) {
+                per_resource++;
+                assert_string_equal(call.query.attribute_key, "ResourceName");
+                assert_int_equal(call.query.end_ms - call.query.start_ms,
+                                 (24 * 3600 + 2 * SKEW) * 1000LL);
+            }
+            rc = s_fake_page(&f.base, &call.query, call.token, &page);
+            assert_int_equal(wc_sched_done(s, call.call_id, rc, &page, now), WC_OK);
+            wc_event_list_clean_up(&page);
+        }
+        while (wc_sched_take(s, &r)) {
+            assert_int_equal(r.rc, WC_OK);
+            for (size_t k = 0; k < r.events.len; k++)
+                found += !strncmp(r.events.items[k].event_id, "ev-daily-", 9);
+            if (r.events.len && !strncmp(r.events.items[0].event_id, "ev-daily-", 9))
+                assert_false(r.from_scan);
+            wc_event_list_clean_up(&r.events);
+        }
+        assert_int_equal(per_resource, 5); /* one lookup each: its id finds its event */
+        assert_int_equal(found, 5);
+        assert_int_equal(scans, 1);        /* the three ordinary ones, together */
+        wc_sched_destroy(s);
+        wc_event_list_clean_up(&f.events);
+    }
+}
+
 static void test_partial_scan_falls_back(void **state)
 {
     struct wc_sched_options o = {.skew_s = 60, .max_scan_pages = 2};
@@ -1815,6 +1922,7 @@ int main(void)
         cmocka_unit_test(test_invariant_scheduler_equals_one_by_one),
         cmocka_unit_test(test_no_scan_matches_one_by_one),
         cmocka_unit_test(test_cost_choice),
+        cmocka_unit_test(test_periodic_window_goes_per_resource),
         cmocka_unit_test(test_scan_narrowed_to_oldest),
         cmocka_unit_test(test_partial_scan_falls_back),
         cmocka_unit_test(test_error_ends_lookup),

@@ -3,6 +3,7 @@
 #include "tests/support/testutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -149,6 +150,44 @@ static const char *s_field(const cJSON *root, const char *label)
     return NULL;
 }
 
+/* The text of the first section whose text starts with prefix. */
+static const char *s_section_starting(const cJSON *root, const char *prefix)
+{
+    const cJSON *b;
+
+    cJSON_ArrayForEach(b, s_blocks(root))
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(b, "text"), "text");
+
+        if (strcmp(s_block_type(b), "section") == 0 && cJSON_IsString(t) &&
+            strncmp(t->valuestring, prefix, strlen(prefix)) == 0)
+            return t->valuestring;
+    }
+    fail_msg("no section starting with %s", prefix);
+    return NULL;
+}
+
+/* The text of element i of the first context block. */
+static const char *s_context_text(const cJSON *root, int i)
+{
+    const cJSON *b;
+
+    cJSON_ArrayForEach(b, s_blocks(root))
+    {
+        const cJSON *el = cJSON_GetObjectItemCaseSensitive(b, "elements");
+
+        if (strcmp(s_block_type(b), "context") == 0 && cJSON_IsArray(el)) {
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(el, i), "text");
+
+            assert_true(cJSON_IsString(t));
+            return t->valuestring;
+        }
+    }
+    fail_msg("no context block");
+    return NULL;
+}
+
 static struct wc_finding *s_scenario_finding(void)
 {
     struct wc_buf note = WC_BUF_INIT, evs = WC_BUF_INIT;
@@ -200,10 +239,17 @@ static void test_payload_from_scenario(void **state)
     assert_true(cJSON_GetArraySize(blocks) <= 50);
     hdr = cJSON_GetArrayItem(blocks, 0);
     assert_string_equal(s_block_type(hdr), "header");
+    /* who did what to which resource; the SSO role as its permission set */
     assert_string_equal(
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(hdr, "text"), "text")
             ->valuestring,
-        "Manual change in production (" ACCOUNT ")");
+        "alice@example.com (SSO AdministratorAccess) AuthorizeSecurityGroupIngress on "
+        "sg-0123456789abcdef0");
+    /* then the verdict and the account, and what the record says of MFA */
+    assert_string_equal(s_block_type(cJSON_GetArrayItem(blocks, 1)), "context");
+    assert_string_equal(s_context_text(root, 0),
+                        "*Manual change in production (" ACCOUNT ")* \xc2\xb7 eu-west-1");
+    assert_string_equal(s_context_text(root, 1), ":warning: signed in *without MFA*");
     who = s_field(root, "*Who*");
     where = s_field(root, "*Where*");
     how = s_field(root, "*How*");
@@ -212,23 +258,31 @@ static void test_payload_from_scenario(void **state)
     assert_non_null(where);
     assert_non_null(how);
     assert_non_null(when);
-    /* SSO user by session name, then type and role, then the ARN */
-    assert_non_null(strstr(who, "*Who*\nalice@example.com\nAssumedRole"));
+    /* SSO user by session name, then the permission set, the ARN, MFA */
+    assert_non_null(strstr(who, "*Who*\nalice@example.com\nSSO AdministratorAccess\n`"));
     assert_non_null(strstr(who, f->matches[0].cls.actor.arn));
+    assert_non_null(strstr(who, "\nMFA: *no*"));
     assert_non_null(strstr(where, ACCOUNT " (production)"));
     assert_non_null(strstr(where, "eu-west-1"));
     assert_non_null(strstr(how, "AWS console"));
     assert_non_null(strstr(how, f->matches[0].event.source_ip));
-    assert_non_null(strstr(when, "(CloudTrail)"));
-    assert_non_null(strstr(when, "2024-05-01T11:59:30Z (recorded by Config)"));
+    /* times in the reader's time zone, ISO as the fallback */
+    assert_non_null(strstr(when, "^{date_short_pretty} {time}|2024-05-01T11:59:10Z> (CloudTrail)"));
+    assert_non_null(strstr(when, "<!date^1714564770^{date_short_pretty} {time}|"
+                                 "2024-05-01T11:59:30Z> (recorded by Config)"));
 
     s_collect_strings(root, &all);
     /* what: event name, resource type and id, the diff */
     snprintf(want, sizeof(want), "*What*: *%s* on AWS::EC2::SecurityGroup `sg-0123456789abcdef0`",
              f->matches[0].event.event_name);
     assert_non_null(strstr(all.ptr, want));
+    /* the rule, readable, whole */
     assert_non_null(
-        strstr(all.ptr, "`Configuration.IpPermissions.0` CREATE: (none) \xe2\x86\x92 `"));
+        strstr(all.ptr, "`Configuration.IpPermissions.0` CREATE: + `tcp/22 from 0.0.0.0/0`"));
+    /* and the full value behind it, in its own block */
+    assert_non_null(strstr(all.ptr, "*Full values*\n```\nConfiguration.IpPermissions.0 CREATE\n"
+                                    "  after:  {\"ipProtocol\":\"tcp\",\"fromPort\":22,"
+                                    "\"toPort\":22,\"ipRanges\":[\"0.0.0.0/0\"]}\n```"));
     /* links, URL-encoded, & escaped inside mrkdwn */
     snprintf(want, sizeof(want),
              "<https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1"
@@ -245,13 +299,32 @@ static void test_payload_from_scenario(void **state)
     wc_finding_destroy(f);
 }
 
-/* Every '<' in text is one of our own console links and every '&' an
- * entity: nothing from AWS data can mention, link or break out. */
+/* A Slack date of ours: <!date^DIGITS^{date_short_pretty} {time}| or
+ * <!date^DIGITS^{time}|. */
+static bool s_is_date(const char *p)
+{
+    static const char fmt[] = "^{date_short_pretty} {time}|", fmt2[] = "^{time}|";
+
+    if (strncmp(p, "<!date^", 7) != 0)
+        return false;
+    p += 7;
+    if (*p == '-')
+        p++;
+    if (!(*p >= '0' && *p <= '9'))
+        return false;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return strncmp(p, fmt, sizeof(fmt) - 1) == 0 || strncmp(p, fmt2, sizeof(fmt2) - 1) == 0;
+}
+
+/* Every '<' in text is one of our own console links or dates and every '&'
+ * an entity: nothing from AWS data can mention, link or break out. */
 static void s_assert_safe_text(const char *t)
 {
     for (const char *p = t; (p = strchr(p, '<')) != NULL; p++)
         assert_true(strncmp(p, "<https://eu-west-1.console.aws.amazon.com/", 42) == 0 ||
-                    strncmp(p, "<https://us-east-1.console.aws.amazon.com/", 42) == 0);
+                    strncmp(p, "<https://us-east-1.console.aws.amazon.com/", 42) == 0 ||
+                    s_is_date(p));
     for (const char *p = t; (p = strchr(p, '&')) != NULL; p++)
         assert_true(strncmp(p, "&amp;", 5) == 0 || strncmp(p, "&lt;", 4) == 0 ||
                     strncmp(p, "&gt;", 4) == 0);
@@ -411,6 +484,7 @@ static void test_long_diff_truncated(void **state)
     struct env e;
     cJSON *root;
     size_t lines = 0;
+    const char *what, *full;
 
     (void)state;
     memset(big, '&', sizeof(big) - 1); /* escaping grows it fivefold */
@@ -439,8 +513,15 @@ static void test_long_diff_truncated(void **state)
         snprintf(want, sizeof(want), "and %zu more changed properties", (size_t)120 - lines);
         assert_non_null(strstr(all.ptr, want));
     }
-    /* values are shortened, with an ellipsis */
-    assert_null(strstr(all.ptr, "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
+    /* values are shortened in the What lines, with an ellipsis; the full
+     * values block holds more of them, within its section */
+    what = s_section_starting(root, "*What*");
+    full = s_section_starting(root, "*Full values*\n```\n");
+    assert_true(strlen(full) <= 2900);
+    assert_non_null(strstr(full, "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
+                                 "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"));
+    assert_string_equal(full + strlen(full) - 3, "```");
+    assert_null(strstr(what, "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
                                 "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
                                 "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
                                 "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
@@ -457,7 +538,7 @@ static void test_long_diff_truncated(void **state)
                                 "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
                                 "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"
                                 "&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;"));
-    assert_non_null(strstr(all.ptr, "&amp;\xe2\x80\xa6`"));
+    assert_non_null(strstr(what, "&amp;\xe2\x80\xa6`"));
     wc_buf_clean_up(&all);
     cJSON_Delete(root);
     s_env_clean_up(&e);
@@ -609,7 +690,7 @@ static void test_other_events_listed(void **state)
     assert_int_equal(also, 3);
     assert_non_null(strstr(all.ptr, "also: 2 more matching events"));
     assert_non_null(
-        strstr(all.ptr, "*Who*\nAlice\nIAMUser\n`arn:aws:iam::123456789012:user/Alice`"));
+        strstr(all.ptr, "*Who*\nAlice\nIAM user\n`arn:aws:iam::123456789012:user/Alice`"));
     wc_buf_clean_up(&all);
     cJSON_Delete(root);
     s_env_clean_up(&e);
@@ -635,7 +716,9 @@ static void test_unattributed_header(void **state)
     s_env_init(&e, s_ok, 1, false);
     root = s_render(e.n, &notice);
     s_collect_strings(root, &all);
-    assert_non_null(strstr(all.ptr, "Unattributed change in account 210987654321\n"));
+    assert_non_null(strstr(all.ptr, "Unattributed change to AWS::EC2::SecurityGroup "
+                                    "sg-0123456789abcdef0\n"));
+    assert_non_null(strstr(all.ptr, "*Unattributed change in account 210987654321*"));
     assert_non_null(strstr(all.ptr, "*Who*\nunknown (no matching CloudTrail event)"));
     assert_non_null(strstr(all.ptr, "no CloudTrail write event &lt;!channel&gt;"));
     assert_null(strstr(all.ptr, "CloudTrail event>")); /* no event link */
@@ -779,10 +862,12 @@ static size_t s_split_and_check(size_t n, bool lengthy, size_t min_per_part)
             part.parts = (int)n_parts;
         }
         root = s_render(e.n, &part);
-        if (p + 1 < n_parts)
-            assert_true(cuts[p] >= min_per_part);
-        /* n = 1: today's layout, one section; else one per finding */
-        assert_int_equal(s_assert_limits_bytes(root), cuts[p]);
+        if (p + 1 < n_parts && cuts[p] < min_per_part)
+            fail_msg("n %zu lengthy %d: part %zu holds %zu < %zu", n, lengthy, p, cuts[p],
+                     min_per_part);
+        /* n = 1: the single layout, What and the full values; else one
+         * section per finding */
+        assert_int_equal(s_assert_limits_bytes(root), n == 1 ? 2 : cuts[p]);
         s_collect_strings(root, &all);
         for (size_t i = off; i < off + cuts[p]; i++) {
             snprintf(want, sizeof(want), "`%s`", ids[i]);
@@ -814,6 +899,255 @@ static size_t s_split_and_check(size_t n, bool lengthy, size_t min_per_part)
     free(ids);
     free(names);
     return n_parts;
+}
+
+/* --- the risk at a glance (issue 9, item 8) -------------------------------- */
+
+static const char *s_header_of(const cJSON *root)
+{
+    const cJSON *hdr = cJSON_GetArrayItem(s_blocks(root), 0);
+
+    assert_string_equal(s_block_type(hdr), "header");
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(hdr, "text"), "text")
+        ->valuestring;
+}
+
+/* A security-group rule opened to the world on a CloudFormation-managed
+ * group, without MFA: the header says who did what to which group, the
+ * context says drift and no MFA, the What lines show each rule whole. */
+static void test_risk_security_group(void **state)
+{
+    struct notif_spec sp = {0};
+    struct wc_finding *f;
+    const struct wc_finding *fs[1];
+    struct wc_notice notice = {.findings = fs, .n_findings = 1};
+    const char *what;
+    struct env e;
+    cJSON *root;
+
+    (void)state;
+    sp.role_name = "AWSReservedSSO_AdministratorAccess_0123456789abcdef";
+    sp.resource_name = "web-prod";
+    sp.after_summary = "tcp/22 from 0.0.0.0/0\ntcp/22 from ::/0";
+    sp.prop_after = "{\"ipProtocol\":\"tcp\",\"fromPort\":22,\"toPort\":22,\"ipRanges\":"
+                    "[\"0.0.0.0/0\"],\"ipv4Ranges\":[{\"cidrIp\":\"0.0.0.0/0\",\"description\":"
+                    "\"a description long enough to push the CIDR past 80 bytes\"}]}";
+    sp.mfa = WC_MFA_NO;
+    sp.owner_tag = "aws:cloudformation:stack-name";
+    sp.owner_value = "web-prod-stack";
+    fs[0] = f = notif_finding_new(&sp);
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &notice);
+    s_assert_limits(root);
+    assert_string_equal(s_header_of(root), "alice@example.com (SSO AdministratorAccess) "
+                                           "AuthorizeSecurityGroupIngress on "
+                                           "sg-0123456789abcdef0 (web-prod)");
+    assert_string_equal(s_context_text(root, 0),
+                        "*Manual change in production (" ACCOUNT ")* \xc2\xb7 eu-west-1");
+    assert_string_equal(s_context_text(root, 1), ":warning: *Drift* on a resource managed by "
+                                                 "CloudFormation stack `web-prod-stack`");
+    assert_string_equal(s_context_text(root, 2), ":warning: signed in *without MFA*");
+    what = s_section_starting(root, "*What*");
+    assert_non_null(strstr(what, "\xe2\x80\xa2 `Configuration.IpPermissions.0` CREATE:\n"
+                                 "      + `tcp/22 from 0.0.0.0/0`\n"
+                                 "      + `tcp/22 from ::/0`"));
+    /* the value itself is in the full values, whole */
+    assert_non_null(strstr(s_section_starting(root, "*Full values*"), "a description long "
+                                                                        "enough to push the "
+                                                                        "CIDR past 80 bytes"));
+    assert_non_null(strstr(s_field(root, "*Who*"), "\nSSO AdministratorAccess\n"));
+    cJSON_Delete(root);
+    wc_finding_destroy(f);
+
+    /* automation on a managed resource is not drift; a tag of ownership_tags
+     * names its tag */
+    sp.verdict = WC_VERDICT_AUTOMATION;
+    sp.owner_tag = "ManagedBy";
+    sp.owner_value = "terraform";
+    sp.mfa = WC_MFA_YES;
+    fs[0] = f = notif_finding_new(&sp);
+    root = s_render(e.n, &notice);
+    assert_null(strstr(s_context_text(root, 1), "Drift"));
+    assert_string_equal(s_context_text(root, 1), "MFA: yes");
+    cJSON_Delete(root);
+    wc_finding_destroy(f);
+    sp.verdict = WC_VERDICT_UNATTRIBUTED;
+    sp.no_event = true;
+    fs[0] = f = notif_finding_new(&sp);
+    root = s_render(e.n, &notice);
+    assert_string_equal(s_context_text(root, 1), ":warning: *Drift* on a resource managed by "
+                                                 "`terraform` (tag `ManagedBy`)");
+    cJSON_Delete(root);
+    wc_finding_destroy(f);
+    s_env_clean_up(&e);
+}
+
+/* A policy change shows the statements added and removed, not the ones
+ * that stayed; a digest shows the first and a count. */
+static void test_policy_statements_diff(void **state)
+{
+    struct notif_spec sp = {0};
+    struct wc_finding *f[2];
+    const struct wc_finding *fs[2];
+    struct wc_notice one = {.findings = fs, .n_findings = 1};
+    struct wc_notice two = {.findings = fs, .n_findings = 2};
+    const char *what;
+    struct env e;
+    cJSON *root;
+
+    (void)state;
+    sp.resource_type = "AWS::S3::Bucket";
+    sp.resource_id = "my-bucket";
+    sp.event_name = "PutBucketPolicy";
+    sp.prop_path = "SupplementaryConfiguration.BucketPolicy";
+    sp.n_props = 2; /* the second has a before (the fake's rule) */
+    sp.before_summary = "Allow arn:aws:iam::111122223333:root to s3:GetObject on arn:aws:s3:::"
+                        "my-bucket/*\nDeny * to s3:* on arn:aws:s3:::my-bucket/* if "
+                        "aws:SecureTransport";
+    sp.after_summary = "Allow arn:aws:iam::111122223333:root to s3:GetObject on arn:aws:s3:::"
+                       "my-bucket/*\nAllow * to s3:GetObject on arn:aws:s3:::my-bucket/*";
+    fs[0] = f[0] = notif_finding_new(&sp);
+    sp.resource_id = "other-bucket";
+    fs[1] = f[1] = notif_finding_new(&sp);
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &one);
+    what = s_section_starting(root, "*What*");
+    assert_non_null(strstr(what, "`SupplementaryConfiguration.BucketPolicy.1` UPDATE:\n"
+                                 "      + `Allow * to s3:GetObject on arn:aws:s3:::my-bucket/*`\n"
+                                 "      \xe2\x88\x92 `Deny * to s3:* on arn:aws:s3:::my-bucket/* "
+                                 "if aws:SecureTransport`"));
+    /* the statement that stayed is not listed as a change */
+    assert_null(strstr(what, "111122223333:root to s3:GetObject on arn:aws:s3:::my-bucket/*`\n"
+                             "      \xe2\x88\x92"));
+    assert_null(strstr(strstr(what, "BucketPolicy.1"), "+ `Allow arn:aws:iam::111122223333:root"));
+    cJSON_Delete(root);
+    root = s_render(e.n, &two);
+    s_assert_limits_bytes(root);
+    assert_non_null(strstr(s_section_starting(root, "*PutBucketPolicy*"),
+                           "`SupplementaryConfiguration.BucketPolicy.1` UPDATE: + `Allow * to "
+                           "s3:GetObject on arn:aws:s3:::my-bucket/*` (+1 more)"));
+    cJSON_Delete(root);
+    s_env_clean_up(&e);
+    wc_finding_destroy(f[0]);
+    wc_finding_destroy(f[1]);
+}
+
+/* The SDKs' made-up session names give way to the role's name, in the
+ * header, the Who field and a digest's header. */
+static void test_sdk_session_shows_role(void **state)
+{
+    struct notif_spec sp = {0};
+    struct wc_finding *f[2];
+    const struct wc_finding *fs[2];
+    struct wc_notice one = {.findings = fs, .n_findings = 1};
+    struct wc_notice two = {.findings = fs, .n_findings = 2};
+    struct env e;
+    cJSON *root;
+
+    (void)state;
+    sp.role_name = "deploy";
+    sp.session_name = "aws-go-sdk-1763632800";
+    fs[0] = f[0] = notif_finding_new(&sp);
+    sp.resource_id = "sg-2";
+    fs[1] = f[1] = notif_finding_new(&sp);
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &one);
+    assert_string_equal(s_header_of(root),
+                        "deploy (role) AuthorizeSecurityGroupIngress on sg-0123456789abcdef0");
+    assert_non_null(strstr(s_field(root, "*Who*"), "*Who*\ndeploy\nrole\n`arn:aws:sts::"
+                                                    "123456789012:assumed-role/deploy/"
+                                                    "aws-go-sdk-1763632800`"));
+    cJSON_Delete(root);
+    root = s_render(e.n, &two);
+    assert_string_equal(s_header_of(root), "deploy changed 2 resources in production (" ACCOUNT
+                                           ")");
+    cJSON_Delete(root);
+    s_env_clean_up(&e);
+    wc_finding_destroy(f[0]);
+    wc_finding_destroy(f[1]);
+}
+
+/* A header that cannot fit is cut cleanly: within 150 bytes, valid UTF-8,
+ * no half entity, the resource id kept. */
+static void test_header_cut_cleanly(void **state)
+{
+    char sess[300], name[300];
+    struct notif_spec sp = {0};
+    struct wc_finding *f;
+    const struct wc_finding *fs[1];
+    struct wc_notice notice = {.findings = fs, .n_findings = 1};
+    const char *h;
+    struct env e;
+    cJSON *root;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(sess) - 1; i++)
+        sess[i] = "a&\xc3\xa9"[i % 4] ? "a&\xc3\xa9"[i % 4] : 'b';
+    sess[sizeof(sess) - 1] = '\0';
+    memset(name, '<', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    sp.session_name = sess;
+    sp.resource_name = name;
+    fs[0] = f = notif_finding_new(&sp);
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &notice);
+    h = s_header_of(root);
+    assert_true(strlen(h) <= 150);
+    assert_int_equal(wc_utf8_valid_prefix(h, strlen(h)), strlen(h));
+    assert_non_null(strstr(h, " AuthorizeSecurityGroupIngress on sg-0123456789abcdef0 (&lt;"));
+    for (const char *p = h; (p = strchr(p, '&')) != NULL; p++)
+        assert_true(strncmp(p, "&amp;", 5) == 0 || strncmp(p, "&lt;", 4) == 0);
+    s_assert_limits(root);
+    cJSON_Delete(root);
+    s_env_clean_up(&e);
+    wc_finding_destroy(f);
+}
+
+/* Periodic recording: When gives the period, the context says the change
+ * happened in it, not at the capture, and each writer is named. */
+static void test_periodic_message(void **state)
+{
+    struct notif_spec sp = {0};
+    struct wc_finding *f;
+    const struct wc_finding *fs[1];
+    struct wc_notice notice = {.findings = fs, .n_findings = 1};
+    struct wc_policy pol;
+    struct wc_event *ev;
+    struct env e;
+    cJSON *root;
+
+    (void)state;
+    sp.lookback_s = 24 * 3600;
+    sp.n_events = 3;
+    fs[0] = f = notif_finding_new(&sp);
+    /* the third call was bob's */
+    ev = &f->matches[2].event;
+    free(ev->identity.session_name);
+    ev->identity.session_name = wc_strdup("bob@example.com");
+    free(ev->identity.arn);
+    ev->identity.arn = wc_strdup("arn:aws:sts::123456789012:assumed-role/"
+                                 "AWSReservedSSO_Admin_0123/bob@example.com");
+    assert_int_equal(wc_policy_init_defaults(&pol), WC_OK);
+    wc_classify(&pol, ev, &f->matches[2].cls);
+    wc_policy_clean_up(&pol);
+    s_env_init(&e, s_ok, 1, false);
+    root = s_render(e.n, &notice);
+    s_assert_limits(root);
+    assert_non_null(strstr(s_field(root, "*When*"),
+                           "\nchanged between <!date^1714478370^{date_short_pretty} {time}|"
+                           "2024-04-30T11:59:30Z> and <!date^1714564770^{date_short_pretty} "
+                           "{time}|2024-05-01T11:59:30Z> (Config records it DAILY)"));
+    assert_null(strstr(s_field(root, "*When*"), "(recorded by Config)"));
+    assert_string_equal(s_context_text(root, 1),
+                        "Config records this resource DAILY: the change happened in the 24 h "
+                        "before <!date^1714564770^{date_short_pretty} {time}|"
+                        "2024-05-01T11:59:30Z>, not at that time");
+    assert_non_null(strstr(s_section_starting(root, "*What*"),
+                           "\n*Writers* (2): alice@example.com (2 calls), bob@example.com "
+                           "(1 call)\n"));
+    cJSON_Delete(root);
+    s_env_clean_up(&e);
+    wc_finding_destroy(f);
 }
 
 static void test_fit_splits_within_limits(void **state)
@@ -894,11 +1228,13 @@ static void test_digest_layout(void **state)
     s_assert_limits_bytes(root);
     assert_string_equal(s_header(root),
                         "alice@example.com changed 2 resources in production (" ACCOUNT ")");
-    assert_non_null(strstr(s_field(root, "*Who*"), "*Who*\nalice@example.com\nAssumedRole"));
+    assert_non_null(strstr(s_field(root, "*Who*"),
+                           "*Who*\nalice@example.com\nrole AWSReservedSSO_Admin_0123\n`"));
     assert_non_null(strstr(s_field(root, "*Where*"),
                            ACCOUNT " (production)\neu-west-1 and other regions"));
     assert_non_null(strstr(s_field(root, "*How*"), "AWS console from 198.51.100.23"));
-    assert_string_equal(s_field(root, "*When*"), "*When*\n2024-05-01T11:59:10Z");
+    assert_string_equal(s_field(root, "*When*"), "*When*\n<!date^1714564750^{date_short_pretty} "
+                                                 "{time}|2024-05-01T11:59:10Z>");
     cJSON_ArrayForEach(b, s_blocks(root))
     {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "text");
@@ -910,7 +1246,7 @@ static void test_digest_layout(void **state)
     {
         static const char want[] =
             "*AuthorizeSecurityGroupIngress* on AWS::EC2::SecurityGroup `sg-aaaa1111` (web) "
-            "\xc2\xb7 eu-west-1 \xc2\xb7 2024-05-01T11:59:10Z\n"
+            "\xc2\xb7 eu-west-1 \xc2\xb7 <!date^1714564750^{time}|11:59:10Z>\n"
             "\xe2\x80\xa2 `Configuration.IpPermissions.0` CREATE: (none) \xe2\x86\x92 `";
 
         assert_true(strncmp(sect[0], want, sizeof(want) - 1) == 0);
@@ -1527,6 +1863,11 @@ int main(void)
         cmocka_unit_test(test_console_links_per_partition),
         cmocka_unit_test(test_other_events_listed),
         cmocka_unit_test(test_unattributed_header),
+        cmocka_unit_test(test_risk_security_group),
+        cmocka_unit_test(test_policy_statements_diff),
+        cmocka_unit_test(test_sdk_session_shows_role),
+        cmocka_unit_test(test_header_cut_cleanly),
+        cmocka_unit_test(test_periodic_message),
         cmocka_unit_test(test_fit_splits_within_limits),
         cmocka_unit_test(test_digest_too_big_rendered_safely),
         cmocka_unit_test(test_digest_layout),

@@ -96,15 +96,21 @@ static int s_teardown(void **state)
     return 0;
 }
 
-static struct wc_statefile *s_open(struct fixture *f, int64_t ttl_ms)
+/* Open with at most max_entries in memory (0: the default). */
+static struct wc_statefile *s_open_cap(struct fixture *f, int64_t ttl_ms, size_t max_entries)
 {
     char err[256] = "";
-    struct wc_statefile *sf = wc_statefile_open(f->dir, ttl_ms, &f->clock, f->logger, err,
-                                                sizeof(err));
+    struct wc_statefile *sf = wc_statefile_open(f->dir, ttl_ms, max_entries, &f->clock,
+                                                f->logger, err, sizeof(err));
 
     if (!sf)
         fail_msg("open %s: %s", f->dir, err);
     return sf;
+}
+
+static struct wc_statefile *s_open(struct fixture *f, int64_t ttl_ms)
+{
+    return s_open_cap(f, ttl_ms, 0);
 }
 
 static off_t s_file_size(const char *path)
@@ -341,52 +347,49 @@ static void s_prefill(struct fixture *f, const char *prefix, int n, int64_t exp)
     wc_buf_clean_up(&b);
 }
 
-struct seen {
-    int n;
-    int bad;
-};
-
-static int s_check_live(void *ctx, const char *nid, const char *subj, int64_t expires_ms)
+static int s_cmp_str(const void *a, const void *b)
 {
-    struct seen *s = ctx;
-
-    (void)expires_ms;
-    s->n++;
-    if (strcmp(nid, "slack#0") != 0 || strncmp(subj, "live-", 5) != 0)
-        s->bad++;
-    return WC_OK;
+    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every line of the file parses and names a "live-" subject. */
+/* Every line of the file parses, names slack#0 and a "live-" subject,
+ * once, and has not expired; want of them. */
 static void s_check_file_live_only(struct fixture *f, int want)
 {
-    const char *path = f->path;
     struct wc_buf b = WC_BUF_INIT;
-    struct wc_dedup *d = wc_dedup_new(0, &f->clock);
-    struct seen s = {0};
+    char **subjects = calloc((size_t)want + 1, sizeof(*subjects));
+    int n = 0;
     size_t start = 0;
 
-    wc_test_read_file(path, &b);
+    assert_non_null(subjects);
+    wc_test_read_file(f->path, &b);
     for (size_t i = 0; i < b.len; i++) {
-        char *n = NULL, *subj = NULL;
+        char *nid = NULL, *subj = NULL;
         int64_t e = 0;
 
         if (b.ptr[i] != '\n')
             continue;
-        assert_int_equal(wc_dedup_parse_line((struct wc_str){b.ptr + start, i - start}, &n,
+        assert_int_equal(wc_dedup_parse_line((struct wc_str){b.ptr + start, i - start}, &nid,
                                              &subj, &e),
                          WC_OK);
-        assert_int_equal(wc_dedup_insert(d, n, subj, e), WC_OK);
-        free(n);
-        free(subj);
+        assert_string_equal(nid, "slack#0");
+        if (strncmp(subj, "live-", 5) != 0)
+            fail_msg("a line for %s is left", subj);
+        assert_true(e > f->fc.now_ms);
+        free(nid);
+        if (n >= want)
+            fail_msg("more than %d lines", want);
+        subjects[n++] = subj;
         start = i + 1;
     }
     assert_int_equal(start, b.len); /* ends with a newline */
-    assert_int_equal(wc_dedup_foreach(d, s_check_live, &s), WC_OK);
-    assert_int_equal(s.n, want);
-    assert_int_equal(s.bad, 0);
-    assert_int_equal(wc_dedup_size(d), (size_t)want); /* no duplicate lines either */
-    wc_dedup_destroy(d);
+    assert_int_equal(n, want);
+    qsort(subjects, (size_t)n, sizeof(*subjects), s_cmp_str);
+    for (int i = 1; i < n; i++)
+        assert_true(strcmp(subjects[i - 1], subjects[i]) != 0); /* no duplicate lines */
+    for (int i = 0; i < n; i++)
+        free(subjects[i]);
+    free(subjects);
     wc_buf_clean_up(&b);
 }
 
@@ -480,7 +483,9 @@ static void test_record_compacts_automatically(void **state)
     wc_statefile_close(sf);
     s_prefill(f, "dead", 1200, f->fc.now_ms + 10);
     sf = s_open(f, 1000);
-    f->fc.now_ms += 20; /* everything loaded has now expired */
+    /* everything loaded has now expired, and is known to have (the file's
+     * lines are counted by expiry in buckets of ttl/32 ms) */
+    f->fc.now_ms += 100;
     for (int i = 0; i < 3; i++) {
         snprintf(subj, sizeof(subj), "live-%d", i);
         assert_int_equal(wc_statefile_record(sf, "slack#0", subj), WC_OK);
@@ -512,7 +517,7 @@ static void test_two_objects_share_a_dir(void **state)
     wc_statefile_close(a);
     s_prefill(f, "dead", 1100, f->fc.now_ms + 1);
     a = s_open(f, 1000);
-    f->fc.now_ms += 10; /* the prefilled lines are dead now */
+    f->fc.now_ms += 100; /* the prefilled lines are dead now (and past their bucket) */
     assert_int_equal(wc_statefile_compact(a), WC_OK);
     wc_statefile_get_stats(a, &st);
     assert_int_equal(st.compactions, 1);
@@ -558,7 +563,7 @@ static void test_two_processes_append_concurrently(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         char err[256];
-        struct wc_statefile *child = wc_statefile_open(f->dir, 0, &f->clock, NULL, err,
+        struct wc_statefile *child = wc_statefile_open(f->dir, 0, 0, &f->clock, NULL, err,
                                                        sizeof(err));
         int fails = 0;
 
@@ -657,15 +662,15 @@ static void test_unwritable_dir(void **state)
     s_append_raw(file, "x", 1);
     /* the state dir is a file */
     strcpy(err, "stale");
-    assert_null(wc_statefile_open(file, 0, NULL, NULL, err, sizeof(err)));
+    assert_null(wc_statefile_open(file, 0, 0, NULL, NULL, err, sizeof(err)));
     assert_non_null(strstr(err, file));
     assert_non_null(strstr(err, "Not a directory"));
     /* below a file: cannot be created */
     snprintf(below, sizeof(below), "%s/state", file);
-    assert_null(wc_statefile_open(below, 0, NULL, NULL, err, sizeof(err)));
+    assert_null(wc_statefile_open(below, 0, 0, NULL, NULL, err, sizeof(err)));
     assert_non_null(strstr(err, "cannot create"));
     /* not set */
-    assert_null(wc_statefile_open("", 0, NULL, NULL, err, sizeof(err)));
+    assert_null(wc_statefile_open("", 0, 0, NULL, NULL, err, sizeof(err)));
     assert_non_null(strstr(err, "not set"));
     /* a read-only directory (permissions do not bind root) */
     if (geteuid() != 0) {
@@ -673,7 +678,7 @@ static void test_unwritable_dir(void **state)
 
         snprintf(ro, sizeof(ro), "%s/ro", f->root);
         assert_int_equal(mkdir(ro, 0500), 0);
-        assert_null(wc_statefile_open(ro, 0, NULL, NULL, err, sizeof(err)));
+        assert_null(wc_statefile_open(ro, 0, 0, NULL, NULL, err, sizeof(err)));
         assert_non_null(strstr(err, "not writable"));
     }
     /* the log itself cannot be opened read-write (it is a directory) */
@@ -685,7 +690,7 @@ static void test_unwritable_dir(void **state)
         snprintf(p2, sizeof(p2), "%s/%s", d2, WC_STATEFILE_NAME);
         assert_int_equal(mkdir(d2, 0700), 0);
         assert_int_equal(mkdir(p2, 0700), 0);
-        sf = wc_statefile_open(d2, 0, NULL, NULL, err, sizeof(err));
+        sf = wc_statefile_open(d2, 0, 0, NULL, NULL, err, sizeof(err));
         assert_null(sf);
         assert_non_null(strstr(err, "cannot open"));
     }
@@ -736,6 +741,256 @@ static void test_fsync_and_write_failure(void **state)
     wc_statefile_close(sf);
 }
 
+/* --- memory holds the recent entries, the file all of them ----------------- */
+
+/* A pair recorded long ago has left memory (max_entries newer ones came
+ * after it): the fast check misses it, the thorough one streams the file,
+ * finds it, and puts it back in memory. */
+static void test_thorough_finds_entry_left_memory(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open_cap(f, 0, 4);
+    struct wc_statefile_stats st;
+    char subj[32];
+
+    for (int i = 0; i < 10; i++) {
+        snprintf(subj, sizeof(subj), "ev-%d/sg-%d", i, i);
+        assert_int_equal(wc_statefile_record(sf, "slack#0", subj), WC_OK);
+    }
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.entries, 4);
+    assert_int_equal(st.max_entries, 4);
+    assert_int_equal(st.evictions, 6);
+    assert_int_equal(st.lines, 10);
+    assert_true(wc_statefile_accepted(sf, "slack#0", "ev-9/sg-9")); /* recent: in memory */
+    assert_false(wc_statefile_accepted(sf, "slack#0", "ev-0/sg-0")); /* fast: missed */
+    assert_true(wc_statefile_accepted_thorough(sf, "slack#0", "ev-0/sg-0"));
+    assert_true(wc_statefile_accepted(sf, "slack#0", "ev-0/sg-0")); /* back in memory */
+    /* ... as the newest: ev-6 was the oldest of the four and went */
+    assert_false(wc_statefile_accepted(sf, "slack#0", "ev-6/sg-6"));
+    assert_true(wc_statefile_accepted_thorough(sf, "slack#0", "ev-6/sg-6"));
+    /* never recorded, another notifier: not even thoroughly */
+    assert_false(wc_statefile_accepted_thorough(sf, "slack#0", "ev-10/sg-10"));
+    assert_false(wc_statefile_accepted_thorough(sf, "slack#1", "ev-1/sg-1"));
+    assert_false(wc_statefile_accepted_thorough(sf, "", "ev-1/sg-1"));
+    /* recording a pair found thoroughly writes nothing: it is in memory again */
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "ev-6/sg-6"), WC_OK);
+    assert_int_equal(s_count_lines(f->path), 10);
+    wc_statefile_close(sf);
+
+    /* after a restart: the last 4 in memory, the others on disk only */
+    sf = s_open_cap(f, 0, 4);
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.entries, 4);
+    assert_int_equal(st.lines, 10);
+    assert_true(wc_statefile_accepted(sf, "slack#0", "ev-9/sg-9"));
+    assert_false(wc_statefile_accepted(sf, "slack#0", "ev-1/sg-1"));
+    for (int i = 0; i < 10; i++) {
+        snprintf(subj, sizeof(subj), "ev-%d/sg-%d", i, i);
+        assert_true(wc_statefile_accepted_thorough(sf, "slack#0", subj));
+    }
+    /* expired on disk: not found, even thoroughly */
+    f->fc.now_ms += WC_DEDUP_DEFAULT_TTL_MS;
+    assert_false(wc_statefile_accepted_thorough(sf, "slack#0", "ev-1/sg-1"));
+    assert_false(wc_statefile_accepted(sf, "slack#0", "ev-9/sg-9"));
+    wc_statefile_close(sf);
+}
+
+/* Another process's line, appended after we read the file, is found by the
+ * thorough check even when it has left our memory. */
+static void test_thorough_sees_other_process(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *a = s_open_cap(f, 0, 2), *b = s_open_cap(f, 0, 2);
+
+    assert_int_equal(wc_statefile_record(b, "slack#0", "from-b"), WC_OK);
+    assert_int_equal(wc_statefile_record(b, "slack#0", "b-2"), WC_OK);
+    assert_int_equal(wc_statefile_record(b, "slack#0", "b-3"), WC_OK);
+    /* a has not looked yet: its tail brings in all three, the cap keeps two */
+    assert_false(wc_statefile_accepted(a, "slack#0", "from-b"));
+    assert_true(wc_statefile_accepted_thorough(a, "slack#0", "from-b"));
+    wc_statefile_close(a);
+    wc_statefile_close(b);
+}
+
+/* Disk full, then enough records to push the unwritten pair out of memory:
+ * still accepted (never posted twice), and a compaction writes it. */
+static void test_pending_outlive_memory(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open_cap(f, 0, 2);
+    struct rlimit old, tight;
+    void (*prev)(int);
+    struct wc_buf b = WC_BUF_INIT;
+
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "live-0"), WC_OK);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    prev = signal(SIGXFSZ, SIG_IGN);
+    tight = old;
+    tight.rlim_cur = (rlim_t)s_file_size(f->path);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &tight), 0);
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "live-unwritten"), WC_ERR_IO);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "live-1"), WC_OK);
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "live-2"), WC_OK);
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "live-3"), WC_OK);
+    assert_true(wc_statefile_accepted(sf, "slack#0", "live-unwritten"));
+    assert_true(wc_statefile_accepted_thorough(sf, "slack#0", "live-unwritten"));
+    wc_test_read_file(f->path, &b);
+    assert_null(strstr(b.ptr, "live-unwritten"));
+    wc_buf_clean_up(&b);
+    pthread_mutex_lock(&sf->lock);
+    assert_int_equal(s_compact_locked(sf, true), WC_OK);
+    pthread_mutex_unlock(&sf->lock);
+    s_check_file_live_only(f, 5);
+    wc_statefile_close(sf);
+    sf = s_open_cap(f, 0, 2);
+    assert_true(wc_statefile_accepted_thorough(sf, "slack#0", "live-unwritten"));
+    wc_statefile_close(sf);
+}
+
+/* The compaction streams the old file: it keeps exactly the live lines, as
+ * they were and in their order (duplicates and out-of-order expiries
+ * included), and drops the dead, the malformed, the over-long and a line
+ * cut short at the end; none of it needs the memory (a cap of 1). */
+static void test_compaction_keeps_exactly_live_lines(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open_cap(f, 0, 1);
+    struct wc_statefile_stats st;
+    struct wc_buf in = WC_BUF_INIT, want = WC_BUF_INIT, got = WC_BUF_INIT;
+    int64_t now = f->fc.now_ms;
+    char subj[32], *big = malloc(S_MAX_LINE + 10);
+
+    wc_statefile_close(sf);
+    assert_non_null(big);
+    for (int i = 0; i < 1200; i++) {
+        size_t mark = in.len;
+        int64_t exp = i % 3 == 0 ? now + 1000 + i : now - i; /* a third live */
+
+        snprintf(subj, sizeof(subj), "%s-%d", i % 3 == 0 ? "live" : "dead", i);
+        assert_int_equal(wc_dedup_format_line("slack#0", subj, exp, &in), WC_OK);
+        if (i % 3 == 0)
+            assert_int_equal(wc_buf_append(&want, in.ptr + mark, in.len - mark), WC_OK);
+        if (i == 300) { /* the same pair again, later, with an earlier expiry */
+            mark = in.len;
+            assert_int_equal(wc_dedup_format_line("slack#0", subj, now + 5, &in), WC_OK);
+            assert_int_equal(wc_buf_append(&want, in.ptr + mark, in.len - mark), WC_OK);
+        }
+        if (i == 500)
+            assert_int_equal(wc_buf_append_cstr(&in, "not a record\n"), WC_OK);
+        if (i == 700) {
+            memset(big, 'x', S_MAX_LINE + 9);
+            big[S_MAX_LINE + 9] = '\n';
+            assert_int_equal(wc_buf_append(&in, big, S_MAX_LINE + 10), WC_OK);
+        }
+    }
+    assert_int_equal(wc_buf_appendf(&in, "%lld slack#0 live-cut", (long long)(now + 9000)),
+                     WC_OK);
+    s_append_raw(f->path, in.ptr, in.len);
+
+    sf = s_open_cap(f, 0, 1);
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.lines, 1203);
+    assert_int_equal(st.expired_lines, 800 + 2); /* the dead, the malformed two */
+    assert_int_equal(st.entries, 1);
+    assert_int_equal(wc_statefile_compact(sf), WC_OK);
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.compactions, 1);
+    assert_int_equal(st.lines, 401);
+    assert_int_equal(st.expired_lines, 0);
+    wc_test_read_file(f->path, &got);
+    assert_int_equal(got.len, want.len);
+    assert_memory_equal(got.ptr, want.ptr, want.len);
+    /* and the object works on: thoroughly, from the new file */
+    assert_true(wc_statefile_accepted_thorough(sf, "slack#0", "live-0"));
+    assert_false(wc_statefile_accepted_thorough(sf, "slack#0", "dead-1"));
+    assert_false(wc_statefile_accepted_thorough(sf, "slack#0", "live-cut"));
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "live-new"), WC_OK);
+    wc_statefile_close(sf);
+    assert_int_equal(s_count_lines(f->path), 402);
+    free(big);
+    wc_buf_clean_up(&in);
+    wc_buf_clean_up(&want);
+    wc_buf_clean_up(&got);
+}
+
+/* The file's lines are counted by expiry: the compaction is due once more
+ * than half have expired, and only then (not when memory is full). */
+static void test_compaction_due_when_half_expired(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open_cap(f, 3200, 8); /* buckets of 101 ms */
+    struct wc_statefile_stats st;
+    struct wc_buf b = WC_BUF_INIT;
+    int64_t t0 = f->fc.now_ms;
+    char subj[32];
+
+    /* 1100 lines as if recorded 1 ms apart over the last 1.1 s: line i
+     * expires at t0 + 2100 + i */
+    wc_statefile_close(sf);
+    for (int i = 0; i < 1100; i++) {
+        snprintf(subj, sizeof(subj), "live-%d", i);
+        assert_int_equal(wc_dedup_format_line("slack#0", subj, t0 + 2100 + i, &b), WC_OK);
+    }
+    s_append_raw(f->path, b.ptr, b.len);
+    wc_buf_clean_up(&b);
+    sf = s_open_cap(f, 3200, 8);
+    assert_int_equal(wc_statefile_compact(sf), WC_OK);
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.compactions, 0); /* nothing dead */
+    assert_int_equal(st.expired_lines, 0);
+    assert_int_equal(st.evictions, 1100 - 8); /* memory was full all along */
+    f->fc.now_ms = t0 + 2100 + 400;           /* up to 400 of them are gone */
+    wc_statefile_get_stats(sf, &st);
+    assert_true(st.expired_lines > 0 && st.expired_lines <= 400);
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "live-a"), WC_OK);
+    assert_int_equal(wc_statefile_compact(sf), WC_OK);
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.compactions, 0); /* under half */
+    f->fc.now_ms = t0 + 2100 + 800;      /* 800 are: counted late, not early */
+    wc_statefile_get_stats(sf, &st);
+    assert_true(st.expired_lines > 551 && st.expired_lines <= 800);
+    assert_int_equal(wc_statefile_record(sf, "slack#0", "live-b"), WC_OK);
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.compactions, 1);
+    assert_int_equal(st.lines, 299 + 2); /* live-801 .. live-1099, live-a, live-b */
+    s_check_file_live_only(f, 301);
+    wc_statefile_close(sf);
+}
+
+/* Memory does not follow the file: a file of 5,000 live lines loads into a
+ * cap of 100, and every one of them is still found thoroughly. */
+static void test_load_keeps_only_the_newest(void **state)
+{
+    struct fixture *f = *state;
+    struct wc_statefile *sf = s_open_cap(f, 0, 100);
+    struct wc_statefile_stats st;
+    char subj[32], err[256];
+
+    wc_statefile_close(sf);
+    s_prefill(f, "live", 5000, f->fc.now_ms + 60000);
+    wc_buf_reset(&f->log);
+    sf = s_open_cap(f, 0, 100);
+    assert_non_null(strstr(f->log.ptr, "5000 live entries, 5000 lines, 100 in memory"));
+    wc_statefile_get_stats(sf, &st);
+    assert_int_equal(st.entries, 100);
+    assert_int_equal(st.evictions, 4900);
+    assert_true(wc_statefile_accepted(sf, "slack#0", "live-4999"));
+    assert_true(wc_statefile_accepted(sf, "slack#0", "live-4900"));
+    assert_false(wc_statefile_accepted(sf, "slack#0", "live-4899"));
+    for (int i = 0; i < 5000; i += 499) {
+        snprintf(subj, sizeof(subj), "live-%d", i);
+        assert_true(wc_statefile_accepted_thorough(sf, "slack#0", subj));
+    }
+    wc_statefile_close(sf);
+    /* past the limit: refused, saying so */
+    assert_null(wc_statefile_open(f->dir, 0, WC_DEDUP_MAX_ENTRIES_LIMIT + 1, NULL, NULL, err,
+                                  sizeof(err)));
+    assert_non_null(strstr(err, "past the limit"));
+}
+
 /* --- hardening: the state directory and the files in it ---------------------- */
 
 #define S_NOBODY 65534
@@ -771,7 +1026,7 @@ static void s_refused(const char *dir, const char *want)
 {
     char err[512] = "stale";
 
-    assert_null(wc_statefile_open(dir, 0, NULL, NULL, err, sizeof(err)));
+    assert_null(wc_statefile_open(dir, 0, 0, NULL, NULL, err, sizeof(err)));
     if (!strstr(err, dir) || !strstr(err, want))
         fail_msg("want \"%s\" naming %s, got: %s", want, dir, err);
 }
@@ -820,7 +1075,7 @@ static void test_refuses_unsafe_dir(void **state)
     assert_false(s_exists(f->path)); /* refused before anything was created */
     /* readable by others is no risk to us */
     assert_int_equal(chmod(f->dir, 0755), 0);
-    sf = wc_statefile_open(f->dir, 0, NULL, NULL, err, sizeof(err));
+    sf = wc_statefile_open(f->dir, 0, 0, NULL, NULL, err, sizeof(err));
     assert_non_null(sf);
     wc_statefile_close(sf);
     /* owned by someone else */
@@ -965,6 +1220,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refuses_log_replaced_by_symlink, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_refuses_odd_or_foreign_log, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_thorough_finds_entry_left_memory, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_thorough_sees_other_process, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_pending_outlive_memory, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_keeps_exactly_live_lines, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_due_when_half_expired, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_load_keeps_only_the_newest, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_compaction_temp_never_follows_symlink, s_setup,
                                         s_teardown),
     };
