@@ -4,6 +4,7 @@
 #   make check      the same suite under AddressSanitizer + UBSan (leaks fail)
 #   make demo       the embedded demo on 127.0.0.1
 #   make bench      benchmarks (figures go to BENCHMARKS.md)
+#   make evindex-bench  ingest micro-benchmark of the CloudTrail event stream
 #   make lint       cppcheck over the product code (no finding allowed)
 #   make fuzz       build the libFuzzer targets (clang) into build/fuzz and run
 #                   each for FUZZ_SECONDS (default 60); see tests/fuzz/README.md
@@ -83,7 +84,7 @@ CMDLIB   := $(BUILD)/libwhochanged-cmd.a
 BIN      := $(BUILD)/whochanged
 
 .SECONDARY:
-.PHONY: all test check tests deps demo bench lint install uninstall deb version clean fuzz \
+.PHONY: all test check tests deps demo bench evindex-bench lint install uninstall deb version clean fuzz \
         fuzz-build fuzz-bins FORCE
 all: $(BIN)
 
@@ -172,6 +173,17 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench $(BUILD)
+
+# The CloudTrail event stream's ingest (parse, filter, index) on one thread:
+# events/s and the index's memory against its cap (tests/bench/evindex_bench.c).
+# EVINDEX_BENCH_ARGS="-n 200000 --max-mib 64 --json" (--json: one JSON line).
+EVINDEX_BENCH := $(BUILD)/evindex_bench
+$(EVINDEX_BENCH): $(BUILD)/obj/tests/bench/evindex_bench.o $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+evindex-bench: $(EVINDEX_BENCH)
+	@$(EVINDEX_BENCH) $(EVINDEX_BENCH_ARGS)
 
 # Static analysis of the product code (CI runs it). variableScope is off: the
 # style declares locals at the top of their block, zeroed. False positives go

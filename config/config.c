@@ -65,6 +65,10 @@ struct wc_config {
     char *metrics_listen;
     int ct_rate;
     bool ct_scan;
+    char *events_queue_url; /* events: the CloudTrail event stream (issue 10) */
+    int events_retention_min;
+    int events_max_mib;
+    int events_grace_s;
     int max_receive_failures;
     char *ca_bundle;
     char *proxy;
@@ -173,6 +177,14 @@ static const struct s_key s_cloudtrail_keys[] = {
     S_END,
 };
 
+static const struct s_key s_events_keys[] = {
+    {"queue_url", S_URL, CFG(events_queue_url), 0, 0, 0, NULL, NULL},
+    {"retention_minutes", S_INT, CFG(events_retention_min), 0, 1, 1440, NULL, NULL},
+    {"max_memory_mib", S_INT, CFG(events_max_mib), 0, 1, 65536, NULL, NULL},
+    {"grace_seconds", S_INT, CFG(events_grace_s), 0, 0, 3600, NULL, NULL},
+    S_END,
+};
+
 static const struct s_key s_ledger_keys[] = {
     {"type", S_ENUM, CFG(ledger_type), 0, 0, 0, s_ledger_types, NULL},
     {"table", S_TABLE, CFG(ledger_table), 0, 0, 0, NULL, NULL},
@@ -198,6 +210,7 @@ static const struct s_key s_top_keys[] = {
     {"sns", S_SECTION, 0, 0, 0, 0, NULL, s_sns_keys},
     {"oversized", S_SECTION, 0, 0, 0, 0, NULL, s_oversized_keys},
     {"cloudtrail", S_SECTION, 0, 0, 0, 0, NULL, s_cloudtrail_keys},
+    {"events", S_SECTION, 0, 0, 0, 0, NULL, s_events_keys},
     {"ca_bundle", S_STR, CFG(ca_bundle), S_NONEMPTY, 0, 0, NULL, NULL},
     {"proxy", S_PROXY, CFG(proxy), S_NONEMPTY, 0, 0, NULL, NULL},
     {"log_level", S_ENUM, CFG(log_level), 0, 0, 0, s_log_levels, NULL},
@@ -395,6 +408,9 @@ static struct wc_config *s_defaults(void)
     c->max_in_flight = WC_CONFIG_DEFAULT_MAX_IN_FLIGHT;
     c->ct_rate = WC_CONFIG_DEFAULT_CT_RATE;
     c->ct_scan = true;
+    c->events_retention_min = WC_CONFIG_DEFAULT_EVENTS_RETENTION_MIN;
+    c->events_max_mib = WC_CONFIG_DEFAULT_EVENTS_MAX_MIB;
+    c->events_grace_s = WC_CONFIG_DEFAULT_EVENTS_GRACE_S;
     c->max_receive_failures = WC_CONFIG_DEFAULT_MAX_RECEIVE_FAILURES;
     if (wc_str_empty(region))
         region = getenv("AWS_DEFAULT_REGION");
@@ -1451,27 +1467,52 @@ static const struct wc_cnode *s_top_key(const struct wc_cnode *root, const char 
     return found;
 }
 
+/* The key node of section.key, else of section, else NULL. */
+static const struct wc_cnode *s_section_key(const struct wc_cnode *root, const char *section,
+                                            const char *key)
+{
+    const struct wc_cnode *sk = s_top_key(root, section), *found = NULL, *v = NULL;
+
+    for (size_t i = 0; sk && i + 1 < root->n; i += 2)
+        if (root->items[i] == sk)
+            v = root->items[i + 1];
+    for (size_t i = 0; v && v->kind == WC_CNODE_MAP && i + 1 < v->n; i += 2)
+        if (v->items[i]->kind == WC_CNODE_SCALAR && !strcmp(v->items[i]->value, key))
+            found = v->items[i];
+    return found ? found : sk;
+}
+
+/* events: (the CloudTrail event stream, on when it has a queue_url) needs
+ * a queue other than the Config queue, and to keep events at least as long
+ * as a change may wait for its event (its window, then the grace period). */
+static void s_check_events(struct s_ctx *x, const struct wc_cnode *root, const struct wc_config *c)
+{
+    int wait_s = c->events_grace_s + c->policy.skew_s;
+
+    if (!c->events_queue_url)
+        return;
+    if (c->queue_url && !strcmp(c->queue_url, c->events_queue_url))
+        s_err(x, s_section_key(root, "events", "queue_url"),
+              "events.queue_url: the Config queue (queue_url); the events need a queue of "
+              "their own");
+    if ((long)c->events_retention_min * 60 <= wait_s)
+        s_err(x, s_section_key(root, "events", "retention_minutes"),
+              "events.retention_minutes: %d min is not longer than a change may wait for its "
+              "event (correlation.skew_seconds + events.grace_seconds = %d s)",
+              c->events_retention_min, wait_s);
+}
+
 /* ledger: a table with dynamodb, and only then (a table under type: file
  * would be silently unused). */
 static void s_check_ledger(struct s_ctx *x, const struct wc_cnode *root, const struct wc_config *c)
 {
-    const struct wc_cnode *key = s_top_key(root, "ledger"), *map = NULL;
-
-    for (size_t i = 0; key && i + 1 < root->n; i += 2)
-        if (root->items[i] == key)
-            map = root->items[i + 1];
     if (c->ledger_type == WC_CONFIG_LEDGER_DYNAMODB && !c->ledger_table)
-        s_err(x, key, "ledger: type dynamodb needs `table` (the DynamoDB table's name)");
-    if (c->ledger_type != WC_CONFIG_LEDGER_DYNAMODB && (c->ledger_table || c->ledger_region)) {
-        const struct wc_cnode *at = key;
-
-        for (size_t i = 0; map && map->kind == WC_CNODE_MAP && i + 1 < map->n; i += 2)
-            if (map->items[i]->kind == WC_CNODE_SCALAR &&
-                (!strcmp(map->items[i]->value, "table") || !strcmp(map->items[i]->value, "region")))
-                at = map->items[i];
-        s_err(x, at, "ledger: table and region are for type: dynamodb (the file ledger lives "
-                     "in state_dir)");
-    }
+        s_err(x, s_top_key(root, "ledger"),
+              "ledger: type dynamodb needs `table` (the DynamoDB table's name)");
+    if (c->ledger_type != WC_CONFIG_LEDGER_DYNAMODB && (c->ledger_table || c->ledger_region))
+        s_err(x, s_section_key(root, "ledger", c->ledger_table ? "table" : "region"),
+              "ledger: table and region are for type: dynamodb (the file ledger lives in "
+              "state_dir)");
 }
 
 static int s_load(const char *name, const char *yaml, size_t len, struct wc_config **out,
@@ -1525,8 +1566,10 @@ static int s_load(const char *name, const char *yaml, size_t len, struct wc_conf
         s_err(&x, qname, "queue_name: set queue_url or queue_name, not both (queue_url is set "
                         "at line %d)", url ? url->line : 0);
     }
-    if (root)
+    if (root) {
+        s_check_events(&x, root, c);
         s_check_ledger(&x, root, c);
+    }
     if (x.nomem || d.oom) {
         rc = WC_ERR_NOMEM;
         goto out;
@@ -1924,6 +1967,13 @@ const char *wc_config_metrics_listen(const struct wc_config *c) { return c->metr
 int wc_config_cloudtrail_rate(const struct wc_config *c) { return c->ct_rate; }
 int wc_config_digest_s(const struct wc_config *c) { return c->digest_s; }
 bool wc_config_cloudtrail_scan(const struct wc_config *c) { return c->ct_scan; }
+const char *wc_config_events_queue_url(const struct wc_config *c) { return c->events_queue_url; }
+int wc_config_events_retention_min(const struct wc_config *c) { return c->events_retention_min; }
+size_t wc_config_events_max_bytes(const struct wc_config *c)
+{
+    return (size_t)c->events_max_mib * 1024 * 1024;
+}
+int wc_config_events_grace_s(const struct wc_config *c) { return c->events_grace_s; }
 const char *wc_config_ca_bundle(const struct wc_config *c) { return c->ca_bundle; }
 const char *wc_config_proxy(const struct wc_config *c) { return c->proxy; }
 int wc_config_max_receive_failures(const struct wc_config *c) { return c->max_receive_failures; }

@@ -45,6 +45,9 @@
 #define WC_CONFIG_DEFAULT_STATE_DIR "/var/lib/whochanged"
 #define WC_CONFIG_DEFAULT_SESSION_NAME "whochanged"
 #define WC_CONFIG_DEFAULT_MAX_RECEIVE_FAILURES 3
+#define WC_CONFIG_DEFAULT_EVENTS_RETENTION_MIN 30
+#define WC_CONFIG_DEFAULT_EVENTS_MAX_MIB 64
+#define WC_CONFIG_DEFAULT_EVENTS_GRACE_S 120
 /* ${file:PATH}: at most this many bytes are read. */
 #define WC_CONFIG_MAX_FILE_VALUE ((size_t)64 * 1024)
 /* One problem. line/col are 1-based; 0 when the error concerns the whole
@@ -189,6 +192,19 @@ int wc_config_cloudtrail_rate(const struct wc_config *c);
  * all of its write events in their window at once (default true; false:
  * one lookup per change, the behaviour before the scheduler). */
 bool wc_config_cloudtrail_scan(const struct wc_config *c);
+/* events: the CloudTrail event stream (README "CloudTrail events as a
+ * second source"). queue_url: the SQS queue of EventBridge "AWS API Call via
+ * CloudTrail" events; NULL (the default) leaves the stream off. The Config
+ * queue's URL, or a retention not longer than correlation.skew_seconds +
+ * grace_seconds, is an error. */
+const char *wc_config_events_queue_url(const struct wc_config *c);
+/* events.retention_minutes: how long events are kept (1..1440, default 30). */
+int wc_config_events_retention_min(const struct wc_config *c);
+/* events.max_memory_mib, in bytes: the index's cap (1..65536 MiB, default 64). */
+size_t wc_config_events_max_bytes(const struct wc_config *c);
+/* events.grace_seconds: how long a change waits for its event from the
+ * stream before LookupEvents is asked (0..3600, default 120). */
+int wc_config_events_grace_s(const struct wc_config *c);
 /* correlation.digest_seconds (older name: coalesce_seconds): human changes
  * by the same actor session within this window go to Slack as one digest
  * (0..300, default 5; 0 posts each at once). */

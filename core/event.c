@@ -23,6 +23,7 @@
  * the input's NextToken (NULL when it has none).
  */
 #include "core/event.h"
+#include "core/event_internal.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -479,6 +480,17 @@ out:
     if (rc != WC_OK)
         wc_event_clean_up(e);
     return rc;
+}
+
+int wc_event_parse_record(const cJSON *rec, struct wc_event *out, char *errbuf, size_t errlen)
+{
+    struct s_ctx c = {errbuf, errlen, 0, ""};
+
+    if (errbuf && errlen)
+        errbuf[0] = '\0';
+    if (!out)
+        return s_fail(&c, WC_ERR_INVALID, "no output");
+    return s_parse_record(&c, "record", rec, NULL, out);
 }
 
 static int s_vec_push(struct s_vec *v, struct wc_event **slot)

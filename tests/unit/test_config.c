@@ -263,6 +263,69 @@ static void test_cloudtrail_rate_and_ca_bundle(void **state)
     wc_config_errors_clean_up(&errs);
 }
 
+/* Issue 10: events (the CloudTrail event stream): off by default; its
+ * queue is not the Config queue; events outlive a change's wait. */
+static void test_events_section(void **state)
+{
+    struct wc_config *c = s_ok("");
+    struct wc_config_errors errs = WC_CONFIG_ERRORS_INIT;
+    struct wc_buf dump = WC_BUF_INIT;
+
+    (void)state;
+    assert_null(wc_config_events_queue_url(c));
+    assert_int_equal(wc_config_events_retention_min(c), 30);
+    assert_int_equal(wc_config_events_max_bytes(c), (size_t)64 * 1024 * 1024);
+    assert_int_equal(wc_config_events_grace_s(c), 120);
+    wc_config_destroy(c);
+
+    c = s_ok("queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/config\n"
+             "events:\n"
+             "  queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/events\n"
+             "  retention_minutes: 15\n"
+             "  max_memory_mib: 256\n"
+             "  grace_seconds: 0\n");
+    assert_string_equal(wc_config_events_queue_url(c),
+                        "https://sqs.eu-west-1.amazonaws.com/123456789012/events");
+    assert_int_equal(wc_config_events_retention_min(c), 15);
+    assert_int_equal(wc_config_events_max_bytes(c), (size_t)256 * 1024 * 1024);
+    assert_int_equal(wc_config_events_grace_s(c), 0);
+    /* the dump loads back */
+    assert_int_equal(wc_config_dump(c, &dump), WC_OK);
+    assert_non_null(strstr(dump.ptr, "max_memory_mib: 256"));
+    wc_config_destroy(c);
+    c = s_ok(dump.ptr);
+    assert_int_equal(wc_config_events_retention_min(c), 15);
+    wc_config_destroy(c);
+    wc_buf_reset(&dump);
+    /* and so does the defaults' dump (events: with a null queue_url) */
+    c = s_ok("");
+    assert_int_equal(wc_config_dump(c, &dump), WC_OK);
+    wc_config_destroy(c);
+    c = s_ok(dump.ptr);
+    assert_null(wc_config_events_queue_url(c));
+    wc_config_destroy(c);
+    wc_buf_clean_up(&dump);
+
+    s_bad("queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/q\n"
+          "events:\n"
+          "  queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/q\n",
+          &errs);
+    s_find(&errs, 3, 3, "events need a queue of their own");
+    wc_config_errors_clean_up(&errs);
+    s_bad("correlation: {skew_seconds: 300}\n"
+          "events:\n"
+          "  queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/e\n"
+          "  retention_minutes: 7\n"
+          "  grace_seconds: 120\n",
+          &errs);
+    s_find(&errs, 4, 3, "7 min is not longer than a change may wait for its event");
+    s_find(&errs, 4, 3, "= 420 s");
+    wc_config_errors_clean_up(&errs);
+    s_bad("events:\n  max_memory_mib: 0\n  grace_seconds: 3601\n  retention: 5\n", &errs);
+    assert_int_equal(errs.len, 3);
+    wc_config_errors_clean_up(&errs);
+}
+
 /* proxy: a proxy URL or none; its credentials never shown (dump, errors). */
 static void test_proxy_key(void **state)
 {
@@ -1183,7 +1246,7 @@ static void test_example_loads(void **state)
         const char *key;
         size_t lines;
     } blocks[] = {{"endpoints", 0}, {"accounts", 0}, {"sns", 0}, {"oversized", 0},
-                  {"queue_url", 1}, {"notifiers", 0}, {"ledger", 0}};
+                  {"queue_url", 1}, {"events", 0}, {"notifiers", 0}, {"ledger", 0}};
     FILE *fp;
 
     (void)state;
@@ -1204,6 +1267,7 @@ static void test_example_loads(void **state)
     assert_null(wc_config_accounts_role_arn(c));
     assert_int_equal(wc_config_policy(c)->allowed_accounts.len, 0);
     assert_int_equal(wc_config_max_receive_failures(c), 3);
+    assert_null(wc_config_events_queue_url(c));
     wc_config_destroy(c);
 
     /* every commented block, uncommented, with what it needs */
@@ -1239,6 +1303,8 @@ static void test_example_loads(void **state)
     assert_string_equal(wc_config_accounts_external_id(c), "example-external-id");
     assert_non_null(wc_config_queue_url(c));
     assert_null(wc_config_queue_name(c)); /* the other is commented */
+    assert_non_null(wc_config_events_queue_url(c));
+    assert_int_equal(wc_config_events_retention_min(c), 30);
     assert_int_equal(wc_config_ledger_type(c), WC_CONFIG_LEDGER_DYNAMODB);
     assert_string_equal(wc_config_endpoint(c, "dynamodb"),
                         "https://dynamodb.{region}.amazonaws.com");
@@ -1526,6 +1592,7 @@ int main(void)
         cmocka_unit_test(test_region_from_env),
         cmocka_unit_test(test_every_key),
         cmocka_unit_test(test_cloudtrail_rate_and_ca_bundle),
+        cmocka_unit_test(test_events_section),
         cmocka_unit_test(test_proxy_key),
         cmocka_unit_test(test_endpoint_templates),
         cmocka_unit_test(test_block_and_flow_lists),
