@@ -97,6 +97,7 @@ static const struct s_service {
     {"sso-oidc", "AWS_ENDPOINT_URL_SSO_OIDC", "sso_oidc", "oidc", "oidc-fips"},
     /* AWS Config (`whochanged history`): the SDKs' service id "Config Service" */
     {"config", "AWS_ENDPOINT_URL_CONFIG_SERVICE", "config_service", "config", "config-fips"},
+    {"dynamodb", "AWS_ENDPOINT_URL_DYNAMODB", "dynamodb", "dynamodb", "dynamodb-fips"},
 };
 
 #define S_N_SERVICES (sizeof(s_services) / sizeof(s_services[0]))

@@ -6,11 +6,11 @@
  *      in such a URL stands for the request's region
  *      (http://127.0.0.1:4566/{region}, https://cloudtrail.{region}.example);
  *   2. AWS_ENDPOINT_URL_<SERVICE> (SQS, CLOUDTRAIL, STS, S3, SSO, SSO_OIDC,
- *      CONFIG_SERVICE);
+ *      CONFIG_SERVICE, DYNAMODB);
  *   3. AWS_ENDPOINT_URL;
  *   4. the active profile's `services = NAME`, then in [services NAME] the
  *      sub-setting "<service> =\n  endpoint_url = URL" (keys sqs,
- *      cloudtrail, sts, s3, sso, sso_oidc, config_service);
+ *      cloudtrail, sts, s3, sso, sso_oidc, config_service, dynamodb);
  *   5. the active profile's `endpoint_url`;
  *   6. the standard endpoint of the region's partition (core/awsid.h):
  *      https://<service>.<region>.<dnsSuffix>, with
@@ -101,7 +101,8 @@ struct wc_endpoints *wc_endpoints_new(const struct wc_endpoints_options *o, char
 void wc_endpoints_destroy(struct wc_endpoints *e);
 
 /* The base URL (no trailing '/') for service ("sqs", "cloudtrail", "sts",
- * "s3", "sso", "sso-oidc", "config") in region; heap-allocated, the caller frees it.
+ * "s3", "sso", "sso-oidc", "config", "dynamodb") in region; heap-allocated,
+ * the caller frees it.
  * WC_ERR_INVALID: bad region or unknown service; WC_ERR_UNSUPPORTED: FIPS
  * asked where the service has none (S3 in China); WC_ERR_NOMEM. */
 int wc_endpoints_resolve(const struct wc_endpoints *e, const char *service, const char *region,

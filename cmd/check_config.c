@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/dynamodb_ledger.h"
 #include "aws/endpoints.h"
 #include "aws/probe.h"
 #include "aws/sqs.h"
@@ -218,6 +219,36 @@ out:
     free(endpoint);
 }
 
+/* ledger type dynamodb: the probe the worker makes at start (the table
+ * exists, GetItem and PutItem are allowed; nothing is written). */
+static void s_check_ledger(struct s_online *o)
+{
+    struct wc_dynamodb_ledger_options lo = {.table = wc_config_ledger_table(o->cfg)};
+    struct wc_ledger *l;
+    char *endpoint = NULL, why[S_WHY] = "", detail[S_WHY];
+    int rc;
+
+    lo.client = (struct wc_dynamodb_options){
+        .aws = o->stack.aws, .creds = o->stack.creds, .logger = o->logger,
+        .region = wc_config_ledger_region(o->cfg) ? wc_config_ledger_region(o->cfg)
+                                                   : o->stack.region};
+    if ((rc = wc_endpoints_resolve(o->stack.endpoints, "dynamodb", lo.client.region,
+                                   &endpoint)) != WC_OK) {
+        s_result(o, "ledger", rc, "cannot resolve the DynamoDB endpoint");
+        return;
+    }
+    lo.client.endpoint = endpoint;
+    if ((l = wc_dynamodb_ledger_open(&lo, why, sizeof(why))) != NULL) {
+        snprintf(detail, sizeof(detail), "DynamoDB table %s in %s: GetItem, PutItem", lo.table,
+                 lo.client.region);
+        s_result(o, "ledger", WC_OK, detail);
+    } else {
+        s_result(o, "ledger", WC_ERR_SERVICE, why);
+    }
+    wc_ledger_destroy(l);
+    free(endpoint);
+}
+
 /* Slack auth.test with a bot token: {"ok":true,"team":...,"user":...}. */
 static void s_check_slack(struct s_online *o, size_t i, const struct wc_config_notifier *n)
 {
@@ -316,6 +347,8 @@ static int s_online(const struct wc_config *cfg)
     if (creds_ok) {
         s_check_queue(&o);
         s_check_cloudtrail(&o, &creds);
+        if (wc_config_ledger_type(cfg) == WC_CONFIG_LEDGER_DYNAMODB)
+            s_check_ledger(&o);
     } else {
         printf("%-12s skipped: no usable credentials\n%-12s skipped: no usable credentials\n",
                "queue", "cloudtrail");

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "aws/dynamodb_ledger.h"
 #include "aws/endpoints.h"
 #include "aws/s3.h"
 #include "aws/sqs.h"
@@ -764,11 +765,34 @@ checked:
     r->s3.endpoints = r->stack.endpoints; /* endpoints.s3 among them */
     if ((rc = s_build_notifiers(r)) != WC_OK)
         return rc == WC_ERR_CONFIG ? 2 : 1;
-    if (r->dry_run)
+    if (r->dry_run) {
         r->ledger = wc_ledger_memory_new(0);
-    else
+    } else if (wc_config_ledger_type(r->cfg) == WC_CONFIG_LEDGER_DYNAMODB) {
+        /* shared by the workers of every host: ledger.table in DynamoDB */
+        struct wc_dynamodb_ledger_options dlo = {.table = wc_config_ledger_table(r->cfg)};
+        char *endpoint = NULL;
+
+        dlo.client = (struct wc_dynamodb_options){
+            .aws = r->stack.aws, .creds = r->stack.creds, .logger = r->logger,
+            .region = wc_config_ledger_region(r->cfg) ? wc_config_ledger_region(r->cfg)
+                                                       : r->stack.region};
+        if ((rc = wc_endpoints_resolve(r->stack.endpoints, "dynamodb", dlo.client.region,
+                                       &endpoint)) != WC_OK) {
+            fprintf(stderr, "whochanged run: ledger: no DynamoDB endpoint for %s: %s\n",
+                    dlo.client.region, wc_strerror(rc));
+            return 2;
+        }
+        dlo.client.endpoint = endpoint;
+        r->ledger = wc_dynamodb_ledger_open(&dlo, err, sizeof(err));
+        free(endpoint);
+        if (!r->ledger) {
+            fprintf(stderr, "whochanged run: %s\n", err[0] ? err : "ledger: out of memory");
+            return 1;
+        }
+    } else {
         r->ledger = wc_statefile_ledger_open(wc_config_state_dir(r->cfg), 0, 0, NULL, r->logger,
                                              err, sizeof(err));
+    }
     if (!r->ledger) {
         fprintf(stderr, "whochanged run: state_dir: %s\n", err[0] ? err : "out of memory");
         return 1;

@@ -8,7 +8,12 @@
 #include "aws/http_curl.h"
 #include "core/err.h"
 
-static const char *const s_services[] = {"sqs", "cloudtrail", "sts", "s3", "config"};
+static const char *const s_services[] = {"sqs", "cloudtrail", "sts", "s3", "config",
+                                         "dynamodb"};
+_Static_assert(sizeof(s_services) / sizeof(s_services[0]) <=
+                   sizeof(((struct wc_stack *)0)->overrides) /
+                       sizeof(((struct wc_stack *)0)->overrides[0]),
+               "one override slot per service");
 
 static const char *s_profile_get(void *ctx, const char *section, const char *key)
 {

@@ -26,7 +26,7 @@ struct wc_stack {
                                   * CA bundles agree */
     struct wc_retry_policy *retry;
     struct wc_aws *aws;
-    struct wc_endpoint_override overrides[5];
+    struct wc_endpoint_override overrides[6];
     size_t n_overrides;
     char *sts_endpoint;
     struct wc_sts *sts;

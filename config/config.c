@@ -27,7 +27,7 @@
 #include "core/http.h"
 #include "core/str.h"
 
-#define S_NSERVICES 5
+#define S_NSERVICES 6
 #define S_MAP_MAX_ENTRIES 1000
 #define S_REDACTED WC_LOG_REDACTED
 /* Shorter secrets are refused: a short value is likely to occur in ordinary
@@ -35,9 +35,11 @@
 #define S_SECRET_MIN 8
 
 static const char *const s_services[S_NSERVICES] = {"sqs", "cloudtrail", "sts", "s3",
-                                                      "config"};
+                                                      "config", "dynamodb"};
 static const char *const s_log_levels[] = {"trace", "debug", "info", "warn", "error", NULL};
 static const char *const s_log_formats[] = {"text", "json", NULL};
+/* indexed by enum wc_config_ledger_type */
+static const char *const s_ledger_types[] = {"file", "dynamodb", NULL};
 
 struct wc_config {
     char *path;
@@ -57,6 +59,9 @@ struct wc_config {
     bool notify_unattributed;
     int max_in_flight;
     char *state_dir;
+    int ledger_type; /* index in s_ledger_types == enum wc_config_ledger_type */
+    char *ledger_table;
+    char *ledger_region;
     char *metrics_listen;
     int ct_rate;
     bool ct_scan;
@@ -87,6 +92,7 @@ enum s_type {
     S_PROXY,     /* char *, a proxy URL (core/http.h) or "none"; userinfo never shown */
     S_HOSTPORT,  /* char *, host:port */
     S_REGION,    /* char *, like eu-west-1 */
+    S_TABLE,     /* char *, a DynamoDB table name */
     S_ROLE_ARN,  /* char *, role ARN, may hold {account_id} */
     S_SESSION,   /* char *, STS role session name */
     S_NAME,      /* char *, a notifier's name: 1-64 of letters, digits and _.:#- */
@@ -144,6 +150,7 @@ static const struct s_key s_endpoint_keys[] = {
     {"sts", S_ENDPOINT, CFG(endpoints[2]), 0, 0, 0, NULL, NULL},
     {"s3", S_ENDPOINT, CFG(endpoints[3]), 0, 0, 0, NULL, NULL},
     {"config", S_ENDPOINT, CFG(endpoints[4]), 0, 0, 0, NULL, NULL}, /* whochanged history */
+    {"dynamodb", S_ENDPOINT, CFG(endpoints[5]), 0, 0, 0, NULL, NULL},
     S_END,
 };
 
@@ -179,6 +186,13 @@ static const struct s_key s_events_keys[] = {
     S_END,
 };
 
+static const struct s_key s_ledger_keys[] = {
+    {"type", S_ENUM, CFG(ledger_type), 0, 0, 0, s_ledger_types, NULL},
+    {"table", S_TABLE, CFG(ledger_table), 0, 0, 0, NULL, NULL},
+    {"region", S_REGION, CFG(ledger_region), 0, 0, 0, NULL, NULL},
+    S_END,
+};
+
 static const struct s_key s_health_keys[] = {
     {"max_receive_failures", S_INT, CFG(max_receive_failures), 0, 1, 1000, NULL, NULL},
     S_END,
@@ -207,6 +221,7 @@ static const struct s_key s_top_keys[] = {
     {"notify_unattributed", S_BOOL, CFG(notify_unattributed), 0, 0, 0, NULL, NULL},
     {"max_in_flight", S_INT, CFG(max_in_flight), 0, 1, 1024, NULL, NULL},
     {"state_dir", S_STR, CFG(state_dir), S_NONEMPTY, 0, 0, NULL, NULL},
+    {"ledger", S_SECTION, 0, 0, 0, 0, NULL, s_ledger_keys},
     {"metrics_listen", S_HOSTPORT, CFG(metrics_listen), 0, 0, 0, NULL, NULL},
     {"health", S_SECTION, 0, 0, 0, 0, NULL, s_health_keys},
     {"notifiers", S_NOTIFIERS, 0, 0, 0, 0, NULL, NULL},
@@ -283,7 +298,7 @@ static bool s_is_list_type(enum s_type t)
 static bool s_is_string_type(enum s_type t)
 {
     return t == S_STR || t == S_URL || t == S_ENDPOINT || t == S_PROXY || t == S_HOSTPORT ||
-           t == S_REGION || t == S_ROLE_ARN || t == S_SESSION || t == S_NAME;
+           t == S_REGION || t == S_TABLE || t == S_ROLE_ARN || t == S_SESSION || t == S_NAME;
 }
 
 static void s_free_secret(char *s)
@@ -1119,6 +1134,8 @@ static void s_apply_value(struct s_ctx *x, const struct s_key *k, const struct w
                    "[::1]:9100 or 0.0.0.0:9100 (a host name is not looked up)";
         else if (k->type == S_REGION && !wc_region_is_valid(s))
             what = "must be an AWS region name such as eu-west-1";
+        else if (k->type == S_TABLE && !wc_dynamodb_table_is_valid(s))
+            what = "must be a DynamoDB table name: 3-255 characters of letters, digits and _.-";
         else if (k->type == S_SESSION && !s_valid_session(s))
             what = "must be 2-64 characters of letters, digits and +=,.@_-";
         else if (k->type == S_NAME && !s_valid_name(s))
@@ -1486,6 +1503,19 @@ static void s_check_events(struct s_ctx *x, const struct wc_cnode *root, const s
               c->events_retention_min, wait_s);
 }
 
+/* ledger: a table with dynamodb, and only then (a table under type: file
+ * would be silently unused). */
+static void s_check_ledger(struct s_ctx *x, const struct wc_cnode *root, const struct wc_config *c)
+{
+    if (c->ledger_type == WC_CONFIG_LEDGER_DYNAMODB && !c->ledger_table)
+        s_err(x, s_top_key(root, "ledger"),
+              "ledger: type dynamodb needs `table` (the DynamoDB table's name)");
+    if (c->ledger_type != WC_CONFIG_LEDGER_DYNAMODB && (c->ledger_table || c->ledger_region))
+        s_err(x, s_section_key(root, "ledger", c->ledger_table ? "table" : "region"),
+              "ledger: table and region are for type: dynamodb (the file ledger lives in "
+              "state_dir)");
+}
+
 static int s_load(const char *name, const char *yaml, size_t len, struct wc_config **out,
                   struct wc_config_errors *errs)
 {
@@ -1537,8 +1567,10 @@ static int s_load(const char *name, const char *yaml, size_t len, struct wc_conf
         s_err(&x, qname, "queue_name: set queue_url or queue_name, not both (queue_url is set "
                         "at line %d)", url ? url->line : 0);
     }
-    if (root)
+    if (root) {
         s_check_events(&x, root, c);
+        s_check_ledger(&x, root, c);
+    }
     if (x.nomem || d.oom) {
         rc = WC_ERR_NOMEM;
         goto out;
@@ -1926,6 +1958,12 @@ const char *wc_config_queue_name(const struct wc_config *c) { return c->queue_na
 bool wc_config_notify_unattributed(const struct wc_config *c) { return c->notify_unattributed; }
 int wc_config_max_in_flight(const struct wc_config *c) { return c->max_in_flight; }
 const char *wc_config_state_dir(const struct wc_config *c) { return c->state_dir; }
+enum wc_config_ledger_type wc_config_ledger_type(const struct wc_config *c)
+{
+    return (enum wc_config_ledger_type)c->ledger_type;
+}
+const char *wc_config_ledger_table(const struct wc_config *c) { return c->ledger_table; }
+const char *wc_config_ledger_region(const struct wc_config *c) { return c->ledger_region; }
 const char *wc_config_metrics_listen(const struct wc_config *c) { return c->metrics_listen; }
 int wc_config_cloudtrail_rate(const struct wc_config *c) { return c->ct_rate; }
 int wc_config_digest_s(const struct wc_config *c) { return c->digest_s; }

@@ -159,7 +159,8 @@ int wc_config_retry_for_s(const struct wc_config *c);
 int wc_config_retry_initial_s(const struct wc_config *c);
 /* region: the key, else $AWS_REGION, else $AWS_DEFAULT_REGION, else NULL. */
 const char *wc_config_region(const struct wc_config *c);
-/* service: "sqs", "cloudtrail", "sts" or "s3"; NULL when not overridden. */
+/* service: "sqs", "cloudtrail", "sts", "s3" or "dynamodb"; NULL when not
+ * overridden. */
 const char *wc_config_endpoint(const struct wc_config *c, const char *service);
 /* NULL when no role is to be assumed; may contain "{account_id}". */
 const char *wc_config_accounts_role_arn(const struct wc_config *c);
@@ -172,6 +173,17 @@ const char *wc_config_queue_name(const struct wc_config *c);
 bool wc_config_notify_unattributed(const struct wc_config *c);
 int wc_config_max_in_flight(const struct wc_config *c);
 const char *wc_config_state_dir(const struct wc_config *c);
+/* ledger: where the record of accepted deliveries lives. type file (the
+ * default): state_dir/accepted.log, one host; dynamodb: the DynamoDB table
+ * `table` (required then) in `region` (default: the worker's region),
+ * shared by workers on several hosts. */
+enum wc_config_ledger_type {
+    WC_CONFIG_LEDGER_FILE = 0,
+    WC_CONFIG_LEDGER_DYNAMODB,
+};
+enum wc_config_ledger_type wc_config_ledger_type(const struct wc_config *c);
+const char *wc_config_ledger_table(const struct wc_config *c);
+const char *wc_config_ledger_region(const struct wc_config *c); /* NULL: the worker's */
 const char *wc_config_metrics_listen(const struct wc_config *c); /* host:port or NULL */
 /* cloudtrail.lookups_per_second: LookupEvents calls per second per account
  * and region (default 2, CloudTrail's limit). */

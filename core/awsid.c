@@ -41,6 +41,19 @@ bool wc_org_id_is_valid(const char *s)
     return i >= 2 + 10;
 }
 
+bool wc_dynamodb_table_is_valid(const char *s)
+{
+    size_t i = 0;
+
+    if (!s)
+        return false;
+    for (; s[i]; i++)
+        if (i >= 255 || !(s_lower(s[i]) || s_digit(s[i]) || (s[i] >= 'A' && s[i] <= 'Z') ||
+                          s[i] == '_' || s[i] == '-' || s[i] == '.'))
+            return false;
+    return i >= 3;
+}
+
 bool wc_region_is_valid(const char *r)
 {
     size_t len, i = 0, groups = 0;

@@ -19,6 +19,9 @@ bool wc_org_id_is_valid(const char *org_id);
  * "eusc-de-east-1"). */
 bool wc_region_is_valid(const char *region);
 
+/* true for DynamoDB table names: 3-255 of [A-Za-z0-9_.-] ("whochanged-ledger"). */
+bool wc_dynamodb_table_is_valid(const char *table);
+
 /* ---- partitions ----
  * From the AWS SDKs' partitions.json (botocore 1.43: regionRegex, dnsSuffix,
  * dualStackDnsSuffix), plus where CloudTrail records the calls of global

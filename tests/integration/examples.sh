@@ -63,12 +63,26 @@ WORKER_ACTIONS = {
     "cloudtrail:LookupEvents", "sqs:ReceiveMessage", "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
     "s3:GetObject", "sts:AssumeRole",
+    # the shared ledger (ledger type dynamodb): a consistent read, a conditional write
+    "dynamodb:GetItem", "dynamodb:PutItem",
 }
 
 # `whochanged history` (a person runs it): its own policy, not the worker's.
 HISTORY_ACTIONS = {"config:GetResourceConfigHistory", "cloudtrail:LookupEvents", "sts:AssumeRole"}
 # Actions IAM accepts only with Resource "*" (no resource-level permissions).
 STAR_ONLY = {"cloudtrail:LookupEvents", "config:GetResourceConfigHistory"}
+
+
+def every_statement(sts):
+    """The statements of a CloudFormation policy whatever its conditions say:
+    both branches of an Fn::If statement (AWS::NoValue dropped)."""
+    out = []
+    for s in sts:
+        if isinstance(s, dict) and set(s) == {"Fn::If"}:
+            out += every_statement([x for x in s["Fn::If"][1:] if x != {"Ref": "AWS::NoValue"}])
+        else:
+            out.append(s)
+    return out
 
 def check_least_privilege(sts, where):
     """No wildcard actions, no Not*, Resource "*" only for the actions that
@@ -259,6 +273,10 @@ def check(name):
                  f"s3:GetObject on {arn!r}: must be the Config bucket's AWSLogs/ prefix")
         need(r["sts:AssumeRole"] == ["arn:aws:iam::*:role/whochanged-reader"],
              f"sts:AssumeRole on {r['sts:AssumeRole']}")
+        for a in ("dynamodb:GetItem", "dynamodb:PutItem"):
+            for arn in r[a]:
+                need(re.fullmatch(r"arn:aws:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}", arn),
+                     f"{a} on {arn!r}: must be the ledger's table ARN")
     elif name == "iam_reader":
         sts = statements(load_json("iam-reader-policy.json"))
         need(actions_of(sts) == {"cloudtrail:LookupEvents"}, "reader: only LookupEvents")
@@ -350,7 +368,7 @@ def check(name):
         t = cfn_load()
         _, role = one(t, "AWS::IAM::Role")
         pols = role["Properties"]["Policies"]
-        sts = [s for pol in pols for s in pol["PolicyDocument"]["Statement"]]
+        sts = every_statement([s for pol in pols for s in pol["PolicyDocument"]["Statement"]])
         check_least_privilege(sts, "WorkerRole")
         got = actions_of(sts)
         file_actions = actions_of(statements(load_json("iam-policy.json")))
@@ -362,6 +380,9 @@ def check(name):
         for a in got:
             if a.startswith("sqs:"):
                 need(all(refs(x, queue) for x in r[a]), f"{a} not limited to the queue")
+            if a.startswith("dynamodb:"):
+                table, _ = one(t, "AWS::DynamoDB::Table")
+                need(all(refs(x, table) for x in r[a]), f"{a} not limited to the ledger table")
     elif name == "cfn_outputs":
         t = cfn_load()
         out = t.get("Outputs", {})
@@ -585,7 +606,7 @@ checks=(
     "worker policy grants exactly the worker's actions|py iam_worker_actions"
     "no wildcard actions; Resource * only for LookupEvents and GetResourceConfigHistory|py iam_least_privilege"
     "history policy: GetResourceConfigHistory, LookupEvents, the history role; the worker's none of it|py iam_history"
-    "worker policy resources: the queue, the Config bucket's AWSLogs/, the reader role|py iam_worker_resources"
+    "worker policy resources: the queue, the Config bucket's AWSLogs/, the reader role, the ledger table|py iam_worker_resources"
     "reader role: LookupEvents only; trusts the worker role with an ExternalId|py iam_reader"
     "cloudformation.yaml parses (CloudFormation tags) with a ConfigBucketName parameter|py cfn_yaml"
     "queue (300 s, 4 days, SSE) and DLQ (14 days) with maxReceiveCount 10|py cfn_queues"
@@ -593,7 +614,7 @@ checks=(
     "queue policy allows only sns.amazonaws.com from the topic|py cfn_queue_policy"
     "subscription: topic -> queue, RawMessageDelivery false|py cfn_subscription"
     "Config delivery channel points at the topic and the bucket|py cfn_delivery_channel"
-    "worker role grants what iam-policy.json grants, scoped to the queue|py cfn_worker_role"
+    "worker role grants what iam-policy.json grants, scoped to the queue and the ledger table|py cfn_worker_role"
     "outputs QueueUrl, TopicArn, DlqUrl|py cfn_outputs"
     "unit has the hardening and service directives|check_unit_directives"
     "systemd-analyze verify accepts the unit|check_unit_verify"

@@ -20,7 +20,10 @@ No AWS account and no linter are needed (cfn-lint runs too when installed):
   a condition that narrows it), JSON text policies included;
 - what each organization template promises (examples/README.md): the worker
   role's name is region-unique and it trusts exactly the chosen platform (EC2,
-  ECS, EKS Pod Identity, EKS IRSA); the dead-letter queue has its alarm;
+  ECS, EKS Pod Identity, EKS IRSA); the dead-letter queue has its alarm; the
+  shared ledger's table exists exactly when named (on-demand, TTL on the
+  ledger's attribute, keyed as the worker reads it) and the worker may
+  GetItem and PutItem on it and nothing else;
   nothing touches AWS Config's delivery channel; the forwarder's event pattern
   matches the EventBridge samples in tests/data (a change, an oversized
   change) and nothing else; names and ARNs agree across the templates.
@@ -322,6 +325,7 @@ GOOD = {
     "CentralQueueArn": ["arn:aws:sqs:eu-west-1:111122223333:whochanged-central-Queue-AbC123dEf"],
     "ConfigRoleName": ["aws-controltower-ConfigRecorderRole"],
     "ExistingTopicArn": ["arn:aws:sns:eu-west-1:111122223333:config-topic"],
+    "LedgerTableName": ["whochanged-ledger", "Who.Changed_ledger-2"],
 }
 BAD = {
     "OrganizationId": ["o-", "r-abcd", "O-A1B2C3D4E5", "111122223333"],
@@ -332,6 +336,7 @@ BAD = {
     "WorkerRoleArn": ["arn:aws:iam::111122223333:user/alice", "whochanged-worker"],
     "CentralQueueArn": ["https://sqs.eu-west-1.amazonaws.com/111122223333/q"],
     "ExternalId": ["short"],
+    "LedgerTableName": ["ab", "has space", "arn:aws:dynamodb:eu-west-1:111122223333:table/t"],
 }
 
 
@@ -414,6 +419,8 @@ class Renderer:
             return f"arn:aws:sns:{region}:{acct}:{self.value(props.get('TopicName', logical))}"
         if typ in ("AWS::IAM::Role", "AWS::Events::EventBus", "AWS::IAM::InstanceProfile"):
             return self.value(props.get("RoleName", props.get("Name", logical)))
+        if typ == "AWS::DynamoDB::Table":
+            return self.value(props.get("TableName", logical))
         return logical
 
     def getatt(self, logical, attr):
@@ -425,6 +432,8 @@ class Renderer:
                     "QueueUrl": self.physical(logical)}[attr]
         if typ == "AWS::IAM::Role" and attr == "Arn":
             return f"arn:aws:iam::{acct}:role/{self.value(props.get('RoleName', logical))}"
+        if typ == "AWS::DynamoDB::Table" and attr == "Arn":
+            return f"arn:aws:dynamodb:{region}:{acct}:table/{self.physical(logical)}"
         if typ == "AWS::Events::EventBus" and attr == "Arn":
             return f"arn:aws:events:{region}:{acct}:event-bus/{self.value(props['Name'])}"
         if typ == "AWS::Events::Rule" and attr == "Arn":
@@ -739,6 +748,36 @@ def check_queue_and_alarm(t, resources, where):
     return q, dlq
 
 
+LEDGER_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem"}
+
+
+def check_ledger(p, res, out, pol, where):
+    """The shared ledger's table exactly when LedgerTableName names it, as
+    aws/dynamodb_ledger.h reads it; the worker's DynamoDB grants on it alone."""
+    tables = of_type(res, "AWS::DynamoDB::Table")
+    want = bool(p["LedgerTableName"])
+    need(bool(tables) == want, f"{where}: a ledger table iff LedgerTableName (with {p})")
+    acts = {a for x in pol for a in as_list(x["Action"]) if a.startswith("dynamodb:")}
+    need(acts == (LEDGER_ACTIONS if want else set()), f"{where}: DynamoDB grants {sorted(acts)}")
+    need(("LedgerTable" in out) == want, f"{where}: LedgerTable output iff the table")
+    if not want:
+        return
+    (t,) = tables.values()
+    tp = t["Properties"]
+    need(tp["TableName"] == p["LedgerTableName"] and out["LedgerTable"] == p["LedgerTableName"],
+         f"{where}: table name {tp['TableName']}, output {out['LedgerTable']}")
+    need(tp.get("BillingMode") == "PAY_PER_REQUEST", f"{where}: the ledger table is not on-demand")
+    need(tp["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}] and
+         tp["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}],
+         f"{where}: the ledger's key must be pk, a string: {tp['KeySchema']}")
+    need(tp.get("TimeToLiveSpecification") == {"AttributeName": "expires_at", "Enabled": True},
+         f"{where}: TTL must be on expires_at: {tp.get('TimeToLiveSpecification')}")
+    arn = f"arn:aws:dynamodb:eu-west-1:111122223333:table/{p['LedgerTableName']}"
+    for x in pol:
+        if set(as_list(x["Action"])) & LEDGER_ACTIONS:
+            need(x["Resource"] == arn, f"{where}: DynamoDB grants on {x['Resource']}, not {arn}")
+
+
 def worker_actions():
     with open(os.path.join(EX, "iam-policy.json")) as f:
         return {a for s in json.load(f)["Statement"] for a in as_list(s["Action"])}
@@ -819,7 +858,10 @@ def t_central(_):
         want = worker_actions() - ({"s3:GetObject"} if not p["ConfigBucketName"] else set())
         if p["ConfigBucketName"] and p["ConfigBucketKmsKeyArn"]:
             want |= {"kms:Decrypt"}
+        if not p["LedgerTableName"]:
+            want -= LEDGER_ACTIONS
         need(acts == want, f"worker actions {sorted(acts ^ want)} differ (with {p})")
+        check_ledger(p, res, out, pol, name)
         for x in pol:
             for a in as_list(x["Action"]):
                 if a.startswith("sqs:"):
@@ -965,6 +1007,11 @@ def t_single(_):
         dcs = of_type(res, "AWS::Config::DeliveryChannel")
         need(bool(dcs) == (p["CreateDeliveryChannel"] == "true"),
              "a delivery channel exactly when CreateDeliveryChannel=true")
+        pol = [x for pl in role["Properties"]["Policies"] for x in pl["PolicyDocument"]["Statement"]]
+        acts = {a for x in pol for a in as_list(x["Action"])}
+        want = worker_actions() - (set() if p["LedgerTableName"] else LEDGER_ACTIONS)
+        need(acts == want, f"worker actions {sorted(acts ^ want)} differ (with {p})")
+        check_ledger(p, res, out, pol, name)
     with open(os.path.join(EX, "iam-reader-trust-policy.json")) as f:
         principal = json.load(f)["Statement"][0]["Principal"]["AWS"]
     need(principal.endswith(":role/whochanged-worker-eu-west-1"),
@@ -1036,10 +1083,10 @@ def main():
     expected = {"cloudformation.yaml", "org-central.yaml", "org-forwarder.yaml",
                 "org-reader-role.yaml", "org-topic.yaml"}
     checks += [
-        ("single-account stack: CreateDeliveryChannel false, region-unique role, DLQ alarm",
-         t_single, None),
-        ("org-central: queue, DLQ alarm, bus, rule, region-unique worker role per platform",
-         t_central, None),
+        ("single-account stack: CreateDeliveryChannel false, region-unique role, DLQ alarm, "
+         "the worker's grants, the ledger table iff named", t_single, None),
+        ("org-central: queue, DLQ alarm, bus, rule, region-unique worker role per platform, "
+         "the ledger table iff named", t_central, None),
         ("org-forwarder: Config change events only, to the central target, no Config resource",
          t_forwarder, None),
         ("org-reader-role: LookupEvents, trust limited to the worker role and the organization",

@@ -1246,7 +1246,7 @@ static void test_example_loads(void **state)
         const char *key;
         size_t lines;
     } blocks[] = {{"endpoints", 0}, {"accounts", 0}, {"sns", 0}, {"oversized", 0},
-                  {"queue_url", 1}, {"events", 0}, {"notifiers", 0}};
+                  {"queue_url", 1}, {"events", 0}, {"notifiers", 0}, {"ledger", 0}};
     FILE *fp;
 
     (void)state;
@@ -1305,6 +1305,9 @@ static void test_example_loads(void **state)
     assert_null(wc_config_queue_name(c)); /* the other is commented */
     assert_non_null(wc_config_events_queue_url(c));
     assert_int_equal(wc_config_events_retention_min(c), 30);
+    assert_int_equal(wc_config_ledger_type(c), WC_CONFIG_LEDGER_DYNAMODB);
+    assert_string_equal(wc_config_endpoint(c, "dynamodb"),
+                        "https://dynamodb.{region}.amazonaws.com");
     wc_config_destroy(c);
     wc_config_errors_clean_up(&errs);
     unsetenv("CREDENTIALS_DIRECTORY");
@@ -1537,6 +1540,51 @@ static void test_secrets_reach_logger_redaction(void **state)
     wc_config_destroy(c);
 }
 
+/* ledger: file (the default) or dynamodb with a table; errors at the key. */
+static void test_ledger(void **state)
+{
+    struct wc_config_errors errs = WC_CONFIG_ERRORS_INIT;
+    struct wc_config *c;
+
+    (void)state;
+    c = s_ok("");
+    assert_int_equal(wc_config_ledger_type(c), WC_CONFIG_LEDGER_FILE);
+    assert_null(wc_config_ledger_table(c));
+    assert_null(wc_config_ledger_region(c));
+    assert_null(wc_config_endpoint(c, "dynamodb"));
+    wc_config_destroy(c);
+    c = s_ok("ledger:\n  type: file\n");
+    assert_int_equal(wc_config_ledger_type(c), WC_CONFIG_LEDGER_FILE);
+    wc_config_destroy(c);
+    c = s_ok("ledger: {type: dynamodb, table: whochanged-ledger, region: eu-central-1}\n"
+             "endpoints:\n  dynamodb: http://127.0.0.1:8000\n");
+    assert_int_equal(wc_config_ledger_type(c), WC_CONFIG_LEDGER_DYNAMODB);
+    assert_string_equal(wc_config_ledger_table(c), "whochanged-ledger");
+    assert_string_equal(wc_config_ledger_region(c), "eu-central-1");
+    assert_string_equal(wc_config_endpoint(c, "dynamodb"), "http://127.0.0.1:8000");
+    wc_config_destroy(c);
+
+    s_bad("ledger:\n  type: dynamo\n", &errs);
+    s_find(&errs, 2, 9, "ledger.type: must be one of file, dynamodb; got 'dynamo'");
+    wc_config_errors_clean_up(&errs);
+    s_bad("ledger:\n  type: dynamodb\n", &errs);
+    s_find(&errs, 1, 1, "ledger: type dynamodb needs `table`");
+    wc_config_errors_clean_up(&errs);
+    s_bad("ledger:\n  type: dynamodb\n  table: a/b\n  region: moon\n", &errs);
+    s_find(&errs, 3, 10, "ledger.table: must be a DynamoDB table name");
+    s_find(&errs, 4, 11, "ledger.region: must be an AWS region name");
+    wc_config_errors_clean_up(&errs);
+    s_bad("state_dir: /tmp/x\nledger:\n  table: whochanged-ledger\n", &errs);
+    s_find(&errs, 3, 3, "ledger: table and region are for type: dynamodb");
+    wc_config_errors_clean_up(&errs);
+    s_bad("ledger:\n  type: dynamodb\n  table: t1\n", &errs); /* too short */
+    s_find(&errs, 3, 10, "3-255 characters");
+    wc_config_errors_clean_up(&errs);
+    s_bad("endpoints:\n  dynamodb: ftp://x\n", &errs);
+    s_find(&errs, 2, 13, "endpoints.dynamodb: must be an http:// or https:// URL");
+    wc_config_errors_clean_up(&errs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1573,6 +1621,7 @@ int main(void)
         cmocka_unit_test(test_run_refusals_are_config_errors),
         cmocka_unit_test(test_notifier_names),
         cmocka_unit_test(test_secrets_reach_logger_redaction),
+        cmocka_unit_test(test_ledger),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,7 @@ from cfnlint.schema import PROVIDER_SCHEMA_MANAGER as M
 
 REGION = "us-east-1"
 FAMILIES = ("AWS::SQS::", "AWS::SNS::", "AWS::IAM::", "AWS::Events::", "AWS::CloudWatch::",
-            "AWS::Config::", "AWS::KMS::", "AWS::S3::", "AWS::Organizations::")
+            "AWS::Config::", "AWS::KMS::", "AWS::S3::", "AWS::Organizations::", "AWS::DynamoDB::")
 
 types = sorted(t for t in M.get_resource_types(REGION) if t.startswith("AWS::"))
 schemas = {}

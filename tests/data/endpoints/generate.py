@@ -6,7 +6,7 @@ s = botocore.session.get_session()
 loader = s.get_component('data_loader')
 from botocore.endpoint_provider import EndpointProvider
 part = loader.load_data('partitions')
-for svc, name in [('sqs','sqs'),('cloudtrail','cloudtrail'),('sts','sts'),('s3','s3'),('sso','sso'),('sso-oidc','sso-oidc')]:
+for svc, name in [('sqs','sqs'),('cloudtrail','cloudtrail'),('sts','sts'),('s3','s3'),('sso','sso'),('sso-oidc','sso-oidc'),('dynamodb','dynamodb')]:
     rs = loader.load_service_model(svc, 'endpoint-rule-set-1')
     p = EndpointProvider(rs, part)
     for region in ['us-east-1','eu-west-1','us-gov-west-1','us-gov-east-1','cn-north-1','cn-northwest-1','us-iso-east-1', 'eusc-de-east-1']:

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Local stand-ins for the services whochanged talks to, for tests and the
 demo: CloudTrail LookupEvents, AWS Config GetResourceConfigHistory, STS, S3 GetObject, IMDSv2, ECS container
-credentials, IAM Identity Center (portal and OIDC), Slack and a generic
-webhook receiver. One process, one port on
+credentials, IAM Identity Center (portal and OIDC), DynamoDB (signatures and
+policy here, the data in dynalite behind), Slack and a generic webhook
+receiver. One process, one port on
 127.0.0.1, roles chosen by flags. Every AWS request's SigV4 signature is
 verified independently with botocore. See README.md for flags and formats.
 
@@ -36,6 +37,7 @@ import awsauth  # noqa: E402
 import cloudtrail  # noqa: E402
 import configservice  # noqa: E402
 import creds  # noqa: E402
+import dynamodb  # noqa: E402
 import notify  # noqa: E402
 import s3  # noqa: E402
 import sso  # noqa: E402
@@ -45,7 +47,7 @@ from common import (Clock, Faults, Hang, Recorder, Request, Reset, Response,  # 
 
 MAX_BODY = 16 * 1024 * 1024
 _WEBHOOK_SECRET_RE = re.compile(r"(/services/[^/\s]+/[^/\s]+/)[^\s?\"]+")
-ROLES = ("cloudtrail", "sts", "s3", "imds", "ecs", "sso", "slack", "webhook", "config")
+ROLES = ("cloudtrail", "sts", "s3", "imds", "ecs", "sso", "slack", "webhook", "config", "dynamodb")
 
 
 class Stats:
@@ -161,6 +163,12 @@ class App:
             self.sso = sso.Sso(self.clock, self.store, self.stats, tokens, args.sso_assignment,
                                args.sso_cred_ttl, dict(_pairs(args.sso_client, "--sso-client")),
                                args.sso_refresh_token, args.sso_token_ttl)
+        self.ddb = None
+        if "dynamodb" in self.enabled:
+            if not args.dynamodb_upstream:
+                raise ValueError("--dynamodb needs --dynamodb-upstream http://127.0.0.1:PORT "
+                                 "(dynalite)")
+            self.ddb = dynamodb.DynamoDB(args.dynamodb_upstream, self.stats, args.dynamodb_deny)
         self.posts = Recorder(os.path.join(state, "slack.jsonl") if state else None)
         self.hooks = Recorder(os.path.join(state, "webhook.jsonl") if state else None)
         self.slack = notify.Slack(self.stats, self.posts, args.slack_token,
@@ -215,6 +223,14 @@ class App:
                 except (ValueError, AttributeError) as e:
                     return json_response(400, {"ok": False, "error": str(e)})
                 return json_response(200, {"ok": True, "pending": self.faults.snapshot()})
+        if p == "/_dynamodb" and self.ddb is not None:
+            if m == "POST":
+                try:
+                    spec = json.loads(req.body or b"{}")
+                    self.ddb.set_deny([str(a) for a in spec.get("deny", [])])
+                except (ValueError, AttributeError, TypeError) as e:
+                    return json_response(400, {"ok": False, "error": str(e)})
+            return json_response(200, {"deny": self.ddb.denied()})
         if p == "/_events" and m == "POST" and self.ct is not None:
             try:
                 records = json.loads(req.body)
@@ -237,6 +253,8 @@ class App:
                 fault, reset = self._take_fault(role)
                 return role, reset or svc.handle(req, fault)
 
+        if self.ddb is not None and self.ddb.owns(req):
+            return "dynamodb", self._aws(req, "dynamodb", self.ddb, dynamodb.auth_error)
         target = req.header("X-Amz-Target")
         if target is not None and target.startswith(configservice.TARGET_PREFIX):
             if self.config is None:
@@ -369,7 +387,7 @@ class Handler(BaseHTTPRequestHandler):
             entry["region"] = principal.region
             entry["akid"] = principal.akid
             entry["cred_source"] = principal.cred.source  # static, sts:…, imds, ecs, sso
-        if role in ("cloudtrail", "config") and body:
+        if role in ("cloudtrail", "config", "dynamodb") and body:
             try:
                 entry["request"] = json.loads(body)
             except ValueError:
@@ -391,9 +409,10 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         entry["status"] = resp.status
-        if role in ("cloudtrail", "config") and resp.status >= 400:
+        if role in ("cloudtrail", "config", "dynamodb") and resp.status >= 400:
             try:  # which error (ThrottlingException, ...), for the request log
-                entry["error"] = json.loads(resp.body).get("__type")
+                kind = json.loads(resp.body).get("__type")
+                entry["error"] = kind.rsplit("#", 1)[-1] if isinstance(kind, str) else kind
             except (ValueError, AttributeError):
                 pass
         if role != "control":
@@ -490,6 +509,11 @@ def parse_args(argv):
                    help="a refresh token CreateToken accepts (once)")
     g.add_argument("--sso-token-ttl", type=float, default=28800.0,
                    help="lifetime of the access tokens, seconds")
+    g = ap.add_argument_group("DynamoDB")
+    g.add_argument("--dynamodb-upstream", metavar="URL",
+                   help="dynalite behind the role: http://127.0.0.1:PORT")
+    g.add_argument("--dynamodb-deny", action="append", metavar="ACTION",
+                   help="refuse this action (GetItem, PutItem, ...) with AccessDeniedException")
     g = ap.add_argument_group("Slack / webhook")
     g.add_argument("--slack-token", default="xoxb-whochanged-test")
     g.add_argument("--slack-channel", action="append", metavar="CHANNEL",

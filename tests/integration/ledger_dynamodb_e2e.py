@@ -1,0 +1,387 @@
+#!/usr/bin/python3
+"""End-to-end tests of the shared ledger (ledger: {type: dynamodb}): real
+`whochanged run` processes with separate state directories sharing one
+table, against fauxqs (SQS, behind tests/support/faultproxy.py), the
+CloudTrail + Slack stand-ins and the stand-in's dynamodb role in front of
+dynalite (every DynamoDB request's SigV4 checked with botocore), all on
+127.0.0.1. TAP on stdout. Every process started is stopped; every wait is
+bounded."""
+import json, os, signal, subprocess, sys, tempfile, time, uuid
+
+ROOT = os.environ.get("WC_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+from e2e import log, start, stop_procs, http, iso, sg  # noqa: E402
+from faultproxy import FaultProxy  # noqa: E402
+
+import botocore.session  # noqa: E402
+
+BIN = os.environ.get("WHOCHANGED") or os.path.join(ROOT, "build", "whochanged")
+ACCOUNT = "123456789012"
+SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+TABLE = "whochanged-ledger"
+QUEUES = ["shared", "denied"]
+VISIBILITY_S = 4
+TMP = tempfile.mkdtemp(prefix="wc-ledger-e2e.")
+WORKERS = []  # Popen of every worker started
+
+
+def until(what, fn, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.2)
+    raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
+
+
+class Env:
+    def __init__(self):
+        subprocess.run([os.path.join(ROOT, "scripts", "dynalite-install")], check=True,
+                       capture_output=True, timeout=600)
+        queues = []
+        for q in QUEUES:
+            queues.append({"name": q + "-dlq"})
+            queues.append({"name": q, "attributes": {
+                "VisibilityTimeout": str(VISIBILITY_S),
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn":
+                                             "arn:aws:sqs:us-east-1:000000000000:%s-dlq" % q,
+                                             "maxReceiveCount": "10"})}})
+        init = os.path.join(TMP, "init.json")
+        with open(init, "w") as f:
+            json.dump({"region": "us-east-1", "queues": queues}, f)
+        self.receipts = os.path.join(TMP, "receipts.log")
+        env = dict(os.environ, FAUXQS_LOG=os.path.join(TMP, "fauxqs.log"),
+                   FAUXQS_RECEIVE_LOG=self.receipts)
+        _, fq_port = start([os.path.join(ROOT, "tests/support/fauxqs/start"), "0", init], env)
+        self.fq = "http://127.0.0.1:%d" % fq_port
+        self.proxy = FaultProxy(fq_port)
+        self.px = "http://127.0.0.1:%d" % self.proxy.start()
+        env = dict(os.environ, DYNALITE_LOG=os.path.join(TMP, "dynalite.log"))
+        _, dl_port = start([os.path.join(ROOT, "tests/support/dynalite/start"), "0"], env)
+        with open(os.path.join(TMP, "events.json"), "w") as f:
+            json.dump([], f)
+        env = dict(os.environ, STANDIN_LOG=os.path.join(TMP, "standin.log"))
+        _, st_port = start([os.path.join(ROOT, "tests/support/standins/start"),
+                            "--cloudtrail", "--sts", "--slack", "--slack-rate", "0", "--dynamodb",
+                            "--dynamodb-upstream", "http://127.0.0.1:%d" % dl_port,
+                            "--events", os.path.join(TMP, "events.json"), "--state-dir", TMP], env)
+        self.st = "http://127.0.0.1:%d" % st_port
+        # the table, as examples/org-central.yaml makes it (signed by botocore)
+        self.ddb = botocore.session.get_session().create_client(
+            "dynamodb", region_name="us-east-1", endpoint_url=self.st,
+            aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key=SECRET)
+        self.ddb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+                              KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+        until("the table", lambda: self.ddb.describe_table(TableName=TABLE)["Table"]["TableStatus"]
+              == "ACTIVE", 10)
+
+    # --- SQS, straight to fauxqs (which checks no signature)
+    def sqs(self, op, payload):
+        status, body = http("POST", self.fq + "/", json.dumps(payload).encode(), {
+            "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS." + op,
+            "x-amzn-query-mode": "true",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0"})
+        if status != 200:
+            raise RuntimeError("%s: %s %s" % (op, status, body))
+        return json.loads(body or b"{}")
+
+    def queue_url(self, q):
+        return "%s/000000000000/%s" % (self.fq, q)
+
+    def send(self, q, body):
+        return self.sqs("SendMessage", {"QueueUrl": self.queue_url(q), "MessageBody": body})["MessageId"]
+
+    def depth(self, q):
+        a = self.sqs("GetQueueAttributes", {"QueueUrl": self.queue_url(q), "AttributeNames": ["All"]})["Attributes"]
+        return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
+
+    def received(self, message_id):
+        """(times received, times deleted) of one message, from fauxqs's log."""
+        r = d = 0
+        with open(self.receipts) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 4 and parts[3] == message_id:
+                    r += parts[1] == "R"
+                    d += parts[1] == "D"
+        return r, d
+
+    def add_events(self, records):
+        status, body = http("POST", self.st + "/_events", json.dumps(records).encode())
+        assert status == 200, body
+
+    def posts_for(self, resource_id):
+        posts = json.loads(http("GET", self.st + "/_posts")[1])
+        return [p for p in posts if resource_id in json.dumps(p["payload"])]
+
+    def deny(self, actions):
+        assert http("POST", self.st + "/_dynamodb", json.dumps({"deny": actions}).encode())[0] == 200
+
+    def item(self, notifier, subject):
+        return self.ddb.get_item(TableName=TABLE, ConsistentRead=True,
+                                 Key={"pk": {"S": "%s|%s" % (notifier, subject)}}).get("Item")
+
+    def stats(self):
+        return json.loads(http("GET", self.st + "/_stats")[1])
+
+    def config(self, name, q, table=TABLE, level="info"):
+        path = os.path.join(TMP, name + ".yaml")
+        state = os.path.join(TMP, "state-" + name)
+        os.makedirs(state, exist_ok=True)
+        with open(path, "w") as f:
+            f.write("""region: us-east-1
+queue_url: "%s"
+endpoints: {sqs: "%s", cloudtrail: "%s", dynamodb: "%s", sts: "%s"}
+correlation: {skew_seconds: 180, retry_initial_seconds: 1, retry_for_seconds: 8, digest_seconds: 0}
+state_dir: "%s"
+log_level: %s
+ledger: {type: dynamodb, table: %s}
+notifiers:
+  - {type: slack, webhook_url: "%s/services/T0E2E/B0E2E/e2esecret", verdicts: [human]}
+""" % (self.queue_url(q), self.px, self.st, self.st, self.st, state, level, table, self.st))
+        os.chmod(path, 0o600)
+        return path
+
+    def env(self, secret=SECRET):
+        env = {"PATH": os.environ["PATH"], "HOME": TMP, "AWS_EC2_METADATA_DISABLED": "true",
+               "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": secret}
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        return env
+
+    def check_online(self, name, q, **kw):
+        r = subprocess.run([BIN, "check-config", "--config", self.config(name, q, **kw), "--online"],
+                           env=self.env(), capture_output=True, text=True, timeout=60)
+        return r.returncode, r.stdout
+
+    def run(self, name, q, once=False, wait=False, timeout=60, secret=SECRET, **kw):
+        env = self.env(secret)
+        args = [BIN, "run", "--config", self.config(name, q, **kw)] + (["--once"] if once else [])
+        errlog = open(os.path.join(TMP, "worker-%s.log" % name), "a")
+        p = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=errlog)
+        WORKERS.append(p)
+        if not wait:
+            return p
+        try:
+            return p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            raise AssertionError("worker did not finish within %d s" % timeout)
+
+    def worker_log(self, name):
+        with open(os.path.join(TMP, "worker-%s.log" % name)) as f:
+            return f.read()
+
+
+def stop_workers():
+    for p in WORKERS:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in WORKERS:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def stop_all():
+    stop_workers()
+    stop_procs()
+
+
+def user(name):
+    return {"type": "IAMUser", "principalId": "AIDA" + name.upper(), "arn": "arn:aws:iam::%s:user/%s" % (ACCOUNT, name),
+            "accountId": ACCOUNT, "accessKeyId": "AKIA" + name.upper(), "userName": name}
+
+
+def record(event_id, t, who, group):
+    return {"eventVersion": "1.10", "userIdentity": user(who), "eventTime": iso(t),
+            "eventSource": "ec2.amazonaws.com", "eventName": "AuthorizeSecurityGroupIngress",
+            "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.10", "userAgent": "aws-cli/2.15.30",
+            "requestParameters": {"groupId": group}, "responseElements": None, "eventID": event_id,
+            "readOnly": False, "eventType": "AwsApiCall", "managementEvent": True,
+            "recipientAccountId": ACCOUNT}
+
+
+def change(group, capture):
+    item = {"configurationItemDiff": {"changeType": "UPDATE", "changedProperties": {
+        "Configuration.IpPermissions.0": {"previousValue": None, "changeType": "CREATE",
+                                          "updatedValue": {"fromPort": 22, "toPort": 22}}}},
+            "configurationItem": {"relatedEvents": [], "configurationItemCaptureTime": iso(capture),
+                                  "awsAccountId": ACCOUNT, "configurationItemStatus": "OK",
+                                  "resourceType": "AWS::EC2::SecurityGroup", "resourceId": group,
+                                  "ARN": "arn:aws:ec2:us-east-1:%s:security-group/%s" % (ACCOUNT, group),
+                                  "awsRegion": "us-east-1", "tags": {}},
+            "notificationCreationTime": iso(capture), "messageType": "ConfigurationItemChangeNotification",
+            "recordVersion": "1.3"}
+    return json.dumps({"Type": "Notification", "MessageId": str(uuid.uuid4()),
+                       "TopicArn": "arn:aws:sns:us-east-1:%s:config" % ACCOUNT, "Message": json.dumps(item),
+                       "Timestamp": iso(capture), "SignatureVersion": "1", "Signature": "EXAMPLE"})
+
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+@test
+def two_workers_kill9_between_post_and_delete(e):
+    now = time.time()
+    groups = [sg(0x100 + i) for i in range(6)]
+    e.add_events([record("ev-ledger-%d" % i, now - 20, "user%d" % i, g) for i, g in enumerate(groups)])
+    # worker A: its first delete is held (and never forwarded once A is gone)
+    e.proxy.configure(scripts={"DeleteMessageBatch": ["delay"]}, delay_s=30)
+    a = e.run("a", "shared")
+    m1 = e.send("shared", change(groups[0], now - 10))
+    until("A's post", lambda: len(e.posts_for(groups[0])) == 1, 30)
+    until("A's delete to be held", lambda: e.proxy.counts().get("DeleteMessageBatch", {}).get("delay"), 30)
+    # posted, recorded in the table, not deleted: now the crash
+    it = e.item("slack#0", "ev-ledger-0/" + groups[0])
+    assert it and it["notifier"]["S"] == "slack#0", it
+    assert int(it["expires_at"]["N"]) - int(it["recorded_at"]["N"]) == 48 * 3600, it
+    a.send_signal(signal.SIGKILL)
+    a.wait(timeout=10)
+    # worker B, another state directory: gets the message after its
+    # visibility timeout, finds the record, deletes it without posting
+    b = e.run("b", "shared", level="debug")
+    until("B to delete the redelivered message", lambda: e.received(m1)[1] == 1, 40)
+    assert e.received(m1)[0] >= 2, e.received(m1)
+    assert len(e.posts_for(groups[0])) == 1, "posted again after the crash"
+    assert "slack#0 already accepted ev-ledger-0/" + groups[0] in e.worker_log("b"), e.worker_log("b")[-2000:]
+    # then both, side by side: every other change posted once, a duplicate too
+    a2 = e.run("a2", "shared")
+    ids = [e.send("shared", change(g, now - 10)) for g in groups[1:]]
+    until("every change posted", lambda: all(e.posts_for(g) for g in groups), 60)
+    until("the queue drained", lambda: e.depth("shared") == 0, 30)
+    dup = e.send("shared", change(groups[3], now - 10))  # a later copy (SNS at-least-once)
+    until("the copy deleted", lambda: e.received(dup)[1] == 1, 30)
+    time.sleep(1)
+    for g in groups:
+        assert len(e.posts_for(g)) == 1, (g, len(e.posts_for(g)))
+    for i in ids:
+        assert e.received(i)[1] == 1, (i, e.received(i))
+    for p in (b, a2):
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=30) == 0
+    st = e.stats()
+    assert not st["auth_failures"].get("dynamodb"), st["auth_failures"]
+    calls = st["roles"]["dynamodb"]
+    assert calls.get("GetItem", 0) >= 7 and calls.get("PutItem", 0) >= 6, calls
+    "6 human changes by 2 workers sharing one table, one SIGKILLed between post and delete: each posted exactly once"
+
+
+@test
+def table_missing_is_a_clear_error(e):
+    rc = e.run("missing", "denied", once=True, wait=True, table="no-such-table")
+    err = e.worker_log("missing")
+    assert rc == 1, (rc, err[-1500:])
+    assert "ledger: DynamoDB table no-such-table does not exist in us-east-1" in err, err[-1500:]
+
+
+@test
+def check_config_online_probes_the_table(e):
+    rc, out = e.check_online("cc-ok", "denied")
+    assert rc == 0, out
+    assert "ledger       ok (DynamoDB table %s in us-east-1: GetItem, PutItem)" % TABLE in out, out
+    rc, out = e.check_online("cc-missing", "denied", table="no-such-table")
+    assert rc == 1, out
+    assert "ledger       FAILED: ledger: DynamoDB table no-such-table does not exist in us-east-1" in out, out
+
+
+@test
+def access_denied_is_a_clear_error(e):
+    try:
+        e.deny(["PutItem"])
+        rc = e.run("deny-put", "denied", once=True, wait=True)
+        err = e.worker_log("deny-put")
+        assert rc == 1, (rc, err[-1500:])
+        assert "not authorized to dynamodb:PutItem" in err and TABLE in err, err[-1500:]
+        e.deny(["GetItem", "PutItem"])
+        rc = e.run("deny-get", "denied", once=True, wait=True)
+        err = e.worker_log("deny-get")
+        assert rc == 1, (rc, err[-1500:])
+        assert "not authorized to dynamodb:GetItem" in err, err[-1500:]
+    finally:
+        e.deny([])
+
+
+@test
+def wrong_secret_refused_by_the_signature_check(e):
+    before = e.stats()["auth_failures"].get("dynamodb", {}).get("signature", 0)
+    rc = e.run("badsig", "denied", once=True, wait=True, secret="not-the-secret-key-at-all")
+    err = e.worker_log("badsig")
+    assert rc == 1, (rc, err[-1500:])
+    assert "credentials refused by dynamodb (InvalidSignatureException" in err, err[-1500:]
+    assert e.stats()["auth_failures"]["dynamodb"]["signature"] > before
+
+
+@test
+def put_denied_at_run_time_is_a_ledger_failure(e):
+    # the table cannot be written: the post goes out, the record fails, the
+    # message stays (receiving pauses); once writable, it is recorded and
+    # deleted without a second post
+    now = time.time()
+    g = sg(0x200)
+    e.add_events([record("ev-ledger-deny", now - 20, "ivan", g)])
+    p = e.run("runtime", "denied")
+    until("the worker to start", lambda: "ledger: DynamoDB table" in e.worker_log("runtime"), 20)
+    try:
+        e.deny(["PutItem"])
+        mid = e.send("denied", change(g, now - 10))
+        until("the post", lambda: e.posts_for(g), 30)
+        until("the failed record", lambda: "cannot record delivery to slack#0" in e.worker_log("runtime"), 20)
+        assert e.received(mid)[1] == 0, "deleted although not recorded"
+    finally:
+        e.deny([])
+    until("the message recorded and deleted", lambda: e.received(mid)[1] == 1, 90)
+    assert len(e.posts_for(g)) == 1, "posted again"
+    assert e.item("slack#0", "ev-ledger-deny/" + g), "not recorded"
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=30) == 0
+    assert "PutItem on %s failed: AccessDeniedException" % TABLE in e.worker_log("runtime")
+
+
+def main():
+    print("1..%d" % len(TESTS))
+    try:
+        e = Env()
+    except Exception as ex:  # noqa
+        for i, t in enumerate(TESTS, 1):
+            print("not ok %d - %s # environment: %s" % (i, t.__name__, ex))
+        stop_all()
+        return 1
+    failed = 0
+    for i, t in enumerate(TESTS, 1):
+        t0 = time.time()
+        try:
+            t(e)
+            print("ok %d - %s (%.1f s)" % (i, t.__name__.replace("_", " "), time.time() - t0))
+        except Exception as ex:  # noqa
+            failed += 1
+            print("not ok %d - %s" % (i, t.__name__.replace("_", " ")))
+            log("%s: %s" % (type(ex).__name__, ex))
+            for f in sorted(os.listdir(TMP)):
+                path = os.path.join(TMP, f)
+                if f.startswith("worker-") and os.path.getmtime(path) >= t0:
+                    log("%s:\n%s" % (f, open(path).read()[-1500:]))
+        stop_workers()
+        sys.stdout.flush()
+    stop_all()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    try:
+        rc = main()
+    finally:
+        stop_all()
+        subprocess.run(["rm", "-rf", TMP])
+    sys.exit(rc)
