@@ -37,6 +37,7 @@ struct s_msg {
     int64_t lease_end_ms;      /* monotonic */
     int64_t received_ms;       /* monotonic: the outcome line's duration */
     int64_t stream_until_ms;   /* S_STREAM: monotonic; then LookupEvents */
+    int64_t stream_decide_ms;  /* S_STREAM: its event is in; decided then (0: not yet) */
     bool extending;            /* in a VISIBILITY heartbeat under way */
     /* S_NOTIFY */
     uint64_t pending;          /* notifiers still to accept (bit i: notifiers[i]) */
@@ -703,21 +704,25 @@ static bool s_stream_first(struct wc_pipeline *p, struct s_msg *m)
     struct wc_event_list ev = WC_EVENT_LIST_INIT;
     int skew = p->policy.skew_s;
 
+    bool found;
+    int64_t due;
+
     if (!wc_evindex_covers(p->evx, c, skew, s_now(p)))
         return false;
-    if (wc_evindex_lookup_change(p->evx, c, skew, &ev) == WC_OK && wc_trail_found_write(&ev)) {
-        p->stats.stream_decided++;
-        s_decide(p, m, &ev);
-        wc_event_list_clean_up(&ev);
-        return true;
-    }
+    found = wc_evindex_lookup_change(p->evx, c, skew, &ev) == WC_OK && wc_trail_found_write(&ev);
     wc_event_list_clean_up(&ev);
-    if (p->o.stream_grace_ms <= 0 || wc_evindex_watch(p->evx, m->id, c, skew) != WC_OK)
+    if ((!found && p->o.stream_grace_ms <= 0) || wc_evindex_watch(p->evx, m->id, c, skew) != WC_OK)
         return false;
+    /* found: decided WC_PIPELINE_STREAM_SETTLE_MS on (the events arriving
+     * with it counted too); not yet: waits for it up to the grace */
     m->state = S_STREAM;
+    m->stream_decide_ms = found ? s_mono(p) + WC_PIPELINE_STREAM_SETTLE_MS : 0;
     m->stream_until_ms = s_mono(p) + p->o.stream_grace_ms;
-    if (p->n_streaming++ == 0 || m->stream_until_ms < p->stream_due_ms)
-        p->stream_due_ms = m->stream_until_ms;
+    if (m->stream_until_ms < m->stream_decide_ms)
+        m->stream_until_ms = m->stream_decide_ms;
+    due = found ? m->stream_decide_ms : m->stream_until_ms;
+    if (p->n_streaming++ == 0 || due < p->stream_due_ms)
+        p->stream_due_ms = due;
     return true;
 }
 
@@ -733,9 +738,28 @@ static void s_stream_due(struct wc_pipeline *p)
 
         if (!m || m->state != S_STREAM)
             continue;
+        if (m->stream_decide_ms && m->stream_decide_ms <= now) {
+            struct wc_event_list ev = WC_EVENT_LIST_INIT;
+
+            if (wc_evindex_lookup_change(p->evx, &m->note->change, p->policy.skew_s, &ev) ==
+                    WC_OK &&
+                wc_trail_found_write(&ev)) {
+                s_stream_leave(p, m);
+                p->stats.stream_decided++;
+                s_decide(p, m, &ev);
+                wc_event_list_clean_up(&ev);
+                continue;
+            }
+            wc_event_list_clean_up(&ev);
+            m->stream_decide_ms = 0; /* (evicted meanwhile) */
+        }
         if (m->stream_until_ms > now) {
-            if (m->stream_until_ms < next)
-                next = m->stream_until_ms;
+            int64_t due = m->stream_decide_ms && m->stream_decide_ms < m->stream_until_ms
+                              ? m->stream_decide_ms
+                              : m->stream_until_ms;
+
+            if (due < next)
+                next = due;
             continue;
         }
         s_stream_leave(p, m);
@@ -777,18 +801,13 @@ int wc_pipeline_stream(struct wc_pipeline *p, struct wc_str body, enum wc_evstre
     }
     for (size_t i = 0; i < wake.len; i++) {
         struct s_msg *m = s_msg_get(p, wake.ids[i]);
-        struct wc_event_list ev = WC_EVENT_LIST_INIT;
 
         if (!m || m->state != S_STREAM)
             continue;
-        if (wc_evindex_lookup_change(p->evx, &m->note->change, p->policy.skew_s, &ev) ==
-                WC_OK &&
-            wc_trail_found_write(&ev)) {
-            s_stream_leave(p, m);
-            p->stats.stream_decided++;
-            s_decide(p, m, &ev);
-        }
-        wc_event_list_clean_up(&ev);
+        /* decided once the events coming with this one are in too */
+        m->stream_decide_ms = s_mono(p) + WC_PIPELINE_STREAM_SETTLE_MS;
+        if (m->stream_decide_ms < p->stream_due_ms)
+            p->stream_due_ms = m->stream_decide_ms;
     }
     wc_evindex_wake_clean_up(&wake);
     return WC_OK;

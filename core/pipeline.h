@@ -60,6 +60,10 @@
 
 /* A lookup or notifier that failed is tried again after this long. */
 #define WC_PIPELINE_FAILURE_RETRY_S 30
+/* A change waiting on the event stream is decided this long after the last
+ * event that could decide it arrived: the other events of its window that
+ * come in the same breath are counted too, as a LookupEvents call would. */
+#define WC_PIPELINE_STREAM_SETTLE_MS 1000
 /* --once: a released message not seen again this long after it was due was
  * taken by another worker or moved to the dead-letter queue. */
 #define WC_PIPELINE_DEFERRED_GRACE_MS 30000

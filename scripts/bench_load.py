@@ -25,6 +25,11 @@ VisibilityTimeout is 30 s. The worker runs as a daemon (`whochanged run`, no
   E  Slack: 60 human changes by 4 actor sessions within a minute: Slack
      messages, every change named, 429s (the Slack stand-in answers 429
      above 1 post/s per webhook); the new row uses the default digest.
+  F  the CloudTrail event stream (issue 10): A's burst with every CloudTrail
+     event also on an events queue (EventBridge form): LookupEvents calls
+     (0 wanted), verdicts equal to the LookupEvents row, seconds from a human
+     change and its event arriving to its verdict; and the stream's ingest
+     on one thread (make evindex-bench: events/s, memory against its cap).
 
 Every row records: LookupEvents calls (total, per change), ThrottlingException,
 messages received more than once (fauxqs receive log), time from the last
@@ -35,11 +40,11 @@ BENCHMARKS.md. Exit 1 when a run fails a check (exit status, not all done,
 a wrong verdict); targets missed are reported, and fail only with
 BENCH_STRICT=1.
 
-Environment (defaults in brackets): BENCH_LOAD=A,C,D,E (which scenarios),
+Environment (defaults in brackets): BENCH_LOAD=A,C,D,E,F (which scenarios),
 BENCH_A_N [300], BENCH_A_UNRELATED [600], BENCH_A_READONLY [300],
 BENCH_A_FEED [burst; live: sent as captured, over 2 min], BENCH_C_ACCOUNTS
 [250], BENCH_C_REGIONS [4], BENCH_C_PER [10], BENCH_C_LATENCY_MS [100],
-BENCH_C_SOAK [20000 messages; 100000 for the issue's figure; 0: no soak],
+BENCH_C_SOAK [100000 messages, the issue's figure; 0: no soak],
 BENCH_D_N [120], BENCH_D_FEED_S [60], BENCH_D_WORKERS [3], BENCH_E_N [60],
 BENCH_E_ACTORS [4], BENCH_E_DIGEST_S [the config's default], BENCH_ROW_TIMEOUT
 [240 s], BENCH_SERIAL=1 (run A's two rows one after the other instead of
@@ -73,7 +78,7 @@ def env_int(name, default, quick=None):
     return quick if QUICK and quick is not None else default
 
 
-SCENARIOS = [x.strip().upper() for x in os.environ.get("BENCH_LOAD", "A,C,D,E").split(",") if x.strip()]
+SCENARIOS = [x.strip().upper() for x in os.environ.get("BENCH_LOAD", "A,C,D,E,F").split(",") if x.strip()]
 A_N = env_int("BENCH_A_N", 300, 60)
 A_UNRELATED = env_int("BENCH_A_UNRELATED", 600, 120)
 A_READONLY = env_int("BENCH_A_READONLY", 300, 60)
@@ -82,7 +87,7 @@ C_ACCOUNTS = env_int("BENCH_C_ACCOUNTS", 250, 25)
 C_REGIONS = env_int("BENCH_C_REGIONS", 4)
 C_PER = env_int("BENCH_C_PER", 10)
 C_LATENCY_MS = env_int("BENCH_C_LATENCY_MS", 100)
-C_SOAK = env_int("BENCH_C_SOAK", 20000, 2000)
+C_SOAK = env_int("BENCH_C_SOAK", 100000, 2000)
 D_N = env_int("BENCH_D_N", 120, 30)
 D_FEED_S = env_int("BENCH_D_FEED_S", 60, 15)
 D_WORKERS = env_int("BENCH_D_WORKERS", 3)
@@ -97,6 +102,9 @@ REGIONS4 = ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2", "eu-central
 # The issue's targets (for the new rows).
 T_A_CALLS, T_A_DONE_S, T_B_S, T_C_RATE, T_C_RSS_MIB, T_C_FLAT_MIB = 0.1, 30.0, 5.0, 500.0, 24.0, 1.0
 T_D_THROTTLED, T_E_MESSAGES = 0.01, 8
+T_F_LATENCY_S, T_F_INGEST = 2.0, 20000
+F_INGEST_N = env_int("BENCH_F_INGEST_N", 200000, 20000)
+rows_extra = {}
 
 
 def say(msg=""):
@@ -267,6 +275,59 @@ def scenario_a(ctx, rows):
     return new, base
 
 
+def scenario_f(ctx, rows):
+    plan = load.burst_plan(n=A_N, unrelated=A_UNRELATED, read_only=A_READONLY, spread_s=120.0, region="eu-west-1",
+                           feed="burst")
+    say("== F. the CloudTrail event stream (issue 10): A's burst (%d changes, %d unrelated writes, %d read-only "
+        "events) with every CloudTrail event also on an events queue (EventBridge form), sent with the changes; "
+        "rows: stream, and LookupEvents only (scan on); default digest" % (A_N, A_UNRELATED, A_READONLY))
+    st, lk = run_rows(ctx, "F", plan, [
+        ("stream", load.Options(scan=True, digest_s=None, stream=True, timeout_s=ROW_TIMEOUT)),
+        ("lookups", load.Options(scan=True, digest_s=None, timeout_s=ROW_TIMEOUT))], parallel=not SERIAL)
+    verdicts, events = load.compare_verdicts(st, lk)
+    missing = [c.rid for c in plan.changes if c.rid not in st.verdicts or c.rid not in lk.verdicts]
+    lat = st.stream_latency
+    worst = max(lat) if lat else float("nan")
+    for kind, r in (("stream", st), ("lookups only", lk)):
+        line("F", kind, r)
+    say("     stream: %d human changes, seconds from both change and event sent to the verdict written "
+        "(JSON lines, sampled every 0.25 s): median %s, worst %s; verdicts differing from the LookupEvents "
+        "row: %d (matched events: %d), without a finding: %d" % (
+            len(lat), fmt(lat[len(lat) // 2] if lat else float("nan")), fmt(worst), len(verdicts), len(events),
+            len(missing)))
+    rows.append(row_json("F", "stream", st, {"verdicts_differing_from_lookups": len(verdicts),
+                                              "matched_events_differing_from_lookups": len(events),
+                                              "human_decided_after_both_arrived_s": [round(x, 2) for x in lat]}))
+    rows.append(row_json("F", "lookups only", lk))
+    target("F", "LookupEvents calls with every event on the stream", st.calls, lambda v: v == 0, "0",
+           "not done: %d of %d deleted" % (st.deleted, st.n))
+    target("F", "verdicts differing from the LookupEvents path", len(verdicts) + len(events) + len(missing),
+           lambda v: v == 0, "0")
+    target("F", "worst s from a human change and its event arriving to its verdict (JSON lines)", worst,
+           lambda v: v <= T_F_LATENCY_S, "<= %g" % T_F_LATENCY_S)
+    ingest = None
+    try:
+        out = subprocess.run(["make", "-s", "--no-print-directory", "-C", ROOT, "BUILD=" + BUILD, "evindex-bench",
+                              "EVINDEX_BENCH_ARGS=-n %d --json" % F_INGEST_N], capture_output=True, text=True,
+                             timeout=600, check=True).stdout
+        ingest = json.loads([x for x in out.splitlines() if x.startswith("{")][-1])
+    except (subprocess.SubprocessError, OSError, ValueError, IndexError) as e:
+        say("     ingest micro-benchmark failed: %s" % e)
+    if ingest:
+        say("     ingest (tests/bench/evindex_bench.c, one thread): %d messages of %d bytes on average: %d events/s "
+            "(wall), index %.1f of %.0f MiB (%d events held, %d evicted for the cap)" % (
+                ingest["messages"], ingest["mean_body_bytes"], ingest["events_per_s_wall"],
+                ingest["bytes"] / 1048576, ingest["max_bytes"] / 1048576, ingest["held"], ingest["evicted"]))
+        rows_extra["F_ingest"] = ingest
+    target("F", "stream ingest events/s on one thread (parse, filter, index)",
+           ingest["events_per_s_wall"] if ingest else float("nan"), lambda v: v >= T_F_INGEST, ">= %d" % T_F_INGEST,
+           "not measured")
+    target("F", "stream index memory within its cap (bytes used / cap)",
+           ingest["bytes"] / ingest["max_bytes"] if ingest else float("nan"), lambda v: v <= 1.0, "<= 1",
+           "not measured")
+    return st, lk
+
+
 def scenario_c(ctx, rows):
     regions = REGIONS4[:C_REGIONS]
     plan = load.accounts_plan(n_accounts=C_ACCOUNTS, regions=regions, per=C_PER)
@@ -427,7 +488,8 @@ def main():
     rows = []
     try:
         ctx.sqs = load.Fauxqs(ROOT, ctx.tmp)
-        for name, fn in (("A", scenario_a), ("C", scenario_c), ("D", scenario_d), ("E", scenario_e)):
+        for name, fn in (("A", scenario_a), ("C", scenario_c), ("D", scenario_d), ("E", scenario_e),
+                         ("F", scenario_f)):
             if name in SCENARIOS:
                 fn(ctx, rows)
         for r in ctx.pending:   # the workers' exit status (they were stopping meanwhile)
@@ -458,8 +520,9 @@ def main():
                                "latency_ms": C_LATENCY_MS, "soak_messages": C_SOAK},
                          "D": {"changes": D_N, "feed_s": D_FEED_S, "workers": D_WORKERS},
                          "E": {"changes": E_N, "actor_sessions": E_ACTORS, "digest_s": E_DIGEST},
+                         "F": {"changes": A_N, "ingest_messages": F_INGEST_N},
                          "visibility_timeout_s": 30, "standin_ct_rate": 2, "slack_rate": 1},
-              "rows": rows, "targets": TARGETS, "problems": problems}
+              "rows": rows, "targets": TARGETS, "problems": problems, "extra": rows_extra}
     out_dir = os.path.join(ROOT, BUILD, "bench")
     os.makedirs(out_dir, exist_ok=True)
     out = os.path.join(out_dir, "results.json")
