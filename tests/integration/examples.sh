@@ -6,7 +6,8 @@
 # What cannot run here (AWS, docker build) is linted instead: the IAM policies'
 # actions and resources, the single-account CloudFormation stack's resources
 # and their wiring (parsed with python3-yaml and a loader that knows the
-# CloudFormation tags; every template, the organization ones included, is
+# CloudFormation tags; the Config path and, apart, the optional CloudTrail
+# event stream of EventStream=true; every template, the organization ones included, is
 # also checked by tests/integration/templates.py, cfn-lint there when
 # installed), `systemd-analyze verify` on the unit (its man page on MANPATH),
 # the Dockerfile's stages, user, packages (against the libraries the built
@@ -145,6 +146,124 @@ def cfn_load():
     need(isinstance(t.get("Resources"), dict), "no Resources")
     return t
 
+# ---- the optional CloudTrail event stream (EventStream) -----------------------
+def stream_conditions(t):
+    """The conditions that depend on the EventStream parameter."""
+    conds = t.get("Conditions", {})
+    out = set()
+
+    def uses(v):
+        if isinstance(v, dict):
+            if v.get("Ref") == "EventStream" or v.get("Fn::Condition", v.get("Condition")) in out:
+                return True
+            return any(uses(x) for x in v.values())
+        if isinstance(v, list):
+            return any(uses(x) for x in v)
+        return False
+
+    changed = True
+    while changed:
+        changed = False
+        for name, c in conds.items():
+            if name not in out and uses(c):
+                out.add(name)
+                changed = True
+    return out
+
+def is_stream_if(v, conds):
+    return isinstance(v, dict) and set(v) == {"Fn::If"} and v["Fn::If"][0] in conds
+
+def config_part(t):
+    """The template without the event stream: its resources and outputs,
+    and the worker role's statements under an event-stream condition."""
+    conds = stream_conditions(t)
+    t = dict(t)
+    t["Resources"] = {k: v for k, v in t["Resources"].items() if v.get("Condition") not in conds}
+    t["Outputs"] = {k: v for k, v in t.get("Outputs", {}).items() if v.get("Condition") not in conds}
+    for v in t["Resources"].values():
+        if v["Type"] == "AWS::IAM::Role":
+            for pol in v["Properties"].get("Policies", []):
+                doc = pol["PolicyDocument"]
+                doc["Statement"] = [x for x in doc["Statement"] if not is_stream_if(x, conds)]
+    return t
+
+API_CALL_PATTERN = {"detail-type": ["AWS API Call via CloudTrail"], "detail": {"readOnly": [False]}}
+EVENT_QUEUE_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                       "sqs:GetQueueAttributes"}
+
+def check_event_stream(t):
+    """Static: every piece is conditional on EventStream (off by default),
+    rule -> topic -> queues wired with narrowed policies, and the worker
+    reads the events queues with exactly four actions."""
+    conds = stream_conditions(t)
+    p = t["Parameters"]
+    need(p.get("EventStream", {}).get("Default") == "false", "EventStream must default to false")
+    need(p.get("EventWorkers", {}).get("AllowedValues"), "no EventWorkers parameter")
+    res = t["Resources"]
+    stream = {k: v for k, v in res.items() if v.get("Condition") in conds}
+    need(stream, "no resource under an EventStream condition")
+    rules = [k for k, v in res.items() if v["Type"] == "AWS::Events::Rule"]
+    need(all(k in stream for k in rules), f"rules {rules}: an event rule outside the event stream")
+    need(len(rules) == 1, f"event rules {rules}")
+    rule = rules[0]
+    rp = res[rule]["Properties"]
+    need(rp["EventPattern"] == API_CALL_PATTERN, f"{rule} pattern {rp['EventPattern']}")
+    need("EventBusName" not in rp, f"{rule}: this account's calls are on the default bus")
+    need(len(rp["Targets"]) == 1, f"{rule} targets {rp['Targets']}")
+    target = rp["Targets"][0]
+    topics = [k for k, v in stream.items() if v["Type"] == "AWS::SNS::Topic"]
+    need(len(topics) == 1 and target["Arn"] == {"Ref": topics[0]}, f"{rule} targets {target}")
+    topic = topics[0]
+    tpols = [v["Properties"] for v in stream.values() if v["Type"] == "AWS::SNS::TopicPolicy"]
+    need(len(tpols) == 1 and tpols[0]["Topics"] == [{"Ref": topic}], f"topic policies {tpols}")
+    allows = [x for x in tpols[0]["PolicyDocument"]["Statement"] if x["Effect"] == "Allow"]
+    need(len(allows) == 1 and allows[0]["Principal"] == {"Service": "events.amazonaws.com"} and
+         allows[0]["Action"] == "sns:Publish" and
+         allows[0]["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule, "Arn"]}}},
+         f"topic policy: only events.amazonaws.com from {rule}: {allows}")
+    subs = {k: v["Properties"] for k, v in stream.items() if v["Type"] == "AWS::SNS::Subscription"}
+    queues = [v["Endpoint"]["Fn::GetAtt"][0] for v in subs.values()]
+    n = max(int(x) for x in p["EventWorkers"]["AllowedValues"])
+    need(len(queues) == len(set(queues)) == n, f"subscribed queues {queues}, want {n} distinct")
+    for k, sp in subs.items():
+        need(sp["Protocol"] == "sqs" and sp["TopicArn"] == {"Ref": topic}, f"{k}: {sp}")
+        need(stream[sp["Endpoint"]["Fn::GetAtt"][0]]["Condition"] == res[k]["Condition"],
+             f"{k} and its queue exist under different conditions")
+    cfg_queues = [k for k, v in res.items() if v["Type"] == "AWS::SQS::Queue" and k not in stream]
+    for q in queues:
+        need(res[q]["Type"] == "AWS::SQS::Queue" and q in stream, f"{q} is not an events queue")
+        dlq = res[q]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        need(dlq in stream and dlq not in cfg_queues, f"{q} redrives to {dlq}, not an events DLQ")
+        qps = [v["Properties"] for v in stream.values()
+               if v["Type"] == "AWS::SQS::QueuePolicy" and v["Properties"]["Queues"] == [{"Ref": q}]]
+        need(len(qps) == 1, f"{q}: {len(qps)} queue policies")
+        allows = [x for x in qps[0]["PolicyDocument"]["Statement"] if x["Effect"] == "Allow"]
+        need(len(allows) == 1 and allows[0]["Principal"] == {"Service": "sns.amazonaws.com"} and
+             allows[0]["Action"] == "sqs:SendMessage" and
+             allows[0]["Resource"] == {"Fn::GetAtt": [q, "Arn"]} and
+             allows[0]["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": topic}}},
+             f"{q} policy: only sns.amazonaws.com from {topic}: {allows}")
+    # the worker role: one statement under the stream's condition, on those queues
+    (role,) = [v for v in res.values() if v["Type"] == "AWS::IAM::Role"]
+    sts = [x for pol in role["Properties"]["Policies"] for x in pol["PolicyDocument"]["Statement"]]
+    grants = [x["Fn::If"] for x in sts if is_stream_if(x, conds)]
+    need(len(grants) == 1, f"{len(grants)} worker statements under EventStream, want 1")
+    g = grants[0]
+    need(g[2] == {"Ref": "AWS::NoValue"}, "the events grant without EventStream")
+    need(set(g[1]["Action"]) == EVENT_QUEUE_ACTIONS,
+         f"events grant {sorted(g[1]['Action'])}, want {sorted(EVENT_QUEUE_ACTIONS)}")
+    got = set()
+    for r in g[1]["Resource"]:
+        if "Fn::If" in r:
+            need(r["Fn::If"][2] == {"Ref": "AWS::NoValue"}, f"events grant resource {r}")
+            r = r["Fn::If"][1]
+        got.add(r["Fn::GetAtt"][0])
+    need(got == set(queues), f"events grant on {sorted(got)}, queues {sorted(queues)}")
+    out = t.get("Outputs", {})
+    urls = {k: v["Value"] for k, v in out.items() if k.startswith("EventsQueueUrl")}
+    need(sorted(x["Ref"] for x in urls.values()) == sorted(queues), f"EventsQueueUrl outputs {urls}")
+    need(out.get("EventTopicArn", {}).get("Value") == {"Ref": topic}, "no EventTopicArn output")
+
 def one(t, rtype):
     found = [(k, v) for k, v in t["Resources"].items() if v.get("Type") == rtype]
     need(len(found) == 1, f"expected one {rtype}, found {[k for k, _ in found]}")
@@ -268,6 +387,13 @@ def check(name):
                 for arn in r[a]:
                     need(re.fullmatch(r"arn:aws:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+", arn),
                          f"{a} on {arn!r}: must be one queue ARN")
+        for s in statements(load_json("iam-policy.json")):
+            if as_list(s["Resource"]) == ["arn:aws:sqs:eu-west-1:111122223333:whochanged-events"]:
+                need(set(as_list(s["Action"])) == EVENT_QUEUE_ACTIONS,
+                     f"events queue statement {s['Action']}, want {sorted(EVENT_QUEUE_ACTIONS)}")
+                break
+        else:
+            fail("iam-policy.json: no statement on the events queue (whochanged-events)")
         for arn in r["s3:GetObject"]:
             need(re.fullmatch(r"arn:aws:s3:::[a-z0-9.-]+/AWSLogs/.*", arn),
                  f"s3:GetObject on {arn!r}: must be the Config bucket's AWSLogs/ prefix")
@@ -295,10 +421,10 @@ def check(name):
     elif name == "dockerignore":
         check_dockerignore()
     elif name == "cfn_yaml":
-        t = cfn_load()
+        t = config_part(cfn_load())
         need("ConfigBucketName" in t.get("Parameters", {}), "no ConfigBucketName parameter")
     elif name == "cfn_queues":
-        t = cfn_load()
+        t = config_part(cfn_load())
         res = t["Resources"]
         queues = {k: v for k, v in res.items() if v["Type"] == "AWS::SQS::Queue"}
         need(len(queues) == 2, f"expected a queue and a DLQ, got {list(queues)}")
@@ -316,7 +442,7 @@ def check(name):
         need(refs(rp.get("deadLetterTargetArn"), dlq_name), f"deadLetterTargetArn {rp}")
         need(rp.get("maxReceiveCount") == 10, "maxReceiveCount 10")
     elif name == "cfn_topic":
-        t = cfn_load()
+        t = config_part(cfn_load())
         topic = topic_ref(t)
         _, pol = one(t, "AWS::SNS::TopicPolicy")
         p = pol["Properties"]
@@ -330,7 +456,7 @@ def check(name):
             cond = s.get("Condition", {}).get("StringEquals", {})
             need("aws:SourceAccount" in cond, "topic policy without aws:SourceAccount")
     elif name == "cfn_queue_policy":
-        t = cfn_load()
+        t = config_part(cfn_load())
         topic = topic_ref(t)
         _, sub = one(t, "AWS::SNS::Subscription")
         _, qp = one(t, "AWS::SQS::QueuePolicy")
@@ -347,7 +473,7 @@ def check(name):
         need(refs(src, topic), f"aws:SourceArn {src} is not the topic")
         need(src == sub["Properties"]["TopicArn"], "queue policy and subscription name different topics")
     elif name == "cfn_subscription":
-        t = cfn_load()
+        t = config_part(cfn_load())
         topic = topic_ref(t)
         _, sub = one(t, "AWS::SNS::Subscription")
         p = sub["Properties"]
@@ -358,14 +484,14 @@ def check(name):
         need(refs(p.get("TopicArn"), topic), f"subscription topic {p.get('TopicArn')}")
         need(p.get("RawMessageDelivery") in (False, "false"), "RawMessageDelivery false")
     elif name == "cfn_delivery_channel":
-        t = cfn_load()
+        t = config_part(cfn_load())
         topic = topic_ref(t)
         _, dc = one(t, "AWS::Config::DeliveryChannel")
         p = dc["Properties"]
         need(refs(p.get("SnsTopicARN"), topic), f"SnsTopicARN {p.get('SnsTopicARN')}")
         need(p.get("S3BucketName") == {"Ref": "ConfigBucketName"}, f"S3BucketName {p.get('S3BucketName')}")
     elif name == "cfn_worker_role":
-        t = cfn_load()
+        t = config_part(cfn_load())
         _, role = one(t, "AWS::IAM::Role")
         pols = role["Properties"]["Policies"]
         sts = every_statement([s for pol in pols for s in pol["PolicyDocument"]["Statement"]])
@@ -383,8 +509,10 @@ def check(name):
             if a.startswith("dynamodb:"):
                 table, _ = one(t, "AWS::DynamoDB::Table")
                 need(all(refs(x, table) for x in r[a]), f"{a} not limited to the ledger table")
+    elif name == "cfn_event_stream":
+        check_event_stream(cfn_load())
     elif name == "cfn_outputs":
-        t = cfn_load()
+        t = config_part(cfn_load())
         out = t.get("Outputs", {})
         for k in ("QueueUrl", "TopicArn", "DlqUrl"):
             need(k in out, f"no {k} output")
@@ -606,7 +734,7 @@ checks=(
     "worker policy grants exactly the worker's actions|py iam_worker_actions"
     "no wildcard actions; Resource * only for LookupEvents and GetResourceConfigHistory|py iam_least_privilege"
     "history policy: GetResourceConfigHistory, LookupEvents, the history role; the worker's none of it|py iam_history"
-    "worker policy resources: the queue, the Config bucket's AWSLogs/, the reader role, the ledger table|py iam_worker_resources"
+    "worker policy resources: the queues, the Config bucket's AWSLogs/, the reader role, the ledger table|py iam_worker_resources"
     "reader role: LookupEvents only; trusts the worker role with an ExternalId|py iam_reader"
     "cloudformation.yaml parses (CloudFormation tags) with a ConfigBucketName parameter|py cfn_yaml"
     "queue (300 s, 4 days, SSE) and DLQ (14 days) with maxReceiveCount 10|py cfn_queues"
@@ -616,6 +744,7 @@ checks=(
     "Config delivery channel points at the topic and the bucket|py cfn_delivery_channel"
     "worker role grants what iam-policy.json grants, scoped to the queue and the ledger table|py cfn_worker_role"
     "outputs QueueUrl, TopicArn, DlqUrl|py cfn_outputs"
+    "event stream (EventStream): default-bus rule -> topic -> a queue per worker, worker reads them|py cfn_event_stream"
     "unit has the hardening and service directives|check_unit_directives"
     "systemd-analyze verify accepts the unit|check_unit_verify"
     "Dockerfile: bookworm build stage, bookworm-slim run stage, ports, volume, entrypoint|check_docker_stages"

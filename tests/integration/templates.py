@@ -26,7 +26,15 @@ No AWS account and no linter are needed (cfn-lint runs too when installed):
   GetItem and PutItem on it and nothing else;
   nothing touches AWS Config's delivery channel; the forwarder's event pattern
   matches the EventBridge samples in tests/data (a change, an oversized
-  change) and nothing else; names and ARNs agree across the templates.
+  change) and nothing else; names and ARNs agree across the templates;
+- the CloudTrail event stream (EventStream, EventWorkers) exists exactly when
+  asked for: forwarder rule and central (or default-bus) rule with the write
+  API-call pattern (matching write calls, failed ones included, not reads,
+  sign-ins or Config events), a topic only that rule may publish to, one
+  events queue per worker subscribed to it alone (with its own dead-letter
+  queue, never the Config queue's), the worker reading those queues with
+  exactly the four actions it needs and nothing on them else, an output per
+  queue.
 """
 import copy
 import fnmatch
@@ -688,13 +696,35 @@ EVENTBRIDGE_MATCH = [
     "aws-reference/samples/config/eventbridge-oversized-config-configuration-item-change.json",
 ]
 EVENTBRIDGE_NO_MATCH = ["config/eventbridge-compliance-change.json", "config/eventbridge-not-config.json"]
+# The event stream: CloudTrail's write calls (README "CloudTrail events as a second source").
+API_CALL_MATCH = ["cloudtrail/eventbridge-api-call-authorize-sg.json",
+                  "cloudtrail/eventbridge-api-call-failed.json"]
+API_CALL_NO_MATCH = ["cloudtrail/eventbridge-api-call-read-only.json",
+                     "cloudtrail/eventbridge-console-sign-in.json"]
 
 
 def check_pattern(pattern, where):
     for f in EVENTBRIDGE_MATCH:
         need(pattern_matches(pattern, sample(f)), f"{where}: the pattern misses {f}")
-    for f in EVENTBRIDGE_NO_MATCH:
+    for f in EVENTBRIDGE_NO_MATCH + API_CALL_MATCH + API_CALL_NO_MATCH:
         need(not pattern_matches(pattern, sample(f)), f"{where}: the pattern matches {f}")
+
+
+def check_api_call_pattern(pattern, where):
+    for f in API_CALL_MATCH:
+        need(pattern_matches(pattern, sample(f)), f"{where}: the pattern misses {f}")
+    for f in API_CALL_NO_MATCH + EVENTBRIDGE_MATCH + EVENTBRIDGE_NO_MATCH:
+        need(not pattern_matches(pattern, sample(f)), f"{where}: the pattern matches {f}")
+
+
+def is_api_call_rule(rule):
+    return rule["Type"] == "AWS::Events::Rule" and \
+        pattern_matches(rule["Properties"]["EventPattern"], sample(API_CALL_MATCH[0]))
+
+
+def config_rules(resources):
+    """Every resource but the event stream's API-call rules."""
+    return {k: v for k, v in resources.items() if not is_api_call_rule(v)}
 
 
 # ---- helpers for the promises -----------------------------------------------------------
@@ -721,11 +751,35 @@ def no_config_resources(resources, where):
     need(not touched, f"{where}: touches AWS Config ({touched}): the delivery channel must stay")
 
 
+def event_topics(resources):
+    """The topics the API-call rules target (the event stream's fan-out)."""
+    return {t["Arn"] for r in of_type(resources, "AWS::Events::Rule").values() if is_api_call_rule(r)
+            for t in r["Properties"]["Targets"]}
+
+
+def event_queues(resources):
+    """Logical ids of the queues subscribed to the event stream's topic."""
+    topics = event_topics(resources)
+    return [s["Properties"]["Endpoint"].rsplit(":", 1)[1]
+            for s in of_type(resources, "AWS::SNS::Subscription").values()
+            if s["Properties"]["TopicArn"] in topics]
+
+
 def the_queue(resources):
+    """The Config queue: the one with a RedrivePolicy the event stream does not feed."""
+    evq = set(event_queues(resources))
     qs = [k for k, v in of_type(resources, "AWS::SQS::Queue").items()
-          if "RedrivePolicy" in v["Properties"]]
+          if "RedrivePolicy" in v["Properties"] and k not in evq]
     need(len(qs) == 1, f"one queue with a RedrivePolicy, found {qs}")
     return qs[0]
+
+
+def policy_of_queue(resources, q):
+    found = [(k, v) for k, v in of_type(resources, "AWS::SQS::QueuePolicy").items()
+             if res_url(q) in v["Properties"]["Queues"]]
+    need(len(found) == 1 and found[0][1]["Properties"]["Queues"] == [res_url(q)],
+         f"queue {q}: policies {[k for k, _ in found]} (want one, on it alone)")
+    return found[0]
 
 
 def check_queue_and_alarm(t, resources, where):
@@ -778,6 +832,106 @@ def check_ledger(p, res, out, pol, where):
             need(x["Resource"] == arn, f"{where}: DynamoDB grants on {x['Resource']}, not {arn}")
 
 
+EVENT_QUEUE_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                       "sqs:GetQueueAttributes"}
+
+
+def check_event_stream(p, res, out, pol, where, q, dlq, bus=None):
+    """EventStream / EventWorkers: the API-call rule on the bus (bus None: the
+    default bus), its topic, one events queue per worker and the worker's
+    grants on them - all of it exactly when asked for, nothing else."""
+    want = p["EventStream"] == "true"
+    n = int(p["EventWorkers"]) if want else 0
+    qarn = f"arn:aws:sqs:eu-west-1:111122223333:{q}"
+    # the worker's SQS grants: one statement on the Config queue, one on the events queues
+    sqs = [x for x in pol if any(a.startswith("sqs:") for a in as_list(x["Action"]))]
+    on_config = [x for x in sqs if as_list(x["Resource"]) == [qarn]]
+    on_events = [x for x in sqs if as_list(x["Resource"]) != [qarn]]
+    need(len(on_config) == 1, f"{where}: {len(on_config)} statements on the Config queue")
+    need(len(on_events) == (1 if want else 0),
+         f"{where}: SQS grants on other queues {on_events} (with EventStream {p['EventStream']})")
+    rules = {k: v for k, v in of_type(res, "AWS::Events::Rule").items() if is_api_call_rule(v)}
+    need(len(rules) == (1 if want else 0), f"{where}: API-call rules {sorted(rules)} (with {p})")
+    names = [k for k in ("EventTopicArn", "EventsDlqUrl") if k in out] + \
+        sorted(k for k in out if k.startswith("EventsQueueUrl"))
+    if not want:
+        need(not names, f"{where}: event stream outputs {names} without EventStream")
+        need(not event_queues(res) and len(of_type(res, "AWS::SQS::Queue")) == 2,
+             f"{where}: queues {sorted(of_type(res, 'AWS::SQS::Queue'))} without EventStream")
+        config_topics = {v["Properties"]["TopicArn"] for v in of_type(res, "AWS::SNS::Subscription").values()
+                         if v["Properties"]["Endpoint"] == qarn}
+        extra = [k for k, v in of_type(res, "AWS::SNS::Topic").items()
+                 if f"arn:aws:sns:eu-west-1:111122223333:{v['Properties'].get('TopicName', k)}" not in config_topics]
+        need(not extra, f"{where}: topics {extra} without EventStream")
+        return
+    ((rname, rule),) = rules.items()
+    rp = rule["Properties"]
+    check_api_call_pattern(rp["EventPattern"], f"{where} {rname}")
+    if bus is None:
+        need(rp.get("EventBusName", "default") == "default", f"{where}: {rname} not on the default bus")
+        rule_arn = f"arn:aws:events:eu-west-1:111122223333:rule/{rname}"
+    else:
+        need(rp.get("EventBusName") == bus, f"{where}: {rname} not on the central bus {bus}")
+        rule_arn = f"arn:aws:events:eu-west-1:111122223333:rule/{bus}/{rname}"
+    need(len(rp["Targets"]) == 1, f"{where}: {rname} targets {rp['Targets']}")
+    tarn = rp["Targets"][0]["Arn"]
+    topics = {k: v for k, v in of_type(res, "AWS::SNS::Topic").items()
+              if tarn == f"arn:aws:sns:eu-west-1:111122223333:{v['Properties'].get('TopicName', k)}"}
+    need(len(topics) == 1, f"{where}: {rname} targets {tarn}, not a topic of the stack")
+    ((tname, topic),) = topics.items()
+    need("KmsMasterKeyId" not in topic["Properties"],
+         f"{where}: an encrypted {tname} needs a key policy for events.amazonaws.com")
+    tpols = [v["Properties"] for v in of_type(res, "AWS::SNS::TopicPolicy").values()
+             if tarn in v["Properties"]["Topics"]]
+    need(len(tpols) == 1 and tpols[0]["Topics"] == [tarn], f"{where}: policies of {tname}: {tpols}")
+    allows = [x for x in tpols[0]["PolicyDocument"]["Statement"] if x["Effect"] == "Allow"]
+    need(len(allows) == 1 and allows[0]["Principal"] == {"Service": "events.amazonaws.com"} and
+         allows[0]["Action"] == "sns:Publish" and allows[0]["Resource"] == tarn and
+         allows[0]["Condition"] == {"ArnEquals": {"aws:SourceArn": rule_arn}},
+         f"{where}: {tname} policy: events.amazonaws.com from {rule_arn} only, got {allows}")
+    # one queue per worker, subscribed to the topic, fed by it alone
+    subs = [v["Properties"] for v in of_type(res, "AWS::SNS::Subscription").values()
+            if v["Properties"]["TopicArn"] == tarn]
+    evq = event_queues(res)
+    need(len(subs) == n and len(set(evq)) == n, f"{where}: {len(subs)} subscriptions to {tname}, "
+         f"queues {evq}, want {n} (EventWorkers {p['EventWorkers']})")
+    dlqs = set()
+    for sp, eq in zip(subs, evq):
+        need(sp["Protocol"] == "sqs", f"{where}: subscription protocol {sp['Protocol']}")
+        need(eq not in (q, dlq), f"{where}: the Config queues subscribed to the event topic")
+        qp = res[eq]["Properties"]
+        need(qp.get("SqsManagedSseEnabled") is True, f"{where}: {eq} not encrypted")
+        d = qp["RedrivePolicy"]["deadLetterTargetArn"].rsplit(":", 1)[1]
+        need(d not in (q, dlq) and d in res, f"{where}: {eq} redrives to {d}, not an events DLQ")
+        dlqs.add(d)
+        _, qpol = policy_of_queue(res, eq)
+        earn = f"arn:aws:sqs:eu-west-1:111122223333:{eq}"
+        qallows = [x for x in qpol["Properties"]["PolicyDocument"]["Statement"] if x["Effect"] == "Allow"]
+        need(len(qallows) == 1 and qallows[0]["Principal"] == {"Service": "sns.amazonaws.com"} and
+             qallows[0]["Action"] == "sqs:SendMessage" and qallows[0]["Resource"] == earn and
+             qallows[0]["Condition"] == {"ArnEquals": {"aws:SourceArn": tarn}},
+             f"{where}: {eq} policy: sns.amazonaws.com from {tarn} only, got {qallows}")
+    need(len(of_type(res, "AWS::SQS::Queue")) == 2 + n + len(dlqs),
+         f"{where}: queues {sorted(of_type(res, 'AWS::SQS::Queue'))}")
+    # no API call reaches the Config queue
+    _, cpol = policy_of_queue(res, q)
+    need(not any(x.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn") in (tarn, rule_arn)
+                 for x in cpol["Properties"]["PolicyDocument"]["Statement"]),
+         f"{where}: the Config queue admits the event stream")
+    # the worker reads them, with exactly what it needs
+    (g,) = on_events
+    need(set(as_list(g["Action"])) == EVENT_QUEUE_ACTIONS and "Condition" not in g,
+         f"{where}: events queue grants {sorted(as_list(g['Action']))}, want {sorted(EVENT_QUEUE_ACTIONS)}")
+    need(sorted(as_list(g["Resource"])) == sorted(f"arn:aws:sqs:eu-west-1:111122223333:{x}" for x in evq),
+         f"{where}: events queue grants on {g['Resource']}, queues {evq}")
+    # the outputs: the topic and each worker's events.queue_url
+    urls = [out.get(f"EventsQueueUrl{i}") for i in range(1, n + 1)]
+    need(sorted(urls, key=str) == sorted(res_url(x) for x in evq) and
+         not any(k.startswith("EventsQueueUrl") and int(k[len("EventsQueueUrl"):]) > n for k in out),
+         f"{where}: outputs {names} / {urls}, queues {evq}")
+    need(out.get("EventTopicArn") == tarn, f"{where}: EventTopicArn {out.get('EventTopicArn')}")
+
+
 def worker_actions():
     with open(os.path.join(EX, "iam-policy.json")) as f:
         return {a for s in json.load(f)["Statement"] for a in as_list(s["Action"])}
@@ -817,7 +971,7 @@ def t_central(_):
     seen = set()
     for p, res, out in rs:
         no_config_resources(res, name)
-        q, _ = check_queue_and_alarm(load(name), res, name)
+        q, dlq = check_queue_and_alarm(load(name), res, name)
         qarn = f"arn:aws:sqs:eu-west-1:111122223333:{q}"
         # the worker role: region-unique name, exactly the chosen platform
         _, role = one_of(res, "AWS::IAM::Role")
@@ -862,10 +1016,9 @@ def t_central(_):
             want -= LEDGER_ACTIONS
         need(acts == want, f"worker actions {sorted(acts ^ want)} differ (with {p})")
         check_ledger(p, res, out, pol, name)
+        check_event_stream(p, res, out, pol, name, q, dlq, bus=p["EventBusName"])
         for x in pol:
             for a in as_list(x["Action"]):
-                if a.startswith("sqs:"):
-                    need(x["Resource"] == qarn, f"{a} on {x['Resource']}")
                 if a == "sts:AssumeRole":
                     need(x["Condition"]["StringEquals"]["aws:ResourceOrgID"] == p["OrganizationId"],
                          "AssumeRole not limited to the organization")
@@ -884,12 +1037,12 @@ def t_central(_):
         need(st["Action"] == "events:PutEvents" and st["Principal"] == "*" and
              st["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": p["OrganizationId"]}},
              f"bus policy {st}")
-        rule_name, rule = one_of(res, "AWS::Events::Rule")
+        rule_name, rule = one_of(config_rules(res), "AWS::Events::Rule")
         r = rule["Properties"]
         need(r["EventBusName"] == bus["Properties"]["Name"], "the rule is not on the central bus")
         check_pattern(r["EventPattern"], "CentralRule")
         need([x["Arn"] for x in r["Targets"]] == [qarn], f"rule targets {r['Targets']}")
-        _, qpol = one_of(res, "AWS::SQS::QueuePolicy")
+        _, qpol = policy_of_queue(res, q)
         allows = [x for x in qpol["Properties"]["PolicyDocument"]["Statement"] if x["Effect"] == "Allow"]
         rule_arn = f"arn:aws:events:eu-west-1:111122223333:rule/{bus['Properties']['Name']}/{rule_name}"
         ev = [x for x in allows if x["Principal"] == {"Service": "events.amazonaws.com"}]
@@ -918,12 +1071,13 @@ def res_url(q):
 
 def t_forwarder(_):
     name = "org-forwarder.yaml"
-    rs, _ = renderings(name)
+    rs, refused = renderings(name)
+    need(refused > 0, "EventStream=true with TargetType=sqs must be refused (API calls on the Config queue)")
     for p, res, out in rs:
         no_config_resources(res, name)
         need(set(r["Type"] for r in res.values()) == {"AWS::IAM::Role", "AWS::Events::Rule"},
              f"resources {sorted(res)}")
-        rule_name, rule = one_of(res, "AWS::Events::Rule")
+        rule_name, rule = one_of(config_rules(res), "AWS::Events::Rule")
         r = rule["Properties"]
         need(r.get("EventBusName", "default") == "default", "the rule must be on the default bus")
         check_pattern(r["EventPattern"], "ForwarderRule")
@@ -933,11 +1087,24 @@ def t_forwarder(_):
         role_arn = f"arn:aws:iam::111122223333:role/{rp['RoleName']}"
         need(r["Targets"] == [{"Id": r["Targets"][0]["Id"], "Arn": p["CentralTargetArn"],
                                "RoleArn": role_arn}], f"targets {r['Targets']}")
+        # EventStream: a second rule, write API calls, to the same bus through the same role
+        api = {k: v for k, v in res.items() if is_api_call_rule(v)}
+        need(len(api) == (1 if p["EventStream"] == "true" else 0), f"API-call rules {sorted(api)} (with {p})")
+        rules = [r]
+        for k, v in api.items():
+            a = v["Properties"]
+            need(p["TargetType"] == "event-bus", f"{k}: API calls sent to {p['CentralTargetArn']}")
+            need(a.get("EventBusName", "default") == "default", f"{k} must be on the default bus")
+            check_api_call_pattern(a["EventPattern"], k)
+            need(a["Targets"] == [{"Id": a["Targets"][0]["Id"], "Arn": p["CentralTargetArn"],
+                                   "RoleArn": role_arn}], f"{k} targets {a['Targets']}")
+            need(a["Name"] != r["Name"], f"{k}: the two rules share a name")
+            rules.append(a)
         (s,) = statements(rp["AssumeRolePolicyDocument"])
         need(s["Principal"] == {"Service": "events.amazonaws.com"}, "forwarder trust principal")
-        need(s["Condition"]["ArnEquals"]["aws:SourceArn"] ==
-             f"arn:aws:events:eu-west-1:111122223333:rule/{r['Name']}",
-             f"the trust names another rule: {s['Condition']}")
+        arns = sorted(f"arn:aws:events:eu-west-1:111122223333:rule/{x['Name']}" for x in rules)
+        got = s["Condition"]["ArnEquals"]["aws:SourceArn"]
+        need(sorted(as_list(got)) == arns, f"the trust names {got}, the rules are {arns}")
         (g,) = [x for pol in rp["Policies"] for x in pol["PolicyDocument"]["Statement"]]
         want = "sqs:SendMessage" if p["TargetType"] == "sqs" else "events:PutEvents"
         need(g["Action"] == want and g["Resource"] == p["CentralTargetArn"],
@@ -1000,7 +1167,7 @@ def t_single(_):
          "CreateDeliveryChannel must default to false (a region has one channel, usually made already)")
     rs, _ = renderings(name)
     for p, res, out in rs:
-        check_queue_and_alarm(t, res, name)
+        q, dlq = check_queue_and_alarm(t, res, name)
         _, role = one_of(res, "AWS::IAM::Role")
         need(role["Properties"]["RoleName"] == f"{p['WorkerRoleName']}-eu-west-1",
              "the worker role's name must be region-unique")
@@ -1012,6 +1179,7 @@ def t_single(_):
         want = worker_actions() - (set() if p["LedgerTableName"] else LEDGER_ACTIONS)
         need(acts == want, f"worker actions {sorted(acts ^ want)} differ (with {p})")
         check_ledger(p, res, out, pol, name)
+        check_event_stream(p, res, out, pol, name, q, dlq)
     with open(os.path.join(EX, "iam-reader-trust-policy.json")) as f:
         principal = json.load(f)["Statement"][0]["Principal"]["AWS"]
     need(principal.endswith(":role/whochanged-worker-eu-west-1"),
@@ -1043,15 +1211,29 @@ def t_across(_):
         member_reader = out["ReaderRoleArnTemplate"].replace("{account_id}", "444455556666")
         need(glob_match(assume["Resource"], member_reader), f"{assume['Resource']} !~ {member_reader}")
     # forwarder role (in a member account) passes the central queue policy's direct statement
-    p = next(p for p, _, _ in renderings("org-central.yaml")[0] if p["AllowDirectQueueTargets"] == "true")
+    p = next(p for p, _, _ in renderings("org-central.yaml")[0]
+             if p["AllowDirectQueueTargets"] == "true" and p["EventStream"] == "true")
     res = Renderer(central, p).resources()
-    (direct,) = [x for x in one_of(res, "AWS::SQS::QueuePolicy")[1]["Properties"]["PolicyDocument"]
+    (direct,) = [x for x in policy_of_queue(res, the_queue(res))[1]["Properties"]["PolicyDocument"]
                  ["Statement"] if x["Principal"] == {"AWS": "*"}]
     fp = next(p for p, _, _ in renderings("org-forwarder.yaml")[0] if p["TargetType"] == "sqs")
     fres = Renderer(fwd, fp).resources()
     fname = one_of(fres, "AWS::IAM::Role")[1]["Properties"]["RoleName"]
     need(glob_match(direct["Condition"]["ArnLike"]["aws:PrincipalArn"],
                     f"arn:aws:iam::444455556666:role/{fname}"), "the forwarder role is not admitted")
+    # the event stream: off by default everywhere; the forwarder's API-call
+    # rule feeds the central one, which passes on what it sends
+    single = load("cloudformation.yaml")
+    for t, n in ((central, "org-central.yaml"), (fwd, "org-forwarder.yaml"), (single, "cloudformation.yaml")):
+        need(t["Parameters"]["EventStream"]["Default"] == "false", f"{n}: EventStream must default to false")
+    fp = next(p for p, _, _ in renderings("org-forwarder.yaml")[0] if p["EventStream"] == "true")
+    (fapi,) = [v for v in Renderer(fwd, fp).resources().values() if is_api_call_rule(v)]
+    (capi,) = [v for v in res.values() if is_api_call_rule(v)]
+    need(fapi["Properties"]["EventPattern"] == capi["Properties"]["EventPattern"],
+         "the forwarder's and the central bus's API-call patterns differ")
+    need(fapi["Properties"]["Targets"][0]["Arn"] == GOOD["CentralTargetArn"][0] and
+         Renderer(central, p).outputs()["EventBusArn"].endswith(":event-bus/" + capi["Properties"]["EventBusName"]),
+         "the forwarder's API calls do not reach the bus the central API-call rule is on")
     # org-topic's topics (any region) pass the central TopicArnPatterns sample
     tarn = Renderer(topic, next(p for p, _, _ in renderings("org-topic.yaml")[0])).ref("Topic")
     need(any(glob_match(pat, tarn.replace("eu-west-1", "us-east-1")) for pat in GOOD["TopicArnPatterns"]),
@@ -1084,11 +1266,12 @@ def main():
                 "org-reader-role.yaml", "org-topic.yaml"}
     checks += [
         ("single-account stack: CreateDeliveryChannel false, region-unique role, DLQ alarm, "
-         "the worker's grants, the ledger table iff named", t_single, None),
+         "the worker's grants, the ledger table iff named, the event stream iff asked", t_single, None),
         ("org-central: queue, DLQ alarm, bus, rule, region-unique worker role per platform, "
-         "the ledger table iff named", t_central, None),
-        ("org-forwarder: Config change events only, to the central target, no Config resource",
-         t_forwarder, None),
+         "the ledger table iff named, the event stream (topic, a queue per worker) iff asked",
+         t_central, None),
+        ("org-forwarder: Config change events (and with EventStream write API calls) to the "
+         "central target, no Config resource", t_forwarder, None),
         ("org-reader-role: LookupEvents, trust limited to the worker role and the organization",
          t_reader, None),
         ("org-topic: config.amazonaws.com with aws:SourceOrgID, subscribed to the queue",
