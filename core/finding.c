@@ -441,15 +441,13 @@ void wc_finding_destroy(struct wc_finding *f)
     free(f);
 }
 
-static int s_set_reason(struct wc_finding *f, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* A reason is one line of at most S_REASON_MAX bytes: a longer one (a
  * resource name of many KiB) is cut at a UTF-8 boundary and ends in "...".
  * Failing instead would leave the message undecidable forever. */
 #define S_REASON_MAX 4096
 
-static int s_set_reason(struct wc_finding *f, const char *fmt, ...)
+int wc_finding_set_reason(struct wc_finding *f, const char *fmt, ...)
 {
     static const char more[] = "...";
     struct wc_buf b = WC_BUF_INIT;
@@ -595,7 +593,7 @@ static int s_decide_change(const struct wc_policy *p, struct wc_finding *f,
     s_owner(p, f);
     if (c->resource_type && wc_strlist_glob_any(&p->ignore_resource_types, c->resource_type)) {
         f->verdict = WC_VERDICT_IGNORED;
-        return s_set_reason(f, "resource type %s is in ignore.resource_types", c->resource_type);
+        return wc_finding_set_reason(f, "resource type %s is in ignore.resource_types", c->resource_type);
     }
     if ((rc = wc_correlate(p, c, events, &f->matches, &f->n_matches)) != WC_OK)
         return rc;
@@ -605,12 +603,12 @@ static int s_decide_change(const struct wc_policy *p, struct wc_finding *f,
     if (f->n_matches == 0) {
         f->verdict = WC_VERDICT_UNATTRIBUTED;
         if (c->lookback_s > 0)
-            rc = s_set_reason(f, "no CloudTrail write event on %s %s in the %d h before %s or "
+            rc = wc_finding_set_reason(f, "no CloudTrail write event on %s %s in the %d h before %s or "
                               "within %ds after it%s",
                               s_or(c->resource_type, "resource"), s_resource_label(c),
                               c->lookback_s / 3600, when, p->skew_s, note.ptr ? note.ptr : "");
         else
-            rc = s_set_reason(f, "no CloudTrail write event on %s %s within %ds of %s",
+            rc = wc_finding_set_reason(f, "no CloudTrail write event on %s %s within %ds of %s",
                               s_or(c->resource_type, "resource"), s_resource_label(c),
                               p->skew_s, when);
         goto out;
@@ -625,7 +623,7 @@ static int s_decide_change(const struct wc_policy *p, struct wc_finding *f,
             goto out;
         /* a human whose user agent or session name looked like automation
          * says so: the rule is the only trace of it */
-        rc = s_set_reason(f, "%s (%s) called %s on %s %s via %s%s%s%s%s",
+        rc = wc_finding_set_reason(f, "%s (%s) called %s on %s %s via %s%s%s%s%s",
                           wc_actor_display(&first->cls.actor, name, sizeof(name)),
                           s_or(first->cls.actor.type, "unknown type"),
                           s_or(first->event.event_name, "?"), s_or(c->resource_type, "resource"),
@@ -642,14 +640,14 @@ static int s_decide_change(const struct wc_policy *p, struct wc_finding *f,
                 first = &f->matches[i];
                 break;
             }
-        rc = s_set_reason(f, "%s by trusted automation %s (%s)%s",
+        rc = wc_finding_set_reason(f, "%s by trusted automation %s (%s)%s",
                           s_or(first->event.event_name, "?"),
                           s_or(first->cls.actor.arn, s_actor_label(&first->cls.actor)),
                           first->cls.rule ? first->cls.rule : "trusted", note.ptr ? note.ptr : "");
         goto out;
     }
     f->verdict = WC_VERDICT_AWS_SERVICE;
-    rc = s_set_reason(f, "%s by AWS service %s (%s)%s", s_or(first->event.event_name, "?"),
+    rc = wc_finding_set_reason(f, "%s by AWS service %s (%s)%s", s_or(first->event.event_name, "?"),
                       s_actor_label(&first->cls.actor),
                       first->cls.rule ? first->cls.rule : "service", note.ptr ? note.ptr : "");
 out:
@@ -672,7 +670,7 @@ int wc_finding_decide(const struct wc_policy *p, const struct wc_notification *n
         return WC_ERR_NOMEM;
     if (n->kind == WC_NOTE_OTHER) {
         f->verdict = WC_VERDICT_IGNORED;
-        rc = s_set_reason(f, "not a configuration change: %s",
+        rc = wc_finding_set_reason(f, "not a configuration change: %s",
                           s_or(n->message_type, "unknown message type"));
         goto out;
     }

@@ -123,4 +123,8 @@ int wc_verdict_parse(const char *name, enum wc_verdict *out);
  * no trailing newline when pretty is false). */
 int wc_finding_to_json(const struct wc_finding *f, bool pretty, struct wc_buf *out);
 
+/* Replace f->reason with the formatted text (cut, valid UTF-8, at 4 KiB). */
+int wc_finding_set_reason(struct wc_finding *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

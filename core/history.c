@@ -554,45 +554,14 @@ static const char *s_or(const char *a, const char *b)
     return wc_str_empty(a) ? b : a;
 }
 
-/* HOOK(periodic recording): an item recorded with recordingFrequency DAILY
- * was changed at some time in the period before its capture. The change
- * window of core/change.h is being taught that period on another branch
- * (wt/render: wc_change.lookback_s, wc_change_window, wc_change_is_periodic,
- * policy.periodic_window_h). Once it is merged, the parser already gives such
- * an item the default period (24 h); this hook then takes the configured
- * one, as the pipeline does before wc_sched_add:
- *     if (wc_change_is_periodic(c))
- *         c->lookback_s = h->policy.periodic_window_h * 3600;
- * and the scheduler's per-resource lookups cover the period with no other
- * change here. Until then such an item is looked up around its capture and
- * its line says it was recorded daily. */
+/* An item recorded with recordingFrequency DAILY was changed at some time
+ * in the period before its capture: the configured period, as the pipeline
+ * gives it before wc_sched_add (the scheduler's per-resource lookups then
+ * cover it). */
 static void s_periodic_hook(const struct wc_history *h, struct wc_change *c)
 {
-    (void)h;
-    (void)c;
-}
-
-static int s_replace_reason(struct wc_finding *f, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int s_replace_reason(struct wc_finding *f, const char *fmt, ...)
-{
-    struct wc_buf b = WC_BUF_INIT;
-    va_list ap;
-    int rc;
-
-    wc_buf_init(&b, 4096);
-    va_start(ap, fmt);
-    rc = wc_buf_vappendf(&b, fmt, ap);
-    va_end(ap);
-    if (rc != WC_OK) {
-        wc_buf_clean_up(&b);
-        return rc;
-    }
-    free(f->reason);
-    f->reason = wc_buf_steal(&b);
-    wc_buf_clean_up(&b);
-    return f->reason ? WC_OK : WC_ERR_NOMEM;
+    if (wc_change_is_periodic(c))
+        c->lookback_s = h->policy.periodic_window_h * 3600;
 }
 
 /* Decide slot s with events (NULL: none looked up). */
@@ -613,12 +582,12 @@ static int s_decide(struct wc_history *h, struct s_slot *s, const struct wc_even
         return rc;
     wc_time_format_iso8601(f->change.capture_time_ms, when);
     if (how == WC_HISTORY_TOO_OLD && f->verdict == WC_VERDICT_UNATTRIBUTED) {
-        rc = s_replace_reason(f, "captured %s, more than %d days ago: CloudTrail's LookupEvents "
+        rc = wc_finding_set_reason(f, "captured %s, more than %d days ago: CloudTrail's LookupEvents "
                               "keeps %d days of events, so it was not looked up (the trail's "
                               "log files in S3 may still hold them)",
                               when, WC_HISTORY_CLOUDTRAIL_DAYS, WC_HISTORY_CLOUDTRAIL_DAYS);
     } else if (how == WC_HISTORY_FAILED) {
-        rc = s_replace_reason(f, "the CloudTrail lookup for the change captured %s failed (%s): "
+        rc = wc_finding_set_reason(f, "the CloudTrail lookup for the change captured %s failed (%s): "
                               "not attributed", when, wc_strerror(lookup_rc));
     }
     if (rc != WC_OK) {
