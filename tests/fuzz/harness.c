@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "aws/aws_client.h"
+#include "core/awsid.h"
 #include "aws/credentials.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -319,6 +320,9 @@ static bool s_ends_with(const char *host, size_t n, const char *suffix)
     return n > k && memcmp(host + n - k, suffix, k) == 0;
 }
 
+static const char *const s_partition_ids[] = {"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b",
+                                               "aws-iso-e", "aws-iso-f", "aws-eusc"};
+
 bool fuzz_aws_url_ok(const char *url)
 {
     const char *host, *end;
@@ -334,5 +338,19 @@ bool fuzz_aws_url_ok(const char *url)
     n = (size_t)(end - host);
     if (*end != '/' || memchr(host, '@', n) || memchr(host, ':', n))
         return false;
-    return s_ends_with(host, n, ".amazonaws.com") || s_ends_with(host, n, ".amazonaws.com.cn");
+    /* a public AWS host of some partition (core/awsid.c's table) */
+    for (size_t i = 0; i < sizeof(s_partition_ids) / sizeof(s_partition_ids[0]); i++) {
+        const struct wc_partition *pt = wc_partition_by_id(s_partition_ids[i]);
+        char suffix[96];
+
+        if (!pt)
+            continue;
+        snprintf(suffix, sizeof(suffix), ".%s", pt->dns_suffix);
+        if (s_ends_with(host, n, suffix))
+            return true;
+        snprintf(suffix, sizeof(suffix), ".%s", pt->dualstack_dns_suffix);
+        if (s_ends_with(host, n, suffix))
+            return true;
+    }
+    return false;
 }

@@ -88,9 +88,10 @@ struct fuzz_aws {
 };
 void fuzz_aws_init(struct fuzz_aws *a, struct wc_logger *lg);
 void fuzz_aws_clean_up(struct fuzz_aws *a);
-/* true when url is https://<host>/... with host under amazonaws.com (or
- * amazonaws.com.cn, the China partition), no userinfo, port, control byte
- * or space: where a request may go when no endpoint is configured. */
+/* true when url is https://<host>/... with host under a partition's DNS
+ * suffix (amazonaws.com, amazonaws.com.cn, the isolated partitions'; or
+ * their dual-stack suffix), no userinfo, port, control byte or space: where
+ * a request may go when no endpoint is configured. */
 bool fuzz_aws_url_ok(const char *url);
 
 #endif
