@@ -23,54 +23,16 @@ process started is stopped; every run is bounded in count and time.
      no 429.
 """
 import os
-import subprocess
 import sys
-import tempfile
-import time
 
 ROOT = os.environ.get("WC_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
-import e2e  # noqa: E402
 import load  # noqa: E402
+import suite  # noqa: E402
 
 BIN = os.environ.get("WHOCHANGED") or os.path.join(ROOT, "build", "whochanged")
-TMP = tempfile.mkdtemp(prefix="wc-load-e2e.")
-
-
-class Ctx:
-    pass
-
-
-RUNS = {}     # name -> load.Result (or the exception that stopped it)
-TESTS = []
-
-
-def test(name):
-    def add(fn):
-        TESTS.append((name, fn))
-        return fn
-    return add
-
-
-def result(ctx, name, make):
-    """The run `name`, made once (several tests look at one run)."""
-    if name not in RUNS:
-        try:
-            RUNS[name] = make(ctx)
-        except Exception as ex:  # noqa: BLE001 - every test of the run reports it
-            RUNS[name] = ex
-    r = RUNS[name]
-    if isinstance(r, Exception):
-        raise AssertionError("run %s failed: %s: %s" % (name, type(r).__name__, r))
-    return r
-
-
-def checked(r):
-    """r, after the checks every run must pass (all messages deleted, the
-    expected verdicts)."""
-    if r.problems:
-        raise AssertionError("%s: %s" % (r.tag, "; ".join(r.problems)))
-    return r
+S = suite.Suite("wc-load-e2e.", "LOAD_E2E_KEEP")
+test, result, checked = S.test, S.result, S.checked
 
 
 PLAN_A = load.burst_plan(n=60, unrelated=120, read_only=60, spread_s=60.0, region="eu-west-1",
@@ -183,58 +145,7 @@ def e_no_slack_429(ctx):
         r.slack_429, r.slack_messages)
 
 
-@test("every worker exits 0 on SIGTERM")
-def every_worker_stopped_cleanly(ctx):
-    bad = []
-    for name, r in sorted(RUNS.items()):
-        if isinstance(r, Exception):
-            continue
-        load.finish(r)
-        if any(rc != 0 for rc in r.exit_codes):
-            bad.append("%s: exit %s" % (name, r.exit_codes))
-    assert RUNS, "no run"
-    assert not bad, "; ".join(bad)
-
-
-def main():
-    print("1..%d" % len(TESTS))
-    ctx = Ctx()
-    ctx.root, ctx.binary, ctx.tmp = ROOT, BIN, TMP
-    try:
-        subprocess.run([os.path.join(ROOT, "scripts", "fauxqs-install")], check=True, capture_output=True,
-                       timeout=300)
-        ctx.sqs = load.Fauxqs(ROOT, TMP)
-    except Exception as ex:  # noqa: BLE001
-        for i, (name, _) in enumerate(TESTS, 1):
-            print("not ok %d - %s # environment: %s" % (i, name, ex))
-        return 1
-    failed = 0
-    for i, (name, t) in enumerate(TESTS, 1):
-        t0 = time.time()
-        try:
-            t(ctx)
-            print("ok %d - %s" % (i, name))
-        except Exception as ex:  # noqa: BLE001
-            failed += 1
-            print("not ok %d - %s" % (i, name))
-            e2e.log("%s: %s" % (type(ex).__name__, ex))
-        e2e.log("%.1f s" % (time.time() - t0))
-        sys.stdout.flush()
-    return 1 if failed else 0
-
+S.add_stopped_cleanly()
 
 if __name__ == "__main__":
-    rc = 1
-    try:
-        rc = main()
-    finally:
-        for r in RUNS.values():
-            for w in getattr(r, "workers", []):
-                if w.rc is None:
-                    w.stop(5)
-        e2e.stop_procs()
-        if os.environ.get("LOAD_E2E_KEEP") == "1":
-            print("# kept " + TMP)
-        else:
-            subprocess.run(["rm", "-rf", TMP])
-    sys.exit(rc)
+    S.main(ROOT, BIN)

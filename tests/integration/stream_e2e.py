@@ -17,47 +17,22 @@ CloudTrail's real limit (2 LookupEvents calls/s per account-region); all on
           others still from the stream.
 """
 import os
-import subprocess
 import sys
-import tempfile
-import time
 
 ROOT = os.environ.get("WC_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
-import e2e  # noqa: E402
 import load  # noqa: E402
+import suite  # noqa: E402
 
 BIN = os.environ.get("WHOCHANGED") or os.path.join(ROOT, "build", "whochanged")
-TMP = tempfile.mkdtemp(prefix="wc-stream-e2e.")
+S = suite.Suite("wc-stream-e2e.", "STREAM_E2E_KEEP")
+test = S.test
 PLAN = load.burst_plan(n=40, unrelated=80, read_only=40, spread_s=60.0, region="eu-west-1", n_humans=3)
 DROPPED = [c.rid for c in PLAN.changes if c.kind == "human"][:3]
-RUNS = {}
-TESTS = []
-
-
-class Ctx:
-    pass
-
-
-def test(name):
-    def add(fn):
-        TESTS.append((name, fn))
-        return fn
-    return add
 
 
 def result(ctx, name, make):
-    if name not in RUNS:
-        try:
-            RUNS[name] = make(ctx)
-        except Exception as ex:  # noqa: BLE001 - every test of the run reports it
-            RUNS[name] = ex
-    r = RUNS[name]
-    if isinstance(r, Exception):
-        raise AssertionError("run %s failed: %s: %s" % (name, type(r).__name__, r))
-    if r.problems:
-        raise AssertionError("%s: %s" % (r.tag, "; ".join(r.problems)))
-    return r
+    return S.checked(S.result(ctx, name, make))
 
 
 def run_reference(ctx):
@@ -127,58 +102,7 @@ def missed_same_verdicts(ctx):
     same_as_reference(ctx, result(ctx, "missed", run_missed))
 
 
-@test("every worker exits 0 on SIGTERM")
-def stopped_cleanly(ctx):
-    bad = []
-    for name, r in sorted(RUNS.items()):
-        if isinstance(r, Exception):
-            continue
-        load.finish(r)
-        if any(rc != 0 for rc in r.exit_codes):
-            bad.append("%s: exit %s" % (name, r.exit_codes))
-    assert RUNS, "no run"
-    assert not bad, "; ".join(bad)
-
-
-def main():
-    print("1..%d" % len(TESTS))
-    ctx = Ctx()
-    ctx.root, ctx.binary, ctx.tmp = ROOT, BIN, TMP
-    try:
-        subprocess.run([os.path.join(ROOT, "scripts", "fauxqs-install")], check=True, capture_output=True,
-                       timeout=300)
-        ctx.sqs = load.Fauxqs(ROOT, TMP)
-    except Exception as ex:  # noqa: BLE001
-        for i, (name, _) in enumerate(TESTS, 1):
-            print("not ok %d - %s # environment: %s" % (i, name, ex))
-        return 1
-    failed = 0
-    for i, (name, t) in enumerate(TESTS, 1):
-        t0 = time.time()
-        try:
-            t(ctx)
-            print("ok %d - %s" % (i, name))
-        except Exception as ex:  # noqa: BLE001
-            failed += 1
-            print("not ok %d - %s" % (i, name))
-            e2e.log("%s: %s" % (type(ex).__name__, ex))
-        e2e.log("%.1f s" % (time.time() - t0))
-        sys.stdout.flush()
-    return 1 if failed else 0
-
+S.add_stopped_cleanly()
 
 if __name__ == "__main__":
-    rc = 1
-    try:
-        rc = main()
-    finally:
-        for r in RUNS.values():
-            for w in getattr(r, "workers", []):
-                if w.rc is None:
-                    w.stop(5)
-        e2e.stop_procs()
-        if os.environ.get("STREAM_E2E_KEEP") == "1":
-            print("# kept " + TMP)
-        else:
-            subprocess.run(["rm", "-rf", TMP])
-    sys.exit(rc)
+    S.main(ROOT, BIN)
