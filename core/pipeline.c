@@ -788,6 +788,13 @@ int wc_pipeline_stream(struct wc_pipeline *p, struct wc_str body, enum wc_evstre
     }
     if (kind)
         *kind = msg.kind;
+    if (msg.kind == WC_EVSTREAM_SNS_CONTROL) {
+        /* as on the Config queue: the operator confirms; nothing is fetched */
+        WC_LOGW(p->ports.logger, NULL, "events queue: an SNS subscription message (confirm "
+                "this queue's subscription to the fan-out topic): left on the queue");
+        wc_evstream_msg_clean_up(&msg);
+        return WC_ERR_UNSUPPORTED;
+    }
     if (msg.kind != WC_EVSTREAM_EVENT) {
         wc_evstream_msg_clean_up(&msg);
         return WC_OK;

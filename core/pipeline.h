@@ -132,8 +132,10 @@ void wc_pipeline_receive(struct wc_pipeline *p, struct wc_queue_message *m);
 /* A message of the events queue (options.stream): parsed, its write event
  * indexed, and every change waiting for it decided at once. Returns WC_OK
  * when the runner is to delete the message (indexed, a duplicate, or of a
- * kind that is ignored: *kind says which), a negative wc_err when it is
- * malformed (left for the queue's redrive policy) or the stream is off. */
+ * kind that is ignored: *kind says which), a negative wc_err when it is to
+ * be left on the queue: malformed (for the redrive policy), an SNS
+ * subscription message (for the operator, as on the Config queue), or the
+ * stream is off. */
 int wc_pipeline_stream(struct wc_pipeline *p, struct wc_str body, enum wc_evstream_kind *kind);
 
 enum wc_action_kind {

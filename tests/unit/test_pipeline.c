@@ -1440,6 +1440,16 @@ static void test_stream_bad_input_and_shutdown(void **state)
     assert_true(wc_pipeline_stream(w->p, wc_str_from_cstr("{not json"), &kind) < 0);
     assert_true(s_stream(w, &(struct ev_spec){.id = "ev-r", .name = "DescribeSecurityGroups", .time_ms = T0 - 61000, .resource = "sg-1", .who = "bob", .read_only = true}, &kind) == WC_OK);
     assert_int_equal(kind, WC_EVSTREAM_READ_ONLY);
+    /* an SNS subscription confirmation: left for the operator */
+    kind = 0;
+    assert_true(wc_pipeline_stream(w->p, wc_str_from_cstr("{\"Type\":\"SubscriptionConfirmation\","
+                                                          "\"MessageId\":\"m-1\",\"TopicArn\":"
+                                                          "\"arn:aws:sns:eu-west-1:123456789012:fan\","
+                                                          "\"SubscribeURL\":\"https://sns.eu-west-1."
+                                                          "amazonaws.com/?Action=ConfirmSubscription\","
+                                                          "\"Token\":\"t\",\"Message\":\"x\"}"),
+                                   &kind) < 0);
+    assert_int_equal(kind, WC_EVSTREAM_SNS_CONTROL);
     off = s_world(&(struct world_opts){.n_nts = 1, .nts = {{.verdicts = HUMAN_ONLY}}});
     assert_true(s_stream(off, &s_alice_ev, NULL) < 0);
     s_world_free(off);
