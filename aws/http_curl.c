@@ -556,6 +556,10 @@ static int s_send(struct wc_http *h, const struct wc_http_request *req,
     S_SETOPT(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     S_SETOPT(e, CURLOPT_FOLLOWLOCATION, 0L);
     S_SETOPT(e, CURLOPT_NOSIGNAL, 1L);
+    /* a handle per I/O thread keeps its receive buffer: 4 KiB instead of
+     * curl's 16 (64 threads: 0.75 MiB of resident memory less; answers
+     * come in a few more reads) */
+    S_SETOPT(e, CURLOPT_BUFFERSIZE, 4096L);
     S_SETOPT(e, CURLOPT_PATH_AS_IS, 1L); /* send the path we signed, unnormalised */
     S_SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
     S_SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);

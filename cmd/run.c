@@ -977,6 +977,11 @@ int wc_cmd_run(int argc, char **argv)
     /* a few malloc arenas, not one per I/O thread: memory freed by one
      * thread is reused by the others instead of staying in its arena */
     mallopt(M_ARENA_MAX, 1);
+    /* large buffers (CloudTrail pages of up to 50 events, 50-200 KiB) in
+     * mappings of their own, given back when freed: left to the heap (glibc
+     * raises its mmap threshold after the first such free), 64 threads'
+     * pages fragment it and the peak RSS stays */
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024);
     /* handlers first: a SIGHUP (or SIGTERM) during start-up must not kill the
      * worker with the default action; start-up reads g_stop as it goes */
     memset(&sa, 0, sizeof(sa));
