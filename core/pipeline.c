@@ -1344,6 +1344,8 @@ bool wc_pipeline_next(struct wc_pipeline *p, struct wc_action *out)
     if (!p || !out)
         return false;
     now = s_mono(p);
+    if (p->evx) /* the index's age limit (cheap when nothing is due) */
+        wc_evindex_expire(p->evx, s_now(p));
     s_stream_due(p);
     s_take_lookups(p);
     s_digests_due(p, p->stopping);
@@ -1411,8 +1413,6 @@ int64_t wc_pipeline_wake_ms(struct wc_pipeline *p)
         wake = p->next_heartbeat_ms;
     if (p->n_streaming > 0 && p->stream_due_ms < wake)
         wake = p->stream_due_ms;
-    if (p->evx) /* the index's age limit */
-        wc_evindex_expire(p->evx, s_now(p));
     return wake;
 }
 
