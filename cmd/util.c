@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "aws/endpoints.h"
 #include "aws/sqs.h"
@@ -91,6 +92,42 @@ int wc_cmd_disable_core_dumps(char *err, size_t errlen)
     return 0;
 }
 
+#define S_TCACHE_TUNABLE "glibc.malloc.tcache_count"
+
+int wc_cmd_reexec_without_tcache(char **argv, char *err, size_t errlen)
+{
+    const char *old = getenv("GLIBC_TUNABLES");
+    char *saved = NULL;
+    char v[1024];
+    int n;
+
+    if (old && strstr(old, S_TCACHE_TUNABLE))
+        return 0;
+    n = old && *old ? snprintf(v, sizeof(v), "%s:%s=0", old, S_TCACHE_TUNABLE)
+                    : snprintf(v, sizeof(v), "%s=0", S_TCACHE_TUNABLE);
+    if (n < 0 || (size_t)n >= sizeof(v)) {
+        wc_errf(err, errlen, "GLIBC_TUNABLES is longer than %zu bytes", sizeof(v) - 32);
+        return -1;
+    }
+    if (old && !(saved = strdup(old))) {
+        wc_errf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (setenv("GLIBC_TUNABLES", v, 1) != 0) {
+        wc_errf(err, errlen, "setenv(GLIBC_TUNABLES): %s", strerror(errno));
+        free(saved);
+        return -1;
+    }
+    execv("/proc/self/exe", argv);
+    wc_errf(err, errlen, "execv(/proc/self/exe): %s", strerror(errno));
+    /* back as the user had it: a child process must not inherit our choice */
+    if (saved)
+        setenv("GLIBC_TUNABLES", saved, 1);
+    else
+        unsetenv("GLIBC_TUNABLES");
+    free(saved);
+    return -1;
+}
 
 static int s_line(struct wc_strlist *l, const struct wc_config *cfg, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
