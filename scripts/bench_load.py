@@ -45,10 +45,10 @@ BENCH_A_N [300], BENCH_A_UNRELATED [600], BENCH_A_READONLY [300],
 BENCH_A_FEED [burst; live: sent as captured, over 2 min], BENCH_C_ACCOUNTS
 [250], BENCH_C_REGIONS [4], BENCH_C_PER [10], BENCH_C_LATENCY_MS [100],
 BENCH_C_SOAK [100000 messages, the issue's figure; 0: no soak],
-BENCH_D_N [120], BENCH_D_FEED_S [60], BENCH_D_WORKERS [3], BENCH_E_N [60],
+BENCH_D_N [360], BENCH_D_FEED_S [180], BENCH_D_WORKERS [3], BENCH_E_N [60],
 BENCH_E_ACTORS [4], BENCH_E_DIGEST_S [the config's default], BENCH_ROW_TIMEOUT
-[240 s], BENCH_SERIAL=1 (run A's two rows one after the other instead of
-side by side), BENCH_QUICK=1 (small sizes), BENCH_KEEP=1 (keep the logs).
+[240 s], BENCH_SERIAL=1 (run the rows of A, D and F one after the other
+instead of side by side), BENCH_QUICK=1 (small sizes), BENCH_KEEP=1 (keep the logs).
 """
 import json
 import math
@@ -88,8 +88,8 @@ C_REGIONS = env_int("BENCH_C_REGIONS", 4)
 C_PER = env_int("BENCH_C_PER", 10)
 C_LATENCY_MS = env_int("BENCH_C_LATENCY_MS", 100)
 C_SOAK = env_int("BENCH_C_SOAK", 100000, 2000)
-D_N = env_int("BENCH_D_N", 120, 30)
-D_FEED_S = env_int("BENCH_D_FEED_S", 60, 15)
+D_N = env_int("BENCH_D_N", 360, 30)
+D_FEED_S = env_int("BENCH_D_FEED_S", 180, 15)
 D_WORKERS = env_int("BENCH_D_WORKERS", 3)
 E_N = env_int("BENCH_E_N", 60, 20)
 E_ACTORS = env_int("BENCH_E_ACTORS", 4)
@@ -378,9 +378,10 @@ def scenario_d(ctx, rows):
     plan = load.contention_plan(n=D_N, feed_s=D_FEED_S)
     say("== D. %d worker processes on one queue, one account-region at 2 calls/s, %d changes sent over %d s" % (
         D_WORKERS, D_N, D_FEED_S))
-    new, base = run_pair(ctx, "D", plan, load.Options(scan=True, digest_s=None, workers=D_WORKERS,
-                                                      timeout_s=ROW_TIMEOUT),
-                         load.Options(scan=False, digest_s=0, workers=D_WORKERS, timeout_s=ROW_TIMEOUT))
+    limit = D_FEED_S + ROW_TIMEOUT  # from the first change sent
+    new, base = run_pair(ctx, "D", plan, load.Options(scan=True, digest_s=None, workers=D_WORKERS, timeout_s=limit),
+                         load.Options(scan=False, digest_s=0, workers=D_WORKERS, timeout_s=limit),
+                         parallel=not SERIAL)
     for kind, r in (("new", new), ("baseline", base)):
         line("D", kind, r)
         say("     human changes: %d, not posted %d, posted more than once %d" % (
