@@ -14,6 +14,8 @@ OS-given port, every wait bounded. TAP on stdout.
   - a change after that is posted, and the notification delay histogram
     and the notifier's counter count it; the JSON outcome line carries
     verdict, resource, actor, action, account, region and duration_ms;
+  - an SNS SubscriptionConfirmation on the queue is counted in
+    whochanged_subscription_confirmations_total{queue="changes"};
   - `run --once` against a queue that keeps refusing exits 1.
 
 WC_E2E_KEEP=1 keeps the temporary directory."""
@@ -212,6 +214,9 @@ class Probe:
         return float(m.group(1)) if m else None
 
 
+SUBSCRIPTIONS = 'whochanged_subscription_confirmations_total{queue="changes"}'
+
+
 def aws_series(op, code):
     return 'whochanged_aws_requests_total{service="sqs",operation="%s",code="%s"}' % (op, code)
 
@@ -239,6 +244,8 @@ def main():
               'whochanged_aws_requests_total{service="cloudtrail",operation="LookupEvents",code="ok"} 0'
               in text and aws_series("ReceiveMessage", "access_denied") + " 0" in text and
               'whochanged_notification_delay_seconds_count 0' in text and
+              SUBSCRIPTIONS + " 0" in text and
+              'whochanged_subscription_confirmations_total{queue="events"} 0' in text and
               "whochanged_receive_failures 0" in text, text[-3000:])
 
         # 2. AccessDenied: not ready after 3 failed receives, ready after a success
@@ -310,11 +317,29 @@ def main():
               outcome.get("region") == "us-east-1" and isinstance(outcome.get("duration_ms"), int) and
               re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", outcome.get("ts", "")),
               json.dumps(outcome))
+
+        # 5. an SNS SubscriptionConfirmation: left for the operator, and counted
+        topic = "arn:aws:sns:us-east-1:%s:config" % ACCOUNT
+        sqs(fq_port, "SendMessage", {
+            "QueueUrl": "http://127.0.0.1:%d/000000000000/health" % fq_port,
+            "MessageBody": json.dumps({
+                "Type": "SubscriptionConfirmation", "MessageId": str(uuid.uuid4()),
+                "Token": "2336412f37EXAMPLE", "TopicArn": topic,
+                "Message": "You have chosen to subscribe to the topic.",
+                "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription"
+                                "&TopicArn=%s&Token=2336412f37EXAMPLE" % topic,
+                "Timestamp": iso(time.time()), "SignatureVersion": "1", "Signature": "EXAMPLE",
+                "SigningCertURL": "https://sns.example/cert.pem"})})
+        counted = wait_for(lambda: (probe.value(SUBSCRIPTIONS) or 0) >= 1, 30)
+        check("an SNS SubscriptionConfirmation is counted: " + SUBSCRIPTIONS,
+              counted and "SNS SubscriptionConfirmation for topic " + topic in read(log_path) and
+              probe.value('whochanged_subscription_confirmations_total{queue="events"}') == 0,
+              probe.metrics()[-4000:] + read(log_path)[-2000:])
     finally:
         rc = stop_worker(w)
     check("the worker stops on SIGTERM with status 0", rc == 0, read(log_path)[-2000:])
 
-    # 5. --once against a queue that keeps refusing: exit 1, not forever
+    # 6. --once against a queue that keeps refusing: exit 1, not forever
     proxy.configure(script=["denied"] * 50, ops=["ReceiveMessage"])
     once_log = os.path.join(TMP, "once.log")
     t0 = time.time()
@@ -333,7 +358,7 @@ def main():
 
 
 if __name__ == "__main__":
-    print("1..14")
+    print("1..15")
     sys.stdout.flush()
     try:
         main()
