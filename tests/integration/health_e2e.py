@@ -8,7 +8,8 @@ OS-given port, every wait bounded. TAP on stdout.
     notifier's `name:` as its label;
   - SQS answering AccessDenied: after health.max_receive_failures failed
     receives /healthz says 503 and whochanged_ready 0, the log says "not
-    authorized to sqs:ReceiveMessage", whochanged_aws_requests_total counts
+    authorized to sqs:ReceiveMessage on <the queue URL>" once per failed
+    receive (one warn line, not two), whochanged_aws_requests_total counts
     code="access_denied"; once SQS answers again, 200 and ready 1;
   - SQS unreachable (the proxy stops listening): the same, and back;
   - a change after that is posted, and the notification delay histogram
@@ -260,9 +261,21 @@ def main():
               probe.metrics()[-4000:])
         log_text = read(log_path)
         check("... the log says which action is not authorized, not 'authentication failed'",
-              "not authorized to sqs:ReceiveMessage (AccessDenied" in log_text and
+              "not authorized to sqs:ReceiveMessage on http://127.0.0.1:%d/000000000000/health "
+              "(AccessDenied" % proxy_port in log_text and
               "authentication failed" not in log_text and
               "not ready until a receive succeeds" in log_text, log_text[-3000:])
+        # one warn line per refused receive: the lines up to the last failure
+        # the runner reports (a receive may be half-logged as we read)
+        lines = log_text.splitlines()
+        failed = [i for i, line in enumerate(lines)
+                  if "receive failed" in line and "not authorized or credentials refused" in line]
+        denied = [line for line in lines[:failed[-1] + 1] if "AccessDenied" in line] if failed else []
+        check("... one AccessDenied line per failed receive, naming the action and the queue",
+              len(failed) >= 3 and len(denied) == len(failed) and
+              all("not authorized to sqs:ReceiveMessage on http://" in line for line in denied),
+              "%d failed receives, %d AccessDenied lines:\n%s" % (len(failed), len(denied),
+                                                                 "\n".join(denied[:6])))
         e2e.log("not ready after %.1f s" % (time.time() - t0))
         proxy.configure()  # SQS answers again
         back = wait_for(lambda: probe.health() == 200, 45)
@@ -358,7 +371,7 @@ def main():
 
 
 if __name__ == "__main__":
-    print("1..15")
+    print("1..16")
     sys.stdout.flush()
     try:
         main()
