@@ -307,7 +307,8 @@ int wc_aws_send(struct wc_aws *aws, const struct wc_aws_credentials *creds,
                 char why[512];
 
                 /* the policy, not the credentials: say which action */
-                wc_aws_error_describe(err, req->service, op, why, sizeof(why));
+                wc_aws_error_describe_on(err, req->service, op, req->resource, why,
+                                         sizeof(why));
                 WC_LOGW(aws->logger, req->log_id, "%s", why);
             } else {
                 WC_LOGD(aws->logger, req->log_id, "%s %s: %s after %d attempt(s)%s%s",

@@ -93,6 +93,8 @@ struct wc_aws_request {
     size_t max_response_bytes;            /* 0: transport default */
     long timeout_ms;                      /* 0: the wc_aws default */
     const char *log_id;                   /* message id for log lines, may be NULL */
+    const char *resource;                 /* what the call is about (a queue URL), named
+                                           * in the not-authorized line; may be NULL */
     bool caller_retries_throttles;        /* return throttling at once: the caller
                                            * waits for its own rate limiter's slot */
     bool cancellable;                     /* give up (WC_ERR_CANCELLED) once the

@@ -282,6 +282,13 @@ static bool s_credential_code(const char *code)
 void wc_aws_error_describe(const struct wc_aws_error *e, const char *service,
                            const char *operation, char *out, size_t outlen)
 {
+    wc_aws_error_describe_on(e, service, operation, NULL, out, outlen);
+}
+
+void wc_aws_error_describe_on(const struct wc_aws_error *e, const char *service,
+                              const char *operation, const char *resource, char *out,
+                              size_t outlen)
+{
     char msg[S_DESCRIBE_MESSAGE_MAX + 8] = "";
     const char *code = e && e->code ? e->code : "error";
 
@@ -300,8 +307,9 @@ void wc_aws_error_describe(const struct wc_aws_error *e, const char *service,
                 *p = ' ';
     }
     if (e && wc_aws_error_is_access_denied(e->code))
-        snprintf(out, outlen, "not authorized to %s:%s (%s%s)", service ? service : "aws",
-                 operation ? operation : "?", code, msg);
+        snprintf(out, outlen, "not authorized to %s:%s%s%.256s (%s%s)",
+                 service ? service : "aws", operation ? operation : "?",
+                 resource && *resource ? " on " : "", resource ? resource : "", code, msg);
     else if (e && s_credential_code(e->code))
         snprintf(out, outlen, "credentials refused by %s (%s%s)", service ? service : "aws",
                  code, msg);

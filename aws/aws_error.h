@@ -65,5 +65,11 @@ bool wc_aws_error_is_access_denied(const char *code);
  * NUL-terminates out (outlen > 0). */
 void wc_aws_error_describe(const struct wc_aws_error *e, const char *service,
                            const char *operation, char *out, size_t outlen);
+/* The same, naming in the not-authorized form what the call was about
+ * (resource: a queue URL, a table; NULL for none): "not authorized to
+ * sqs:ReceiveMessage on https://sqs.../queue (AccessDenied: ...)". */
+void wc_aws_error_describe_on(const struct wc_aws_error *e, const char *service,
+                              const char *operation, const char *resource, char *out,
+                              size_t outlen);
 
 #endif

@@ -135,7 +135,8 @@ int wc_sqs_get_queue_attributes_body(const char *queue_url, const char *attribut
 /* --- the signed call ------------------------------------------------------- */
 
 /* POST body to the endpoint as AmazonSQS.<op>. WC_OK: resp holds the answer
- * (cleaned up by the caller). Errors are mapped and logged here. */
+ * (cleaned up by the caller). Errors are mapped and logged here, but for an
+ * access-denied one: wc_aws_send logs that, naming the action and queue. */
 static int s_call(struct s_sqs *s, const char *op, const char *queue, const struct wc_buf *body,
                   long timeout_ms, size_t max_bytes, struct wc_http_response *resp)
 {
@@ -160,6 +161,7 @@ static int s_call(struct s_sqs *s, const char *op, const char *queue, const stru
         .timeout_ms = timeout_ms,
         /* a long poll is cut short by shutdown; deletes and releases never */
         .abortable = !strcmp(op, "ReceiveMessage"),
+        .resource = queue,
     };
     int rc;
 
@@ -179,7 +181,7 @@ static int s_call(struct s_sqs *s, const char *op, const char *queue, const stru
         else if (rc == WC_ERR_NOT_FOUND)
             WC_LOGE(s->logger, NULL, "sqs: %s: queue %s does not exist (%s)", op,
                     queue, err.code);
-        else
+        else if (!wc_aws_error_is_access_denied(err.code)) /* wc_aws_send named the action */
             WC_LOGW(s->logger, NULL, "sqs: %s failed: %s%s%s", op,
                     err.code ? err.code : wc_strerror(rc), err.message ? ": " : "",
                     err.message ? err.message : "");

@@ -18,6 +18,10 @@ static const char *const s_verdicts[] = {
 };
 #define S_N_VERDICTS (sizeof(s_verdicts) / sizeof(s_verdicts[0]))
 
+/* The fixed queue label set of the subscription confirmations, in order. */
+static const char *const s_queues[] = {WC_METRICS_QUEUE_CHANGES, WC_METRICS_QUEUE_EVENTS};
+#define S_N_QUEUES (sizeof(s_queues) / sizeof(s_queues[0]))
+
 #define S_OTHER_NOTIFIER "_other"
 #define S_OTHER_OP "_other"
 #define S_AWS_LABEL 64
@@ -44,6 +48,7 @@ struct wc_metrics {
     atomic_uint_least64_t throttles;
     atomic_uint_least64_t retries;
     atomic_uint_least64_t ledger_failures;
+    atomic_uint_least64_t subscriptions[S_N_QUEUES];
     atomic_int_least64_t in_flight;
     atomic_int_least64_t oldest_retry_age_s;
     atomic_bool ready;
@@ -89,6 +94,8 @@ struct wc_metrics *wc_metrics_new(void)
     atomic_init(&m->throttles, 0);
     atomic_init(&m->retries, 0);
     atomic_init(&m->ledger_failures, 0);
+    for (size_t i = 0; i < S_N_QUEUES; i++)
+        atomic_init(&m->subscriptions[i], 0);
     atomic_init(&m->in_flight, 0);
     atomic_init(&m->oldest_retry_age_s, 0);
     atomic_init(&m->ready, false);
@@ -179,6 +186,18 @@ void wc_metrics_ledger_failure(struct wc_metrics *m)
 {
     if (m)
         s_inc(&m->ledger_failures, 1);
+}
+
+void wc_metrics_subscription_confirmation(struct wc_metrics *m, const char *queue)
+{
+    if (!m || !queue)
+        return;
+    for (size_t i = 0; i < S_N_QUEUES; i++) {
+        if (strcmp(s_queues[i], queue) == 0) {
+            s_inc(&m->subscriptions[i], 1);
+            return;
+        }
+    }
 }
 
 void wc_metrics_retry(struct wc_metrics *m)
@@ -488,6 +507,22 @@ static int s_aws_family(struct wc_metrics *m, struct wc_buf *out)
     return WC_OK;
 }
 
+static int s_subscription_family(struct wc_metrics *m, struct wc_buf *out)
+{
+    static const char name[] = "whochanged_subscription_confirmations_total";
+    int rc;
+
+    if ((rc = s_header(out, name, "counter",
+                       "SNS subscription (or unsubscribe) confirmations received and left on "
+                       "the queue for the operator, by queue.")) != WC_OK)
+        return rc;
+    for (size_t i = 0; i < S_N_QUEUES; i++)
+        if ((rc = s_labelled(out, name, "queue", s_queues[i], s_get(&m->subscriptions[i]))) !=
+            WC_OK)
+            return rc;
+    return WC_OK;
+}
+
 static int s_delay_histogram(struct wc_metrics *m, struct wc_buf *out)
 {
     static const char name[] = "whochanged_notification_delay_seconds";
@@ -537,6 +572,7 @@ int wc_metrics_render(struct wc_metrics *m, struct wc_buf *out)
         (rc = s_counter(out, "whochanged_ledger_failures_total",
                         "Deliveries the state file could not record (disk full, I/O error).",
                         s_get(&m->ledger_failures))) != WC_OK ||
+        (rc = s_subscription_family(m, out)) != WC_OK ||
         (rc = s_notifier_family(m, out, "whochanged_notifications_total",
                                 "Notifications delivered, by notifier.", true)) != WC_OK ||
         (rc = s_notifier_family(m, out, "whochanged_notifier_failures_total",

@@ -13,8 +13,8 @@
  * of codes WC_METRICS_AWS_CODES (the outcomes of aws/aws_client.h; any
  * other string counts as "client_error").
  *
- * Every labelled series is present from start-up: the verdicts and codes
- * are fixed, and the caller registers its notifiers and AWS operations
+ * Every labelled series is present from start-up: the verdicts, queues and
+ * codes are fixed, and the caller registers its notifiers and AWS operations
  * (wc_metrics_register_notifier, wc_metrics_register_aws) before serving,
  * so an alert on a rate sees the first increment.
  *
@@ -23,6 +23,7 @@
  *   whochanged_cloudtrail_throttles_total
  *   whochanged_retries_total
  *   whochanged_ledger_failures_total
+ *   whochanged_subscription_confirmations_total{queue="changes|events"}
  *   whochanged_notifications_total{notifier="slack#0"}
  *   whochanged_notifier_failures_total{notifier="slack#0"}
  *   whochanged_aws_requests_total{service="sqs",operation="ReceiveMessage",code="ok"}
@@ -54,6 +55,10 @@
 /* Upper bounds of whochanged_notification_delay_seconds' buckets (+Inf too). */
 #define WC_METRICS_DELAY_BUCKETS {10, 30, 60, 120, 180, 300, 600, 900, 1800, 3600, 7200}
 #define WC_METRICS_N_DELAY_BUCKETS 11
+/* The queue label of whochanged_subscription_confirmations_total: the
+ * Config changes queue (queue_url) and the CloudTrail events queue. */
+#define WC_METRICS_QUEUE_CHANGES "changes"
+#define WC_METRICS_QUEUE_EVENTS "events"
 /* Longer notifier ids are cut to this many bytes in the label. */
 #define WC_METRICS_MAX_LABEL 128
 /* The content type of wc_metrics_render()'s output. */
@@ -80,6 +85,10 @@ void wc_metrics_lookup(struct wc_metrics *m, int n_calls);
 void wc_metrics_throttle(struct wc_metrics *m);
 /* The ledger (state file) could not record an accepted delivery. */
 void wc_metrics_ledger_failure(struct wc_metrics *m);
+/* An SNS SubscriptionConfirmation or UnsubscribeConfirmation received on
+ * queue (WC_METRICS_QUEUE_CHANGES or WC_METRICS_QUEUE_EVENTS) and left for
+ * the operator to confirm; each receive counts. Another name is not counted. */
+void wc_metrics_subscription_confirmation(struct wc_metrics *m, const char *queue);
 /* A message deferred to wait for a late CloudTrail event. */
 void wc_metrics_retry(struct wc_metrics *m);
 /* A notification delivered / failed, by notifier id ("slack#0"). */

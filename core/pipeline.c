@@ -792,6 +792,7 @@ int wc_pipeline_stream(struct wc_pipeline *p, struct wc_str body, enum wc_evstre
         /* as on the Config queue: the operator confirms; nothing is fetched */
         WC_LOGW(p->ports.logger, NULL, "events queue: an SNS subscription message (confirm "
                 "this queue's subscription to the fan-out topic): left on the queue");
+        wc_metrics_subscription_confirmation(p->ports.metrics, WC_METRICS_QUEUE_EVENTS);
         wc_evstream_msg_clean_up(&msg);
         return WC_ERR_UNSUPPORTED;
     }
@@ -934,6 +935,7 @@ static void s_subscription(struct wc_pipeline *p, struct s_msg *m)
             n->message_type, n->sns_topic_arn ? n->sns_topic_arn : "(none)",
             m->qm.receive_count, n->sns_subscribe_url ? n->sns_subscribe_url : "(none)");
     p->stats.subscriptions++;
+    wc_metrics_subscription_confirmation(p->ports.metrics, WC_METRICS_QUEUE_CHANGES);
     s_leave(p, m);
 }
 

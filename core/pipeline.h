@@ -30,8 +30,8 @@
  *   - a message the policy's allowlists refuse is treated as malformed: no
  *     role is assumed, no lookup made, no object fetched for it;
  *   - an SNS SubscriptionConfirmation is logged at warn with its
- *     SubscribeURL and topic and left on the queue (never deleted, its URL
- *     never fetched);
+ *     SubscribeURL and topic, counted (metrics, stats) and left on the
+ *     queue (never deleted, its URL never fetched);
  *   - at most WC_PIPELINE_MAX_FETCHES oversized items are fetched at once;
  *   - a change not yet attributable is released with the backoff of
  *     core/worker.h, and decided as unattributed at its deadline;
@@ -134,7 +134,8 @@ void wc_pipeline_receive(struct wc_pipeline *p, struct wc_queue_message *m);
  * when the runner is to delete the message (indexed, a duplicate, or of a
  * kind that is ignored: *kind says which), a negative wc_err when it is to
  * be left on the queue: malformed (for the redrive policy), an SNS
- * subscription message (for the operator, as on the Config queue), or the
+ * subscription message (for the operator, as on the Config queue; counted
+ * in whochanged_subscription_confirmations_total{queue="events"}), or the
  * stream is off. */
 int wc_pipeline_stream(struct wc_pipeline *p, struct wc_str body, enum wc_evstream_kind *kind);
 

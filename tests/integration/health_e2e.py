@@ -8,12 +8,15 @@ OS-given port, every wait bounded. TAP on stdout.
     notifier's `name:` as its label;
   - SQS answering AccessDenied: after health.max_receive_failures failed
     receives /healthz says 503 and whochanged_ready 0, the log says "not
-    authorized to sqs:ReceiveMessage", whochanged_aws_requests_total counts
+    authorized to sqs:ReceiveMessage on <the queue URL>" once per failed
+    receive (one warn line, not two), whochanged_aws_requests_total counts
     code="access_denied"; once SQS answers again, 200 and ready 1;
   - SQS unreachable (the proxy stops listening): the same, and back;
   - a change after that is posted, and the notification delay histogram
     and the notifier's counter count it; the JSON outcome line carries
     verdict, resource, actor, action, account, region and duration_ms;
+  - an SNS SubscriptionConfirmation on the queue is counted in
+    whochanged_subscription_confirmations_total{queue="changes"};
   - `run --once` against a queue that keeps refusing exits 1.
 
 WC_E2E_KEEP=1 keeps the temporary directory."""
@@ -212,6 +215,9 @@ class Probe:
         return float(m.group(1)) if m else None
 
 
+SUBSCRIPTIONS = 'whochanged_subscription_confirmations_total{queue="changes"}'
+
+
 def aws_series(op, code):
     return 'whochanged_aws_requests_total{service="sqs",operation="%s",code="%s"}' % (op, code)
 
@@ -239,6 +245,8 @@ def main():
               'whochanged_aws_requests_total{service="cloudtrail",operation="LookupEvents",code="ok"} 0'
               in text and aws_series("ReceiveMessage", "access_denied") + " 0" in text and
               'whochanged_notification_delay_seconds_count 0' in text and
+              SUBSCRIPTIONS + " 0" in text and
+              'whochanged_subscription_confirmations_total{queue="events"} 0' in text and
               "whochanged_receive_failures 0" in text, text[-3000:])
 
         # 2. AccessDenied: not ready after 3 failed receives, ready after a success
@@ -253,9 +261,21 @@ def main():
               probe.metrics()[-4000:])
         log_text = read(log_path)
         check("... the log says which action is not authorized, not 'authentication failed'",
-              "not authorized to sqs:ReceiveMessage (AccessDenied" in log_text and
+              "not authorized to sqs:ReceiveMessage on http://127.0.0.1:%d/000000000000/health "
+              "(AccessDenied" % proxy_port in log_text and
               "authentication failed" not in log_text and
               "not ready until a receive succeeds" in log_text, log_text[-3000:])
+        # one warn line per refused receive: the lines up to the last failure
+        # the runner reports (a receive may be half-logged as we read)
+        lines = log_text.splitlines()
+        failed = [i for i, line in enumerate(lines)
+                  if "receive failed" in line and "not authorized or credentials refused" in line]
+        denied = [line for line in lines[:failed[-1] + 1] if "AccessDenied" in line] if failed else []
+        check("... one AccessDenied line per failed receive, naming the action and the queue",
+              len(failed) >= 3 and len(denied) == len(failed) and
+              all("not authorized to sqs:ReceiveMessage on http://" in line for line in denied),
+              "%d failed receives, %d AccessDenied lines:\n%s" % (len(failed), len(denied),
+                                                                 "\n".join(denied[:6])))
         e2e.log("not ready after %.1f s" % (time.time() - t0))
         proxy.configure()  # SQS answers again
         back = wait_for(lambda: probe.health() == 200, 45)
@@ -310,11 +330,29 @@ def main():
               outcome.get("region") == "us-east-1" and isinstance(outcome.get("duration_ms"), int) and
               re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", outcome.get("ts", "")),
               json.dumps(outcome))
+
+        # 5. an SNS SubscriptionConfirmation: left for the operator, and counted
+        topic = "arn:aws:sns:us-east-1:%s:config" % ACCOUNT
+        sqs(fq_port, "SendMessage", {
+            "QueueUrl": "http://127.0.0.1:%d/000000000000/health" % fq_port,
+            "MessageBody": json.dumps({
+                "Type": "SubscriptionConfirmation", "MessageId": str(uuid.uuid4()),
+                "Token": "2336412f37EXAMPLE", "TopicArn": topic,
+                "Message": "You have chosen to subscribe to the topic.",
+                "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription"
+                                "&TopicArn=%s&Token=2336412f37EXAMPLE" % topic,
+                "Timestamp": iso(time.time()), "SignatureVersion": "1", "Signature": "EXAMPLE",
+                "SigningCertURL": "https://sns.example/cert.pem"})})
+        counted = wait_for(lambda: (probe.value(SUBSCRIPTIONS) or 0) >= 1, 30)
+        check("an SNS SubscriptionConfirmation is counted: " + SUBSCRIPTIONS,
+              counted and "SNS SubscriptionConfirmation for topic " + topic in read(log_path) and
+              probe.value('whochanged_subscription_confirmations_total{queue="events"}') == 0,
+              probe.metrics()[-4000:] + read(log_path)[-2000:])
     finally:
         rc = stop_worker(w)
     check("the worker stops on SIGTERM with status 0", rc == 0, read(log_path)[-2000:])
 
-    # 5. --once against a queue that keeps refusing: exit 1, not forever
+    # 6. --once against a queue that keeps refusing: exit 1, not forever
     proxy.configure(script=["denied"] * 50, ops=["ReceiveMessage"])
     once_log = os.path.join(TMP, "once.log")
     t0 = time.time()
@@ -333,7 +371,7 @@ def main():
 
 
 if __name__ == "__main__":
-    print("1..14")
+    print("1..16")
     sys.stdout.flush()
     try:
         main()

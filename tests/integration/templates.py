@@ -32,7 +32,8 @@ No AWS account and no linter are needed (cfn-lint runs too when installed):
   API-call pattern (matching write calls, failed ones included, not reads,
   sign-ins or Config events), a topic only that rule may publish to, one
   events queue per worker subscribed to it alone (with its own dead-letter
-  queue, never the Config queue's), the worker reading those queues with
+  queue, never the Config queue's, with an alarm like the Config DLQ's that
+  notifies the same topic), the worker reading those queues with
   exactly the four actions it needs and nothing on them else, an output per
   queue.
 """
@@ -790,16 +791,31 @@ def check_queue_and_alarm(t, resources, where):
     need(qp.get("VisibilityTimeout") == 300 and qp.get("SqsManagedSseEnabled") is True,
          f"{where}: queue 300 s, SSE")
     need(resources[dlq]["Properties"].get("MessageRetentionPeriod") == 14 * 86400, f"{where}: DLQ 14 days")
-    _, alarm = one_of(resources, "AWS::CloudWatch::Alarm")
+    check_dlq_alarm(resources, dlq, where)
+    return q, dlq
+
+
+def alarms_on(resources, queue):
+    """The alarms whose dimension is the QueueName of the queue (logical id)."""
+    return {k: v for k, v in of_type(resources, "AWS::CloudWatch::Alarm").items()
+            if {"Name": "QueueName", "Value": queue} in v["Properties"].get("Dimensions", [])}
+
+
+def check_dlq_alarm(resources, dlq, where):
+    """One alarm on the dead-letter queue dlq: more than 0 visible messages."""
+    alarms = alarms_on(resources, dlq)
+    need(len(alarms) == 1, f"{where}: alarms on {dlq}: {sorted(alarms)}, want one "
+         f"(alarms: {sorted(of_type(resources, 'AWS::CloudWatch::Alarm'))})")
+    ((name, alarm),) = alarms.items()
     a = alarm["Properties"]
     need(a["Namespace"] == "AWS/SQS" and a["MetricName"] == "ApproximateNumberOfMessagesVisible",
-         f"{where}: the alarm watches {a['Namespace']} {a['MetricName']}")
+         f"{where}: {name} watches {a['Namespace']} {a['MetricName']}")
     need(a["Dimensions"] == [{"Name": "QueueName", "Value": dlq}],
-         f"{where}: the alarm's dimension is {a['Dimensions']}, not the DLQ's QueueName")
+         f"{where}: {name}'s dimensions are {a['Dimensions']}, not {dlq}'s QueueName alone")
     need(a["ComparisonOperator"] == "GreaterThanThreshold" and a["Threshold"] == 0,
-         f"{where}: the alarm fires on more than 0 messages")
-    need(a.get("TreatMissingData") == "notBreaching", f"{where}: TreatMissingData notBreaching")
-    return q, dlq
+         f"{where}: {name} fires on more than 0 messages")
+    need(a.get("TreatMissingData") == "notBreaching", f"{where}: {name}: TreatMissingData notBreaching")
+    return name, a
 
 
 LEDGER_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem"}
@@ -852,8 +868,12 @@ def check_event_stream(p, res, out, pol, where, q, dlq, bus=None):
          f"{where}: SQS grants on other queues {on_events} (with EventStream {p['EventStream']})")
     rules = {k: v for k, v in of_type(res, "AWS::Events::Rule").items() if is_api_call_rule(v)}
     need(len(rules) == (1 if want else 0), f"{where}: API-call rules {sorted(rules)} (with {p})")
-    names = [k for k in ("EventTopicArn", "EventsDlqUrl") if k in out] + \
+    names = [k for k in ("EventTopicArn", "EventsDlqUrl", "EventsDlqAlarmName") if k in out] + \
         sorted(k for k in out if k.startswith("EventsQueueUrl"))
+    # one alarm per dead-letter queue: the Config DLQ's, and the events DLQ's with the stream
+    alarms = of_type(res, "AWS::CloudWatch::Alarm")
+    need(len(alarms) == (2 if want else 1),
+         f"{where}: alarms {sorted(alarms)} (with EventStream {p['EventStream']})")
     if not want:
         need(not names, f"{where}: event stream outputs {names} without EventStream")
         need(not event_queues(res) and len(of_type(res, "AWS::SQS::Queue")) == 2,
@@ -913,6 +933,16 @@ def check_event_stream(p, res, out, pol, where, q, dlq, bus=None):
              f"{where}: {eq} policy: sns.amazonaws.com from {tarn} only, got {qallows}")
     need(len(of_type(res, "AWS::SQS::Queue")) == 2 + n + len(dlqs),
          f"{where}: queues {sorted(of_type(res, 'AWS::SQS::Queue'))}")
+    # the events DLQ has its alarm, notifying where the Config DLQ's does
+    need(len(dlqs) == 1, f"{where}: events queues redrive to {sorted(dlqs)}, want one DLQ")
+    (edlq,) = dlqs
+    ename, ea = check_dlq_alarm(res, edlq, where)
+    ((_, calarm),) = alarms_on(res, dlq).items()
+    ca = calarm["Properties"]
+    for k in ("AlarmActions", "OKActions"):
+        need(ea.get(k) == ca.get(k), f"{where}: {ename} {k} {ea.get(k)}, the DLQ alarm's {ca.get(k)}")
+    need(out.get("EventsDlqUrl") == res_url(edlq) and out.get("EventsDlqAlarmName") == ename,
+         f"{where}: EventsDlqUrl {out.get('EventsDlqUrl')}, EventsDlqAlarmName {out.get('EventsDlqAlarmName')}")
     # no API call reaches the Config queue
     _, cpol = policy_of_queue(res, q)
     need(not any(x.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn") in (tarn, rule_arn)
@@ -1059,8 +1089,12 @@ def t_central(_):
              f"outputs {out}")
         need(out["ReaderRoleArnTemplate"] == f"arn:aws:iam::{{account_id}}:role/{p['ReaderRoleName']}",
              "ReaderRoleArnTemplate")
-        a = one_of(res, "AWS::CloudWatch::Alarm")[1]["Properties"]
-        need(("AlarmActions" in a) == bool(p["AlarmTopicArn"]), "AlarmActions iff AlarmTopicArn")
+        for k, v in of_type(res, "AWS::CloudWatch::Alarm").items():
+            a = v["Properties"]
+            want_actions = [p["AlarmTopicArn"]] if p["AlarmTopicArn"] else None
+            need(a.get("AlarmActions") == want_actions and a.get("OKActions") == want_actions,
+                 f"{k}: AlarmActions/OKActions {a.get('AlarmActions')}/{a.get('OKActions')} "
+                 f"with AlarmTopicArn {p['AlarmTopicArn']!r}")
     need(seen == {"ec2", "ecs", "eks-pod-identity", "eks-irsa"}, f"platforms rendered: {seen}")
     return f"{len(rs)} renderings, {refused} refused by the Rules"
 

@@ -642,6 +642,16 @@ static void test_describe(void **state)
     wc_aws_error_describe(&e, "cloudtrail", "LookupEvents", out, sizeof(out));
     assert_string_equal(out, "not authorized to cloudtrail:LookupEvents (AccessDeniedException: "
                              "no identity-based policy)");
+    /* with what the call was about; an empty or NULL resource adds nothing */
+    wc_aws_error_describe_on(&e, "sqs", "ReceiveMessage",
+                             "https://sqs.eu-west-1.amazonaws.com/123456789012/q", out,
+                             sizeof(out));
+    assert_string_equal(out, "not authorized to sqs:ReceiveMessage on "
+                             "https://sqs.eu-west-1.amazonaws.com/123456789012/q "
+                             "(AccessDeniedException: no identity-based policy)");
+    wc_aws_error_describe_on(&e, "sqs", "ReceiveMessage", "", out, sizeof(out));
+    assert_string_equal(out, "not authorized to sqs:ReceiveMessage (AccessDeniedException: "
+                             "no identity-based policy)");
     e.code = (char *)"ExpiredToken";
     e.message = NULL;
     wc_aws_error_describe(&e, "sts", "AssumeRole", out, sizeof(out));

@@ -191,9 +191,10 @@ static void test_render_format(void **state)
     wc_metrics_set_ready(m, true);
     t = s_render(m);
 
-    /* 6 verdicts, 4 plain counters, 2 x 2 notifier samples, 6 gauges, a
-     * histogram of 12 buckets + sum + count; no AWS operation registered */
-    assert_int_equal(s_validate(t), 6 + 4 + 4 + 6 + 14);
+    /* 6 verdicts, 4 plain counters, 2 queues, 2 x 2 notifier samples, 6
+     * gauges, a histogram of 12 buckets + sum + count; no AWS operation
+     * registered */
+    assert_int_equal(s_validate(t), 6 + 4 + 2 + 4 + 6 + 14);
     s_assert_line(t, "# TYPE whochanged_messages_total counter");
     s_assert_line(t, "whochanged_messages_total{verdict=\"human\"} 2");
     s_assert_line(t, "whochanged_messages_total{verdict=\"automation\"} 0");
@@ -246,7 +247,7 @@ static void test_registered_series_from_start(void **state)
     wc_metrics_register_aws(m, "cloudtrail", "LookupEvents");
     t = s_render(m);
     /* 2 notifiers x 2 families, 2 operations x 9 codes */
-    assert_int_equal(s_validate(t), 6 + 4 + 4 + 18 + 6 + 14);
+    assert_int_equal(s_validate(t), 6 + 4 + 2 + 4 + 18 + 6 + 14);
     s_assert_line(t, "whochanged_notifications_total{notifier=\"slack-prod\"} 0");
     s_assert_line(t, "whochanged_notifier_failures_total{notifier=\"audit-log\"} 0");
     s_assert_line(t, "# TYPE whochanged_aws_requests_total counter");
@@ -344,8 +345,12 @@ static void test_fresh_defaults(void **state)
 
     (void)state;
     t = s_render(m);
-    /* no notifier seen yet: the families are announced, with no samples */
-    assert_int_equal(s_validate(t), 6 + 4 + 6 + 14);
+    /* no notifier seen yet: the families are announced, with no samples;
+     * both queues of the subscription confirmations are there at 0 */
+    assert_int_equal(s_validate(t), 6 + 4 + 2 + 6 + 14);
+    s_assert_line(t, "# TYPE whochanged_subscription_confirmations_total counter");
+    s_assert_line(t, "whochanged_subscription_confirmations_total{queue=\"changes\"} 0");
+    s_assert_line(t, "whochanged_subscription_confirmations_total{queue=\"events\"} 0");
     s_assert_line(t, "# TYPE whochanged_notifications_total counter");
     assert_null(strstr(t, "notifier="));
     s_assert_line(t, "whochanged_build_info{version=\"unknown\"} 1");
@@ -356,6 +361,28 @@ static void test_fresh_defaults(void **state)
     assert_true(start >= (long long)now - 5 && start <= (long long)now + 5);
     snprintf(line, sizeof(line), "whochanged_in_flight %d", 0);
     s_assert_line(t, line);
+    free(t);
+    wc_metrics_destroy(m);
+}
+
+/* SNS subscription messages by queue: the fixed label set, nothing else. */
+static void test_subscription_confirmations(void **state)
+{
+    struct wc_metrics *m = wc_metrics_new();
+    char *t;
+
+    (void)state;
+    wc_metrics_subscription_confirmation(m, WC_METRICS_QUEUE_CHANGES);
+    wc_metrics_subscription_confirmation(m, "changes");
+    wc_metrics_subscription_confirmation(m, WC_METRICS_QUEUE_EVENTS);
+    wc_metrics_subscription_confirmation(m, "dlq"); /* not a queue of the set */
+    wc_metrics_subscription_confirmation(m, NULL);
+    wc_metrics_subscription_confirmation(NULL, "events");
+    t = s_render(m);
+    assert_int_equal(s_validate(t), 6 + 4 + 2 + 6 + 14);
+    s_assert_line(t, "whochanged_subscription_confirmations_total{queue=\"changes\"} 2");
+    s_assert_line(t, "whochanged_subscription_confirmations_total{queue=\"events\"} 1");
+    assert_null(strstr(t, "dlq"));
     free(t);
     wc_metrics_destroy(m);
 }
@@ -1042,6 +1069,7 @@ int main(void)
         cmocka_unit_test(test_registered_series_from_start),
         cmocka_unit_test(test_aws_requests_counted),
         cmocka_unit_test(test_notification_delay_histogram),
+        cmocka_unit_test(test_subscription_confirmations),
         cmocka_unit_test(test_label_escaping),
         cmocka_unit_test(test_notifier_labels_bounded),
         cmocka_unit_test(test_counts_from_threads),

@@ -294,6 +294,7 @@ struct world {
     char last_reason[1024];
     struct notif_log log;        /* with world_opts.capture_log */
     struct wc_logger *logger;
+    struct wc_metrics *metrics;
 };
 
 static struct msg_rec *s_rec_by_handle(struct world *w, const char *h)
@@ -444,6 +445,8 @@ static struct world *s_world(const struct world_opts *wo)
     ports.n_notifiers = w->n_nts;
     ports.on_decided = s_decided;
     ports.ctx = w;
+    assert_non_null(w->metrics = wc_metrics_new());
+    ports.metrics = w->metrics;
     if (wo->capture_log) {
         w->logger = notif_log_new(&w->log, WC_LOG_INFO);
         ports.logger = w->logger;
@@ -465,11 +468,26 @@ static void s_world_free(struct world *w)
 {
     wc_pipeline_destroy(w->p);
     wc_logger_destroy(w->logger);
+    wc_metrics_destroy(w->metrics);
     wc_ledger_destroy(w->ledger);
     for (size_t i = 0; i < w->n_nts; i++)
         free(w->nts[i].n.id);
     wc_event_list_clean_up(&w->trail);
     free(w);
+}
+
+/* The whole line `line` is in the rendering of w's metrics. */
+static bool s_metrics_line(struct world *w, const char *line)
+{
+    struct wc_buf b = WC_BUF_INIT;
+    size_t n = strlen(line);
+    bool found = false;
+
+    assert_int_equal(wc_metrics_render(w->metrics, &b), WC_OK);
+    for (const char *p = b.ptr; !found && (p = strstr(p, line)); p++)
+        found = (p == b.ptr || p[-1] == '\n') && p[n] == '\n';
+    wc_buf_clean_up(&b);
+    return found;
 }
 
 /* Receive one message (body taken over). */
@@ -802,6 +820,11 @@ static void test_subscription_confirmation_left(void **state)
         assert_int_equal(st.subscriptions, 1);
         assert_int_equal(st.left, 1);
         assert_int_equal(st.deleted, 0);
+        assert_true(s_metrics_line(w, "whochanged_subscription_confirmations_total"
+                                      "{queue=\"changes\"} 1"));
+        assert_true(s_metrics_line(w, "whochanged_subscription_confirmations_total"
+                                      "{queue=\"events\"} 0"));
+        assert_true(s_metrics_line(w, "whochanged_messages_total{verdict=\"invalid\"} 0"));
         assert_true(notif_log_contains(&w->log, " warn "));
         assert_true(notif_log_contains(&w->log, i == 0 ? "SNS SubscriptionConfirmation"
                                                        : "SNS UnsubscribeConfirmation"));
@@ -828,6 +851,8 @@ static void test_subscription_confirmation_left(void **state)
         assert_int_equal(r->fate, F_NONE);
         wc_pipeline_get_stats(w->p, &st);
         assert_int_equal(st.subscriptions, 0);
+        assert_true(s_metrics_line(w, "whochanged_subscription_confirmations_total"
+                                      "{queue=\"changes\"} 0"));
         assert_false(notif_log_contains(&w->log, "SubscribeURL"));
         assert_true(notif_log_contains(&w->log, "refused"));
         s_world_free(w);
@@ -1450,6 +1475,8 @@ static void test_stream_bad_input_and_shutdown(void **state)
                                                           "\"Token\":\"t\",\"Message\":\"x\"}"),
                                    &kind) < 0);
     assert_int_equal(kind, WC_EVSTREAM_SNS_CONTROL);
+    assert_true(s_metrics_line(w, "whochanged_subscription_confirmations_total{queue=\"events\"} 1"));
+    assert_true(s_metrics_line(w, "whochanged_subscription_confirmations_total{queue=\"changes\"} 0"));
     off = s_world(&(struct world_opts){.n_nts = 1, .nts = {{.verdicts = HUMAN_ONLY}}});
     assert_true(s_stream(off, &s_alice_ev, NULL) < 0);
     s_world_free(off);

@@ -418,8 +418,21 @@ static void test_errors(void **state)
     assert_int_equal(wc_queue_receive(q, 10, 20, &b), WC_ERR_NOT_FOUND);
     assert_non_null(strstr(f->log.ptr, "does not exist"));
     assert_non_null(strstr(f->log.ptr, "AWS.SimpleQueueService.NonExistentQueue"));
-    fake_add_http_file(f, "samples/sqs/error-access-denied.constructed.http.txt");
-    assert_int_equal(wc_queue_receive(q, 10, 20, &b), WC_ERR_AUTH);
+    {
+        /* AccessDenied: one warn line, naming the action and the queue */
+        size_t from = f->log.len, n = 0;
+        const char *p;
+
+        fake_add_http_file(f, "samples/sqs/error-access-denied.constructed.http.txt");
+        assert_int_equal(wc_queue_receive(q, 10, 20, &b), WC_ERR_AUTH);
+        for (p = f->log.ptr + from; (p = strstr(p, "AccessDenied")); p++)
+            n++;
+        if (n != 1)
+            fail_msg("%zu lines name AccessDenied, want 1:\n%s", n, f->log.ptr + from);
+        assert_non_null(strstr(f->log.ptr + from, "not authorized to sqs:ReceiveMessage on " QURL
+                                                  " (AccessDenied: User: "));
+        assert_null(strstr(f->log.ptr + from, "sqs: ReceiveMessage failed"));
+    }
     fake_add_http_file(f, "samples/sqs/error-receipt-handle-invalid.constructed.http.txt");
     assert_int_equal(wc_queue_retry_later(q, "AQEBexample", 30), WC_ERR_INVALID);
     /* the message was deleted or is visible again: the worker moves on */
