@@ -177,6 +177,9 @@ struct wc_adaptive_rate {
     int64_t probe_at_ms;    /* next step up, if no throttle before */
     int64_t probe_wait_ms;
     int64_t probed_ms;      /* when the last step up was taken; 0: none on trial */
+    double last_slot_ms;    /* the slot of the last call (rungs >= 2) */
+    int64_t busy_ms;        /* when a call last took the slot after its last one's */
+    double probe_phase_ms;  /* a slot of the phase held before the step on trial */
 };
 /* wall_offset_ms: the wall clock less the clock that now_ms reads (0 when
  * now_ms is the wall clock). */

@@ -1569,37 +1569,73 @@ static void test_adaptive_walks_phases(void **state)
     assert_int_equal(wait, 1210 - 80);
 }
 
-/* After a quiet spell a worker climbs back, one rung a time; a step up that
- * draws a throttle is taken back, and the next waits longer. */
+/* Calls back to back on the slots of a's phase from t on, n of them: the
+ * demand its rung cannot serve (a backlog). Returns the last call's
+ * instant. */
+static int64_t s_busy(struct wc_adaptive_rate *a, int64_t t, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int64_t wait = wc_adaptive_acquire(a, t);
+
+        if (wait > 0) {
+            t += wait;
+            assert_int_equal(wc_adaptive_acquire(a, t), 0);
+        }
+        if (i + 1 < n)
+            t += 1;
+    }
+    return t;
+}
+
+/* After a quiet spell a worker that needs more climbs back, one rung a
+ * time; a step up that draws a throttle before the next one is due is
+ * taken back, to the phase the worker held, and the next waits twice as
+ * long. A worker whose rung serves its demand does not step up. */
 static void test_adaptive_failed_probe(void **state)
 {
     struct wc_adaptive_rate a;
-    int64_t t;
+    int64_t t, thr, phase, wait;
 
     (void)state;
     wc_adaptive_init(&a, 2.0, 0);
     wc_adaptive_on_throttle(&a, 1000);
     assert_int_equal(a.level, 3);
-    t = 1000 + 180000;
-    wc_adaptive_wait_ms(&a, t - 1);
+    /* one call now and then: its slot serves it, no step up even after
+     * the quiet spell */
+    s_busy(&a, 5000, 1);
+    s_busy(&a, 65000, 1);
+    wc_adaptive_wait_ms(&a, 1000 + 180000 + 5000);
     assert_int_equal(a.level, 3);
-    wc_adaptive_wait_ms(&a, t);
+    /* a backlog: its calls take slot after slot of its phase (2420 ms
+     * apart): the step, due since 181 s, is taken at once */
+    t = s_busy(&a, 191000, 3);
     assert_int_equal(a.level, 2);
-    wc_adaptive_on_throttle(&a, t + 2000);
+    assert_int_equal(a.probe_wait_ms, 180000);
+    phase = (int64_t)a.probe_phase_ms;
+    /* throttled on rung 2 before the next step is due: back to rung 3, on
+     * the phase it had, and the next step waits 360 s */
+    thr = t + 100000;
+    wc_adaptive_on_throttle(&a, thr);
     assert_int_equal(a.level, 3);
     assert_int_equal(a.probe_wait_ms, 360000);
-    wc_adaptive_wait_ms(&a, t + 2000 + 359000);
+    wait = wc_adaptive_wait_ms(&a, thr);
+    assert_int_equal((thr + wait - phase) % 2420, 0);
+    /* busy again, but the next step is due 360 s after the throttle */
+    s_busy(&a, thr + 350000, 3);
     assert_int_equal(a.level, 3);
-    wc_adaptive_wait_ms(&a, t + 2000 + 360000);
+    t = s_busy(&a, thr + 362000, 3);
     assert_int_equal(a.level, 2);
-    /* that step holds (10 s without a throttle): the wait halves, and the
-     * next step up comes after it */
-    wc_adaptive_wait_ms(&a, t + 2000 + 371000);
-    assert_int_equal(a.probed_ms, 0);
+    /* that step holds until the next is due (720 s after the throttle):
+     * the wait halves (not below 180 s), and the next step (busy) takes it
+     * to rung 1, on trial */
+    wc_adaptive_wait_ms(&a, thr + 720000 - 1);
+    assert_int_equal(a.probe_wait_ms, 360000);
+    s_busy(&a, thr + 720000 + 100, 3);
     assert_int_equal(a.probe_wait_ms, 180000);
-    wc_adaptive_wait_ms(&a, t + 2000 + 360000 + 360000);
     assert_int_equal(a.level, 1);
+    assert_true(a.probed_ms != 0);
     assert_true(a.rate > 1.8);
+    (void)t;
 }
 
 /* Overload: one rung down when every phase has been tried without a
@@ -1837,6 +1873,33 @@ static void test_sim_three_workers_live(void **state)
     }
 }
 
+/* The same over 15 minutes: past the first steps up (after 3 quiet
+ * minutes), whose throttles are what remains once workers have settled. */
+static void test_sim_three_workers_live_long(void **state)
+{
+    static const double rates[] = {0.67, 2.0};
+
+    (void)state;
+    for (size_t k = 0; k < sizeof(rates) / sizeof(rates[0]); k++) {
+        double sum = 0, worst = 0, rsum = 0;
+        int seeds = 10;
+
+        for (int seed = 1; seed <= seeds; seed++) {
+            double pct, rate;
+
+            s_sim_live(3, 900, (uint64_t)seed, rates[k], &pct, &rate);
+            sum += pct;
+            rsum += rate;
+            if (pct > worst)
+                worst = pct;
+        }
+        printf("# 3 live workers over 900 s, %.2f changes/s each: mean %.2f%%, worst %.2f%%, "
+               "%.3f calls/s admitted\n",
+               rates[k], sum / seeds, worst, rsum / seeds);
+        assert_true(sum / seeds <= 1.0);
+    }
+}
+
 /* Alone, a worker uses its whole budget and is never throttled. */
 static void test_sim_lone_worker(void **state)
 {
@@ -1943,6 +2006,7 @@ int main(void)
         cmocka_unit_test(test_sim_three_workers_converge),
         cmocka_unit_test(test_sim_lone_worker),
         cmocka_unit_test(test_sim_three_workers_live),
+        cmocka_unit_test(test_sim_three_workers_live_long),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
