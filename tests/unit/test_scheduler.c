@@ -1601,41 +1601,40 @@ static void test_adaptive_failed_probe(void **state)
     wc_adaptive_on_throttle(&a, 1000);
     assert_int_equal(a.level, 3);
     /* one call now and then: its slot serves it, no step up even after
-     * the quiet spell */
+     * the quiet spell (5 minutes) */
     s_busy(&a, 5000, 1);
     s_busy(&a, 65000, 1);
-    wc_adaptive_wait_ms(&a, 1000 + 180000 + 5000);
+    wc_adaptive_wait_ms(&a, 1000 + 300000 + 5000);
     assert_int_equal(a.level, 3);
     /* a backlog: its calls take slot after slot of its phase (2420 ms
-     * apart): the step, due since 181 s, is taken at once */
-    t = s_busy(&a, 191000, 3);
+     * apart): the step, due since 301 s, is taken at once */
+    t = s_busy(&a, 311000, 3);
     assert_int_equal(a.level, 2);
-    assert_int_equal(a.probe_wait_ms, 180000);
+    assert_int_equal(a.probe_wait_ms, 300000);
     phase = (int64_t)a.probe_phase_ms;
     /* throttled on rung 2 before the next step is due: back to rung 3, on
-     * the phase it had, and the next step waits 360 s */
+     * the phase it had, and the next step waits 10 minutes */
     thr = t + 100000;
     wc_adaptive_on_throttle(&a, thr);
     assert_int_equal(a.level, 3);
-    assert_int_equal(a.probe_wait_ms, 360000);
+    assert_int_equal(a.probe_wait_ms, 600000);
     wait = wc_adaptive_wait_ms(&a, thr);
     assert_int_equal((thr + wait - phase) % 2420, 0);
-    /* busy again, but the next step is due 360 s after the throttle */
-    s_busy(&a, thr + 350000, 3);
+    /* busy again, but the next step is due 10 minutes after the throttle */
+    s_busy(&a, thr + 590000, 3);
     assert_int_equal(a.level, 3);
-    t = s_busy(&a, thr + 362000, 3);
+    s_busy(&a, thr + 602000, 3);
     assert_int_equal(a.level, 2);
-    /* that step holds until the next is due (720 s after the throttle):
-     * the wait halves (not below 180 s), and the next step (busy) takes it
-     * to rung 1, on trial */
-    wc_adaptive_wait_ms(&a, thr + 720000 - 1);
-    assert_int_equal(a.probe_wait_ms, 360000);
-    s_busy(&a, thr + 720000 + 100, 3);
-    assert_int_equal(a.probe_wait_ms, 180000);
+    /* that step holds until the next is due (20 minutes after the
+     * throttle): the wait halves (not below 5 minutes), and the next step
+     * (busy) takes it to rung 1, on trial */
+    wc_adaptive_wait_ms(&a, thr + 1200000 - 1);
+    assert_int_equal(a.probe_wait_ms, 600000);
+    s_busy(&a, thr + 1200000 + 100, 3);
+    assert_int_equal(a.probe_wait_ms, 300000);
     assert_int_equal(a.level, 1);
     assert_true(a.probed_ms != 0);
     assert_true(a.rate > 1.8);
-    (void)t;
 }
 
 /* Overload: one rung down when every phase has been tried without a
@@ -1873,7 +1872,7 @@ static void test_sim_three_workers_live(void **state)
     }
 }
 
-/* The same over 15 minutes: past the first steps up (after 3 quiet
+/* The same over 15 minutes: past the first steps up (after 5 quiet
  * minutes), whose throttles are what remains once workers have settled. */
 static void test_sim_three_workers_live_long(void **state)
 {
@@ -1910,9 +1909,9 @@ static void test_sim_lone_worker(void **state)
     assert_true(pct == 0);
     assert_true(rate >= 1.75);
     /* two: no throttling once settled; on rung 3 (0.83 calls/s in all)
-     * until one steps up after 3 quiet minutes, then on rung 2 (1.65) */
-    s_sim(2, 400, 3, &pct, &rate);
-    printf("# 2 workers over 400 s: %.2f%% throttled after 10 s, %.3f calls/s admitted\n", pct,
+     * until one steps up after 5 quiet minutes, then on rung 2 (1.65) */
+    s_sim(2, 600, 3, &pct, &rate);
+    printf("# 2 workers over 600 s: %.2f%% throttled after 10 s, %.3f calls/s admitted\n", pct,
            rate);
     assert_true(pct <= 1.0);
     assert_true(rate >= 1.0);
