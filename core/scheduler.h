@@ -139,22 +139,25 @@ void wc_sched_get_stats(const struct wc_sched *s, struct wc_sched_stats *out);
 
 /* --- the adaptive rate, on its own (exposed for tests) ----------------------
  * A ladder of rungs that every worker shares. Rung 1 (alone): calls at the
- * ceiling less 10%, at once when idle. Rungs L >= 2 (sharing): time is cut
- * into slots 1.21 / ceiling seconds apart (605 ms at 2/s), counted from the
- * wall clock's epoch so that workers on any host see the same slots; a
- * strict one-second window never holds more than two slots, so one call per
- * slot is never throttled. On rung L a worker calls in one slot of every L
- * (its phase) and keeps that phase across idle spells: L workers fit.
- *   - A throttle on rung 1 moves the next call 200 ms later; a second one
- *     within 3 s means another worker shares the budget: down to rung 2.
+ * ceiling less 10%, at once when idle. Rungs L >= 2 (sharing): calls only
+ * in slots, instants 1.21 s apart (at 2/s) counted from the wall clock's
+ * epoch so that workers on any host see the same slots; a strict
+ * one-second window never holds two slots, so a slot takes as many calls
+ * as the ceiling allows in a second (2). On rung L a worker calls in one
+ * slot of every L - 1 (its phase) and keeps that phase across idle spells:
+ * 2 (L - 1) workers fit.
+ *   - A throttle on rung 1 means another worker (or tool) shares the
+ *     budget: down to rung 3 at once.
  *   - A throttle on rung L >= 2 means the slot was taken: the same call
- *     goes at the next slot, a new phase. L throttles without a success
- *     (every phase tried), throttles that keep coming for 8 s, or a fifth
- *     run of throttles within a minute: more workers than phases, down to
- *     rung L + 1.
- *   - After probe_wait_ms (3 min) without a throttle, one rung up; a
- *     throttle within 10 s takes the step back and doubles probe_wait_ms
- *     (up to 16 min), a step that holds halves it (down to 1 min).
+ *     goes at the next slot, a new phase. L - 1 throttles without a
+ *     success (every phase tried), throttles that keep coming for 8 s, or
+ *     a fifth run of throttles within a minute: more workers than places,
+ *     down to rung L + 1.
+ *   - probe_wait_ms (5 min) after the last throttle, one rung up if the
+ *     worker's calls have been taking back-to-back slots (it needs more);
+ *     a throttle before the next step is due takes the step back, to the
+ *     phase held before, and doubles probe_wait_ms (up to 32 min); a step
+ *     that holds halves it (not below 5 min).
  * The AWS SDKs' adaptive mode (CUBIC on a continuous rate) was tried
  * first: against a strict sliding one-second window, workers on unequal
  * rates drift in phase and keep colliding (over 10% of calls throttled
