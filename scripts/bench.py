@@ -25,12 +25,12 @@ Environment: BENCH_REPS (default 3), BENCH_N (default 500), BENCH_N_BIG
 e.g. "strace -f -c -w -o /tmp/st-{name}"; skews the figures), BENCH_QUICK=1 (tiny sizes, for trying the script out; does not
 write BENCHMARKS.md).
 """
-import json, os, platform, re, signal, socket, statistics, subprocess, sys, tempfile, threading, time
+import json, os, platform, re, signal, statistics, subprocess, sys, tempfile, threading, time
 import urllib.error, urllib.request, uuid
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
-from e2e import http, iso, sg, stop_pid  # noqa: E402
+from e2e import free_port, http, iso, sg, stop_pid  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 BIN = os.path.join(ROOT, BUILD, "whochanged")
@@ -90,14 +90,6 @@ def cpu_s(pid):
         return (int(fields[11]) + int(fields[12])) / tck
     except (OSError, IndexError, ValueError):
         return float("nan")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 # --- fauxqs ----------------------------------------------------------------

@@ -23,34 +23,26 @@ in order:
 
 WC_FAULTS_ONLY=substring runs only the matching scenarios; WC_E2E_KEEP=1
 keeps the temporary directory."""
-import concurrent.futures
 import json
 import os
 import random
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
-import uuid
 
 ROOT = os.environ.get("WC_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 import e2e  # noqa: E402
-from e2e import http, iso, sg, stop_pid  # noqa: E402
+import suite  # noqa: E402
+from e2e import ACCOUNT, free_port, http, sg, user, wait_for  # noqa: E402
 from faultproxy import FaultProxy  # noqa: E402
+from suite import Skip  # noqa: E402
 
-BIN = os.environ.get("WHOCHANGED") or os.path.join(ROOT, "build", "whochanged")
-ACCOUNT = "123456789012"
 OTHER_ACCOUNT = "210987654321"
-SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 SEED = int(os.environ.get("WC_FAULTS_SEED") or 20261204)
 JOBS = max(1, int(os.environ.get("WC_FAULTS_JOBS") or 3))
-TMP = tempfile.mkdtemp(prefix="wc-faults-e2e.")
 # queue -> (VisibilityTimeout, maxReceiveCount). Short leases so that what a
 # lost answer or a killed worker held comes back within seconds. The SIGKILL
 # queue allows many receives: every kill is one more receive of what the
@@ -58,101 +50,18 @@ TMP = tempfile.mkdtemp(prefix="wc-faults-e2e.")
 QUEUES = {"sqs": ("4", "10"), "ct": ("6", "10"), "sts": ("10", "10"), "imds": ("10", "10"),
           "slack": ("10", "10"), "once": ("10", "10"), "diskstate": ("10", "10"), "diskjsonl": ("10", "10"),
           "kill": ("3", "100")}
+FQ = None  # the shared SQS emulator (e2e.Fauxqs)
 
 
-# --- the shared SQS emulator -----------------------------------------------------
-
-class Fauxqs:
-    def __init__(self):
-        subprocess.run([os.path.join(ROOT, "scripts", "fauxqs-install")], check=True,
-                       capture_output=True, timeout=300)
-        queues = []
-        for q, (vt, mrc) in QUEUES.items():
-            queues.append({"name": q + "-dlq"})
-            queues.append({"name": q, "attributes": {
-                "VisibilityTimeout": vt,
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn":
-                                             "arn:aws:sqs:us-east-1:000000000000:%s-dlq" % q,
-                                             "maxReceiveCount": mrc})}})
-        init = os.path.join(TMP, "fauxqs-init.json")
-        with open(init, "w") as f:
-            json.dump({"region": "us-east-1", "queues": queues}, f)
-        env = dict(os.environ, FAUXQS_LOG=os.path.join(TMP, "fauxqs.log"))
-        self.pid, self.port = e2e.start([os.path.join(ROOT, "tests/support/fauxqs/start"), "0", init], env)
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def sqs(self, op, payload):
-        status, body = http("POST", self.url + "/", json.dumps(payload).encode(), {
-            "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS." + op,
-            "x-amzn-query-mode": "true",
-            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sqs/"
-                             "aws4_request, SignedHeaders=host, Signature=0"})
-        if status != 200:
-            raise RuntimeError("%s: %s %s" % (op, status, body))
-        return json.loads(body or b"{}")
-
-    def queue_url(self, q, base=None):
-        return "%s/000000000000/%s" % (base or self.url, q)
-
-    def send(self, q, body):
-        self.sqs("SendMessage", {"QueueUrl": self.queue_url(q), "MessageBody": body})
-
-    def counts(self, q):
-        """(visible, not visible)"""
-        a = self.sqs("GetQueueAttributes", {"QueueUrl": self.queue_url(q),
-                                            "AttributeNames": ["All"]})["Attributes"]
-        return int(a["ApproximateNumberOfMessages"]), int(a["ApproximateNumberOfMessagesNotVisible"])
-
-    def depth(self, q):
-        return sum(self.counts(q))
-
-
-FQ = None
-
-
-# --- CloudTrail records and Config changes (as tests/integration/worker_e2e.py) --
+# --- CloudTrail records and Config changes ---------------------------------------------
 
 def record(event_id, t, identity, resource_id, account=ACCOUNT):
-    r = {"eventVersion": "1.10", "userIdentity": identity, "eventTime": iso(t),
-         "eventSource": "ec2.amazonaws.com", "eventName": "AuthorizeSecurityGroupIngress",
-         "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.10", "userAgent": "aws-cli/2.15.30",
-         "requestParameters": {"groupId": resource_id}, "responseElements": None,
-         "eventID": event_id, "readOnly": False, "eventType": "AwsApiCall", "managementEvent": True,
-         "recipientAccountId": account}
-    if account != ACCOUNT:
-        r["_account"] = account
-    return r
-
-
-def user(name, account=ACCOUNT):
-    return {"type": "IAMUser", "principalId": "AIDA" + name.upper(),
-            "arn": "arn:aws:iam::%s:user/%s" % (account, name), "accountId": account,
-            "accessKeyId": "AKIA" + name.upper(), "userName": name}
+    return e2e.record(event_id, "AuthorizeSecurityGroupIngress", t, identity, {"groupId": resource_id},
+                      account=account)
 
 
 def change(resource_id, capture, account=ACCOUNT):
-    item = {"configurationItemDiff": {"changeType": "UPDATE", "changedProperties": {
-        "Configuration.IpPermissions.0": {"previousValue": None, "changeType": "CREATE",
-                                          "updatedValue": {"fromPort": 22, "toPort": 22}}}},
-            "configurationItem": {"relatedEvents": [], "configurationItemCaptureTime": iso(capture),
-                                  "awsAccountId": account, "configurationItemStatus": "OK",
-                                  "resourceType": "AWS::EC2::SecurityGroup", "resourceId": resource_id,
-                                  "resourceName": None,
-                                  "ARN": "arn:aws:ec2:us-east-1:%s:security-group/%s" % (account, resource_id),
-                                  "awsRegion": "us-east-1", "tags": {}},
-            "notificationCreationTime": iso(capture), "messageType": "ConfigurationItemChangeNotification",
-            "recordVersion": "1.3"}
-    return json.dumps({"Type": "Notification", "MessageId": str(uuid.uuid4()),
-                       "TopicArn": "arn:aws:sns:us-east-1:%s:config" % account, "Message": json.dumps(item),
-                       "Timestamp": iso(capture), "SignatureVersion": "1", "Signature": "EXAMPLE"})
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return e2e.change(resource_id, capture, account)
 
 
 def jsonl_lines(path):
@@ -176,76 +85,32 @@ def jsonl_resource(obj):
 
 # --- one stand-in ------------------------------------------------------------------
 
-class Standin:
+class Standin(e2e.Standin):
     def __init__(self, ctx, flags):
-        self.dir = os.path.join(ctx.dir, "standin-%d" % len(ctx.standins))
-        os.makedirs(self.dir)
-        events = os.path.join(self.dir, "events.json")
-        with open(events, "w") as f:
-            json.dump([], f)
-        env = dict(os.environ, STANDIN_LOG=os.path.join(self.dir, "standin.log"))
-        self.pid, self.port = e2e.start([os.path.join(ROOT, "tests/support/standins/start"),
-                                         "--events", events, "--state-dir", self.dir] + list(flags), env)
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def get(self, path):
-        status, body = http("GET", self.url + path)
-        assert status == 200, (path, status, body[:200])
-        return json.loads(body)
-
-    def add_events(self, records):
-        status, body = http("POST", self.url + "/_events", json.dumps(records).encode())
-        assert status == 200, body
-
-    def faults(self, spec):
-        status, body = http("POST", self.url + "/_faults", json.dumps(spec).encode())
-        assert status == 200, body
+        super().__init__(ROOT, os.path.join(ctx.dir, "standin-%d" % len(ctx.standins)), flags)
 
     def pending_faults(self):
         return self.get("/_faults")
-
-    def posts(self):
-        return self.get("/_posts")
 
     def counts(self, ids):
         """Slack posts naming each resource id."""
         texts = [json.dumps(p["payload"]) for p in self.posts()]
         return [sum(1 for t in texts if i in t) for i in ids]
 
-    def stats(self):
-        return self.get("/_stats")
-
-    def requests(self):
-        return self.get("/_requests")
-
 
 # --- one scenario's context --------------------------------------------------------
 
-class Skip(Exception):
-    pass
+class Ctx(suite.Case):
+    """One scenario: its directory, stand-ins, proxies, workers, tmpfs."""
 
-
-class Ctx:
-    def __init__(self, name):
-        self.name = name
-        self.dir = os.path.join(TMP, name)
+    def __init__(self, suite_, test):
+        super().__init__(suite_, test)
+        self.dir = os.path.join(suite_.tmp, self.name)
         os.makedirs(self.dir)
-        self.notes = []
-        self.results = {}
         self.standins = []
         self.proxies = []
         self.workers = []
-        self.logs = []
         self.mounts = []
-        self.t0 = time.time()
-
-    def note(self, msg):
-        self.notes.append(msg)
-
-    def check(self, name, ok, detail=""):
-        """Record the result of one named check (a TAP line)."""
-        self.results[name] = (bool(ok), detail)
-        return bool(ok)
 
     # servers
     def standin(self, *flags):
@@ -298,43 +163,19 @@ notifiers:
         return path
 
     def worker(self, config, once=False, env=None, args=()):
-        e = {"PATH": os.environ["PATH"], "HOME": self.dir, "AWS_EC2_METADATA_DISABLED": "true",
-             "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": SECRET}
-        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
-            if k in os.environ:
-                e[k] = os.environ[k]
-        for k, v in (env or {}).items():
-            if v is None:
-                e.pop(k, None)
-            else:
-                e[k] = v
         log_path = os.path.join(self.dir, "worker-%d.log" % len(self.logs))
         self.logs.append(log_path)
-        with open(log_path, "w") as errlog:
-            p = subprocess.Popen([BIN, "run", "--config", config] + (["--once"] if once else []) +
-                                 list(args), env=e, stdout=subprocess.DEVNULL, stderr=errlog)
-        p.log_path = log_path
+        p = S.worker(["run", "--config", config] + (["--once"] if once else []) + list(args), log_path,
+                     home=self.dir, env=env, mode="w")
         self.workers.append(p)
         return p
 
     def stop_worker(self, p, timeout=40):
         """SIGTERM; -> exit status (None: had to be killed)."""
-        if p.poll() is not None:
-            return p.returncode
-        p.send_signal(signal.SIGTERM)
-        try:
-            return p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(timeout=10)
-            return None
+        return e2e.stop_worker(p, timeout)
 
     def log_text(self):
-        out = []
-        for path in self.logs:
-            with open(path, errors="replace") as f:
-                out.append(f.read())
-        return "\n".join(out)
+        return "\n".join(e2e.read(path) for path in self.logs)
 
     def metrics(self, port):
         try:
@@ -354,21 +195,11 @@ notifiers:
         for px in self.proxies:
             px.stop()
         for st in self.standins:
-            stop_pid(st.pid)
+            st.stop()
         for m in self.mounts:
             subprocess.run(["umount", m], capture_output=True, timeout=30)
             if os.path.ismount(m):
                 subprocess.run(["umount", "-l", m], capture_output=True, timeout=30)
-
-
-def wait_for(pred, timeout, step=0.25):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 def metric(text, name):
@@ -406,16 +237,14 @@ def human_changes(st, prefix, ids, t, account=ACCOUNT, actor=None):
                    for k, rid in enumerate(ids)])
 
 
-TESTS = []
+S = suite.Suite("wc-faults-e2e.", ROOT, only_var="WC_FAULTS_ONLY", jobs=JOBS, case=Ctx, log_tail=2500)
+TMP = S.tmp
 
 
 def test(*checks):
     """A scenario: a function of a Ctx, with the names of its checks (one
     TAP line each, in this order)."""
-    def wrap(fn):
-        TESTS.append((fn, list(checks)))
-        return fn
-    return wrap
+    return S.test(checks=checks)
 
 
 # --- 1. SQS ----------------------------------------------------------------------------
@@ -859,101 +688,23 @@ def sigkill(c):
 
 # --- running -----------------------------------------------------------------------------
 
-def run_one(fn, checks):
-    c = Ctx(fn.__name__)
-    err = None
-    skip = None
-    try:
-        fn(c)
-    except Skip as e:
-        skip = str(e)
-    except Exception as e:  # noqa
-        err = "%s: %s" % (type(e).__name__, e)
-        c.note(traceback.format_exc(limit=3))
-    finally:
-        try:
-            c.cleanup()
-        except Exception as e:  # noqa
-            c.note("cleanup: %r" % e)
-    took = time.time() - c.t0
-    lines = []
-    for name in checks:
-        if skip:
-            lines.append(("ok", name, "# SKIP " + skip))
-        elif name in c.results and c.results[name][0]:
-            lines.append(("ok", name, ""))
-        elif name in c.results:
-            lines.append(("not ok", name, c.results[name][1]))
-        else:
-            lines.append(("not ok", name, err or "not reached"))
-    failed = any(s == "not ok" for s, _, _ in lines)
-    diag = list(c.notes)
-    if failed:
-        for path in c.logs:
-            with open(path, errors="replace") as f:
-                tail = f.read()[-2500:]
-            diag.append("%s (last lines):\n%s" % (os.path.basename(path), tail))
-    diag.append("%s: %.1f s" % (fn.__name__, took))
-    return lines, diag
-
-
-def main():
+def setup(suite_):
     global FQ
-    only = os.environ.get("WC_FAULTS_ONLY")
-    selected = [(fn, checks) for fn, checks in TESTS if not only or only in fn.__name__]
-    total = sum(len(checks) for _, checks in TESTS)
-    print("1..%d" % total)
-    print("# seed %d (WC_FAULTS_SEED), %d scenario(s) at a time" % (SEED, JOBS))
-    sys.stdout.flush()
-    try:
-        FQ = Fauxqs()
-    except Exception as ex:  # noqa
-        k = 0
-        for _, checks in TESTS:
-            for name in checks:
-                k += 1
-                print("not ok %d - %s # environment: %s" % (k, name, ex))
-        return 1
-    t0 = time.time()
-    futures = {}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=JOBS) as pool:
-        for fn, checks in selected:
-            futures[fn] = pool.submit(run_one, fn, checks)
-        k = 0
-        failed = 0
-        for fn, checks in TESTS:
-            if fn not in futures:
-                for name in checks:
-                    k += 1
-                    print("ok %d - %s # SKIP not selected (WC_FAULTS_ONLY)" % (k, name))
-                continue
-            lines, diag = futures[fn].result()
-            for status, name, detail in lines:
-                k += 1
-                if detail.startswith("# SKIP"):
-                    print("ok %d - %s %s" % (k, name, detail))
-                    continue
-                print("%s %d - %s" % (status, k, name))
-                if status == "not ok":
-                    failed += 1
-                    e2e.log(detail)
-            for d in diag:
-                e2e.log(d)
-            sys.stdout.flush()
-    e2e.log("total %.1f s" % (time.time() - t0))
-    return 1 if failed else 0
+    e2e.log("seed %d (WC_FAULTS_SEED), %d scenario(s) at a time" % (SEED, JOBS))
+    FQ = e2e.Fauxqs(ROOT, TMP, QUEUES, init_name="fauxqs-init.json")
 
+
+def unmount_all():
+    """Lazily, whatever a scenario left mounted below the temporary directory."""
+    if os.environ.get(S.keep_var) == "1":
+        return
+    for line in open("/proc/mounts").read().splitlines():
+        mnt = line.split()[1]
+        if mnt.startswith(TMP + "/"):
+            subprocess.run(["umount", "-l", mnt], capture_output=True, timeout=30)
+
+
+S.at_exit.append(unmount_all)
 
 if __name__ == "__main__":
-    rc = 1
-    try:
-        rc = main()
-    finally:
-        e2e.stop_procs()
-        if not os.environ.get("WC_E2E_KEEP"):
-            for line in open("/proc/mounts").read().splitlines():
-                mnt = line.split()[1]
-                if mnt.startswith(TMP + "/"):
-                    subprocess.run(["umount", "-l", mnt], capture_output=True, timeout=30)
-            shutil.rmtree(TMP, ignore_errors=True)
-    sys.exit(rc)
+    S.main(setup)

@@ -6,67 +6,45 @@ CloudTrail + Slack stand-ins and the stand-in's dynamodb role in front of
 dynalite (every DynamoDB request's SigV4 checked with botocore), all on
 127.0.0.1. TAP on stdout. Every process started is stopped; every wait is
 bounded."""
-import json, os, signal, subprocess, sys, tempfile, time, uuid
+import os, signal, subprocess, sys, time
 
 ROOT = os.environ.get("WC_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
-from e2e import log, start, stop_procs, http, iso, sg  # noqa: E402
+import e2e  # noqa: E402
+import suite  # noqa: E402
+from e2e import SECRET, sg, user  # noqa: E402
 from faultproxy import FaultProxy  # noqa: E402
 
 import botocore.session  # noqa: E402
 
-BIN = os.environ.get("WHOCHANGED") or os.path.join(ROOT, "build", "whochanged")
-ACCOUNT = "123456789012"
-SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 TABLE = "whochanged-ledger"
-QUEUES = ["shared", "denied"]
 VISIBILITY_S = 4
-TMP = tempfile.mkdtemp(prefix="wc-ledger-e2e.")
-WORKERS = []  # Popen of every worker started
+QUEUES = {q: (VISIBILITY_S, 10) for q in ["shared", "denied"]}
+# leftover workers get SIGTERM after each test: they release what they hold
+S = suite.Suite("wc-ledger-e2e.", ROOT, worker_stop=signal.SIGTERM, worker_grace=30)
+TMP = S.tmp
+test = S.test
 
 
 def until(what, fn, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
+    v = e2e.wait_for(fn, timeout)
+    if not v:
+        raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
+    return v
 
 
-class Env:
-    def __init__(self):
+class Env(e2e.Services):
+    def __init__(self, suite_):
         subprocess.run([os.path.join(ROOT, "scripts", "dynalite-install")], check=True,
                        capture_output=True, timeout=600)
-        queues = []
-        for q in QUEUES:
-            queues.append({"name": q + "-dlq"})
-            queues.append({"name": q, "attributes": {
-                "VisibilityTimeout": str(VISIBILITY_S),
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn":
-                                             "arn:aws:sqs:us-east-1:000000000000:%s-dlq" % q,
-                                             "maxReceiveCount": "10"})}})
-        init = os.path.join(TMP, "init.json")
-        with open(init, "w") as f:
-            json.dump({"region": "us-east-1", "queues": queues}, f)
-        self.receipts = os.path.join(TMP, "receipts.log")
-        env = dict(os.environ, FAUXQS_LOG=os.path.join(TMP, "fauxqs.log"),
-                   FAUXQS_RECEIVE_LOG=self.receipts)
-        _, fq_port = start([os.path.join(ROOT, "tests/support/fauxqs/start"), "0", init], env)
-        self.fq = "http://127.0.0.1:%d" % fq_port
-        self.proxy = FaultProxy(fq_port)
+        _, dl_port = e2e.start([os.path.join(ROOT, "tests/support/dynalite/start"), "0"],
+                               dict(os.environ, DYNALITE_LOG=os.path.join(TMP, "dynalite.log")))
+        super().__init__(ROOT, TMP, QUEUES, ["--cloudtrail", "--sts", "--slack", "--slack-rate", "0", "--dynamodb",
+                                             "--dynamodb-upstream", "http://127.0.0.1:%d" % dl_port],
+                         receive_log=os.path.join(TMP, "receipts.log"))
+        # the worker's SQS calls go through the proxy (tests hold deletes)
+        self.proxy = FaultProxy(self.fq_port)
         self.px = "http://127.0.0.1:%d" % self.proxy.start()
-        env = dict(os.environ, DYNALITE_LOG=os.path.join(TMP, "dynalite.log"))
-        _, dl_port = start([os.path.join(ROOT, "tests/support/dynalite/start"), "0"], env)
-        with open(os.path.join(TMP, "events.json"), "w") as f:
-            json.dump([], f)
-        env = dict(os.environ, STANDIN_LOG=os.path.join(TMP, "standin.log"))
-        _, st_port = start([os.path.join(ROOT, "tests/support/standins/start"),
-                            "--cloudtrail", "--sts", "--slack", "--slack-rate", "0", "--dynamodb",
-                            "--dynamodb-upstream", "http://127.0.0.1:%d" % dl_port,
-                            "--events", os.path.join(TMP, "events.json"), "--state-dir", TMP], env)
-        self.st = "http://127.0.0.1:%d" % st_port
         # the table, as examples/org-central.yaml makes it (signed by botocore)
         self.ddb = botocore.session.get_session().create_client(
             "dynamodb", region_name="us-east-1", endpoint_url=self.st,
@@ -77,54 +55,12 @@ class Env:
         until("the table", lambda: self.ddb.describe_table(TableName=TABLE)["Table"]["TableStatus"]
               == "ACTIVE", 10)
 
-    # --- SQS, straight to fauxqs (which checks no signature)
-    def sqs(self, op, payload):
-        status, body = http("POST", self.fq + "/", json.dumps(payload).encode(), {
-            "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS." + op,
-            "x-amzn-query-mode": "true",
-            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0"})
-        if status != 200:
-            raise RuntimeError("%s: %s %s" % (op, status, body))
-        return json.loads(body or b"{}")
-
-    def queue_url(self, q):
-        return "%s/000000000000/%s" % (self.fq, q)
-
-    def send(self, q, body):
-        return self.sqs("SendMessage", {"QueueUrl": self.queue_url(q), "MessageBody": body})["MessageId"]
-
-    def depth(self, q):
-        a = self.sqs("GetQueueAttributes", {"QueueUrl": self.queue_url(q), "AttributeNames": ["All"]})["Attributes"]
-        return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
-
-    def received(self, message_id):
-        """(times received, times deleted) of one message, from fauxqs's log."""
-        r = d = 0
-        with open(self.receipts) as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) >= 4 and parts[3] == message_id:
-                    r += parts[1] == "R"
-                    d += parts[1] == "D"
-        return r, d
-
-    def add_events(self, records):
-        status, body = http("POST", self.st + "/_events", json.dumps(records).encode())
-        assert status == 200, body
-
-    def posts_for(self, resource_id):
-        posts = json.loads(http("GET", self.st + "/_posts")[1])
-        return [p for p in posts if resource_id in json.dumps(p["payload"])]
-
     def deny(self, actions):
-        assert http("POST", self.st + "/_dynamodb", json.dumps({"deny": actions}).encode())[0] == 200
+        self.standin.post("/_dynamodb", {"deny": actions})
 
     def item(self, notifier, subject):
         return self.ddb.get_item(TableName=TABLE, ConsistentRead=True,
                                  Key={"pk": {"S": "%s|%s" % (notifier, subject)}}).get("Item")
-
-    def stats(self):
-        return json.loads(http("GET", self.st + "/_stats")[1])
 
     def config(self, name, q, table=TABLE, level="info"):
         path = os.path.join(TMP, name + ".yaml")
@@ -144,92 +80,25 @@ notifiers:
         os.chmod(path, 0o600)
         return path
 
-    def env(self, secret=SECRET):
-        env = {"PATH": os.environ["PATH"], "HOME": TMP, "AWS_EC2_METADATA_DISABLED": "true",
-               "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": secret}
-        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
-            if k in os.environ:
-                env[k] = os.environ[k]
-        return env
-
     def check_online(self, name, q, **kw):
-        r = subprocess.run([BIN, "check-config", "--config", self.config(name, q, **kw), "--online"],
-                           env=self.env(), capture_output=True, text=True, timeout=60)
+        r = subprocess.run([S.binary, "check-config", "--config", self.config(name, q, **kw), "--online"],
+                           env=e2e.worker_env(TMP), capture_output=True, text=True, timeout=60)
         return r.returncode, r.stdout
 
     def run(self, name, q, once=False, wait=False, timeout=60, secret=SECRET, **kw):
-        env = self.env(secret)
-        args = [BIN, "run", "--config", self.config(name, q, **kw)] + (["--once"] if once else [])
-        errlog = open(os.path.join(TMP, "worker-%s.log" % name), "a")
-        p = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=errlog)
-        WORKERS.append(p)
+        args = ["run", "--config", self.config(name, q, **kw)] + (["--once"] if once else [])
+        p = S.worker(args, os.path.join(TMP, "worker-%s.log" % name), secret=secret)
         if not wait:
             return p
-        try:
-            return p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-            raise AssertionError("worker did not finish within %d s" % timeout)
-
-    def worker_log(self, name):
-        with open(os.path.join(TMP, "worker-%s.log" % name)) as f:
-            return f.read()
-
-
-def stop_workers():
-    for p in WORKERS:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in WORKERS:
-        try:
-            p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-
-
-def stop_all():
-    stop_workers()
-    stop_procs()
-
-
-def user(name):
-    return {"type": "IAMUser", "principalId": "AIDA" + name.upper(), "arn": "arn:aws:iam::%s:user/%s" % (ACCOUNT, name),
-            "accountId": ACCOUNT, "accessKeyId": "AKIA" + name.upper(), "userName": name}
+        return e2e.finish(p, timeout)[0]
 
 
 def record(event_id, t, who, group):
-    return {"eventVersion": "1.10", "userIdentity": user(who), "eventTime": iso(t),
-            "eventSource": "ec2.amazonaws.com", "eventName": "AuthorizeSecurityGroupIngress",
-            "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.10", "userAgent": "aws-cli/2.15.30",
-            "requestParameters": {"groupId": group}, "responseElements": None, "eventID": event_id,
-            "readOnly": False, "eventType": "AwsApiCall", "managementEvent": True,
-            "recipientAccountId": ACCOUNT}
+    return e2e.record(event_id, "AuthorizeSecurityGroupIngress", t, user(who), {"groupId": group})
 
 
 def change(group, capture):
-    item = {"configurationItemDiff": {"changeType": "UPDATE", "changedProperties": {
-        "Configuration.IpPermissions.0": {"previousValue": None, "changeType": "CREATE",
-                                          "updatedValue": {"fromPort": 22, "toPort": 22}}}},
-            "configurationItem": {"relatedEvents": [], "configurationItemCaptureTime": iso(capture),
-                                  "awsAccountId": ACCOUNT, "configurationItemStatus": "OK",
-                                  "resourceType": "AWS::EC2::SecurityGroup", "resourceId": group,
-                                  "ARN": "arn:aws:ec2:us-east-1:%s:security-group/%s" % (ACCOUNT, group),
-                                  "awsRegion": "us-east-1", "tags": {}},
-            "notificationCreationTime": iso(capture), "messageType": "ConfigurationItemChangeNotification",
-            "recordVersion": "1.3"}
-    return json.dumps({"Type": "Notification", "MessageId": str(uuid.uuid4()),
-                       "TopicArn": "arn:aws:sns:us-east-1:%s:config" % ACCOUNT, "Message": json.dumps(item),
-                       "Timestamp": iso(capture), "SignatureVersion": "1", "Signature": "EXAMPLE"})
-
-
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
+    return e2e.change(group, capture)
 
 
 @test
@@ -349,39 +218,5 @@ def put_denied_at_run_time_is_a_ledger_failure(e):
     assert "PutItem on %s failed: AccessDeniedException" % TABLE in e.worker_log("runtime")
 
 
-def main():
-    print("1..%d" % len(TESTS))
-    try:
-        e = Env()
-    except Exception as ex:  # noqa
-        for i, t in enumerate(TESTS, 1):
-            print("not ok %d - %s # environment: %s" % (i, t.__name__, ex))
-        stop_all()
-        return 1
-    failed = 0
-    for i, t in enumerate(TESTS, 1):
-        t0 = time.time()
-        try:
-            t(e)
-            print("ok %d - %s (%.1f s)" % (i, t.__name__.replace("_", " "), time.time() - t0))
-        except Exception as ex:  # noqa
-            failed += 1
-            print("not ok %d - %s" % (i, t.__name__.replace("_", " ")))
-            log("%s: %s" % (type(ex).__name__, ex))
-            for f in sorted(os.listdir(TMP)):
-                path = os.path.join(TMP, f)
-                if f.startswith("worker-") and os.path.getmtime(path) >= t0:
-                    log("%s:\n%s" % (f, open(path).read()[-1500:]))
-        stop_workers()
-        sys.stdout.flush()
-    stop_all()
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    try:
-        rc = main()
-    finally:
-        stop_all()
-        subprocess.run(["rm", "-rf", TMP])
-    sys.exit(rc)
+    S.main(Env)

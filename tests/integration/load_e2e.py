@@ -30,8 +30,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 import load  # noqa: E402
 import suite  # noqa: E402
 
-BIN = os.environ.get("WHOCHANGED") or os.path.join(ROOT, "build", "whochanged")
-S = suite.Suite("wc-load-e2e.", "LOAD_E2E_KEEP")
+S = suite.LoadSuite("wc-load-e2e.", ROOT, "LOAD_E2E_KEEP")
 test, result, checked = S.test, S.result, S.checked
 
 
@@ -148,4 +147,4 @@ def e_no_slack_429(ctx):
 S.add_stopped_cleanly()
 
 if __name__ == "__main__":
-    S.main(ROOT, BIN)
+    S.main()

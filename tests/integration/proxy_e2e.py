@@ -11,43 +11,28 @@ wins over the environment, with credentials that never reach the log; an
 https:// CloudTrail endpoint through a CONNECT tunnel, trusted through
 AWS_CA_BUNDLE (and refused without it); bad SDK settings (AWS_RETRY_MODE,
 AWS_MAX_ATTEMPTS, FIPS, CA bundle, proxy, the profile's keys) stop `run` naming them."""
-import json, os, shutil, signal, subprocess, sys, tempfile, time, uuid
+import json, os, subprocess, sys, time, uuid
 
 ROOT = os.environ.get("WC_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
-from e2e import log, start, stop_procs, stop_pid, http, iso, sg, PROCS  # noqa: E402
+import e2e  # noqa: E402
+import suite  # noqa: E402
+from e2e import PROCS, free_port, http, sg, wait_for  # noqa: E402
 
-BIN = os.environ.get("WHOCHANGED") or os.path.join(ROOT, "build", "whochanged")
 PY = "/usr/bin/python3"
-ACCOUNT = "123456789012"
-SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 PROXY_PASSWORD = "pr0xyPassw0rdE2E"
-QUEUES = ["via", "bypass", "cfg", "tls", "notls", "bad"]
-TMP = tempfile.mkdtemp(prefix="wc-proxy-e2e.")
-WORKERS = []
-
-
-def stop_workers():
-    for p in WORKERS:
-        if p.poll() is None:
-            p.send_signal(signal.SIGKILL)
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-    WORKERS.clear()
-
-
-def stop_all():
-    stop_workers()
-    stop_procs()
+QUEUES = {q: ("30", None) for q in ["via", "bypass", "cfg", "tls", "notls", "bad"]}
+S = suite.Suite("wc-proxy-e2e.", ROOT)
+TMP = S.tmp
+test = S.test
 
 
 def start_proxy(*args):
     """proxy.py on 127.0.0.1; returns (pid, port)."""
     port_file = os.path.join(TMP, "proxy-%s.port" % uuid.uuid4().hex[:8])
-    p = subprocess.Popen([PY, os.path.join(ROOT, "tests/support/proxy.py"), "--port-file", port_file]
-                         + list(args), stdout=subprocess.DEVNULL, stderr=open(os.path.join(TMP, "proxy.log"), "a"))
+    with open(os.path.join(TMP, "proxy.log"), "a") as log:
+        p = subprocess.Popen([PY, os.path.join(ROOT, "tests/support/proxy.py"), "--port-file", port_file]
+                             + list(args), stdout=subprocess.DEVNULL, stderr=log)
     PROCS.append(p.pid)
     deadline = time.time() + 20
     while time.time() < deadline and not os.path.exists(port_file):
@@ -58,35 +43,10 @@ def start_proxy(*args):
         return p.pid, int(f.read())
 
 
-def dead_port():
-    """A loopback port nothing listens on (a proxy that refuses)."""
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Env:
-    def __init__(self):
-        subprocess.run([os.path.join(ROOT, "scripts", "fauxqs-install")], check=True,
-                       capture_output=True, timeout=300)
-        queues = [{"name": q, "attributes": {"VisibilityTimeout": "30"}} for q in QUEUES]
-        init = os.path.join(TMP, "init.json")
-        with open(init, "w") as f:
-            json.dump({"region": "us-east-1", "queues": queues}, f)
-        env = dict(os.environ, FAUXQS_LOG=os.path.join(TMP, "fauxqs.log"))
-        _, self.fq_port = start([os.path.join(ROOT, "tests/support/fauxqs/start"), "0", init], env)
-        with open(os.path.join(TMP, "events.json"), "w") as f:
-            json.dump([], f)
-        env = dict(os.environ, STANDIN_LOG=os.path.join(TMP, "standin.log"))
-        _, self.st_port = start([os.path.join(ROOT, "tests/support/standins/start"),
-                                 "--cloudtrail", "--slack", "--webhook", "--sts", "--ct-rate", "20",
-                                 "--slack-rate", "0", "--events", os.path.join(TMP, "events.json"),
-                                 "--state-dir", TMP], env)
-        self.st = "http://127.0.0.1:%d" % self.st_port
-        self.fq = "http://127.0.0.1:%d" % self.fq_port
+class Env(e2e.Services):
+    def __init__(self, suite_):
+        super().__init__(ROOT, TMP, QUEUES, ["--cloudtrail", "--slack", "--webhook", "--sts", "--ct-rate", "20",
+                                             "--slack-rate", "0"])
         _, self.proxy_port = start_proxy()
         self.proxy = "http://127.0.0.1:%d" % self.proxy_port
         _, self.auth_proxy_port = start_proxy("--auth", "alice:" + PROXY_PASSWORD)
@@ -112,51 +72,17 @@ class Env:
             self.tls = ("https://localhost:%d" % port, ca, port)
         return self.tls
 
-    def sqs(self, op, payload):
-        status, body = http("POST", self.fq + "/", json.dumps(payload).encode(), {
-            "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS." + op,
-            "x-amzn-query-mode": "true",
-            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0"})
-        if status != 200:
-            raise RuntimeError("%s: %s %s" % (op, status, body))
-        return json.loads(body or b"{}")
-
-    def queue_url(self, q):
-        return "%s/000000000000/%s" % (self.fq, q)
-
     def send_change(self, q, group, actor):
         now = time.time()
-        rec = {"eventVersion": "1.10", "eventTime": iso(now - 20), "eventSource": "ec2.amazonaws.com",
-               "eventName": "AuthorizeSecurityGroupIngress", "awsRegion": "us-east-1",
-               "sourceIPAddress": "203.0.113.10", "userAgent": "aws-cli/2.15.30",
-               "requestParameters": {"groupId": group}, "responseElements": None,
-               "eventID": str(uuid.uuid4()), "readOnly": False, "eventType": "AwsApiCall",
-               "managementEvent": True, "recipientAccountId": ACCOUNT,
-               "userIdentity": {"type": "IAMUser", "principalId": "AIDA" + actor.upper(),
-                                "arn": "arn:aws:iam::%s:user/%s" % (ACCOUNT, actor), "accountId": ACCOUNT,
-                                "accessKeyId": "AKIA" + actor.upper(), "userName": actor}}
-        assert http("POST", self.st + "/_events", json.dumps([rec]).encode())[0] == 200
-        item = {"relatedEvents": [], "configurationItemCaptureTime": iso(now - 10), "awsAccountId": ACCOUNT,
-                "configurationItemStatus": "OK", "resourceType": "AWS::EC2::SecurityGroup",
-                "resourceId": group, "resourceName": None,
-                "ARN": "arn:aws:ec2:us-east-1:%s:security-group/%s" % (ACCOUNT, group),
-                "awsRegion": "us-east-1", "tags": {}, "configurationItemVersion": "1.3",
-                "configuration": {"groupId": group}}
-        msg = {"configurationItemDiff": {"changeType": "UPDATE", "changedProperties": {
-            "Configuration.IpPermissions.0": {"previousValue": None, "changeType": "CREATE",
-                                              "updatedValue": {"fromPort": 22, "toPort": 22}}}},
-               "configurationItem": item, "notificationCreationTime": iso(now - 10),
-               "messageType": "ConfigurationItemChangeNotification", "recordVersion": "1.3"}
-        self.sqs("SendMessage", {"QueueUrl": self.queue_url(q), "MessageBody": json.dumps(msg)})
+        self.add_events([e2e.record(str(uuid.uuid4()), "AuthorizeSecurityGroupIngress", now - 20, e2e.user(actor),
+                                    {"groupId": group})])
+        self.send(q, e2e.change(group, now - 10, envelope=False, configuration={"groupId": group}))
 
     def proxy_stats(self, port=None):
         return json.loads(http("GET", "http://127.0.0.1:%d/_stats" % (port or self.proxy_port))[1])
 
     def reset_proxy(self, port=None):
         http("DELETE", "http://127.0.0.1:%d/_stats" % (port or self.proxy_port))
-
-    def posts_for(self, group):
-        return [p for p in json.loads(http("GET", self.st + "/_posts")[1]) if group in json.dumps(p["payload"])]
 
     def webhooks_for(self, group):
         return [w for w in json.loads(http("GET", self.st + "/_webhooks")[1]) if group in json.dumps(w)]
@@ -180,46 +106,9 @@ notifiers:
         return path
 
     def run(self, name, env_extra, ct=None, extra="", timeout=90):
-        env = {"PATH": os.environ["PATH"], "HOME": TMP, "AWS_EC2_METADATA_DISABLED": "true",
-               "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": SECRET}
-        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
-            if k in os.environ:
-                env[k] = os.environ[k]
-        env.update(env_extra)
-        errlog = open(os.path.join(TMP, "worker-%s.log" % name), "a")
-        p = subprocess.Popen([BIN, "run", "--config", self.config(name, ct, extra), "--once"], env=env,
-                             stdout=subprocess.PIPE, stderr=errlog, text=True)
-        errlog.close()
-        WORKERS.append(p)
-        try:
-            p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.communicate()
-            raise AssertionError("worker did not finish within %d s" % timeout)
-        return p.returncode
-
-    def worker_log(self, name):
-        with open(os.path.join(TMP, "worker-%s.log" % name)) as f:
-            return f.read()
-
-
-def wait_for(pred, timeout, step=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
-
-
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
+        p = S.worker(["run", "--config", self.config(name, ct, extra), "--once"],
+                     os.path.join(TMP, "worker-%s.log" % name), env=env_extra, stdout=subprocess.PIPE)
+        return e2e.finish(p, timeout)[0]
 
 
 @test
@@ -258,7 +147,7 @@ def config_proxy_wins_and_its_password_stays_out_of_the_log(e):
     e.send_change("cfg", group, "rene")
     e.reset_proxy(e.auth_proxy_port)
     # the environment names a proxy that refuses: the config's is used
-    rc = e.run("cfg", {"HTTP_PROXY": "http://127.0.0.1:%d" % dead_port()},
+    rc = e.run("cfg", {"HTTP_PROXY": "http://127.0.0.1:%d" % free_port()},
                extra='proxy: "http://alice:%s@127.0.0.1:%d"' % (PROXY_PASSWORD, e.auth_proxy_port))
     assert rc == 0, rc
     assert wait_for(lambda: e.posts_for(group), 10), "no Slack post"
@@ -311,56 +200,12 @@ def bad_sdk_settings_stop_run_with_their_name(e):
              ({"AWS_PROFILE": "dev", "HOME": home}, "profile dev: retry_mode must be"),
              ({"HOME": home}, "profile default: use_dualstack_endpoint must be true or false")]
     for extra, want in cases:
-        env = {"PATH": os.environ["PATH"], "HOME": TMP, "AWS_EC2_METADATA_DISABLED": "true",
-               "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": SECRET}
-        env.update(extra)
-        out = subprocess.run([BIN, "run", "--config", cfg, "--once"], env=env, capture_output=True,
-                             text=True, timeout=60)
+        out = subprocess.run([S.binary, "run", "--config", cfg, "--once"], env=e2e.worker_env(TMP, extra=extra),
+                             capture_output=True, text=True, timeout=60)
         assert out.returncode == 2, (extra, out.returncode, out.stderr[-500:])
         assert want in out.stderr, (extra, out.stderr[-500:])
         assert PROXY_PASSWORD not in out.stderr
 
-def main():
-    print("1..%d" % len(TESTS))
-    try:
-        e = Env()
-    except Exception as ex:  # noqa
-        for i, t in enumerate(TESTS, 1):
-            print("not ok %d - %s # environment: %s" % (i, t.__name__, ex))
-        stop_all()
-        return 1
-    failed = 0
-    only = os.environ.get("WC_E2E_ONLY")
-    for i, t in enumerate(TESTS, 1):
-        if only and only not in t.__name__:
-            print("ok %d - %s # SKIP" % (i, t.__name__.replace("_", " ")))
-            continue
-        t0 = time.time()
-        try:
-            t(e)
-            print("ok %d - %s" % (i, t.__name__.replace("_", " ")))
-        except Exception as ex:  # noqa
-            failed += 1
-            print("not ok %d - %s" % (i, t.__name__.replace("_", " ")))
-            log("%s: %s" % (type(ex).__name__, ex))
-            for f in sorted(os.listdir(TMP)):
-                p = os.path.join(TMP, f)
-                if f.startswith("worker-") and os.path.getmtime(p) >= t0:
-                    log("%s:\n%s" % (f, open(p).read()[-1500:]))
-        finally:
-            stop_workers()
-        log("%s: %.1f s" % (t.__name__, time.time() - t0))
-        sys.stdout.flush()
-    stop_all()
-    return 1 if failed else 0
-
 
 if __name__ == "__main__":
-    rc = 1
-    try:
-        rc = main()
-    finally:
-        stop_all()
-        if not os.environ.get("WC_E2E_KEEP"):
-            shutil.rmtree(TMP, ignore_errors=True)
-    sys.exit(rc)
+    S.main(Env)

@@ -24,8 +24,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 import load  # noqa: E402
 import suite  # noqa: E402
 
-BIN = os.environ.get("WHOCHANGED") or os.path.join(ROOT, "build", "whochanged")
-S = suite.Suite("wc-stream-e2e.", "STREAM_E2E_KEEP")
+S = suite.LoadSuite("wc-stream-e2e.", ROOT, "STREAM_E2E_KEEP")
 test = S.test
 PLAN = load.burst_plan(n=40, unrelated=80, read_only=40, spread_s=60.0, region="eu-west-1", n_humans=3)
 DROPPED = [c.rid for c in PLAN.changes if c.kind == "human"][:3]
@@ -105,4 +104,4 @@ def missed_same_verdicts(ctx):
 S.add_stopped_cleanly()
 
 if __name__ == "__main__":
-    S.main(ROOT, BIN)
+    S.main()

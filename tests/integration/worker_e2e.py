@@ -3,87 +3,30 @@
 emulator and the CloudTrail + Slack stand-ins (SigV4 verified), all on
 127.0.0.1. TAP on stdout. Every process started is stopped; every wait is
 bounded."""
-import json, os, signal, subprocess, sys, tempfile, time, urllib.request, uuid
+import json, os, signal, subprocess, sys, time
 
 ROOT = os.environ.get("WC_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
-from e2e import log, start, stop_procs, http, iso, sg  # noqa: E402
+import e2e  # noqa: E402
+import suite  # noqa: E402
+from e2e import ACCOUNT, free_port, http, record, sg, user  # noqa: E402
 
-BIN = os.environ.get("WHOCHANGED") or os.path.join(ROOT, "build", "whochanged")
-ACCOUNT = "123456789012"
-SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-QUEUES = ["basic", "late", "nothing", "flaky", "throttled", "crash", "malformed", "term", "hostile",
-          "metrics", "coalesce"]
 # maxReceiveCount 3 sends the malformed message to its DLQ quickly; the others
 # use 10, what the example CloudFormation template sets (a change waiting for
 # a late event needs up to wc_worker_max_receives() receives).
-MAX_RECEIVES = {"malformed": "3"}
-TMP = tempfile.mkdtemp(prefix="wc-worker-e2e.")
+QUEUES = {q: ("30", "3" if q == "malformed" else "10")
+          for q in ["basic", "late", "nothing", "flaky", "throttled", "crash", "malformed", "term", "hostile",
+                    "metrics", "coalesce"]}
+S = suite.Suite("wc-worker-e2e.", ROOT)
+TMP = S.tmp
+test = S.test
 
 
-def stop_all():
-    stop_procs()
-
-
-class Env:
-    def __init__(self):
-        subprocess.run([os.path.join(ROOT, "scripts", "fauxqs-install")], check=True,
-                       capture_output=True, timeout=300)
-        queues = []
-        for q in QUEUES:
-            queues.append({"name": q + "-dlq"})
-            queues.append({"name": q, "attributes": {
-                "VisibilityTimeout": "30",
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn":
-                                             "arn:aws:sqs:us-east-1:000000000000:%s-dlq" % q,
-                                             "maxReceiveCount": MAX_RECEIVES.get(q, "10")})}})
-        init = os.path.join(TMP, "init.json")
-        with open(init, "w") as f:
-            json.dump({"region": "us-east-1", "queues": queues}, f)
-        env = dict(os.environ, FAUXQS_LOG=os.path.join(TMP, "fauxqs.log"))
-        self.fq_pid, self.fq_port = start([os.path.join(ROOT, "tests/support/fauxqs/start"), "0", init], env)
-        with open(os.path.join(TMP, "events.json"), "w") as f:
-            json.dump([], f)
-        env = dict(os.environ, STANDIN_LOG=os.path.join(TMP, "standin.log"))
-        self.st_pid, self.st_port = start([os.path.join(ROOT, "tests/support/standins/start"),
-                                           "--cloudtrail", "--slack", "--events",
-                                           os.path.join(TMP, "events.json"), "--state-dir", TMP], env)
-        self.st = "http://127.0.0.1:%d" % self.st_port
-        self.fq = "http://127.0.0.1:%d" % self.fq_port
-
-    # --- SQS (fauxqs does not check signatures; the worker's are checked by
-    # the CloudTrail stand-in, and its SQS requests by botocore in the unit tests)
-    def sqs(self, op, payload):
-        status, body = http("POST", self.fq + "/", json.dumps(payload).encode(), {
-            "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS." + op,
-            "x-amzn-query-mode": "true",
-            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0"})
-        if status != 200:
-            raise RuntimeError("%s: %s %s" % (op, status, body))
-        return json.loads(body or b"{}")
-
-    def queue_url(self, q):
-        return "%s/000000000000/%s" % (self.fq, q)
-
-    def send(self, q, body):
-        self.sqs("SendMessage", {"QueueUrl": self.queue_url(q), "MessageBody": body})
-
-    def depth(self, q):
-        a = self.sqs("GetQueueAttributes", {"QueueUrl": self.queue_url(q), "AttributeNames": ["All"]})["Attributes"]
-        return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
-
-    def add_events(self, records):
-        status, body = http("POST", self.st + "/_events", json.dumps(records).encode())
-        assert status == 200, body
-
-    def posts(self):
-        return json.loads(http("GET", self.st + "/_posts")[1])
-
-    def posts_for(self, resource_id):
-        return [p for p in self.posts() if resource_id in json.dumps(p["payload"])]
-
-    def faults(self, spec):
-        assert http("POST", self.st + "/_faults", json.dumps(spec).encode())[0] == 200
+class Env(e2e.Services):
+    # SQS: fauxqs does not check signatures; the worker's are checked by the
+    # CloudTrail stand-in, and its SQS requests by botocore in the unit tests
+    def __init__(self, suite_):
+        super().__init__(ROOT, TMP, QUEUES, ["--cloudtrail", "--slack"])
 
     def config(self, q, extra="", in_flight=8):
         path = os.path.join(TMP, q + ".yaml")
@@ -105,42 +48,11 @@ notifiers:
         return path
 
     def run(self, q, once=True, extra_args=(), timeout=90, wait=True, extra="", in_flight=8):
-        env = {"PATH": os.environ["PATH"], "HOME": TMP, "AWS_EC2_METADATA_DISABLED": "true",
-               "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": SECRET}
-        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
-            if k in os.environ:
-                env[k] = os.environ[k]
-        args = [BIN, "run", "--config", self.config(q, extra, in_flight)] + (["--once"] if once else []) + list(extra_args)
-        errlog = open(os.path.join(TMP, "worker-%s.log" % q), "a")
-        p = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=errlog, text=True)
+        args = ["run", "--config", self.config(q, extra, in_flight)] + (["--once"] if once else []) + list(extra_args)
+        p = S.worker(args, os.path.join(TMP, "worker-%s.log" % q), stdout=subprocess.PIPE)
         if not wait:
             return p
-        try:
-            out, _ = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            out, _ = p.communicate()
-            raise AssertionError("worker did not finish within %d s" % timeout)
-        return p.returncode, out
-
-    def worker_log(self, q):
-        with open(os.path.join(TMP, "worker-%s.log" % q)) as f:
-            return f.read()
-
-
-def record(event_id, name, t, identity, params, source="ec2.amazonaws.com", ua="aws-cli/2.15.30", visible_after=None):
-    r = {"eventVersion": "1.10", "userIdentity": identity, "eventTime": iso(t), "eventSource": source,
-         "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.10", "userAgent": ua,
-         "requestParameters": params, "responseElements": None, "eventID": event_id, "readOnly": False,
-         "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": ACCOUNT}
-    if visible_after is not None:
-        r["_visible_after_s"] = visible_after
-    return r
-
-
-def user(name):
-    return {"type": "IAMUser", "principalId": "AIDA" + name.upper(), "arn": "arn:aws:iam::%s:user/%s" % (ACCOUNT, name),
-            "accountId": ACCOUNT, "accessKeyId": "AKIA" + name.upper(), "userName": name}
+        return e2e.finish(p, timeout)
 
 
 TF = {"type": "AssumedRole", "arn": "arn:aws:sts::%s:assumed-role/terraform-deployer/s1" % ACCOUNT, "accountId": ACCOUNT,
@@ -150,29 +62,7 @@ ASG = {"type": "AWSService", "invokedBy": "autoscaling.amazonaws.com"}
 
 
 def change(sg, capture, name=None, envelope=True, tags=None):
-    item = {"configurationItemDiff": {"changeType": "UPDATE", "changedProperties": {
-        "Configuration.IpPermissions.0": {"previousValue": None, "changeType": "CREATE",
-                                          "updatedValue": {"fromPort": 22, "toPort": 22}}}},
-            "configurationItem": {"relatedEvents": [], "configurationItemCaptureTime": iso(capture),
-                                  "awsAccountId": ACCOUNT, "configurationItemStatus": "OK",
-                                  "resourceType": "AWS::EC2::SecurityGroup", "resourceId": sg,
-                                  "resourceName": name, "ARN": "arn:aws:ec2:us-east-1:%s:security-group/%s" % (ACCOUNT, sg),
-                                  "awsRegion": "us-east-1", "tags": tags or {}},
-            "notificationCreationTime": iso(capture), "messageType": "ConfigurationItemChangeNotification",
-            "recordVersion": "1.3"}
-    if not envelope:
-        return json.dumps(item)
-    return json.dumps({"Type": "Notification", "MessageId": str(uuid.uuid4()),
-                       "TopicArn": "arn:aws:sns:us-east-1:%s:config" % ACCOUNT, "Message": json.dumps(item),
-                       "Timestamp": iso(capture), "SignatureVersion": "1", "Signature": "EXAMPLE"})
-
-
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
+    return e2e.change(sg, capture, envelope=envelope, name=name, tags=tags)
 
 
 @test
@@ -360,15 +250,6 @@ def one_event_several_changes_one_post(e):
     assert "3 changes by one actor session in 1 message(s)" in e.worker_log("coalesce")
 
 
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @test
 def metrics_and_healthz(e):
     now = time.time()
@@ -413,38 +294,5 @@ def hostile_resource_name_escaped(e):
     assert "&lt;!channel&gt;" in text
 
 
-def main():
-    print("1..%d" % len(TESTS))
-    try:
-        e = Env()
-    except Exception as ex:  # noqa
-        for i, t in enumerate(TESTS, 1):
-            print("not ok %d - %s # environment: %s" % (i, t.__name__, ex))
-        stop_all()
-        return 1
-    failed = 0
-    for i, t in enumerate(TESTS, 1):
-        t0 = time.time()
-        try:
-            t(e)
-            print("ok %d - %s" % (i, t.__name__.replace("_", " ")))
-        except Exception as ex:  # noqa
-            failed += 1
-            print("not ok %d - %s" % (i, t.__name__.replace("_", " ")))
-            log("%s: %s" % (type(ex).__name__, ex))
-            for q in QUEUES:
-                p = os.path.join(TMP, "worker-%s.log" % q)
-                if os.path.exists(p) and os.path.getmtime(p) >= t0:
-                    log(open(p).read()[-1500:])
-        sys.stdout.flush()
-    stop_all()
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    try:
-        rc = main()
-    finally:
-        stop_all()
-        subprocess.run(["rm", "-rf", TMP])
-    sys.exit(rc)
+    S.main(Env)

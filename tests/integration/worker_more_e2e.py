@@ -8,81 +8,33 @@ Covered: --dry-run, SIGHUP (logrotate reopen, trusted-list reload),
 notify_unattributed, oversized notifications fetched from S3, queue_name,
 bad configuration, competing consumers, cross-account role assumption,
 JSON logs without secrets, SIGTERM while lookups wait on the token bucket."""
-import gzip, json, os, re, shutil, signal, subprocess, sys, tempfile, time, urllib.request, uuid
+import gzip, json, os, re, signal, subprocess, sys, time, uuid
 
 ROOT = os.environ.get("WC_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
-from e2e import log, start, stop_procs, http, iso, sg  # noqa: E402
+import e2e  # noqa: E402
+import suite  # noqa: E402
+from e2e import ACCOUNT, SECRET, finish, http, iso, log, record, sg, user, wait_for  # noqa: E402
 
-BIN = os.environ.get("WHOCHANGED") or os.path.join(ROOT, "build", "whochanged")
 DATA = os.path.join(ROOT, "tests", "data", "worker")
-ACCOUNT = "123456789012"
 OTHER_ACCOUNT = "210987654321"
-SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 WEBHOOK_SECRET = "e2eMoreSecret"
 BUCKET = "config-bucket-123456789012"
 # queue -> VisibilityTimeout
 QUEUES = {"dry": "5", "hup": "30", "unattr": "30", "oversized": "30", "missing": "120", "named": "30",
           "multi": "30", "xacct": "30", "jsonlog": "30", "rate": "30", "bucket": "120",
           "subconf": "30"}
-TMP = tempfile.mkdtemp(prefix="wc-worker-more-e2e.")
-WORKERS = []    # worker Popen objects
+S = suite.Suite("wc-worker-more-e2e.", ROOT)
+TMP = S.tmp
+test = S.test
 
 
-def stop_workers():
-    for p in WORKERS:
-        if p.poll() is None:
-            p.send_signal(signal.SIGKILL)
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-    WORKERS.clear()
-
-
-def stop_all():
-    stop_workers()
-    stop_procs()
-
-
-def wait_for(pred, timeout, step=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
-
-
-class Env:
-    def __init__(self):
-        subprocess.run([os.path.join(ROOT, "scripts", "fauxqs-install")], check=True,
-                       capture_output=True, timeout=300)
-        queues = []
-        for q, vt in QUEUES.items():
-            queues.append({"name": q + "-dlq"})
-            queues.append({"name": q, "attributes": {
-                "VisibilityTimeout": vt,
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn":
-                                             "arn:aws:sqs:us-east-1:000000000000:%s-dlq" % q,
-                                             "maxReceiveCount": "10"})}})
-        init = os.path.join(TMP, "init.json")
-        with open(init, "w") as f:
-            json.dump({"region": "us-east-1", "queues": queues}, f)
-        env = dict(os.environ, FAUXQS_LOG=os.path.join(TMP, "fauxqs.log"))
-        self.fq_pid, self.fq_port = start([os.path.join(ROOT, "tests/support/fauxqs/start"), "0", init], env)
-        with open(os.path.join(TMP, "events.json"), "w") as f:
-            json.dump([], f)
+class Env(e2e.Services):
+    def __init__(self, suite_):
         self.s3_dir = os.path.join(TMP, "s3")
         os.makedirs(os.path.join(self.s3_dir, BUCKET))
-        env = dict(os.environ, STANDIN_LOG=os.path.join(TMP, "standin.log"))
-        self.st_pid, self.st_port = start([os.path.join(ROOT, "tests/support/standins/start"),
-                                           "--cloudtrail", "--slack", "--sts", "--s3", "--ct-rate", "2",
-                                           "--s3-dir", self.s3_dir, "--events",
-                                           os.path.join(TMP, "events.json"), "--state-dir", TMP], env)
-        self.st = "http://127.0.0.1:%d" % self.st_port
-        self.fq = "http://127.0.0.1:%d" % self.fq_port
+        super().__init__(ROOT, TMP, {q: (vt, "10") for q, vt in QUEUES.items()},
+                         ["--cloudtrail", "--slack", "--sts", "--s3", "--ct-rate", "2", "--s3-dir", self.s3_dir])
         self.fast = None
 
     def fast_standin(self):
@@ -91,62 +43,20 @@ class Env:
         2/s and Slack's 1 post/s (several workers, the worker's own bucket):
         their 429s would muddle the counts."""
         if not self.fast:
-            env = dict(os.environ, STANDIN_LOG=os.path.join(TMP, "standin-fast.log"))
-            fast_dir = os.path.join(TMP, "fast")
-            os.makedirs(fast_dir, exist_ok=True)
-            with open(os.path.join(fast_dir, "events.json"), "w") as f:
-                json.dump([], f)
-            _, port = start([os.path.join(ROOT, "tests/support/standins/start"), "--cloudtrail", "--slack",
-                             "--ct-rate", "50", "--slack-rate", "0",
-                             "--events", os.path.join(fast_dir, "events.json"),
-                             "--state-dir", fast_dir], env)
-            self.fast = "http://127.0.0.1:%d" % port
+            self.fast = e2e.Standin(ROOT, os.path.join(TMP, "fast"), ["--cloudtrail", "--slack", "--ct-rate", "50",
+                                                                      "--slack-rate", "0"],
+                                    log=os.path.join(TMP, "standin-fast.log"))
         return self.fast
 
-    # --- SQS (fauxqs does not check signatures)
-    def sqs(self, op, payload):
-        status, body = http("POST", self.fq + "/", json.dumps(payload).encode(), {
-            "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS." + op,
-            "x-amzn-query-mode": "true",
-            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0"})
-        if status != 200:
-            raise RuntimeError("%s: %s %s" % (op, status, body))
-        return json.loads(body or b"{}")
-
-    def queue_url(self, q):
-        return "%s/000000000000/%s" % (self.fq, q)
-
-    def send(self, q, body):
-        self.sqs("SendMessage", {"QueueUrl": self.queue_url(q), "MessageBody": body})
-
-    def receive(self, q, wait_s):
-        """Receive (and leave visible) what is visible within wait_s seconds."""
-        return self.sqs("ReceiveMessage", {"QueueUrl": self.queue_url(q), "MaxNumberOfMessages": 10,
-                                           "WaitTimeSeconds": wait_s, "VisibilityTimeout": 0}).get("Messages", [])
-
-    def counts(self, q):
-        """(visible, not visible)"""
-        a = self.sqs("GetQueueAttributes", {"QueueUrl": self.queue_url(q), "AttributeNames": ["All"]})["Attributes"]
-        return int(a["ApproximateNumberOfMessages"]), int(a["ApproximateNumberOfMessagesNotVisible"])
-
-    def depth(self, q):
-        return sum(self.counts(q))
-
+    # the main stand-in, or st (the fast one)
     def add_events(self, records, st=None):
-        status, body = http("POST", (st or self.st) + "/_events", json.dumps(records).encode())
-        assert status == 200, body
+        (st or self.standin).add_events(records)
 
     def posts(self, st=None):
-        return json.loads(http("GET", (st or self.st) + "/_posts")[1])
+        return (st or self.standin).posts()
 
     def posts_for(self, resource_id, st=None):
-        return [p for p in self.posts(st) if resource_id in json.dumps(p["payload"])]
-
-    def requests(self):
-        return json.loads(http("GET", self.st + "/_requests")[1])
-
-    def faults(self, spec):
-        assert http("POST", self.st + "/_faults", json.dumps(spec).encode())[0] == 200
+        return (st or self.standin).posts_for(resource_id)
 
     def state(self, name):
         state = os.path.join(TMP, "state-" + name)
@@ -156,7 +66,7 @@ class Env:
     def config(self, name, q=None, extra="", in_flight=8, trusted=None, queue_line=None, retry_for=8, st=None):
         """Write the config file for run `name` (on queue q, default name)."""
         q = q or name
-        st = st or self.st
+        st = (st or self.standin).url
         path = os.path.join(TMP, name + ".yaml")
         state = self.state(name)
         trusted = trusted if trusted is not None else ["arn:aws:iam::*:role/terraform-*"]
@@ -179,51 +89,12 @@ notifiers:
         return path
 
     def start_worker(self, name, config, once=True, extra_args=()):
-        env = {"PATH": os.environ["PATH"], "HOME": TMP, "AWS_EC2_METADATA_DISABLED": "true",
-               "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": SECRET}
-        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
-            if k in os.environ:
-                env[k] = os.environ[k]
-        args = [BIN, "run", "--config", config] + (["--once"] if once else []) + list(extra_args)
-        errlog = open(os.path.join(TMP, "worker-%s.log" % name), "a")
-        p = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=errlog, text=True)
-        errlog.close()
-        WORKERS.append(p)
-        return p
+        args = ["run", "--config", config] + (["--once"] if once else []) + list(extra_args)
+        return S.worker(args, os.path.join(TMP, "worker-%s.log" % name), stdout=subprocess.PIPE)
 
     def run(self, name, q=None, once=True, extra_args=(), timeout=90, **kw):
         p = self.start_worker(name, self.config(name, q, **kw), once, extra_args)
         return finish(p, timeout)
-
-    def worker_log(self, name):
-        path = os.path.join(TMP, "worker-%s.log" % name)
-        if not os.path.exists(path):
-            return ""
-        with open(path) as f:
-            return f.read()
-
-
-def finish(p, timeout):
-    try:
-        out, _ = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, _ = p.communicate()
-        raise AssertionError("worker did not finish within %d s" % timeout)
-    return p.returncode, out
-
-
-def record(event_id, name, t, identity, params, source="ec2.amazonaws.com", ua="aws-cli/2.15.30",
-           account=ACCOUNT):
-    return {"eventVersion": "1.10", "userIdentity": identity, "eventTime": iso(t), "eventSource": source,
-            "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.10", "userAgent": ua,
-            "requestParameters": params, "responseElements": None, "eventID": event_id, "readOnly": False,
-            "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": account}
-
-
-def user(name, account=ACCOUNT):
-    return {"type": "IAMUser", "principalId": "AIDA" + name.upper(), "arn": "arn:aws:iam::%s:user/%s" % (account, name),
-            "accountId": account, "accessKeyId": "AKIA" + name.upper(), "userName": name}
 
 
 def role_session(role, session, account=ACCOUNT):
@@ -235,31 +106,16 @@ def role_session(role, session, account=ACCOUNT):
 
 
 def item(sg, capture, account=ACCOUNT):
-    return {"relatedEvents": [], "configurationItemCaptureTime": iso(capture),
-            "awsAccountId": account, "configurationItemStatus": "OK",
-            "resourceType": "AWS::EC2::SecurityGroup", "resourceId": sg, "resourceName": None,
-            "ARN": "arn:aws:ec2:us-east-1:%s:security-group/%s" % (account, sg),
-            "awsRegion": "us-east-1", "tags": {}, "configurationItemVersion": "1.3",
-            "configuration": {"groupId": sg, "groupName": "web", "ipPermissions": [{"fromPort": 22, "toPort": 22}]}}
+    return e2e.config_item(sg, capture, account, configuration={
+        "groupId": sg, "groupName": "web", "ipPermissions": [{"fromPort": 22, "toPort": 22}]})
 
 
 def full_notification(sg, capture, account=ACCOUNT):
-    return {"configurationItemDiff": {"changeType": "UPDATE", "changedProperties": {
-        "Configuration.IpPermissions.0": {"previousValue": None, "changeType": "CREATE",
-                                          "updatedValue": {"fromPort": 22, "toPort": 22}}}},
-            "configurationItem": item(sg, capture, account),
-            "notificationCreationTime": iso(capture), "messageType": "ConfigurationItemChangeNotification",
-            "recordVersion": "1.3"}
-
-
-def envelope(msg, capture, account=ACCOUNT):
-    return json.dumps({"Type": "Notification", "MessageId": str(uuid.uuid4()),
-                       "TopicArn": "arn:aws:sns:us-east-1:%s:config" % account, "Message": json.dumps(msg),
-                       "Timestamp": iso(capture), "SignatureVersion": "1", "Signature": "EXAMPLE"})
+    return e2e.notification(item(sg, capture, account), capture)
 
 
 def change(sg, capture, account=ACCOUNT):
-    return envelope(full_notification(sg, capture, account), capture, account)
+    return e2e.sns(full_notification(sg, capture, account), capture, account)
 
 
 def oversized(sg, capture, location):
@@ -268,11 +124,11 @@ def oversized(sg, capture, location):
                                   "resourceType", "resourceId", "resourceName", "ARN", "awsRegion",
                                   "configurationItemVersion")}
     summary["changeType"] = "UPDATE"
-    return envelope({"configurationItemSummary": summary,
-                     "s3DeliverySummary": {"s3BucketLocation": location, "errorCode": None, "errorMessage": None},
-                     "notificationCreationTime": iso(capture),
-                     "messageType": "OversizedConfigurationItemChangeNotification", "recordVersion": "1.0"},
-                    capture)
+    return e2e.sns({"configurationItemSummary": summary,
+                    "s3DeliverySummary": {"s3BucketLocation": location, "errorCode": None, "errorMessage": None},
+                    "notificationCreationTime": iso(capture),
+                    "messageType": "OversizedConfigurationItemChangeNotification", "recordVersion": "1.0"},
+                   capture)
 
 
 def jsonl(path):
@@ -280,14 +136,6 @@ def jsonl(path):
         return []
     with open(path) as f:
         return [json.loads(l) for l in f.read().splitlines() if l.strip()]
-
-
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
 
 
 # --- 1 ---------------------------------------------------------------------
@@ -668,47 +516,5 @@ def sigterm_while_waiting_on_token_bucket(e):
     assert after[0] + sum(posted) == n, (after, sum(posted))
 
 
-def main():
-    print("1..%d" % len(TESTS))
-    try:
-        e = Env()
-    except Exception as ex:  # noqa
-        for i, t in enumerate(TESTS, 1):
-            print("not ok %d - %s # environment: %s" % (i, t.__name__, ex))
-        stop_all()
-        return 1
-    failed = 0
-    only = os.environ.get("WC_E2E_ONLY")
-    for i, t in enumerate(TESTS, 1):
-        if only and only not in t.__name__:
-            print("ok %d - %s # SKIP" % (i, t.__name__.replace("_", " ")))
-            continue
-        t0 = time.time()
-        try:
-            t(e)
-            print("ok %d - %s" % (i, t.__name__.replace("_", " ")))
-        except Exception as ex:  # noqa
-            failed += 1
-            print("not ok %d - %s" % (i, t.__name__.replace("_", " ")))
-            log("%s: %s" % (type(ex).__name__, ex))
-            for f in sorted(os.listdir(TMP)):
-                p = os.path.join(TMP, f)
-                if f.startswith("worker-") and os.path.getmtime(p) >= t0:
-                    log("%s:\n%s" % (f, open(p).read()[-1500:]))
-        finally:
-            stop_workers()
-        log("%s: %.1f s" % (t.__name__, time.time() - t0))
-        sys.stdout.flush()
-    stop_all()
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    rc = 1
-    try:
-        rc = main()
-    finally:
-        stop_all()
-        if not os.environ.get("WC_E2E_KEEP"):
-            shutil.rmtree(TMP, ignore_errors=True)
-    sys.exit(rc)
+    S.main(Env)

@@ -21,27 +21,16 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import threading
 import time
 import uuid
 
-from e2e import PROCS, http, iso, stop_pid
+from e2e import ACCOUNT, PROCS, SECRET, free_port, http, iso, sqs_call, start, start_fauxqs, stop_pid, worker_env
 
-SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-ACCOUNT = "123456789012"
 ALL_VERDICTS = "[human, automation, aws_service, unattributed, ignored]"
 WEBHOOK_PATH = "/services/T0LOAD/B0LOAD/loadsecret"
 READER_ROLE = "arn:aws:iam::{account_id}:role/whochanged-reader"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 # --- identities and records ---------------------------------------------------
@@ -312,17 +301,8 @@ class Fauxqs:
     def __init__(self, root, tmp):
         self.root, self.tmp = root, tmp
         self.receipts_path = os.path.join(tmp, "receipts.log")
-        env = dict(os.environ, FAUXQS_LOG=os.path.join(tmp, "fauxqs.log"), FAUXQS_RECEIVE_LOG=self.receipts_path,
-                   FAUXQS_LOGGER="false")
-        out = subprocess.run([os.path.join(root, "tests/support/fauxqs/start"), "0",
-                              json.dumps({"region": "us-east-1", "queues": []})],
-                             env=env, capture_output=True, text=True, timeout=120)
-        if out.returncode != 0:
-            raise RuntimeError("fauxqs: %s" % out.stderr.strip())
-        pid, port = out.stdout.split()
-        self.pid = int(pid)
-        PROCS.append(self.pid)
-        self.url = "http://127.0.0.1:%s" % port
+        self.pid, self.url = start_fauxqs(root, tmp, {}, {"FAUXQS_RECEIVE_LOG": self.receipts_path,
+                                                          "FAUXQS_LOGGER": "false"})
         self._offset = 0
         self._lock = threading.Lock()
         self.received = {}   # queue -> {msg_id: [t, ...]}
@@ -330,14 +310,7 @@ class Fauxqs:
         self.extended = {}   # queue -> {msg_id: visibility changes}
 
     def call(self, op, payload, timeout=30):
-        status, body = http("POST", self.url + "/", json.dumps(payload).encode(), {
-            "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS." + op,
-            "x-amzn-query-mode": "true",
-            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sqs/aws4_request, "
-                             "SignedHeaders=host, Signature=0"}, timeout=timeout)
-        if status != 200:
-            raise RuntimeError("SQS %s: %s %s" % (op, status, body[:300]))
-        return json.loads(body or b"{}")
+        return sqs_call(self.url, op, payload, timeout)
 
     def create(self, name, visibility_s=30, max_receives=10):
         dlq = self.call("CreateQueue", {"QueueName": name + "-dlq"})["QueueUrl"]
@@ -410,13 +383,7 @@ class Standin:
         cmd += ["--slack-rate", "%g" % slack_rate]   # 0: no limit
         if latency_s:
             cmd += ["--latency", "%g" % latency_s]
-        env = dict(os.environ, STANDIN_LOG=os.path.join(tmp, "standin-%s.log" % tag))
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-        if out.returncode != 0:
-            raise RuntimeError("stand-in: %s" % out.stderr.strip())
-        pid, port = out.stdout.split()
-        self.pid = int(pid)
-        PROCS.append(self.pid)
+        self.pid, port = start(cmd, dict(os.environ, STANDIN_LOG=os.path.join(tmp, "standin-%s.log" % tag)))
         self.url = "http://127.0.0.1:%s" % port
 
     def add_events(self, records):
@@ -468,11 +435,7 @@ class Worker:
     """One `whochanged run` process (no --once: stopped with SIGTERM)."""
 
     def __init__(self, binary, cfg, log_path, home):
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "AWS_EC2_METADATA_DISABLED": "true",
-               "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": SECRET}
-        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
-            if k in os.environ:
-                env[k] = os.environ[k]
+        env = worker_env(home, SECRET)
         self.log_path = log_path
         self._log = open(log_path, "w")
         self.p = subprocess.Popen([binary, "run", "--config", cfg], env=env, stdin=subprocess.DEVNULL,

@@ -3,6 +3,7 @@
  * the verdict of a LookupEvents scan over the same events, eviction by age
  * and by bytes, duplicates, order, other accounts and regions, watches. */
 #include "tests/support/testutil.h"
+#include "tests/support/trail_scenario.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -20,83 +21,31 @@
 #include "core/policy.h"
 #include "core/trail.h"
 
-#define ACCOUNT "111122223333"
-#define OTHER_ACCOUNT "444455556666"
-#define REGION "eu-west-1"
-#define OTHER_REGION "us-east-1"
-#define T0 1714564800000LL /* 2024-05-01T12:00:00Z */
-#define SKEW 180
-#define TRUSTED_ROLE "arn:aws:iam::" ACCOUNT ":role/terraform-deployer"
+#define ACCOUNT WC_TEST_ACCOUNT
+#define OTHER_ACCOUNT WC_TEST_OTHER_ACCOUNT
+#define REGION WC_TEST_REGION
+#define OTHER_REGION WC_TEST_OTHER_REGION
+#define T0 WC_TEST_T0
+#define SKEW WC_TEST_SKEW
 #define MIN_MS (60 * 1000LL)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static uint64_t s_rng = 1;
-
-static void s_seed(uint64_t seed)
-{
-    s_rng = seed * 0x9E3779B97F4A7C15ULL + 0x2545F4914F6CDD1DULL;
-    if (!s_rng)
-        s_rng = 1;
-}
+static struct wc_test_rng s_rng = {1};
 
 static uint32_t s_rand(void)
 {
-    s_rng ^= s_rng << 13;
-    s_rng ^= s_rng >> 7;
-    s_rng ^= s_rng << 17;
-    return (uint32_t)(s_rng >> 11);
+    return wc_test_rand(&s_rng);
 }
 
-static char *s_dup(const char *s)
-{
-    char *p = wc_strdup(s);
-
-    assert_non_null(p);
-    return p;
-}
-
-static char *s_fmt(const char *fmt, unsigned long v)
-{
-    char buf[160];
-
-    snprintf(buf, sizeof(buf), fmt, v);
-    return s_dup(buf);
-}
-
-static void s_make_change(struct wc_change *c, const char *account, const char *region,
-                          const char *id, int64_t capture_ms)
-{
-    memset(c, 0, sizeof(*c));
-    c->account_id = s_dup(account);
-    c->region = s_dup(region);
-    c->lookup_region = s_dup(region);
-    c->resource_type = s_dup("AWS::EC2::SecurityGroup");
-    c->resource_id = s_dup(id);
-    c->capture_time_ms = capture_ms;
-    c->status = s_dup("OK");
-    c->change_type = s_dup("UPDATE");
-}
-
-enum who { HUMAN, AUTOMATION, SERVICE };
-
-/* How a record names its security group, and what LookupEvents lists. */
-enum naming {
-    BY_ID,    /* requestParameters.groupId */
-    BY_NAME,  /* requestParameters.groupName (default VPC, EC2-Classic style) */
-    BY_ARN,   /* the record's resources[] */
-    BY_NONE,  /* nothing LookupEvents indexes: only relatedEvents finds it */
-    BY_OTHER, /* ModifyInstanceAttribute: the instance and a group in groupSet */
-};
-
-static cJSON *s_identity(enum who who, const char *account)
+static cJSON *s_identity(enum wc_test_who who, const char *account)
 {
     char arn[160];
     cJSON *id = cJSON_CreateObject(), *sc, *iss;
 
     assert_non_null(id);
     switch (who) {
-    case HUMAN:
+    case WC_TEST_HUMAN:
         snprintf(arn, sizeof(arn), "arn:aws:iam::%s:user/alice", account);
         cJSON_AddStringToObject(id, "type", "IAMUser");
         cJSON_AddStringToObject(id, "principalId", "AIDAEXAMPLEALICE0001");
@@ -105,7 +54,7 @@ static cJSON *s_identity(enum who who, const char *account)
         cJSON_AddStringToObject(id, "accessKeyId", "AKIAEXAMPLEALICE0001");
         cJSON_AddStringToObject(id, "userName", "alice");
         break;
-    case AUTOMATION:
+    case WC_TEST_AUTOMATION:
         snprintf(arn, sizeof(arn), "arn:aws:sts::%s:assumed-role/terraform-deployer/tf",
                  account);
         cJSON_AddStringToObject(id, "type", "AssumedRole");
@@ -121,7 +70,7 @@ static cJSON *s_identity(enum who who, const char *account)
         cJSON_AddStringToObject(iss, "accountId", account);
         cJSON_AddStringToObject(iss, "userName", "terraform-deployer");
         break;
-    case SERVICE:
+    case WC_TEST_SERVICE:
         cJSON_AddStringToObject(id, "type", "AWSService");
         cJSON_AddStringToObject(id, "invokedBy", "autoscaling.amazonaws.com");
         break;
@@ -129,16 +78,16 @@ static cJSON *s_identity(enum who who, const char *account)
     return id;
 }
 
-static const char *s_ua(enum who who)
+static const char *s_ua(enum wc_test_who who)
 {
-    return who == HUMAN        ? "aws-cli/2.15.0 Python/3.11.6"
-           : who == AUTOMATION ? "APN/1.0 HashiCorp/1.0 Terraform/1.7.0"
+    return who == WC_TEST_HUMAN        ? "aws-cli/2.15.0 Python/3.11.6"
+           : who == WC_TEST_AUTOMATION ? "APN/1.0 HashiCorp/1.0 Terraform/1.7.0"
                                : "autoscaling.amazonaws.com";
 }
 
-static const char *s_ip(enum who who)
+static const char *s_ip(enum wc_test_who who)
 {
-    return who == HUMAN ? "198.51.100.23" : who == AUTOMATION ? "203.0.113.7"
+    return who == WC_TEST_HUMAN ? "198.51.100.23" : who == WC_TEST_AUTOMATION ? "203.0.113.7"
                                                               : "autoscaling.amazonaws.com";
 }
 
@@ -161,20 +110,7 @@ static void s_add_rule(cJSON *rp)
     cJSON_AddItemToArray(items, rule);
 }
 
-struct rec_spec {
-    const char *event_id;
-    const char *name;
-    int64_t time_ms;
-    enum who who;
-    bool read_only;
-    const char *error;
-    enum naming naming;
-    const char *named;    /* the id, name or ARN (BY_OTHER: the group id) */
-    const char *account;  /* the trail's */
-    const char *region;
-};
-
-static cJSON *s_record(const struct rec_spec *r)
+static cJSON *s_record(const struct wc_test_event_spec *r)
 {
     cJSON *rec = cJSON_CreateObject(), *rp, *res, *one, *gs, *gi, *g;
     char when[WC_TIME_ISO_MAX], inst[64];
@@ -195,15 +131,15 @@ static cJSON *s_record(const struct rec_spec *r)
     }
     rp = cJSON_AddObjectToObject(rec, "requestParameters");
     switch (r->naming) {
-    case BY_ID:
+    case WC_TEST_BY_ID:
         cJSON_AddStringToObject(rp, "groupId", r->named);
         s_add_rule(rp);
         break;
-    case BY_NAME:
+    case WC_TEST_BY_NAME:
         cJSON_AddStringToObject(rp, "groupName", r->named);
         s_add_rule(rp);
         break;
-    case BY_ARN:
+    case WC_TEST_BY_ARN:
         s_add_rule(rp);
         res = cJSON_AddArrayToObject(rec, "resources");
         one = cJSON_CreateObject();
@@ -212,10 +148,10 @@ static cJSON *s_record(const struct rec_spec *r)
         cJSON_AddStringToObject(one, "ARN", r->named);
         cJSON_AddItemToArray(res, one);
         break;
-    case BY_NONE:
+    case WC_TEST_BY_NONE:
         s_add_rule(rp);
         break;
-    case BY_OTHER:
+    case WC_TEST_BY_OTHER:
         snprintf(inst, sizeof(inst), "i-0%s", r->named + 4);
         cJSON_AddStringToObject(rp, "instanceId", inst);
         gs = cJSON_AddObjectToObject(rp, "groupSet");
@@ -550,12 +486,13 @@ static void test_stream_kinds(void **state)
 
 /* ---- the key invariant: index == scan --------------------------------------------- */
 
-#define N_CHANGES 300
 #define MAX_BODIES 4096
 
+/* The scenario of tests/support/trail_scenario.h with its events as
+ * CloudTrail records: their stream bodies, and the LookupEvents scan of
+ * ACCOUNT/REGION. */
 struct scenario {
-    struct wc_change changes[N_CHANGES];
-    struct wc_policy policy;
+    struct wc_test_scenario sc;
     cJSON *page;            /* the LookupEvents scan of ACCOUNT/REGION: write events */
     char *bodies[MAX_BODIES];
     size_t n_bodies;
@@ -566,8 +503,9 @@ struct scenario {
 /* One event: its stream body (alternately raw and in SNS), and, when a
  * ReadOnly=false scan of ACCOUNT/REGION returns it, its LookupEvents entry
  * with the Resources AWS lists for it. */
-static void s_emit(struct scenario *sc, const struct rec_spec *r)
+static void s_emit(void *ctx, const struct wc_test_event_spec *r)
 {
+    struct scenario *sc = ctx;
     cJSON *rec = s_record(r), *entry, *res, *one, *inst;
     char *text, iid[64];
 
@@ -586,13 +524,13 @@ static void s_emit(struct scenario *sc, const struct rec_spec *r)
         cJSON_AddNumberToObject(entry, "EventTime", (double)r->time_ms / 1000.0);
         cJSON_AddStringToObject(entry, "EventSource", "ec2.amazonaws.com");
         res = cJSON_AddArrayToObject(entry, "Resources");
-        if (r->naming != BY_NONE) {
+        if (r->naming != WC_TEST_BY_NONE) {
             one = cJSON_CreateObject();
             cJSON_AddStringToObject(one, "ResourceType", "AWS::EC2::SecurityGroup");
             cJSON_AddStringToObject(one, "ResourceName", r->named);
             cJSON_AddItemToArray(res, one);
         }
-        if (r->naming == BY_OTHER) {
+        if (r->naming == WC_TEST_BY_OTHER) {
             inst = cJSON_CreateObject();
             snprintf(iid, sizeof(iid), "i-0%s", r->named + 4);
             cJSON_AddStringToObject(inst, "ResourceType", "AWS::EC2::Instance");
@@ -607,178 +545,20 @@ static void s_emit(struct scenario *sc, const struct rec_spec *r)
     cJSON_Delete(rec);
 }
 
-/* The 300 changes of test_scheduler.c's scenario, with their events as
- * CloudTrail records: 20% by a human, 60% by trusted automation, 20% by an
- * AWS service; some without any event, some named by ARN or by name only,
- * some only found through relatedEvents, failed writes, read-only calls on
- * the resources, events on the whole second just outside a window; 600
- * unrelated writes and 300 read-only calls in the same 2 minutes; and
- * copies of some events in another account and another region (the same
- * resources: they must never match). */
 static void s_scenario(struct scenario *sc)
 {
-    size_t n_ro = 0;
-
     memset(sc, 0, sizeof(*sc));
-    s_seed(42);
-    assert_int_equal(wc_policy_init_defaults(&sc->policy), WC_OK);
-    sc->policy.skew_s = SKEW;
-    assert_int_equal(wc_strlist_push(&sc->policy.trusted, TRUSTED_ROLE), WC_OK);
     sc->page = cJSON_CreateObject();
     cJSON_AddArrayToObject(sc->page, "Events");
-
-    for (unsigned long i = 0; i < N_CHANGES; i++) {
-        struct wc_change *c = &sc->changes[i];
-        char *id = s_fmt("sg-%017lx", 0xa000 + i), *eid;
-        int64_t capture = T0 + (int64_t)i * 400 + s_rand() % 400;
-        int64_t when = (capture - 1000 - (int64_t)(s_rand() % 60000)) / 1000 * 1000;
-        enum who who = i % 10 < 2 ? HUMAN : i % 10 < 8 ? AUTOMATION : SERVICE;
-        struct rec_spec r = {.account = ACCOUNT, .region = REGION, .naming = BY_ID};
-
-        s_make_change(c, ACCOUNT, REGION, id, capture);
-        c->arn = s_fmt("arn:aws:ec2:" REGION ":" ACCOUNT ":security-group/sg-%017lx",
-                       0xa000 + i);
-        r.named = id;
-        if (i % 7 == 0) {
-            c->resource_name = s_fmt("web-%lu", i);
-            r.named = c->resource_name;
-            r.naming = BY_NAME;
-        } else if (i % 11 == 3) {
-            r.named = c->arn;
-            r.naming = BY_ARN;
-        }
-        if (i % 13 == 0) { /* no event at all */
-            free(id);
-            continue;
-        }
-        if (i % 17 == 5) { /* a failed attempt first */
-            eid = s_fmt("ev-fail-%04lu", i);
-            r.event_id = eid;
-            r.name = "AuthorizeSecurityGroupIngress";
-            r.time_ms = when - 2000;
-            r.who = HUMAN;
-            r.error = "Client.UnauthorizedOperation";
-            s_emit(sc, &r);
-            r.error = NULL;
-            free(eid);
-        }
-        eid = s_fmt("ev-%04lu", i);
-        r.event_id = eid;
-        r.name = "AuthorizeSecurityGroupIngress";
-        r.time_ms = when;
-        r.who = who;
-        if (i % 18 == 4) /* relatedEvents: sometimes the only way to the event */
-            r.naming = BY_NONE;
-        if (i % 9 == 4)
-            assert_int_equal(wc_strlist_push(&c->related_event_ids, eid), WC_OK);
-        s_emit(sc, &r);
-        if (i % 5 == 0) {
-            /* the same call in another account (even the same event id,
-             * as a cross-account call is delivered to both) and region */
-            r.account = OTHER_ACCOUNT;
-            s_emit(sc, &r);
-            r.account = ACCOUNT;
-            r.region = OTHER_REGION;
-            free(eid);
-            eid = s_fmt("ev-us-%04lu", i);
-            r.event_id = eid;
-            s_emit(sc, &r);
-            r.region = REGION;
-        }
-        free(eid);
-        r.naming = r.naming == BY_NONE ? BY_ID : r.naming;
-        if (i % 19 == 6) { /* a Describe naming it: read-only, never a match */
-            eid = s_fmt("ev-ro-%04lu", i);
-            r = (struct rec_spec){eid, "DescribeSecurityGroups", capture / 1000 * 1000, HUMAN,
-                                  true, NULL, BY_ID, id, ACCOUNT, REGION};
-            s_emit(sc, &r);
-            free(eid);
-            n_ro++;
-        }
-        if (i % 23 == 8) {
-            /* on the whole second that holds capture - skew: in the request's
-             * window, outside the correlation window by under a second */
-            eid = s_fmt("ev-edge-%04lu", i);
-            r = (struct rec_spec){eid, "RevokeSecurityGroupIngress",
-                                  (capture - SKEW * 1000LL) / 1000 * 1000, HUMAN, false, NULL,
-                                  BY_ID, id, ACCOUNT, REGION};
-            s_emit(sc, &r);
-            free(eid);
-            eid = s_fmt("ev-out-%04lu", i);
-            r.event_id = eid;
-            r.time_ms -= 1000;
-            s_emit(sc, &r);
-            free(eid);
-        }
-        free(id);
-    }
-    for (unsigned long i = 0; i < 600; i++) {
-        char *eid = s_fmt("ev-other-%04lu", i), *res = s_fmt("sg-%017lx", 0xf0000 + i);
-        struct rec_spec r = {eid, "ModifyInstanceAttribute",
-                             T0 + (int64_t)(s_rand() % 120) * 1000, (enum who)(s_rand() % 3),
-                             false, NULL, BY_OTHER, res, ACCOUNT, REGION};
-
-        s_emit(sc, &r);
-        free(eid);
-        free(res);
-    }
-    for (unsigned long i = n_ro; i < 300; i++) {
-        char *eid = s_fmt("ev-read-%04lu", i);
-        struct rec_spec r = {eid, "DescribeInstances", T0 + (int64_t)(s_rand() % 120) * 1000,
-                             (enum who)(s_rand() % 3), true, NULL, BY_ID,
-                             sc->changes[s_rand() % N_CHANGES].resource_id, ACCOUNT, REGION};
-
-        s_emit(sc, &r);
-        free(eid);
-    }
+    wc_test_scenario_init(&sc->sc, s_emit, sc);
 }
 
 static void s_scenario_free(struct scenario *sc)
 {
-    for (size_t i = 0; i < N_CHANGES; i++)
-        wc_change_clean_up(&sc->changes[i]);
+    wc_test_scenario_clean_up(&sc->sc);
     for (size_t i = 0; i < sc->n_bodies; i++)
         free(sc->bodies[i]);
     cJSON_Delete(sc->page);
-    wc_policy_clean_up(&sc->policy);
-}
-
-struct outcome {
-    enum wc_verdict verdict;
-    char ids[512];    /* matched event ids, in the finding's order */
-    char writes[512]; /* write events found, sorted */
-};
-
-static int s_cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static void s_outcome(const struct wc_policy *p, const struct wc_change *c,
-                      const struct wc_event_list *events, struct outcome *out)
-{
-    struct wc_notification note = {.kind = WC_NOTE_CHANGE, .envelope = WC_ENV_SNS};
-    struct wc_finding *f = NULL;
-    const char *w[64];
-    size_t nw = 0;
-
-    memset(out, 0, sizeof(*out));
-    note.change = *c; /* borrowed: wc_finding_decide copies it */
-    assert_int_equal(wc_finding_decide(p, &note, events, &f), WC_OK);
-    out->verdict = f->verdict;
-    for (size_t i = 0; i < f->n_matches; i++) {
-        strncat(out->ids, f->matches[i].event.event_id, sizeof(out->ids) - strlen(out->ids) - 2);
-        strcat(out->ids, ",");
-    }
-    wc_finding_destroy(f);
-    for (size_t i = 0; i < events->len && nw < 64; i++)
-        if (!events->items[i].read_only)
-            w[nw++] = events->items[i].event_id;
-    qsort(w, nw, sizeof(*w), s_cmp_str);
-    for (size_t i = 0; i < nw; i++) {
-        strncat(out->writes, w[i], sizeof(out->writes) - strlen(out->writes) - 2);
-        strcat(out->writes, ",");
-    }
 }
 
 /* Deliver every body to the index in a shuffled order (events out of
@@ -793,7 +573,7 @@ static void s_ingest(struct scenario *sc, struct wc_evindex *x, int64_t now_ms,
     for (size_t i = 0; i < sc->n_bodies; i += 7)
         order[n++] = i;
     for (size_t i = n - 1; i > 0; i--) {
-        size_t j = s_rand() % (i + 1), t = order[i];
+        size_t j = wc_test_rand(&sc->sc.rng) % (i + 1), t = order[i];
 
         order[i] = order[j];
         order[j] = t;
@@ -853,24 +633,21 @@ static void test_invariant_index_equals_scan(void **state)
     assert_true(st.bytes <= st.max_bytes);
     assert_int_equal(st.evicted, 0);
 
-    for (size_t i = 0; i < N_CHANGES; i++) {
+    for (size_t i = 0; i < WC_TEST_N_CHANGES; i++) {
         struct wc_event_list by_scan = WC_EVENT_LIST_INIT, by_index = WC_EVENT_LIST_INIT;
-        struct outcome a, b;
+        struct wc_test_outcome a, b;
 
-        assert_int_equal(wc_trail_lookup_change_in(&scan, &sc->changes[i], SKEW, &by_scan),
+        assert_int_equal(wc_trail_lookup_change_in(&scan, &sc->sc.changes[i], SKEW, &by_scan),
                          WC_OK);
-        assert_int_equal(wc_evindex_lookup_change(x, &sc->changes[i], SKEW, &by_index), WC_OK);
-        s_outcome(&sc->policy, &sc->changes[i], &by_scan, &a);
-        s_outcome(&sc->policy, &sc->changes[i], &by_index, &b);
+        assert_int_equal(wc_evindex_lookup_change(x, &sc->sc.changes[i], SKEW, &by_index), WC_OK);
+        wc_test_outcome(&sc->sc.policy, &sc->sc.changes[i], &by_scan, &a);
+        wc_test_outcome(&sc->sc.policy, &sc->sc.changes[i], &by_index, &b);
         counts[a.verdict]++;
-        if (a.verdict != b.verdict || strcmp(a.ids, b.ids) || strcmp(a.writes, b.writes))
-            fail_msg("change %zu (%s): index %s [%s] writes [%s], scan %s [%s] writes [%s]", i,
-                     sc->changes[i].resource_id, wc_verdict_name(b.verdict), b.ids, b.writes,
-                     wc_verdict_name(a.verdict), a.ids, a.writes);
+        wc_test_assert_same_outcome(&sc->sc, i, "index", &b, "scan", &a);
         assert_int_equal(by_scan.len, by_index.len);
         found += wc_trail_found_write(&by_index);
         /* the window is one the index answers for */
-        assert_true(wc_evindex_covers(x, &sc->changes[i], SKEW, now));
+        assert_true(wc_evindex_covers(x, &sc->sc.changes[i], SKEW, now));
         wc_event_list_clean_up(&by_scan);
         wc_event_list_clean_up(&by_index);
     }
@@ -883,7 +660,7 @@ static void test_invariant_index_equals_scan(void **state)
     printf("# invariant: %zu changes, %zu events held (%zu elsewhere), %zu duplicates, "
            "%zu read-only filtered, %zu bytes; human %zu automation %zu service %zu "
            "unattributed %zu\n",
-           (size_t)N_CHANGES, st.events, sc->n_elsewhere, n_dups, n_ro, st.bytes,
+           (size_t)WC_TEST_N_CHANGES, st.events, sc->n_elsewhere, n_dups, n_ro, st.bytes,
            counts[WC_VERDICT_HUMAN], counts[WC_VERDICT_AUTOMATION],
            counts[WC_VERDICT_AWS_SERVICE], counts[WC_VERDICT_UNATTRIBUTED]);
 
@@ -901,8 +678,8 @@ static void s_add(struct wc_evindex *x, unsigned long n, int64_t t_ms, const cha
                   struct wc_evindex_wake *wake)
 {
     char eid[64], sg[64];
-    struct rec_spec r = {eid, "AuthorizeSecurityGroupIngress", t_ms, HUMAN, false, NULL, BY_ID,
-                         sg, account, region};
+    struct wc_test_event_spec r = {eid, "AuthorizeSecurityGroupIngress", t_ms, WC_TEST_HUMAN, false,
+                                   NULL, WC_TEST_BY_ID, sg, account, region};
     cJSON *rec;
     char *body;
     struct wc_evstream_msg m = WC_EVSTREAM_MSG_INIT;
@@ -926,7 +703,7 @@ static size_t s_found(const struct wc_evindex *x, unsigned long n, int64_t captu
     size_t len;
 
     snprintf(sg, sizeof(sg), "sg-%017lx", n);
-    s_make_change(&c, account, region, sg, capture_ms);
+    wc_test_make_change(&c, account, region, sg, capture_ms);
     assert_int_equal(wc_evindex_lookup_change(x, &c, SKEW, &l), WC_OK);
     len = l.len;
     wc_event_list_clean_up(&l);
@@ -957,7 +734,7 @@ static void test_evict_by_age(void **state)
     assert_int_equal(s_found(x, 10, T0 + 10 * MIN_MS, ACCOUNT, REGION), 0);
     assert_int_equal(s_found(x, 40, T0 + 40 * MIN_MS, ACCOUNT, REGION), 1);
     /* the index does not answer for a window older than its retention */
-    s_make_change(&c, ACCOUNT, REGION, "sg-x", T0 + 10 * MIN_MS);
+    wc_test_make_change(&c, ACCOUNT, REGION, "sg-x", T0 + 10 * MIN_MS);
     assert_false(wc_evindex_covers(x, &c, SKEW, T0 + 59 * MIN_MS + 5000));
     c.capture_time_ms = T0 + 40 * MIN_MS;
     assert_true(wc_evindex_covers(x, &c, SKEW, T0 + 59 * MIN_MS + 5000));
@@ -1003,7 +780,7 @@ static void test_evict_by_bytes(void **state)
     /* 800 events over 20 minutes, arriving out of order */
     for (unsigned long i = 0; i < 800; i++)
         order[i] = i;
-    s_seed(7);
+    wc_test_rng_seed(&s_rng, 7);
     for (size_t i = 799; i > 0; i--) {
         size_t j = s_rand() % (i + 1);
         unsigned long t = order[i];
@@ -1030,7 +807,7 @@ static void test_evict_by_bytes(void **state)
     assert_int_equal(s_found(x, 10, T0 + 10 * 1500, ACCOUNT, REGION), 0);
     /* and the index says it cannot answer for that window any more */
     assert_int_equal(wc_evindex_horizon_ms(x, now), st.oldest_ms - 1500 + 1);
-    s_make_change(&c, ACCOUNT, REGION, "sg-x", T0 + 10 * 1500);
+    wc_test_make_change(&c, ACCOUNT, REGION, "sg-x", T0 + 10 * 1500);
     assert_false(wc_evindex_covers(x, &c, SKEW, now));
     c.capture_time_ms = st.oldest_ms + SKEW * 1000LL;
     assert_true(wc_evindex_covers(x, &c, SKEW, now));
@@ -1063,9 +840,10 @@ static void test_duplicates(void **state)
     assert_int_equal(how, WC_EVINDEX_DUPLICATE);
     /* the same event id elsewhere is another event */
     {
-        struct rec_spec r = {"ev-000001-" ACCOUNT "-" REGION, "AuthorizeSecurityGroupIngress",
-                             T0, HUMAN, false, NULL, BY_ID, "sg-00000000000000001",
-                             OTHER_ACCOUNT, REGION};
+        struct wc_test_event_spec r = {"ev-000001-" ACCOUNT "-" REGION,
+                                       "AuthorizeSecurityGroupIngress", T0, WC_TEST_HUMAN, false,
+                                       NULL, WC_TEST_BY_ID, "sg-00000000000000001", OTHER_ACCOUNT,
+                                       REGION};
         cJSON *rec = s_record(&r);
         char *body = s_body(rec, OTHER_ACCOUNT, REGION, true);
         struct wc_evstream_msg m = WC_EVSTREAM_MSG_INIT;
@@ -1084,9 +862,9 @@ static void test_duplicates(void **state)
 
     /* an event without an account, region or id is refused, and freed */
     memset(&e, 0, sizeof(e));
-    e.event_id = s_dup("ev-bad");
-    e.event_name = s_dup("X");
-    e.aws_region = s_dup(REGION);
+    e.event_id = wc_test_strdup("ev-bad");
+    e.event_name = wc_test_strdup("X");
+    e.aws_region = wc_test_strdup(REGION);
     assert_int_equal(wc_evindex_add(x, &e, now, &how, NULL), WC_ERR_INVALID);
     assert_null(e.event_id);
     wc_evindex_destroy(x);
@@ -1128,8 +906,9 @@ static void test_candidates_order(void **state)
     assert_int_equal(how, WC_EVINDEX_DUPLICATE);
     {
         char sg[] = "sg-00000000000000009";
-        struct rec_spec r = {"ev-late", "RevokeSecurityGroupIngress", T0 + 20000, AUTOMATION,
-                             false, NULL, BY_ID, sg, ACCOUNT, REGION};
+        struct wc_test_event_spec r = {"ev-late", "RevokeSecurityGroupIngress", T0 + 20000,
+                                       WC_TEST_AUTOMATION, false, NULL, WC_TEST_BY_ID, sg, ACCOUNT,
+                                       REGION};
         cJSON *rec = s_record(&r);
         char *body = s_body(rec, ACCOUNT, REGION, false);
         struct wc_evstream_msg m = WC_EVSTREAM_MSG_INIT;
@@ -1139,8 +918,9 @@ static void test_candidates_order(void **state)
         free(body);
         cJSON_Delete(rec);
     }
-    s_make_change(&c, ACCOUNT, REGION, "sg-00000000000000009", T0);
-    c.arn = s_dup("arn:aws:ec2:" REGION ":" ACCOUNT ":security-group/sg-00000000000000009");
+    wc_test_make_change(&c, ACCOUNT, REGION, "sg-00000000000000009", T0);
+    c.arn =
+        wc_test_strdup("arn:aws:ec2:" REGION ":" ACCOUNT ":security-group/sg-00000000000000009");
     assert_int_equal(wc_strlist_push(&c.related_event_ids, "ev-late"), WC_OK);
     assert_int_equal(wc_evindex_candidates(x, &c, SKEW, &l), WC_OK);
     assert_int_equal(l.len, 2);
@@ -1169,10 +949,11 @@ static void test_watch_wakes(void **state)
 
     (void)state;
     assert_non_null(x);
-    s_make_change(&c, ACCOUNT, REGION, "sg-00000000000000021", T0);
-    c.arn = s_dup("arn:aws:ec2:" REGION ":" ACCOUNT ":security-group/sg-00000000000000021");
+    wc_test_make_change(&c, ACCOUNT, REGION, "sg-00000000000000021", T0);
+    c.arn =
+        wc_test_strdup("arn:aws:ec2:" REGION ":" ACCOUNT ":security-group/sg-00000000000000021");
     assert_int_equal(wc_evindex_watch(x, 77, &c, SKEW), WC_OK);
-    s_make_change(&d, ACCOUNT, REGION, "sg-00000000000000022", T0);
+    wc_test_make_change(&d, ACCOUNT, REGION, "sg-00000000000000022", T0);
     assert_int_equal(wc_strlist_push(&d.related_event_ids, "ev-rel"), WC_OK);
     assert_int_equal(wc_evindex_watch(x, 78, &d, SKEW), WC_OK);
     assert_int_equal(wc_evindex_watch(x, 78, &d, SKEW), WC_OK); /* replaced, not doubled */
@@ -1189,8 +970,9 @@ static void test_watch_wakes(void **state)
     /* a failed call names it but cannot decide it */
     {
         char sg[] = "sg-00000000000000021";
-        struct rec_spec r = {"ev-denied", "AuthorizeSecurityGroupIngress", T0, HUMAN, false,
-                             "AccessDenied", BY_ID, sg, ACCOUNT, REGION};
+        struct wc_test_event_spec r = {"ev-denied", "AuthorizeSecurityGroupIngress", T0,
+                                       WC_TEST_HUMAN, false, "AccessDenied", WC_TEST_BY_ID, sg,
+                                       ACCOUNT, REGION};
         cJSON *rec = s_record(&r);
         char *body = s_body(rec, ACCOUNT, REGION, true);
         struct wc_evstream_msg m = WC_EVSTREAM_MSG_INIT;
@@ -1214,8 +996,9 @@ static void test_watch_wakes(void **state)
     w.len = 0;
     {
         char sg[] = "sg-0000000000000ffff";
-        struct rec_spec r = {"ev-rel", "ModifySecurityGroupRules", T0 + 1000, AUTOMATION, false,
-                             NULL, BY_NONE, sg, ACCOUNT, REGION};
+        struct wc_test_event_spec r = {"ev-rel", "ModifySecurityGroupRules", T0 + 1000,
+                                       WC_TEST_AUTOMATION, false, NULL, WC_TEST_BY_NONE, sg,
+                                       ACCOUNT, REGION};
         cJSON *rec = s_record(&r);
         char *body = s_body(rec, ACCOUNT, REGION, false);
         struct wc_evstream_msg m = WC_EVSTREAM_MSG_INIT;

@@ -2,6 +2,7 @@
  * LookupEvents, and the adaptive rate against a simulated sliding-window
  * limiter. */
 #include "tests/support/testutil.h"
+#include "tests/support/trail_scenario.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -19,59 +20,19 @@
 #include "core/scheduler.h"
 #include "core/trail.h"
 
-#define ACCOUNT "111122223333"
-#define REGION "eu-west-1"
-#define T0 1714564800000LL /* 2024-05-01T12:00:00Z */
-#define SKEW 180
-#define TRUSTED_ROLE "arn:aws:iam::" ACCOUNT ":role/terraform-deployer"
+#define ACCOUNT WC_TEST_ACCOUNT
+#define REGION WC_TEST_REGION
+#define T0 WC_TEST_T0
+#define SKEW WC_TEST_SKEW
+#define TRUSTED_ROLE WC_TEST_TRUSTED_ROLE
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static uint64_t s_rng = 0x9E3779B97F4A7C15ULL;
-
-static void s_seed(uint64_t seed)
-{
-    s_rng = seed * 0x9E3779B97F4A7C15ULL + 0x2545F4914F6CDD1DULL;
-    if (!s_rng)
-        s_rng = 1;
-}
+static struct wc_test_rng s_rng = {0x9E3779B97F4A7C15ULL};
 
 static uint32_t s_rand(void)
 {
-    s_rng ^= s_rng << 13;
-    s_rng ^= s_rng >> 7;
-    s_rng ^= s_rng << 17;
-    return (uint32_t)(s_rng >> 11);
-}
-
-static char *s_dup(const char *s)
-{
-    char *p = wc_strdup(s);
-
-    assert_non_null(p);
-    return p;
-}
-
-static char *s_fmt(const char *fmt, unsigned long v)
-{
-    char buf[160];
-
-    snprintf(buf, sizeof(buf), fmt, v);
-    return s_dup(buf);
-}
-
-static void s_make_change(struct wc_change *c, const char *account, const char *region,
-                          const char *id, int64_t capture_ms)
-{
-    memset(c, 0, sizeof(*c));
-    c->account_id = account ? s_dup(account) : NULL;
-    c->region = s_dup(region);
-    c->lookup_region = s_dup(region);
-    c->resource_type = s_dup("AWS::EC2::SecurityGroup");
-    c->resource_id = s_dup(id);
-    c->capture_time_ms = capture_ms;
-    c->status = s_dup("OK");
-    c->change_type = s_dup("UPDATE");
+    return wc_test_rand(&s_rng);
 }
 
 static struct wc_event *s_push_event(struct wc_event_list *l)
@@ -92,51 +53,50 @@ static void s_add_resource(struct wc_event *e, const char *name)
     assert_non_null(r);
     e->resources = r;
     memset(&r[e->n_resources], 0, sizeof(*r));
-    r[e->n_resources].type = s_dup("AWS::EC2::SecurityGroup");
-    r[e->n_resources].name = s_dup(name);
+    r[e->n_resources].type = wc_test_strdup("AWS::EC2::SecurityGroup");
+    r[e->n_resources].name = wc_test_strdup(name);
     e->n_resources++;
 }
 
-enum who { HUMAN, AUTOMATION, SERVICE };
-
 static struct wc_event *s_event(struct wc_event_list *l, const char *id, const char *name,
-                                int64_t time_ms, enum who who, bool read_only,
+                                int64_t time_ms, enum wc_test_who who, bool read_only,
                                 const char *resource)
 {
     struct wc_event *e = s_push_event(l);
 
-    e->event_id = s_dup(id);
-    e->event_name = s_dup(name);
-    e->event_source = s_dup("ec2.amazonaws.com");
-    e->event_type = s_dup("AwsApiCall");
+    e->event_id = wc_test_strdup(id);
+    e->event_name = wc_test_strdup(name);
+    e->event_source = wc_test_strdup("ec2.amazonaws.com");
+    e->event_type = wc_test_strdup("AwsApiCall");
     e->event_time_ms = time_ms;
-    e->aws_region = s_dup(REGION);
-    e->recipient_account_id = s_dup(ACCOUNT);
+    e->aws_region = wc_test_strdup(REGION);
+    e->recipient_account_id = wc_test_strdup(ACCOUNT);
     e->read_only = read_only;
-    e->identity.account_id = s_dup(ACCOUNT);
+    e->identity.account_id = wc_test_strdup(ACCOUNT);
     switch (who) {
-    case HUMAN:
-        e->identity.type = s_dup("IAMUser");
-        e->identity.arn = s_dup("arn:aws:iam::" ACCOUNT ":user/alice");
-        e->identity.user_name = s_dup("alice");
-        e->user_agent = s_dup("aws-cli/2.15.0");
-        e->source_ip = s_dup("198.51.100.23");
+    case WC_TEST_HUMAN:
+        e->identity.type = wc_test_strdup("IAMUser");
+        e->identity.arn = wc_test_strdup("arn:aws:iam::" ACCOUNT ":user/alice");
+        e->identity.user_name = wc_test_strdup("alice");
+        e->user_agent = wc_test_strdup("aws-cli/2.15.0");
+        e->source_ip = wc_test_strdup("198.51.100.23");
         break;
-    case AUTOMATION:
-        e->identity.type = s_dup("AssumedRole");
-        e->identity.arn = s_dup("arn:aws:sts::" ACCOUNT ":assumed-role/terraform-deployer/tf");
-        e->identity.issuer_type = s_dup("Role");
-        e->identity.issuer_arn = s_dup(TRUSTED_ROLE);
-        e->identity.issuer_user_name = s_dup("terraform-deployer");
-        e->identity.session_name = s_dup("tf");
-        e->user_agent = s_dup("APN/1.0 HashiCorp/1.0 Terraform/1.7.0");
-        e->source_ip = s_dup("203.0.113.7");
+    case WC_TEST_AUTOMATION:
+        e->identity.type = wc_test_strdup("AssumedRole");
+        e->identity.arn =
+            wc_test_strdup("arn:aws:sts::" ACCOUNT ":assumed-role/terraform-deployer/tf");
+        e->identity.issuer_type = wc_test_strdup("Role");
+        e->identity.issuer_arn = wc_test_strdup(TRUSTED_ROLE);
+        e->identity.issuer_user_name = wc_test_strdup("terraform-deployer");
+        e->identity.session_name = wc_test_strdup("tf");
+        e->user_agent = wc_test_strdup("APN/1.0 HashiCorp/1.0 Terraform/1.7.0");
+        e->source_ip = wc_test_strdup("203.0.113.7");
         break;
-    case SERVICE:
-        e->identity.type = s_dup("AWSService");
-        e->identity.invoked_by = s_dup("autoscaling.amazonaws.com");
-        e->source_ip = s_dup("autoscaling.amazonaws.com");
-        e->user_agent = s_dup("autoscaling.amazonaws.com");
+    case WC_TEST_SERVICE:
+        e->identity.type = wc_test_strdup("AWSService");
+        e->identity.invoked_by = wc_test_strdup("autoscaling.amazonaws.com");
+        e->source_ip = wc_test_strdup("autoscaling.amazonaws.com");
+        e->user_agent = wc_test_strdup("autoscaling.amazonaws.com");
         break;
     }
     if (resource)
@@ -248,7 +208,7 @@ static int s_fake_page(struct wc_trail *t, const struct wc_trail_query *q, const
         char next[600];
 
         snprintf(next, sizeof(next), "%s#%zu", fp, offset + (size_t)page);
-        out->next_token = s_dup(next);
+        out->next_token = wc_test_strdup(next);
     }
     free(idx);
     return WC_OK;
@@ -343,157 +303,44 @@ static bool s_next_when_due(struct wc_sched *s, int64_t *now, struct wc_sched_ca
 
 /* ---- the key invariant: scheduler == one-by-one lookups -------------------- */
 
-#define N_CHANGES 300
-
+/* The scenario of tests/support/trail_scenario.h, its events of ACCOUNT and
+ * REGION in the fake trail (those of another account or region are not
+ * this trail's). */
 struct scenario {
     struct fake fake;
-    struct wc_change changes[N_CHANGES];
-    struct wc_policy policy;
+    struct wc_test_scenario sc;
 };
 
-/* 300 changes on distinct security groups over 2 minutes: 20% by a human,
- * 60% by trusted automation, 20% by an AWS service; some without any event,
- * some named by ARN or by name only, some only found through relatedEvents,
- * failed writes, read-only calls on the resources, events on the whole
- * second just outside a window; plus 600 unrelated writes and 300
- * read-only calls in the same 2 minutes. */
+static void s_emit(void *ctx, const struct wc_test_event_spec *r)
+{
+    struct scenario *sc = ctx;
+    struct wc_event *e;
+
+    if (strcmp(r->account, ACCOUNT) || strcmp(r->region, REGION))
+        return;
+    e = s_event(&sc->fake.events, r->event_id, r->name, r->time_ms, r->who, r->read_only,
+                r->naming == WC_TEST_BY_NONE ? NULL : r->named);
+    if (r->error)
+        e->error_code = wc_test_strdup(r->error);
+}
+
 static void s_scenario(struct scenario *sc)
 {
-    struct wc_event_list *ev = &sc->fake.events;
-    size_t n_ro = 0;
-
-    s_seed(42);
     s_fake_init(&sc->fake);
-    assert_int_equal(wc_policy_init_defaults(&sc->policy), WC_OK);
-    sc->policy.skew_s = SKEW;
-    assert_int_equal(wc_strlist_push(&sc->policy.trusted, TRUSTED_ROLE), WC_OK);
-
-    for (unsigned long i = 0; i < N_CHANGES; i++) {
-        struct wc_change *c = &sc->changes[i];
-        char *id = s_fmt("sg-%017lx", 0xa000 + i), *eid;
-        int64_t capture = T0 + (int64_t)i * 400 + s_rand() % 400;
-        int64_t when = (capture - 1000 - (int64_t)(s_rand() % 60000)) / 1000 * 1000;
-        enum who who = i % 10 < 2 ? HUMAN : i % 10 < 8 ? AUTOMATION : SERVICE;
-        const char *named = id;
-        struct wc_event *e;
-
-        s_make_change(c, ACCOUNT, REGION, id, capture);
-        c->arn = s_fmt("arn:aws:ec2:" REGION ":" ACCOUNT ":security-group/sg-%017lx",
-                       0xa000 + i);
-        if (i % 7 == 0) {
-            c->resource_name = s_fmt("web-%lu", i);
-            named = c->resource_name;
-        } else if (i % 11 == 3) {
-            named = c->arn;
-        }
-        if (i % 13 == 0) { /* no event at all */
-            free(id);
-            continue;
-        }
-        if (i % 17 == 5) { /* a failed attempt first */
-            eid = s_fmt("ev-fail-%04lu", i);
-            e = s_event(ev, eid, "AuthorizeSecurityGroupIngress", when - 2000, HUMAN, false,
-                        named);
-            e->error_code = s_dup("Client.UnauthorizedOperation");
-            free(eid);
-        }
-        eid = s_fmt("ev-%04lu", i);
-        /* relatedEvents: sometimes the only way to the event */
-        e = s_event(ev, eid, "AuthorizeSecurityGroupIngress", when, who, false,
-                    i % 18 == 4 ? NULL : named);
-        if (i % 9 == 4)
-            assert_int_equal(wc_strlist_push(&c->related_event_ids, eid), WC_OK);
-        free(eid);
-        if (i % 19 == 6) { /* a Describe naming it: read-only, never a match */
-            eid = s_fmt("ev-ro-%04lu", i);
-            s_event(ev, eid, "DescribeSecurityGroups", capture - 500 / 1000 * 1000, HUMAN, true,
-                    id);
-            free(eid);
-            n_ro++;
-        }
-        if (i % 23 == 8) {
-            /* on the whole second that holds capture - skew: in the request's
-             * window, outside the correlation window by under a second */
-            eid = s_fmt("ev-edge-%04lu", i);
-            s_event(ev, eid, "RevokeSecurityGroupIngress",
-                    (capture - SKEW * 1000LL) / 1000 * 1000, HUMAN, false, id);
-            free(eid);
-            eid = s_fmt("ev-out-%04lu", i);
-            s_event(ev, eid, "RevokeSecurityGroupIngress",
-                    (capture - SKEW * 1000LL) / 1000 * 1000 - 1000, HUMAN, false, id);
-            free(eid);
-        }
-        free(id);
-    }
-    for (unsigned long i = 0; i < 600; i++) {
-        char *eid = s_fmt("ev-other-%04lu", i), *res = s_fmt("sg-%017lx", 0xf0000 + i);
-
-        s_event(ev, eid, "ModifyInstanceAttribute", T0 + (int64_t)(s_rand() % 120) * 1000,
-                (enum who)(s_rand() % 3), false, res);
-        free(eid);
-        free(res);
-    }
-    for (unsigned long i = n_ro; i < 300; i++) {
-        char *eid = s_fmt("ev-read-%04lu", i);
-
-        s_event(ev, eid, "DescribeInstances", T0 + (int64_t)(s_rand() % 120) * 1000,
-                (enum who)(s_rand() % 3), true,
-                sc->changes[s_rand() % N_CHANGES].resource_id);
-        free(eid);
-    }
+    wc_test_scenario_init(&sc->sc, s_emit, sc);
 }
 
 static void s_scenario_free(struct scenario *sc)
 {
-    for (size_t i = 0; i < N_CHANGES; i++)
-        wc_change_clean_up(&sc->changes[i]);
+    wc_test_scenario_clean_up(&sc->sc);
     wc_event_list_clean_up(&sc->fake.events);
-    wc_policy_clean_up(&sc->policy);
-}
-
-struct outcome {
-    enum wc_verdict verdict;
-    char ids[512];    /* matched event ids, in the finding's order */
-    char writes[512]; /* write events found, sorted */
-};
-
-static int s_cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static void s_outcome(const struct wc_policy *p, const struct wc_change *c,
-                      const struct wc_event_list *events, struct outcome *out)
-{
-    struct wc_notification note = {.kind = WC_NOTE_CHANGE, .envelope = WC_ENV_SNS};
-    struct wc_finding *f = NULL;
-    const char *w[64];
-    size_t nw = 0;
-
-    memset(out, 0, sizeof(*out));
-    note.change = *c; /* borrowed: wc_finding_decide copies it */
-    assert_int_equal(wc_finding_decide(p, &note, events, &f), WC_OK);
-    out->verdict = f->verdict;
-    for (size_t i = 0; i < f->n_matches; i++) {
-        strncat(out->ids, f->matches[i].event.event_id, sizeof(out->ids) - strlen(out->ids) - 2);
-        strcat(out->ids, ",");
-    }
-    wc_finding_destroy(f);
-    for (size_t i = 0; i < events->len && nw < 64; i++)
-        if (!events->items[i].read_only)
-            w[nw++] = events->items[i].event_id;
-    qsort(w, nw, sizeof(*w), s_cmp_str);
-    for (size_t i = 0; i < nw; i++) {
-        strncat(out->writes, w[i], sizeof(out->writes) - strlen(out->writes) - 2);
-        strcat(out->writes, ",");
-    }
 }
 
 static void test_invariant_scheduler_equals_one_by_one(void **state)
 {
     struct scenario *sc = calloc(1, sizeof(*sc));
-    struct outcome *one = calloc(N_CHANGES, sizeof(*one));
-    bool *seen = calloc(N_CHANGES, sizeof(*seen));
+    struct wc_test_outcome *one = calloc(WC_TEST_N_CHANGES, sizeof(*one));
+    bool *seen = calloc(WC_TEST_N_CHANGES, sizeof(*seen));
     size_t counts[WC_VERDICT_UNATTRIBUTED + 1] = {0}, one_calls = 0, sched_calls;
     struct wc_sched *s = s_new(SKEW, false);
     struct wc_sched_result r;
@@ -507,14 +354,14 @@ static void test_invariant_scheduler_equals_one_by_one(void **state)
     s_scenario(sc);
 
     /* one by one, as the worker does today */
-    for (size_t i = 0; i < N_CHANGES; i++) {
+    for (size_t i = 0; i < WC_TEST_N_CHANGES; i++) {
         struct wc_event_list events = WC_EVENT_LIST_INIT;
         size_t n = 0;
 
         assert_int_equal(
-            wc_trail_lookup_change(&sc->fake.base, &sc->changes[i], SKEW, &events, &n), WC_OK);
+            wc_trail_lookup_change(&sc->fake.base, &sc->sc.changes[i], SKEW, &events, &n), WC_OK);
         one_calls += n;
-        s_outcome(&sc->policy, &sc->changes[i], &events, &one[i]);
+        wc_test_outcome(&sc->sc.policy, &sc->sc.changes[i], &events, &one[i]);
         counts[one[i].verdict]++;
         wc_event_list_clean_up(&events);
     }
@@ -523,31 +370,26 @@ static void test_invariant_scheduler_equals_one_by_one(void **state)
     assert_true(counts[WC_VERDICT_AUTOMATION] >= 120);
     assert_true(counts[WC_VERDICT_AWS_SERVICE] >= 40);
     assert_true(counts[WC_VERDICT_UNATTRIBUTED] >= 15);
-    assert_true(one_calls >= N_CHANGES);
+    assert_true(one_calls >= WC_TEST_N_CHANGES);
 
     /* the scheduler, driving the same trail */
     sc->fake.calls = sc->fake.scans = 0;
-    for (size_t i = 0; i < N_CHANGES; i++)
-        assert_int_equal(wc_sched_add(s, i + 100, &sc->changes[i], now), WC_OK);
+    for (size_t i = 0; i < WC_TEST_N_CHANGES; i++)
+        assert_int_equal(wc_sched_add(s, i + 100, &sc->sc.changes[i], now), WC_OK);
     sched_calls = s_drive(s, &sc->fake, &now);
     while (wc_sched_take(s, &r)) {
-        struct outcome got;
+        struct wc_test_outcome got;
         size_t i = (size_t)r.id - 100;
 
-        assert_true(i < N_CHANGES);
+        assert_true(i < WC_TEST_N_CHANGES);
         assert_false(seen[i]);
         seen[i] = true;
         assert_int_equal(r.rc, WC_OK);
-        s_outcome(&sc->policy, &sc->changes[i], &r.events, &got);
-        if (got.verdict != one[i].verdict || strcmp(got.ids, one[i].ids) ||
-            strcmp(got.writes, one[i].writes))
-            fail_msg("change %zu (%s): scheduler %s [%s] writes [%s], one by one %s [%s] "
-                     "writes [%s]",
-                     i, sc->changes[i].resource_id, wc_verdict_name(got.verdict), got.ids,
-                     got.writes, wc_verdict_name(one[i].verdict), one[i].ids, one[i].writes);
+        wc_test_outcome(&sc->sc.policy, &sc->sc.changes[i], &r.events, &got);
+        wc_test_assert_same_outcome(&sc->sc, i, "scheduler", &got, "one by one", &one[i]);
         wc_event_list_clean_up(&r.events);
     }
-    for (size_t i = 0; i < N_CHANGES; i++)
+    for (size_t i = 0; i < WC_TEST_N_CHANGES; i++)
         assert_true(seen[i]);
     wc_sched_get_stats(s, &st);
     assert_int_equal(st.calls, sched_calls);
@@ -555,9 +397,9 @@ static void test_invariant_scheduler_equals_one_by_one(void **state)
     assert_true(st.scans >= 1);
     printf("# invariant: %zu changes, one by one %zu calls, scheduler %zu calls "
            "(%zu scan pages, %llu scans, %llu per-resource)\n",
-           (size_t)N_CHANGES, one_calls, sched_calls, sc->fake.scans,
+           (size_t)WC_TEST_N_CHANGES, one_calls, sched_calls, sc->fake.scans,
            (unsigned long long)st.scans, (unsigned long long)st.per_resource);
-    assert_true(sched_calls * 10 <= N_CHANGES); /* <= 0.1 call per change */
+    assert_true(sched_calls * 10 <= WC_TEST_N_CHANGES); /* <= 0.1 call per change */
     assert_int_equal(st.waiting, 0);
 
     wc_sched_destroy(s);
@@ -580,18 +422,18 @@ static void test_no_scan_matches_one_by_one(void **state)
     (void)state;
     assert_non_null(sc);
     s_scenario(sc);
-    for (size_t i = 0; i < N_CHANGES; i++) {
+    for (size_t i = 0; i < WC_TEST_N_CHANGES; i++) {
         struct wc_event_list events = WC_EVENT_LIST_INIT;
         size_t n = 0;
 
         assert_int_equal(
-            wc_trail_lookup_change(&sc->fake.base, &sc->changes[i], SKEW, &events, &n), WC_OK);
+            wc_trail_lookup_change(&sc->fake.base, &sc->sc.changes[i], SKEW, &events, &n), WC_OK);
         one_calls += sc->fake.calls;
         sc->fake.calls = 0;
         wc_event_list_clean_up(&events);
     }
-    for (size_t i = 0; i < N_CHANGES; i++)
-        assert_int_equal(wc_sched_add(s, i, &sc->changes[i], now), WC_OK);
+    for (size_t i = 0; i < WC_TEST_N_CHANGES; i++)
+        assert_int_equal(wc_sched_add(s, i, &sc->sc.changes[i], now), WC_OK);
     sched_calls = s_drive(s, &sc->fake, &now);
     assert_int_equal(sched_calls, one_calls);
     assert_int_equal(sc->fake.scans, 0);
@@ -600,7 +442,7 @@ static void test_no_scan_matches_one_by_one(void **state)
         size_t n = 0;
 
         assert_false(r.from_scan);
-        assert_int_equal(wc_trail_lookup_change(&sc->fake.base, &sc->changes[r.id], SKEW,
+        assert_int_equal(wc_trail_lookup_change(&sc->fake.base, &sc->sc.changes[r.id], SKEW,
                                                 &events, &n),
                          WC_OK);
         /* the very same events in the same order */
@@ -611,7 +453,7 @@ static void test_no_scan_matches_one_by_one(void **state)
         wc_event_list_clean_up(&r.events);
         taken++;
     }
-    assert_int_equal(taken, N_CHANGES);
+    assert_int_equal(taken, WC_TEST_N_CHANGES);
     /* at 2 calls/s less 10%: the calls took their time */
     assert_true(now >= (int64_t)(sched_calls - 1) * 550 - 1000);
     wc_sched_destroy(s);
@@ -628,15 +470,15 @@ static void s_answer_scan(struct wc_sched *s, const struct wc_sched_call *call, 
     struct wc_event_list page = WC_EVENT_LIST_INIT;
 
     for (int i = 0; i < n; i++) {
-        char *id = s_fmt("w-%lu", (unsigned long)s_rand());
+        char *id = wc_test_fmt("w-%lu", (unsigned long)s_rand());
         int64_t t = to_ms - (to_ms - from_ms) * i / (n > 1 ? n - 1 : 1);
 
-        s_event(&page, id, "ModifyInstanceAttribute", t / 1000 * 1000, HUMAN, false,
+        s_event(&page, id, "ModifyInstanceAttribute", t / 1000 * 1000, WC_TEST_HUMAN, false,
                 "i-unrelated");
         free(id);
     }
     if (more)
-        page.next_token = s_dup("more");
+        page.next_token = wc_test_strdup("more");
     assert_int_equal(wc_sched_done(s, call->call_id, WC_OK, &page, now), WC_OK);
     wc_event_list_clean_up(&page);
 }
@@ -676,9 +518,9 @@ static void test_cost_choice(void **state)
 
             /* three changes at T0: a scan of [T0 - 180 s, T0 + 180 s] */
             for (int i = 0; i < 3; i++) {
-                char *rid = s_fmt("sg-learn-%lu", (unsigned long)i);
+                char *rid = wc_test_fmt("sg-learn-%lu", (unsigned long)i);
 
-                s_make_change(&c, ACCOUNT, REGION, rid, T0);
+                wc_test_make_change(&c, ACCOUNT, REGION, rid, T0);
                 assert_int_equal(wc_sched_add(s, id++, &c, now), WC_OK);
                 wc_change_clean_up(&c);
                 free(rid);
@@ -701,9 +543,9 @@ static void test_cost_choice(void **state)
         }
         for (int i = 0; i < cc->n_changes; i++) {
             struct wc_change c;
-            char *rid = s_fmt("sg-%05lu", (unsigned long)i);
+            char *rid = wc_test_fmt("sg-%05lu", (unsigned long)i);
 
-            s_make_change(&c, ACCOUNT, REGION, rid, T0 + 600000 + i * cc->spacing_s * 1000LL);
+            wc_test_make_change(&c, ACCOUNT, REGION, rid, T0 + 600000 + i * cc->spacing_s * 1000LL);
             assert_int_equal(wc_sched_add(s, id++, &c, now), WC_OK);
             wc_change_clean_up(&c);
             free(rid);
@@ -738,9 +580,9 @@ static void test_scan_narrowed_to_oldest(void **state)
     (void)state;
     /* learn: 121 events over the 121 s of a first scan: 1/s */
     for (int i = 0; i < 3; i++) {
-        char *rid = s_fmt("sg-learn-%lu", (unsigned long)i);
+        char *rid = wc_test_fmt("sg-learn-%lu", (unsigned long)i);
 
-        s_make_change(&c, ACCOUNT, REGION, rid, T0);
+        wc_test_make_change(&c, ACCOUNT, REGION, rid, T0);
         assert_int_equal(wc_sched_add(s, 1000 + (uint64_t)i, &c, now), WC_OK);
         wc_change_clean_up(&c);
         free(rid);
@@ -758,9 +600,9 @@ static void test_scan_narrowed_to_oldest(void **state)
     /* 100 changes, one every 10 s: all of them, 1111 s, ~23 pages; 20
      * pages (1000 s) hold the oldest 88 */
     for (int i = 0; i < 100; i++) {
-        char *rid = s_fmt("sg-%05lu", (unsigned long)i);
+        char *rid = wc_test_fmt("sg-%05lu", (unsigned long)i);
 
-        s_make_change(&c, ACCOUNT, REGION, rid, T0 + 3600000 + i * 10000LL);
+        wc_test_make_change(&c, ACCOUNT, REGION, rid, T0 + 3600000 + i * 10000LL);
         assert_int_equal(wc_sched_add(s, (uint64_t)i, &c, now), WC_OK);
         wc_change_clean_up(&c);
         free(rid);
@@ -813,9 +655,9 @@ static void test_periodic_window_goes_per_resource(void **state)
             /* a quiet account-region: a scan would look cheap (1 page) */
             for (int i = 0; i < 3; i++) {
                 struct wc_change c;
-                char *rid = s_fmt("sg-learn-%lu", (unsigned long)i);
+                char *rid = wc_test_fmt("sg-learn-%lu", (unsigned long)i);
 
-                s_make_change(&c, ACCOUNT, REGION, rid, T0);
+                wc_test_make_change(&c, ACCOUNT, REGION, rid, T0);
                 assert_int_equal(wc_sched_add(s, id++, &c, now), WC_OK);
                 wc_change_clean_up(&c);
                 free(rid);
@@ -831,13 +673,13 @@ static void test_periodic_window_goes_per_resource(void **state)
          * human some hours earlier; and three ordinary ones */
         for (unsigned long i = 0; i < 5; i++) {
             struct wc_change c;
-            char *rid = s_fmt("sg-daily-%lu", i), *eid = s_fmt("ev-daily-%lu", i);
+            char *rid = wc_test_fmt("sg-daily-%lu", i), *eid = wc_test_fmt("ev-daily-%lu", i);
 
-            s_make_change(&c, ACCOUNT, REGION, rid, cap + (int64_t)i * 1000);
-            c.recording_frequency = s_dup("DAILY");
+            wc_test_make_change(&c, ACCOUNT, REGION, rid, cap + (int64_t)i * 1000);
+            c.recording_frequency = wc_test_strdup("DAILY");
             c.lookback_s = 24 * 3600;
             s_event(&f.events, eid, "AuthorizeSecurityGroupIngress",
-                    cap - (int64_t)(i + 1) * 3 * 3600 * 1000, HUMAN, false, rid);
+                    cap - (int64_t)(i + 1) * 3 * 3600 * 1000, WC_TEST_HUMAN, false, rid);
             assert_int_equal(wc_sched_add(s, id++, &c, now), WC_OK);
             wc_change_clean_up(&c);
             free(rid);
@@ -845,9 +687,9 @@ static void test_periodic_window_goes_per_resource(void **state)
         }
         for (unsigned long i = 0; i < 3; i++) {
             struct wc_change c;
-            char *rid = s_fmt("sg-now-%lu", i);
+            char *rid = wc_test_fmt("sg-now-%lu", i);
 
-            s_make_change(&c, ACCOUNT, REGION, rid, cap + (int64_t)i * 1000);
+            wc_test_make_change(&c, ACCOUNT, REGION, rid, cap + (int64_t)i * 1000);
             assert_int_equal(wc_sched_add(s, id++, &c, now), WC_OK);
             wc_change_clean_up(&c);
             free(rid);
@@ -908,9 +750,9 @@ static void test_partial_scan_falls_back(void **state)
     assert_non_null(s);
     /* captures at T0, +100 s, ..., +400 s; windows +-60 s */
     for (int i = 0; i < 5; i++) {
-        char *rid = s_fmt("sg-%05lu", (unsigned long)i);
+        char *rid = wc_test_fmt("sg-%05lu", (unsigned long)i);
 
-        s_make_change(&c, ACCOUNT, REGION, rid, T0 + i * 100000LL + 250);
+        wc_test_make_change(&c, ACCOUNT, REGION, rid, T0 + i * 100000LL + 250);
         assert_int_equal(wc_sched_add(s, (uint64_t)i, &c, now), WC_OK);
         wc_change_clean_up(&c);
         free(rid);
@@ -978,7 +820,7 @@ static void test_error_ends_lookup(void **state)
 
     (void)state;
     /* per-resource: one change, the call fails */
-    s_make_change(&c, ACCOUNT, REGION, "sg-lone", T0);
+    wc_test_make_change(&c, ACCOUNT, REGION, "sg-lone", T0);
     assert_int_equal(wc_sched_add(s, 1, &c, now), WC_OK);
     wc_change_clean_up(&c);
     assert_true(wc_sched_next(s, now, &call, &wake));
@@ -995,9 +837,9 @@ static void test_error_ends_lookup(void **state)
 
     /* a scan: every member comes out with the error, the calls counted once */
     for (int i = 0; i < 4; i++) {
-        char *rid = s_fmt("sg-%05lu", (unsigned long)i);
+        char *rid = wc_test_fmt("sg-%05lu", (unsigned long)i);
 
-        s_make_change(&c, ACCOUNT, "eu-north-1", rid, T0 + i * 1000LL);
+        wc_test_make_change(&c, ACCOUNT, "eu-north-1", rid, T0 + i * 1000LL);
         assert_int_equal(wc_sched_add(s, 10 + (uint64_t)i, &c, now), WC_OK);
         wc_change_clean_up(&c);
         free(rid);
@@ -1030,16 +872,16 @@ static void test_throttle_asks_same_page_again(void **state)
     int64_t now = 0, wake;
 
     (void)state;
-    s_make_change(&c, ACCOUNT, REGION, "sg-1", T0);
-    c.resource_name = s_dup("web");
+    wc_test_make_change(&c, ACCOUNT, REGION, "sg-1", T0);
+    c.resource_name = wc_test_strdup("web");
     assert_int_equal(wc_sched_add(s, 7, &c, now), WC_OK);
     wc_change_clean_up(&c);
     /* page 1 of ResourceName=sg-1, with more */
     assert_true(wc_sched_next(s, now, &call, &wake));
     assert_string_equal(call.query.attribute_value, "sg-1");
     assert_null(call.token);
-    s_event(&page, "e-1", "DescribeSecurityGroups", T0, HUMAN, true, "sg-1");
-    page.next_token = s_dup("tok-2");
+    s_event(&page, "e-1", "DescribeSecurityGroups", T0, WC_TEST_HUMAN, true, "sg-1");
+    page.next_token = wc_test_strdup("tok-2");
     assert_int_equal(wc_sched_done(s, call.call_id, WC_OK, &page, now), WC_OK);
     wc_event_list_clean_up(&page);
     assert_null(page.next_token);
@@ -1065,8 +907,8 @@ static void test_throttle_asks_same_page_again(void **state)
     assert_true(s_next_when_due(s, &now, &call));
     assert_string_equal(call.query.attribute_value, "web");
     assert_null(call.token);
-    s_event(&page, "e-2", "AuthorizeSecurityGroupIngress", T0, HUMAN, false, "web");
-    s_event(&page, "e-1", "DescribeSecurityGroups", T0, HUMAN, true, "sg-1");
+    s_event(&page, "e-2", "AuthorizeSecurityGroupIngress", T0, WC_TEST_HUMAN, false, "web");
+    s_event(&page, "e-1", "DescribeSecurityGroups", T0, WC_TEST_HUMAN, true, "sg-1");
     assert_int_equal(wc_sched_done(s, call.call_id, WC_OK, &page, now), WC_OK);
     wc_event_list_clean_up(&page);
     /* a write found: stop (no ARN lookup); e-1 once */
@@ -1099,7 +941,7 @@ static void test_query_page_cap(void **state)
     int calls = 0;
 
     (void)state;
-    s_make_change(&c, ACCOUNT, REGION, "sg-busy", T0);
+    wc_test_make_change(&c, ACCOUNT, REGION, "sg-busy", T0);
     assert_int_equal(wc_sched_add(s, 1, &c, now), WC_OK);
     wc_change_clean_up(&c);
     for (;;) {
@@ -1112,7 +954,7 @@ static void test_query_page_cap(void **state)
             continue;
         }
         calls++;
-        page.next_token = s_dup("endless");
+        page.next_token = wc_test_strdup("endless");
         assert_int_equal(wc_sched_done(s, call.call_id, WC_OK, &page, now), WC_OK);
         wc_event_list_clean_up(&page);
     }
@@ -1139,7 +981,7 @@ static void test_remove(void **state)
 
     (void)state;
     /* waiting: gone */
-    s_make_change(&c, ACCOUNT, REGION, "sg-a", T0);
+    wc_test_make_change(&c, ACCOUNT, REGION, "sg-a", T0);
     assert_int_equal(wc_sched_add(s, 1, &c, now), WC_OK);
     assert_int_equal(wc_sched_add(s, 1, &c, now), WC_ERR_INVALID); /* id in use */
     wc_sched_remove(s, 1);
@@ -1165,9 +1007,9 @@ static void test_remove(void **state)
     wc_change_clean_up(&c);
     /* one member of a scan: the others come out */
     for (int i = 0; i < 3; i++) {
-        char *rid = s_fmt("sg-%05lu", (unsigned long)i);
+        char *rid = wc_test_fmt("sg-%05lu", (unsigned long)i);
 
-        s_make_change(&c, ACCOUNT, REGION, rid, T0);
+        wc_test_make_change(&c, ACCOUNT, REGION, rid, T0);
         assert_int_equal(wc_sched_add(s, 10 + (uint64_t)i, &c, now), WC_OK);
         wc_change_clean_up(&c);
         free(rid);
@@ -1205,7 +1047,7 @@ static void test_exactly_once(void **state)
 
     (void)state;
     assert_non_null(s);
-    s_seed(7);
+    wc_test_rng_seed(&s_rng, 7);
     for (int step = 0; step < 100000 && (added < N || taken + removed_n < N); step++) {
         struct wc_sched_call call;
         int64_t wake;
@@ -1213,10 +1055,10 @@ static void test_exactly_once(void **state)
 
         if (added < N && dice < 30) {
             struct wc_change c;
-            char *rid = s_fmt("sg-%05lu", (unsigned long)added);
+            char *rid = wc_test_fmt("sg-%05lu", (unsigned long)added);
 
-            s_make_change(&c, accounts[s_rand() % 3], regions[s_rand() % 3], rid,
-                          T0 + (int64_t)(s_rand() % 600000));
+            wc_test_make_change(&c, accounts[s_rand() % 3], regions[s_rand() % 3], rid,
+                                T0 + (int64_t)(s_rand() % 600000));
             if (s_rand() % 4 == 0)
                 assert_int_equal(wc_strlist_push(&c.related_event_ids, "rel"), WC_OK);
             assert_int_equal(wc_sched_add(s, (uint64_t)added, &c, now), WC_OK);
@@ -1244,15 +1086,15 @@ static void test_exactly_once(void **state)
                 int k = (int)(s_rand() % 5);
 
                 for (int i = 0; i < k; i++) {
-                    char *eid = s_fmt("e-%lu", (unsigned long)s_rand());
+                    char *eid = wc_test_fmt("e-%lu", (unsigned long)s_rand());
 
                     s_event(&page, eid, "X", T0 + (int64_t)(s_rand() % 600000),
-                            s_rand() % 2 ? HUMAN : SERVICE, s_rand() % 3 == 0,
+                            s_rand() % 2 ? WC_TEST_HUMAN : WC_TEST_SERVICE, s_rand() % 3 == 0,
                             call.query.attribute_value);
                     free(eid);
                 }
                 if (s_rand() % 3 == 0)
-                    page.next_token = s_dup("n");
+                    page.next_token = wc_test_strdup("n");
             }
             now += s_rand() % 300;
             assert_int_equal(wc_sched_done(s, call.call_id, rc, &page, now), WC_OK);
@@ -1300,9 +1142,9 @@ static void test_fairness_round_robin(void **state)
 
     (void)state;
     for (int i = 0; i < 300; i++) {
-        char *rid = s_fmt("sg-%05lu", (unsigned long)i);
+        char *rid = wc_test_fmt("sg-%05lu", (unsigned long)i);
 
-        s_make_change(&c, ACCOUNT, REGION, rid, T0);
+        wc_test_make_change(&c, ACCOUNT, REGION, rid, T0);
         assert_int_equal(wc_sched_add(s, (uint64_t)i, &c, now), WC_OK);
         wc_change_clean_up(&c);
         free(rid);
@@ -1316,7 +1158,7 @@ static void test_fairness_round_robin(void **state)
         assert_int_equal(wc_sched_done(s, call.call_id, WC_OK, &page, now), WC_OK);
         burst_calls++;
     }
-    s_make_change(&c, "999999999999", "us-west-2", "sg-lone", T0);
+    wc_test_make_change(&c, "999999999999", "us-west-2", "sg-lone", T0);
     assert_int_equal(wc_sched_add(s, 5000, &c, now), WC_OK);
     wc_change_clean_up(&c);
     /* whatever the burst's bucket holds, the next call (at this instant)
@@ -1348,11 +1190,11 @@ static void test_round_robin_order(void **state)
     (void)state;
     for (int reg = 0; reg < 8; reg++) {
         for (int i = 0; i < 20; i++) {
-            char *rid = s_fmt("sg-%05lu", (unsigned long)(reg * 100 + i));
+            char *rid = wc_test_fmt("sg-%05lu", (unsigned long)(reg * 100 + i));
             char region[32];
 
             snprintf(region, sizeof(region), "xx-test-%d", reg);
-            s_make_change(&c, ACCOUNT, region, rid, T0);
+            wc_test_make_change(&c, ACCOUNT, region, rid, T0);
             assert_int_equal(wc_sched_add(s, (uint64_t)(reg * 100 + i), &c, now), WC_OK);
             wc_change_clean_up(&c);
             free(rid);
@@ -1390,12 +1232,12 @@ static void test_bounded_regions(void **state)
     s_fake_init(&f);
     for (int reg = 0; reg < 4; reg++) {
         snprintf(region, sizeof(region), "xx-test-%d", reg);
-        s_make_change(&c, ACCOUNT, region, "sg-1", T0);
+        wc_test_make_change(&c, ACCOUNT, region, "sg-1", T0);
         assert_int_equal(wc_sched_add(s, (uint64_t)reg, &c, now), WC_OK);
         wc_change_clean_up(&c);
     }
     /* four busy regions: a fifth does not fit */
-    s_make_change(&c, ACCOUNT, "xx-test-4", "sg-1", T0);
+    wc_test_make_change(&c, ACCOUNT, "xx-test-4", "sg-1", T0);
     assert_int_equal(wc_sched_add(s, 4, &c, now), WC_ERR_TOO_LARGE);
     wc_change_clean_up(&c);
     /* all done (idle, xx-test-0 used first): now it does, evicting one */
@@ -1404,7 +1246,7 @@ static void test_bounded_regions(void **state)
         wc_event_list_clean_up(&r.events);
     for (int reg = 4; reg < 40; reg++) {
         snprintf(region, sizeof(region), "xx-test-%d", reg);
-        s_make_change(&c, ACCOUNT, region, "sg-1", T0);
+        wc_test_make_change(&c, ACCOUNT, region, "sg-1", T0);
         assert_int_equal(wc_sched_add(s, (uint64_t)reg, &c, now), WC_OK);
         wc_change_clean_up(&c);
         wc_sched_get_stats(s, &st);
@@ -1430,11 +1272,11 @@ static void test_bad_input(void **state)
     assert_null(wc_sched_new(NULL));
     assert_null(wc_sched_new(&o));
     s = s_new(SKEW, false);
-    s_make_change(&c, ACCOUNT, REGION, "sg-1", T0);
+    wc_test_make_change(&c, ACCOUNT, REGION, "sg-1", T0);
     free(c.resource_id);
     c.resource_id = NULL;
     assert_int_equal(wc_sched_add(s, 1, &c, 0), WC_ERR_INVALID);
-    c.resource_id = s_dup("sg-1");
+    c.resource_id = wc_test_strdup("sg-1");
     free(c.region);
     free(c.lookup_region);
     c.region = c.lookup_region = NULL;
@@ -1454,7 +1296,7 @@ static void test_set_skew(void **state)
     int64_t wake;
 
     (void)state;
-    s_make_change(&c, ACCOUNT, REGION, "sg-1", T0);
+    wc_test_make_change(&c, ACCOUNT, REGION, "sg-1", T0);
     assert_int_equal(wc_sched_add(s, 1, &c, 0), WC_OK);
     wc_sched_set_skew(s, 300);
     wc_sched_set_skew(s, -1); /* ignored */
@@ -1707,7 +1549,7 @@ static void s_sim_live(int n_clients, int seconds, uint64_t seed, double arrive_
     long calls = 0, thr = 0, ok = 0;
 
     assert_true(n_clients <= 8);
-    s_seed(seed);
+    wc_test_rng_seed(&s_rng, seed);
     memset(cl, 0, sizeof(cl));
     for (int i = 0; i < n_clients; i++) {
         if (arrive_per_s > 0) {
@@ -1721,9 +1563,9 @@ static void s_sim_live(int n_clients, int seconds, uint64_t seed, double arrive_
         cl[i].s = s_new(60, true);
         for (int k = 0; k < 400; k++) {
             struct wc_change c;
-            char *rid = s_fmt("sg-%05lu", (unsigned long)k);
+            char *rid = wc_test_fmt("sg-%05lu", (unsigned long)k);
 
-            s_make_change(&c, ACCOUNT, REGION, rid, T0);
+            wc_test_make_change(&c, ACCOUNT, REGION, rid, T0);
             assert_int_equal(wc_sched_add(cl[i].s, (uint64_t)k, &c, 0), WC_OK);
             wc_change_clean_up(&c);
             free(rid);
@@ -1768,9 +1610,9 @@ static void s_sim_live(int n_clients, int seconds, uint64_t seed, double arrive_
             if (arrive_per_s > 0 &&
                 (double)(s_rand() % 1000000) < arrive_per_s * 1000.0) {
                 struct wc_change ch;
-                char *rid = s_fmt("sg-%08lu", (unsigned long)(t * 8 + i));
+                char *rid = wc_test_fmt("sg-%08lu", (unsigned long)(t * 8 + i));
 
-                s_make_change(&ch, ACCOUNT, REGION, rid, T0 + t);
+                wc_test_make_change(&ch, ACCOUNT, REGION, rid, T0 + t);
                 assert_int_equal(wc_sched_add(c->s, (uint64_t)(t * 8 + i), &ch, t), WC_OK);
                 wc_change_clean_up(&ch);
                 free(rid);
