@@ -26,7 +26,7 @@ e.g. "strace -f -c -w -o /tmp/st-{name}"; skews the figures), BENCH_QUICK=1 (tin
 write BENCHMARKS.md).
 """
 import json, os, platform, re, signal, statistics, subprocess, sys, tempfile, threading, time
-import urllib.error, urllib.request, uuid
+import uuid
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))

@@ -220,7 +220,6 @@ def health(c):
                 outcome = o
         check("the JSON outcome line has verdict, resource, actor, action, account, region, "
               "duration_ms as fields, and a millisecond timestamp",
-    "an SNS SubscriptionConfirmation is counted: " + SUBSCRIPTIONS,
               not_json is None and outcome is not None and outcome.get("actor") == "hana" and
               outcome.get("action") and outcome.get("account") == ACCOUNT and
               outcome.get("region") == "us-east-1" and isinstance(outcome.get("duration_ms"), int) and

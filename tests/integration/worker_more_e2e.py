@@ -144,7 +144,6 @@ def dry_run_prints_payload_sends_and_deletes_nothing(e):
     now = time.time()
     e.add_events([record("ev-dry-1", "AuthorizeSecurityGroupIngress", now - 20, user("dora"), {"groupId": sg(0x100)})])
     e.send("dry", change(sg(0x100), now - 10))
-    t0 = time.time()
     rc, out = e.run("dry", extra_args=["--dry-run"], timeout=60)
     assert rc == 0, rc
     # each notifier's payload on stdout: the Slack JSON (with the change) and the JSON line
