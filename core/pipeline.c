@@ -47,6 +47,7 @@ struct s_msg {
                                 * same subject (a copy) is being sent: its answer is ours */
     uint64_t checking;         /* notifiers whose LEDGER_CHECK is queued or under way */
     uint64_t recording;        /* notifiers whose LEDGER_RECORD is queued or under way */
+    uint64_t known;            /* notifiers the ledger says accepted it before (no post) */
     bool sent, failed, refused;
     int retry_s;
     /* S_FINAL */
@@ -467,7 +468,8 @@ static void s_notifier_done(struct wc_pipeline *p, struct s_msg *m, size_t k, in
     m->checking &= ~bit;  /* (an answer still under way is then ignored) */
     m->recording &= ~bit;
     if (rc == WC_OK) {
-        m->sent = true;
+        if (!(m->known & bit)) /* (the outcome line: posted, or posted before) */
+            m->sent = true;
     } else if (rc == WC_ERR_INVALID || rc == WC_ERR_AUTH) {
         m->refused = true;
     } else {
@@ -1251,6 +1253,7 @@ void wc_pipeline_check_done(struct wc_pipeline *p, uint64_t id, bool accepted)
                 m->subject);
         /* accepted while the ledger could not write it down (disk full)?
          * then now, before the message may go */
+        m->known |= (uint64_t)1 << k;
         s_ledger_ask(p, m, k, true);
         return;
     }

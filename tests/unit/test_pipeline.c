@@ -1798,7 +1798,7 @@ static void test_ledger_actions(void **state)
     for (size_t c = 0; c < sizeof(s_ledger_cases) / sizeof(s_ledger_cases[0]); c++) {
         const struct ledger_case *k = &s_ledger_cases[c];
         int script[1] = {k->notifier_rc};
-        struct world_opts wo = {.n_nts = k->n_nts, .dry_run = k->dry_run};
+        struct world_opts wo = {.n_nts = k->n_nts, .dry_run = k->dry_run, .capture_log = true};
         struct world *w;
         struct msg_rec *r;
 
@@ -1824,6 +1824,9 @@ static void test_ledger_actions(void **state)
         assert_int_equal(w->records, k->records);
         assert_int_equal(w->n_sent, k->posts);
         assert_int_equal(r->fate, k->fate);
+        if (k->fate == F_DELETED) /* the outcome line says whether it was posted now */
+            assert_true(notif_log_contains(&w->log, k->posts ? "action=notified, deleted"
+                                                             : "action=deleted"));
         for (size_t i = 0; i < k->n_nts && k->records; i++) {
             char id[32];
 
