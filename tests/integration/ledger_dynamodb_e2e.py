@@ -19,7 +19,7 @@ BIN = os.environ.get("WHOCHANGED") or os.path.join(ROOT, "build", "whochanged")
 ACCOUNT = "123456789012"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 TABLE = "whochanged-ledger"
-QUEUES = ["shared", "denied"]
+QUEUES = ["shared", "denied", "slow"]
 VISIBILITY_S = 4
 TMP = tempfile.mkdtemp(prefix="wc-ledger-e2e.")
 WORKERS = []  # Popen of every worker started
@@ -119,6 +119,12 @@ class Env:
     def deny(self, actions):
         assert http("POST", self.st + "/_dynamodb", json.dumps({"deny": actions}).encode())[0] == 200
 
+    def faults(self, spec):
+        assert http("POST", self.st + "/_faults", json.dumps(spec).encode())[0] == 200
+
+    def pending_faults(self):
+        return json.loads(http("GET", self.st + "/_faults")[1])
+
     def item(self, notifier, subject):
         return self.ddb.get_item(TableName=TABLE, ConsistentRead=True,
                                  Key={"pk": {"S": "%s|%s" % (notifier, subject)}}).get("Item")
@@ -206,6 +212,14 @@ def record(event_id, t, who, group):
             "requestParameters": {"groupId": group}, "responseElements": None, "eventID": event_id,
             "readOnly": False, "eventType": "AwsApiCall", "managementEvent": True,
             "recipientAccountId": ACCOUNT}
+
+
+def service_record(event_id, t, group):
+    """An AWS service's own call (Auto Scaling): a verdict no notifier here wants."""
+    r = record(event_id, t, "asg", group)
+    r["userIdentity"] = {"type": "AWSService", "invokedBy": "autoscaling.amazonaws.com"}
+    r["sourceIPAddress"] = r["userAgent"] = "autoscaling.amazonaws.com"
+    return r
 
 
 def change(group, capture):
@@ -347,6 +361,42 @@ def put_denied_at_run_time_is_a_ledger_failure(e):
     p.send_signal(signal.SIGTERM)
     assert p.wait(timeout=30) == 0
     assert "PutItem on %s failed: AccessDeniedException" % TABLE in e.worker_log("runtime")
+
+
+@test
+def failing_ledger_holds_no_other_message_up(e):
+    # DynamoDB hangs (every attempt of one GetItem times out: ~10 s with the
+    # retries). The ledger is asked by an I/O thread, so a change that needs
+    # no ledger, received meanwhile, is decided and deleted while the
+    # GetItem still hangs; the first change is posted nothing on a guess,
+    # kept, and posted once DynamoDB answers again
+    now = time.time()
+    gx, gy = sg(0x300), sg(0x301)
+    e.add_events([record("ev-slow-x", now - 20, "judy", gx), service_record("ev-slow-y", now - 20, gy)])
+    p = e.run("slow", "slow")
+    until("the worker to start", lambda: "ledger: DynamoDB table" in e.worker_log("slow"), 20)
+    try:
+        e.faults({"dynamodb": "hang:6*3"})
+        mx = e.send("slow", change(gx, now - 10))
+        until("X's GetItem to hang", lambda: len(e.pending_faults().get("dynamodb", [])) < 3, 30)
+        t0 = time.time()
+        my = e.send("slow", change(gy, now - 10))
+        until("Y deleted", lambda: e.received(my)[1] == 1, 30)
+        took = time.time() - t0
+        assert "GetItem on %s failed" % TABLE not in e.worker_log("slow"), \
+            "Y waited for X's GetItem (%.1f s)" % took
+        assert not e.posts_for(gx) and e.received(mx)[1] == 0, "X went on before Y was done"
+        assert not e.posts_for(gy), "Y (an AWS service) posted"
+        until("X's GetItem to fail", lambda: "GetItem on %s failed" % TABLE in e.worker_log("slow"), 30)
+    finally:
+        e.faults({"clear": True})
+    assert not e.posts_for(gx), "posted on a guess"
+    until("X posted and deleted", lambda: e.received(mx)[1] == 1, 90)
+    assert len(e.posts_for(gx)) == 1, "posted again"
+    assert e.item("slack#0", "ev-slow-x/" + gx), "not recorded"
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=30) == 0
+    log("Y deleted %.1f s after it was sent, while X's GetItem hung" % took)
 
 
 def main():
