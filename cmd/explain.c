@@ -115,6 +115,14 @@ static void s_carry_out(struct s_explain *x, struct wc_pipeline *p, const struct
     case WC_ACTION_VISIBILITY: /* no notifiers, no queue: never asked */
         wc_pipeline_queue_done(p, a->id, WC_ERR_UNSUPPORTED, NULL);
         break;
+    case WC_ACTION_LEDGER_CHECK: /* (a dry run asks none; the memory ledger would do) */
+        wc_pipeline_check_done(p, a->id,
+                               wc_ledger_accepted(a->ledger, a->notifier->id, a->subject));
+        break;
+    case WC_ACTION_LEDGER_RECORD:
+        wc_pipeline_record_done(p, a->id, wc_ledger_record(a->ledger, a->notifier->id,
+                                                           a->subject));
+        break;
     }
 }
 

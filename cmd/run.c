@@ -231,6 +231,27 @@ static void s_do_queue(struct s_runner *r, const struct wc_action *a)
     pthread_mutex_unlock(&r->lock);
 }
 
+/* The ledger's I/O (a state file's fsync, a DynamoDB call) on a pool
+ * thread: the pipeline and every other message go on meanwhile. */
+static void s_do_ledger(struct s_runner *r, const struct wc_action *a)
+{
+    if (a->kind == WC_ACTION_LEDGER_CHECK) {
+        bool accepted = a->thorough
+                            ? wc_ledger_accepted_thorough(a->ledger, a->notifier->id, a->subject)
+                            : wc_ledger_accepted(a->ledger, a->notifier->id, a->subject);
+
+        pthread_mutex_lock(&r->lock);
+        wc_pipeline_check_done(r->pipe, a->id, accepted);
+        pthread_mutex_unlock(&r->lock);
+    } else {
+        int rc = wc_ledger_record(a->ledger, a->notifier->id, a->subject);
+
+        pthread_mutex_lock(&r->lock);
+        wc_pipeline_record_done(r->pipe, a->id, rc);
+        pthread_mutex_unlock(&r->lock);
+    }
+}
+
 static void *s_pool_main(void *arg)
 {
     struct s_runner *r = arg;
@@ -263,6 +284,10 @@ static void *s_pool_main(void *arg)
         case WC_ACTION_DELETE:
         case WC_ACTION_VISIBILITY:
             s_do_queue(r, &j->a);
+            break;
+        case WC_ACTION_LEDGER_CHECK:
+        case WC_ACTION_LEDGER_RECORD:
+            s_do_ledger(r, &j->a);
             break;
         }
         free(j);

@@ -5,6 +5,12 @@
  * core/ declares it; store/statefile.c implements it with a file in
  * state_dir (the default); wc_ledger_memory_new() keeps it in memory
  * (--dry-run, explain, tests). A subject is what wc_worker_subject() says.
+ *
+ * Every call may do I/O (a file, DynamoDB), so the worker never makes one
+ * itself: its pipeline hands out LEDGER_CHECK and LEDGER_RECORD actions
+ * (core/pipeline.h) that the runner's I/O threads carry out, several at
+ * once (never two at once for one pair). An implementation is therefore
+ * thread-safe.
  */
 #ifndef WC_LEDGER_H
 #define WC_LEDGER_H

@@ -21,7 +21,9 @@ enum s_state {
     S_FETCH = 1, /* oversized item being fetched */
     S_STREAM,    /* waiting for its event on the stream (until stream_until_ms) */
     S_LOOKUP,    /* waiting in the scheduler */
-    S_NOTIFY,    /* decided: sends pending */
+    S_NOTIFY,    /* decided: per notifier (bit k of pending), the ledger
+                  * asked (checking), then a send queued or under way, then
+                  * the ledger recording it (recording); or following a copy */
     S_FINAL,     /* its delete or release is pending or under way */
 };
 
@@ -43,6 +45,9 @@ struct s_msg {
     uint64_t pending;          /* notifiers still to accept (bit i: notifiers[i]) */
     uint64_t following;        /* notifiers for which another message in hand with the
                                 * same subject (a copy) is being sent: its answer is ours */
+    uint64_t checking;         /* notifiers whose LEDGER_CHECK is queued or under way */
+    uint64_t recording;        /* notifiers whose LEDGER_RECORD is queued or under way */
+    uint64_t known;            /* notifiers the ledger says accepted it before (no post) */
     bool sent, failed, refused;
     int retry_s;
     /* S_FINAL */
@@ -79,9 +84,11 @@ struct s_notifier {
 
 struct s_act {
     struct wc_action a;
-    uint64_t msg;                          /* FETCH */
+    uint64_t msg;                          /* FETCH, LEDGER_* */
     uint64_t call_id;                      /* LOOKUP */
     struct s_send *send;                   /* SEND */
+    size_t notifier;                       /* LEDGER_* */
+    char *subject;                         /* LEDGER_*: a copy */
     uint64_t msgs[WC_QUEUE_MAX_BATCH];     /* DELETE, VISIBILITY */
     bool heartbeat;                        /* VISIBILITY: a lease extension */
     struct s_act *next;
@@ -115,6 +122,8 @@ struct wc_pipeline {
     struct s_act *ready_head, *ready_tail; /* actions to hand out */
     struct s_act *fetch_head, *fetch_tail; /* FETCH actions waiting for a fetch slot */
     size_t fetches_out;                     /* FETCH actions handed out */
+    struct s_act *ledger_head, *ledger_tail;/* LEDGER_* actions waiting for a slot */
+    size_t ledger_out;                      /* LEDGER_* actions handed out */
     struct s_act *out;                      /* handed out, not yet back */
     size_t n_out;
     uint64_t next_action_id;
@@ -243,6 +252,14 @@ static struct s_act *s_act_new(struct wc_pipeline *p, enum wc_action_kind kind)
     a->a.kind = kind;
     a->a.id = ++p->next_action_id;
     return a;
+}
+
+static void s_act_free(struct s_act *a)
+{
+    if (!a)
+        return;
+    free(a->subject);
+    free(a);
 }
 
 static void s_act_ready(struct wc_pipeline *p, struct s_act *a)
@@ -448,8 +465,11 @@ static void s_notifier_done(struct wc_pipeline *p, struct s_msg *m, size_t k, in
     }
     m->pending &= ~bit;
     m->following &= ~bit;
+    m->checking &= ~bit;  /* (an answer still under way is then ignored) */
+    m->recording &= ~bit;
     if (rc == WC_OK) {
-        m->sent = true;
+        if (!(m->known & bit)) /* (the outcome line: posted, or posted before) */
+            m->sent = true;
     } else if (rc == WC_ERR_INVALID || rc == WC_ERR_AUTH) {
         m->refused = true;
     } else {
@@ -592,12 +612,63 @@ static void s_digests_due(struct wc_pipeline *p, bool flush)
     }
 }
 
-/* m is decided and to be delivered: hand it to every notifier that wants
- * its verdict and has not accepted it yet. */
+/* Queue a LEDGER_CHECK (record false) or LEDGER_RECORD of (notifier k,
+ * m's subject): handed out by wc_pipeline_next, WC_PIPELINE_MAX_LEDGER at
+ * once. Out of memory: notifier k is done with m, failed (m may be
+ * finished by that). */
+static void s_ledger_ask(struct wc_pipeline *p, struct s_msg *m, size_t k, bool record)
+{
+    uint64_t bit = (uint64_t)1 << k;
+    struct s_act *a = s_act_new(p, record ? WC_ACTION_LEDGER_RECORD : WC_ACTION_LEDGER_CHECK);
+
+    if (!a || !(a->subject = wc_strdup(m->subject))) {
+        s_act_free(a);
+        WC_LOGE(p->ports.logger, m->qm.message_id, "out of memory");
+        s_notifier_done(p, m, k, WC_ERR_NOMEM, WC_PIPELINE_FAILURE_RETRY_S);
+        return;
+    }
+    a->msg = m->id;
+    a->notifier = k;
+    a->a.log_id = m->qm.message_id;
+    a->a.notifier = p->nts[k].n;
+    a->a.ledger = p->ports.ledger;
+    a->a.subject = a->subject;
+    /* delivered before: maybe accepted long ago, so ask thoroughly */
+    a->a.thorough = !record && m->qm.receive_count > 1;
+    if (record)
+        m->recording |= bit;
+    else
+        m->checking |= bit;
+    if (p->ledger_tail)
+        p->ledger_tail->next = a;
+    else
+        p->ledger_head = a;
+    p->ledger_tail = a;
+}
+
+/* Notifier k is to be handed m's finding (the ledger has not seen it): in
+ * a digest or alone. m may be finished by a failure here. */
+static void s_to_notifier(struct wc_pipeline *p, struct s_msg *m, size_t k)
+{
+    int rc;
+
+    if (p->nts[k].digest && m->f->verdict == WC_VERDICT_HUMAN && m->f->n_matches > 0 &&
+        !p->stopping)
+        rc = wc_digest_add(p->nts[k].digest, m->f, m->id, s_mono(p));
+    else
+        rc = s_send_one(p, k, m);
+    if (rc != WC_OK)
+        s_notifier_done(p, m, k, rc, WC_PIPELINE_FAILURE_RETRY_S);
+}
+
+/* m is decided and to be delivered: every notifier that wants its verdict
+ * and has not accepted it yet gets it. Unless a copy of m in hand is on
+ * its way to that notifier already (its answer is then m's), the ledger is
+ * asked first (a dry run asks nothing). */
 static void s_deliver(struct wc_pipeline *p, struct s_msg *m)
 {
     struct wc_buf subject = WC_BUF_INIT;
-    int64_t now = s_mono(p);
+    uint64_t id = m->id;
 
     m->state = S_NOTIFY;
     m->pending = 0;
@@ -609,49 +680,22 @@ static void s_deliver(struct wc_pipeline *p, struct s_msg *m)
         s_release(p, m, WC_PIPELINE_FAILURE_RETRY_S);
         return;
     }
+    for (size_t k = 0; k < p->n_nts; k++)
+        if (wc_notifier_wants(p->nts[k].n, m->f->verdict))
+            m->pending |= (uint64_t)1 << k;
     for (size_t k = 0; k < p->n_nts; k++) {
-        struct wc_notifier *n = p->nts[k].n;
-
-        if (!wc_notifier_wants(n, m->f->verdict))
-            continue;
-        /* delivered before: maybe accepted long ago, so ask thoroughly */
-        if (!p->o.dry_run &&
-            (m->qm.receive_count > 1 ? wc_ledger_accepted_thorough : wc_ledger_accepted)(
-                p->ports.ledger, n->id, m->subject)) {
-            WC_LOGD(p->ports.logger, m->qm.message_id, "%s already accepted %s", n->id,
-                    m->subject);
-            /* accepted while the ledger could not write it down (disk
-             * full)? then now, before the message may go */
-            if (wc_ledger_record(p->ports.ledger, n->id, m->subject) != WC_OK) {
-                s_ledger_failed(p, m, n->id);
-                m->failed = true;
-                if (m->retry_s < WC_PIPELINE_FAILURE_RETRY_S)
-                    m->retry_s = WC_PIPELINE_FAILURE_RETRY_S;
-            }
-            continue;
-        }
-        m->pending |= (uint64_t)1 << k;
-    }
-    for (size_t k = 0; k < p->n_nts; k++) {
-        uint64_t id = m->id;
-        int rc;
-
         if (!(m->pending & ((uint64_t)1 << k)))
             continue;
-        if (s_leader(p, m, k)) { /* a copy of a message being sent: wait for its answer */
+        if (s_leader(p, m, k)) { /* a copy of a message being handled: wait for its answer */
             m->following |= (uint64_t)1 << k;
             continue;
         }
-        if (p->nts[k].digest && m->f->verdict == WC_VERDICT_HUMAN && m->f->n_matches > 0 &&
-            !p->stopping)
-            rc = wc_digest_add(p->nts[k].digest, m->f, m->id, now);
+        if (p->o.dry_run)
+            s_to_notifier(p, m, k);
         else
-            rc = s_send_one(p, k, m);
-        if (rc != WC_OK) {
-            s_notifier_done(p, m, k, rc, WC_PIPELINE_FAILURE_RETRY_S);
-            if (!(m = s_msg_get(p, id)) || m->state != S_NOTIFY)
-                return; /* finished by that */
-        }
+            s_ledger_ask(p, m, k, false);
+        if (!(m = s_msg_get(p, id)) || m->state != S_NOTIFY)
+            return; /* finished by a failure */
     }
     s_notify_check(p, m);
 }
@@ -1121,15 +1165,14 @@ void wc_pipeline_send_done(struct wc_pipeline *p, uint64_t id, int rc,
             snprintf(s->thread->ts, sizeof(s->thread->ts), "%s", res->thread_ts);
         for (size_t i = 0; i < s->n; i++) {
             struct s_msg *m = s_msg_get(p, s->msgs[i]);
-            int rrc = WC_OK;
+            uint64_t bit = (uint64_t)1 << s->notifier;
 
-            if (!m)
+            if (!m || m->state != S_NOTIFY || !(m->pending & bit) || (m->recording & bit))
                 continue;
-            if (!p->o.dry_run &&
-                (rrc = wc_ledger_record(p->ports.ledger, nt->n->id, m->subject)) != WC_OK)
-                s_ledger_failed(p, m, nt->n->id);
-            s_notifier_done(p, m, s->notifier, rrc == WC_OK ? WC_OK : WC_ERR_IO,
-                            WC_PIPELINE_FAILURE_RETRY_S);
+            if (p->o.dry_run) /* nothing recorded */
+                s_notifier_done(p, m, s->notifier, WC_OK, 0);
+            else              /* done once recorded (LEDGER_RECORD) */
+                s_ledger_ask(p, m, s->notifier, true);
         }
         s_send_free(s);
         return;
@@ -1164,6 +1207,76 @@ void wc_pipeline_send_done(struct wc_pipeline *p, uint64_t id, int rc,
         s_notifier_done(p, m, s->notifier, rc, retry_s);
     }
     s_send_free(s);
+}
+
+/* --- the ledger ------------------------------------------------------------- */
+
+/* The LEDGER_* action id of kind, taken back (NULL when unknown); *m its
+ * message when that still waits for this answer (else NULL), no longer
+ * marked as waiting. */
+static struct s_act *s_ledger_take(struct wc_pipeline *p, uint64_t id, enum wc_action_kind kind,
+                                   struct s_msg **m)
+{
+    struct s_act *a = s_act_take(p, id, kind);
+    uint64_t bit;
+
+    *m = NULL;
+    if (!a)
+        return NULL;
+    p->ledger_out--;
+    bit = (uint64_t)1 << a->notifier;
+    *m = s_msg_get(p, a->msg);
+    if (*m && ((*m)->state != S_NOTIFY ||
+               !((kind == WC_ACTION_LEDGER_CHECK ? (*m)->checking : (*m)->recording) & bit)))
+        *m = NULL;
+    if (*m) {
+        if (kind == WC_ACTION_LEDGER_CHECK)
+            (*m)->checking &= ~bit;
+        else
+            (*m)->recording &= ~bit;
+    }
+    return a;
+}
+
+void wc_pipeline_check_done(struct wc_pipeline *p, uint64_t id, bool accepted)
+{
+    struct s_msg *m;
+    struct s_act *a = s_ledger_take(p, id, WC_ACTION_LEDGER_CHECK, &m);
+    size_t k;
+
+    if (!a)
+        return;
+    k = a->notifier;
+    s_act_free(a);
+    if (!m)
+        return;
+    if (accepted) {
+        WC_LOGD(p->ports.logger, m->qm.message_id, "%s already accepted %s", p->nts[k].n->id,
+                m->subject);
+        /* accepted while the ledger could not write it down (disk full)?
+         * then now, before the message may go */
+        m->known |= (uint64_t)1 << k;
+        s_ledger_ask(p, m, k, true);
+        return;
+    }
+    s_to_notifier(p, m, k);
+}
+
+void wc_pipeline_record_done(struct wc_pipeline *p, uint64_t id, int rc)
+{
+    struct s_msg *m;
+    struct s_act *a = s_ledger_take(p, id, WC_ACTION_LEDGER_RECORD, &m);
+    size_t k;
+
+    if (!a)
+        return;
+    k = a->notifier;
+    s_act_free(a);
+    if (!m)
+        return;
+    if (rc != WC_OK)
+        s_ledger_failed(p, m, p->nts[k].n->id);
+    s_notifier_done(p, m, k, rc == WC_OK ? WC_OK : WC_ERR_IO, WC_PIPELINE_FAILURE_RETRY_S);
 }
 
 /* --- queue calls -------------------------------------------------------------- */
@@ -1363,6 +1476,18 @@ bool wc_pipeline_next(struct wc_pipeline *p, struct wc_action *out)
         *out = a->a;
         return true;
     }
+    /* the ledger first: its answers let messages in hand go on */
+    if ((a = p->ledger_head) != NULL && p->ledger_out < WC_PIPELINE_MAX_LEDGER) {
+        p->ledger_head = a->next;
+        if (!p->ledger_head)
+            p->ledger_tail = NULL;
+        p->ledger_out++;
+        a->next = p->out;
+        p->out = a;
+        p->n_out++;
+        *out = a->a;
+        return true;
+    }
     if ((a = p->fetch_head) != NULL && p->fetches_out < WC_PIPELINE_MAX_FETCHES) {
         p->fetch_head = a->next;
         if (!p->fetch_head)
@@ -1546,7 +1671,7 @@ static void s_act_list_free(struct s_act *a)
         struct s_act *next = a->next;
 
         s_send_free(a->send);
-        free(a);
+        s_act_free(a);
         a = next;
     }
 }
@@ -1568,6 +1693,7 @@ void wc_pipeline_destroy(struct wc_pipeline *p)
     }
     s_act_list_free(p->ready_head);
     s_act_list_free(p->fetch_head);
+    s_act_list_free(p->ledger_head);
     s_act_list_free(p->out);
     for (size_t i = 0; p->slots && i < p->o.max_in_hand; i++)
         if (p->slots[i])

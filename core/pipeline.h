@@ -10,9 +10,11 @@
  *            `-- not a change / ignored type: decided at once
  *   waiting  --the scheduler's LOOKUP calls (scan or per-resource)--> events
  *   events   --verdict (core/finding, core/worker)--> deliver, or retry later
- *   deliver  --human: digest by actor session (digest_ms) -- SEND per notifier,
- *              paced (min_interval_ms), split (fit); the ledger records each
- *              change once the message naming it is accepted --> DELETE
+ *   deliver  --LEDGER_CHECK per notifier (thorough when delivered before):
+ *              accepted before -> LEDGER_RECORD (again, in case it was not
+ *              durable), no post; else human: digest by actor session
+ *              (digest_ms) -- SEND per notifier, paced (min_interval_ms),
+ *              split (fit) -- accepted -> LEDGER_RECORD --> DELETE
  *   retry    --> VISIBILITY (the message comes back after the delay)
  *   every message in hand has its lease extended (VISIBILITY, lease_s)
  *   before it ends.
@@ -26,6 +28,13 @@
  * Guarantees (each pinned by tests/unit/test_pipeline.c):
  *   - a message is deleted only after every notifier that wants its verdict
  *     has accepted it and the ledger has recorded it;
+ *   - a notifier is never handed a (notifier, subject) pair the ledger says
+ *     it accepted; of copies of one subject in hand, one asks the ledger and
+ *     sends, the others wait for its answer (so a check never races the
+ *     record of a copy);
+ *   - the ledger is only called by the runner (LEDGER_* actions, at most
+ *     WC_PIPELINE_MAX_LEDGER at once): a slow or failing ledger holds no
+ *     other message up;
  *   - a malformed message is never deleted (redrive) and never released;
  *   - a message the policy's allowlists refuse is treated as malformed: no
  *     role is assumed, no lookup made, no object fetched for it;
@@ -74,6 +83,11 @@
  * once; the others wait their turn. Parsing an item of up to
  * WC_OVERSIZED_OBJECT_MAX_BYTES takes many times its size in memory. */
 #define WC_PIPELINE_MAX_FETCHES 2
+/* LEDGER_CHECK and LEDGER_RECORD actions under way at once; the others wait
+ * their turn. A ledger in trouble (DynamoDB retrying for seconds) holds at
+ * most this many I/O threads, the rest go on with lookups, sends, deletes
+ * and lease extensions. */
+#define WC_PIPELINE_MAX_LEDGER 4
 
 struct wc_pipeline_options {
     struct wc_schedule schedule;  /* retry backoff and deadline */
@@ -145,6 +159,9 @@ enum wc_action_kind {
     WC_ACTION_SEND,      /* notifier send -> wc_pipeline_send_done */
     WC_ACTION_DELETE,    /* DeleteMessageBatch -> wc_pipeline_queue_done */
     WC_ACTION_VISIBILITY,/* ChangeMessageVisibilityBatch -> wc_pipeline_queue_done */
+    WC_ACTION_LEDGER_CHECK,  /* wc_ledger_accepted (thorough: _accepted_thorough)
+                              * -> wc_pipeline_check_done */
+    WC_ACTION_LEDGER_RECORD, /* wc_ledger_record -> wc_pipeline_record_done */
 };
 
 /* Every pointer stays valid until the action's result is handed back. */
@@ -158,9 +175,13 @@ struct wc_action {
     /* LOOKUP */
     struct wc_trail_query query;
     const char *token;
-    /* SEND */
+    /* SEND, LEDGER_* */
     struct wc_notifier *notifier;
-    struct wc_notice notice;
+    struct wc_notice notice;                   /* SEND */
+    /* LEDGER_*: the pair (notifier->id, subject) in ledger (the ports') */
+    struct wc_ledger *ledger;
+    const char *subject;
+    bool thorough;                             /* LEDGER_CHECK */
     /* DELETE, VISIBILITY */
     const char *handles[WC_QUEUE_MAX_BATCH];
     size_t n_handles;
@@ -185,6 +206,11 @@ void wc_pipeline_send_done(struct wc_pipeline *p, uint64_t id, int rc,
                            const struct wc_send_result *res);
 /* rc: the call's result; results[i] per handle when rc is WC_OK. */
 void wc_pipeline_queue_done(struct wc_pipeline *p, uint64_t id, int rc, const int *results);
+/* accepted: what the ledger answered (a ledger that cannot tell answers
+ * true, see core/ledger.h). */
+void wc_pipeline_check_done(struct wc_pipeline *p, uint64_t id, bool accepted);
+/* rc as wc_ledger_record returned. */
+void wc_pipeline_record_done(struct wc_pipeline *p, uint64_t id, int rc);
 
 /* Stop: changes still waiting for CloudTrail are released at once (no
  * thread or budget is spent on them any more), open digests are sent now.

@@ -19,7 +19,7 @@ import botocore.session  # noqa: E402
 
 TABLE = "whochanged-ledger"
 VISIBILITY_S = 4
-QUEUES = {q: (VISIBILITY_S, 10) for q in ["shared", "denied"]}
+QUEUES = {q: (VISIBILITY_S, 10) for q in ["shared", "denied", "slow"]}
 # leftover workers get SIGTERM after each test: they release what they hold
 S = suite.Suite("wc-ledger-e2e.", ROOT, worker_stop=signal.SIGTERM, worker_grace=30)
 TMP = S.tmp
@@ -58,6 +58,9 @@ class Env(e2e.Services):
     def deny(self, actions):
         self.standin.post("/_dynamodb", {"deny": actions})
 
+    def pending_faults(self):
+        return self.standin.get("/_faults")
+
     def item(self, notifier, subject):
         return self.ddb.get_item(TableName=TABLE, ConsistentRead=True,
                                  Key={"pk": {"S": "%s|%s" % (notifier, subject)}}).get("Item")
@@ -95,6 +98,14 @@ notifiers:
 
 def record(event_id, t, who, group):
     return e2e.record(event_id, "AuthorizeSecurityGroupIngress", t, user(who), {"groupId": group})
+
+
+def service_record(event_id, t, group):
+    """An AWS service's own call (Auto Scaling): a verdict no notifier here wants."""
+    r = record(event_id, t, "asg", group)
+    r["userIdentity"] = {"type": "AWSService", "invokedBy": "autoscaling.amazonaws.com"}
+    r["sourceIPAddress"] = r["userAgent"] = "autoscaling.amazonaws.com"
+    return r
 
 
 def change(group, capture):
@@ -216,6 +227,42 @@ def put_denied_at_run_time_is_a_ledger_failure(e):
     p.send_signal(signal.SIGTERM)
     assert p.wait(timeout=30) == 0
     assert "PutItem on %s failed: AccessDeniedException" % TABLE in e.worker_log("runtime")
+
+
+@test
+def failing_ledger_holds_no_other_message_up(e):
+    # DynamoDB hangs (every attempt of one GetItem times out: ~10 s with the
+    # retries). The ledger is asked by an I/O thread, so a change that needs
+    # no ledger, received meanwhile, is decided and deleted while the
+    # GetItem still hangs; the first change is posted nothing on a guess,
+    # kept, and posted once DynamoDB answers again
+    now = time.time()
+    gx, gy = sg(0x300), sg(0x301)
+    e.add_events([record("ev-slow-x", now - 20, "judy", gx), service_record("ev-slow-y", now - 20, gy)])
+    p = e.run("slow", "slow")
+    until("the worker to start", lambda: "ledger: DynamoDB table" in e.worker_log("slow"), 20)
+    try:
+        e.faults({"dynamodb": "hang:6*3"})
+        mx = e.send("slow", change(gx, now - 10))
+        until("X's GetItem to hang", lambda: len(e.pending_faults().get("dynamodb", [])) < 3, 30)
+        t0 = time.time()
+        my = e.send("slow", change(gy, now - 10))
+        until("Y deleted", lambda: e.received(my)[1] == 1, 30)
+        took = time.time() - t0
+        assert "GetItem on %s failed" % TABLE not in e.worker_log("slow"), \
+            "Y waited for X's GetItem (%.1f s)" % took
+        assert not e.posts_for(gx) and e.received(mx)[1] == 0, "X went on before Y was done"
+        assert not e.posts_for(gy), "Y (an AWS service) posted"
+        until("X's GetItem to fail", lambda: "GetItem on %s failed" % TABLE in e.worker_log("slow"), 30)
+    finally:
+        e.faults({"clear": True})
+    assert not e.posts_for(gx), "posted on a guess"
+    until("X posted and deleted", lambda: e.received(mx)[1] == 1, 90)
+    assert len(e.posts_for(gx)) == 1, "posted again"
+    assert e.item("slack#0", "ev-slow-x/" + gx), "not recorded"
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=30) == 0
+    e2e.log("Y deleted %.1f s after it was sent, while X's GetItem hung" % took)
 
 
 if __name__ == "__main__":

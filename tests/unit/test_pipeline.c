@@ -282,6 +282,8 @@ struct world {
     const char *fetch_account;   /* set: fetches return an item of this account */
     size_t fetches;              /* FETCH actions carried out */
     bool hold_fetches;           /* leave FETCH actions in held[] (the test answers) */
+    bool hold_ledger;            /* leave LEDGER_* actions in held[] (the test answers) */
+    size_t checks, thorough_checks, records; /* LEDGER_* actions carried out or held */
     struct msg_rec msgs[MAX_MSGS];
     size_t n_msgs;
     struct sent sent[MAX_SENDS];
@@ -557,6 +559,19 @@ static int s_lookup(struct world *w, const struct wc_action *a, struct wc_event_
     return WC_OK;
 }
 
+/* Carry out a LEDGER_* action (one held, or at once). */
+static void s_ledger_answer(struct world *w, const struct wc_action *a)
+{
+    if (a->kind == WC_ACTION_LEDGER_CHECK)
+        wc_pipeline_check_done(w->p, a->id,
+                               (a->thorough ? wc_ledger_accepted_thorough
+                                            : wc_ledger_accepted)(a->ledger, a->notifier->id,
+                                                                  a->subject));
+    else
+        wc_pipeline_record_done(w->p, a->id, wc_ledger_record(a->ledger, a->notifier->id,
+                                                              a->subject));
+}
+
 /* Carry out one action at once; false when none is due. */
 static bool s_step(struct world *w)
 {
@@ -639,6 +654,24 @@ static bool s_step(struct world *w)
         }
         break;
     }
+    case WC_ACTION_LEDGER_CHECK:
+    case WC_ACTION_LEDGER_RECORD:
+        /* the pair and the ledger are the pipeline's */
+        assert_ptr_equal(a.ledger, w->ledger);
+        assert_non_null(a.subject);
+        if (a.kind == WC_ACTION_LEDGER_CHECK) {
+            w->checks++;
+            w->thorough_checks += a.thorough;
+        } else {
+            w->records++;
+        }
+        if (w->hold_ledger) {
+            assert_true(w->n_held < 16);
+            w->held[w->n_held++] = a;
+            break;
+        }
+        s_ledger_answer(w, &a);
+        break;
     }
     return true;
 }
@@ -943,9 +976,23 @@ static void test_ledger_records_before_delete(void **state)
     s_run(w, 1000);
     /* the send is under way: nothing recorded, nothing deleted */
     assert_int_equal(w->n_held, 1);
+    assert_int_equal(w->checks, 1);
     assert_false(wc_ledger_accepted(w->ledger, "fake#0", "ev-1/sg-1"));
     assert_int_equal(r->fate, F_NONE);
     wc_pipeline_send_done(w->p, w->held[0].id, WC_OK, &res);
+    w->n_held = 0;
+    /* accepted: the ledger records it (an action of its own), and only then
+     * may the message go */
+    w->hold_ledger = true;
+    while (s_step(w))
+        ;
+    assert_int_equal(w->n_held, 1);
+    assert_int_equal(w->held[0].kind, WC_ACTION_LEDGER_RECORD);
+    assert_string_equal(w->held[0].subject, "ev-1/sg-1");
+    assert_string_equal(w->held[0].notifier->id, "fake#0");
+    assert_int_equal(r->fate, F_NONE);
+    assert_int_equal(wc_pipeline_in_hand(w->p), 1);
+    s_ledger_answer(w, &w->held[0]);
     w->n_held = 0;
     assert_true(wc_ledger_accepted(w->ledger, "fake#0", "ev-1/sg-1"));
     s_run(w, 1000);
@@ -1499,6 +1546,7 @@ static void s_use_ledger(struct world *w, struct wc_ledger *ledger)
     struct wc_policy policy;
 
     wc_pipeline_destroy(w->p);
+    w->ledger = ledger; /* (the caller puts the world's back before freeing it) */
     assert_int_equal(wc_policy_init_defaults(&policy), WC_OK);
     w->p = wc_pipeline_new(&o, &ports, &policy);
     wc_policy_clean_up(&policy);
@@ -1718,6 +1766,424 @@ static void test_redelivery_asks_the_ledger_thoroughly(void **state)
     wc_pipeline_destroy(w->p);
     w->p = NULL;
     w->ledger = mem;
+    s_world_free(w);
+}
+
+/* --- the ledger's actions -------------------------------------------------------- */
+
+/* The held action of kind (the first), taken out of w->held. */
+static struct wc_action s_take_held(struct world *w, enum wc_action_kind kind)
+{
+    for (size_t i = 0; i < w->n_held; i++) {
+        if (w->held[i].kind == kind) {
+            struct wc_action a = w->held[i];
+
+            memmove(&w->held[i], &w->held[i + 1], (w->n_held - i - 1) * sizeof(a));
+            w->n_held--;
+            return a;
+        }
+    }
+    fail_msg("no held action of kind %d", (int)kind);
+    return (struct wc_action){0};
+}
+
+struct ledger_case {
+    const char *name;
+    int receive_count;
+    const char *who;         /* the event's actor */
+    size_t already;          /* notifiers (the first ones) that accepted it before */
+    size_t n_nts;
+    int notifier_rc;
+    bool dry_run;
+    size_t checks, thorough, records, posts;
+    enum fate fate;
+};
+
+static const struct ledger_case s_ledger_cases[] = {
+    {"first delivery: fast check, post, record", 1, "alice", 0, 1, WC_OK, false,
+     1, 0, 1, 1, F_DELETED},
+    {"redelivery: thorough check, post, record", 3, "alice", 0, 1, WC_OK, false,
+     1, 1, 1, 1, F_DELETED},
+    {"redelivery, accepted before: recorded again, not posted", 2, "alice", 1, 1, WC_OK, false,
+     1, 1, 1, 0, F_DELETED},
+    {"first delivery, accepted before: recorded again, not posted", 1, "alice", 1, 1, WC_OK,
+     false, 1, 0, 1, 0, F_DELETED},
+    {"two notifiers, one accepted before: one post, two records", 2, "alice", 1, 2, WC_OK, false,
+     2, 2, 2, 1, F_DELETED},
+    {"not wanted (automation): the ledger is not asked", 1, "tf", 0, 1, WC_OK, false,
+     0, 0, 0, 0, F_DELETED},
+    {"notifier 5xx: checked, nothing recorded, released", 1, "alice", 0, 1, WC_ERR_SERVICE, false,
+     1, 0, 0, 0, F_RELEASED},
+    {"dry run: the ledger is not asked", 1, "alice", 0, 1, WC_OK, true, 0, 0, 0, 1,
+     F_RELEASED},
+};
+
+/* Which LEDGER_* actions a message makes, by delivery and ledger state. */
+static void test_ledger_actions(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < sizeof(s_ledger_cases) / sizeof(s_ledger_cases[0]); c++) {
+        const struct ledger_case *k = &s_ledger_cases[c];
+        int script[1] = {k->notifier_rc};
+        struct world_opts wo = {.n_nts = k->n_nts, .dry_run = k->dry_run, .capture_log = true};
+        struct world *w;
+        struct msg_rec *r;
+
+        printf("# %s\n", k->name);
+        for (size_t i = 0; i < k->n_nts; i++)
+            wo.nts[i] = (struct notifier_spec){.verdicts = HUMAN_ONLY, .script = script,
+                                               .n_script = 1};
+        w = s_world(&wo);
+        for (size_t i = 0; i < k->already; i++) {
+            char id[32];
+
+            snprintf(id, sizeof(id), "fake#%zu", i);
+            assert_int_equal(wc_ledger_record(w->ledger, id, "ev-1/sg-1"), WC_OK);
+        }
+        s_add_event(&w->trail, &(struct ev_spec){.id = "ev-1",
+                                                 .name = "AuthorizeSecurityGroupIngress",
+                                                 .time_ms = T0 - 62000, .resource = "sg-1",
+                                                 .who = k->who});
+        r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), k->receive_count);
+        s_run(w, 10000);
+        assert_int_equal(w->checks, k->checks);
+        assert_int_equal(w->thorough_checks, k->thorough);
+        assert_int_equal(w->records, k->records);
+        assert_int_equal(w->n_sent, k->posts);
+        assert_int_equal(r->fate, k->fate);
+        if (k->fate == F_DELETED) /* the outcome line says whether it was posted now */
+            assert_true(notif_log_contains(&w->log, k->posts ? "action=notified, deleted"
+                                                             : "action=deleted"));
+        for (size_t i = 0; i < k->n_nts && k->records; i++) {
+            char id[32];
+
+            snprintf(id, sizeof(id), "fake#%zu", i);
+            assert_true(wc_ledger_accepted(w->ledger, id, "ev-1/sg-1"));
+        }
+        assert_int_equal(wc_pipeline_in_hand(w->p), 0);
+        assert_int_equal(wc_pipeline_outstanding(w->p), 0);
+        s_world_free(w);
+    }
+}
+
+/* Two notifiers: their checks and records come back in either order; the
+ * message waits (extended, not deleted) until the last record is in. */
+static void test_ledger_answers_in_either_order(void **state)
+{
+    (void)state;
+    for (int order = 0; order < 2; order++) {
+        struct world_opts wo = {.n_nts = 2, .nts = {{.verdicts = HUMAN_ONLY},
+                                                    {.verdicts = HUMAN_ONLY}}};
+        struct world *w = s_world(&wo);
+        struct wc_action a[2];
+        struct msg_rec *r;
+
+        w->hold_ledger = true;
+        r = s_alice_sg1(w);
+        while (s_step(w))
+            ;
+        /* both checks under way at once, nothing sent yet */
+        assert_int_equal(w->n_held, 2);
+        assert_int_equal(w->n_sent, 0);
+        a[0] = s_take_held(w, WC_ACTION_LEDGER_CHECK);
+        a[1] = s_take_held(w, WC_ACTION_LEDGER_CHECK);
+        assert_true(a[0].notifier != a[1].notifier);
+        /* the message's lease is kept while the ledger takes its time */
+        w->clock.now += 21000;
+        while (s_step(w))
+            ;
+        assert_int_equal(r->extends, 1);
+        s_ledger_answer(w, &a[order]);
+        while (s_step(w))
+            ;
+        /* the one answered is sent and recorded (held); the other waits */
+        assert_int_equal(w->n_sent, 1);
+        assert_int_equal(w->n_held, 1);
+        s_ledger_answer(w, &a[!order]);
+        while (s_step(w))
+            ;
+        assert_int_equal(w->n_sent, 2);
+        assert_int_equal(w->n_held, 2);
+        a[0] = s_take_held(w, WC_ACTION_LEDGER_RECORD);
+        a[1] = s_take_held(w, WC_ACTION_LEDGER_RECORD);
+        s_ledger_answer(w, &a[!order]);
+        while (s_step(w))
+            ;
+        assert_int_equal(r->fate, F_NONE); /* one notifier not recorded yet */
+        s_ledger_answer(w, &a[order]);
+        s_run(w, 1000);
+        assert_int_equal(r->fate, F_DELETED);
+        assert_true(wc_ledger_accepted(w->ledger, "fake#0", "ev-1/sg-1"));
+        assert_true(wc_ledger_accepted(w->ledger, "fake#1", "ev-1/sg-1"));
+        assert_int_equal(wc_pipeline_outstanding(w->p), 0);
+        s_world_free(w);
+    }
+}
+
+/* A copy of a message (same change, another SQS message) arriving while
+ * the first one's check or record is under way asks the ledger nothing
+ * itself: it takes the first one's answer. One post, both deleted. */
+static void test_ledger_copy_waits_for_first(void **state)
+{
+    (void)state;
+    for (int phase = 0; phase < 2; phase++) { /* 0: during the check; 1: the record */
+        struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = HUMAN_ONLY}}};
+        struct world *w = s_world(&wo);
+        struct msg_rec *r1, *r2;
+        struct wc_action a;
+
+        w->hold_ledger = true;
+        r1 = s_alice_sg1(w);
+        while (s_step(w))
+            ;
+        a = s_take_held(w, WC_ACTION_LEDGER_CHECK);
+        if (phase == 1) {
+            s_ledger_answer(w, &a);
+            while (s_step(w))
+                ;
+            assert_int_equal(w->n_sent, 1);
+            a = s_take_held(w, WC_ACTION_LEDGER_RECORD);
+        }
+        r2 = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 1);
+        for (int guard = 0; w->decided < 2 && guard < 100; guard++) { /* its lookup's turn */
+            while (s_step(w))
+                ;
+            if (w->decided < 2)
+                w->clock.now = wc_pipeline_wake_ms(w->p) - s_mono(&w->clock) + w->clock.now;
+        }
+        assert_int_equal(w->decided, 2);
+        assert_int_equal(w->n_held, 0);  /* the copy asked nothing */
+        assert_int_equal(w->checks, 1);
+        s_ledger_answer(w, &a);
+        w->hold_ledger = false;
+        s_run(w, 10000);
+        assert_int_equal(w->n_sent, 1);
+        assert_int_equal(w->checks, 1);
+        assert_int_equal(w->records, 1);
+        assert_int_equal(r1->fate, F_DELETED);
+        assert_int_equal(r2->fate, F_DELETED);
+        s_world_free(w);
+    }
+}
+
+/* A record that fails: the message is kept (released for a later try, never
+ * deleted), receiving pauses; receiving goes on while the record is merely
+ * under way. When it comes back, it is recorded, not posted again. */
+static void test_ledger_record_failure_retried(void **state)
+{
+    struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = HUMAN_ONLY}}};
+    struct world *w = s_world(&wo);
+    struct flaky_ledger fl = {.base = {&s_flaky_vt, NULL}, .fail_next = 1};
+    struct wc_ledger *mem = w->ledger;
+    struct wc_pipeline_stats st;
+    struct msg_rec *r;
+    struct wc_action a;
+
+    (void)state;
+    s_use_ledger(w, &fl.base);
+    w->hold_ledger = true;
+    r = s_alice_sg1(w);
+    while (s_step(w))
+        ;
+    s_ledger_answer(w, &w->held[0]); /* the check: not accepted */
+    w->n_held = 0;
+    while (s_step(w))
+        ;
+    assert_int_equal(w->n_sent, 1);
+    a = s_take_held(w, WC_ACTION_LEDGER_RECORD);
+    assert_true(wc_pipeline_healthy(w->p)); /* under way: nothing paused */
+    assert_int_equal(wc_pipeline_room(w->p), 7);
+    s_ledger_answer(w, &a);                  /* fails (disk full) */
+    s_run(w, 1000);
+    assert_int_equal(r->fate, F_RELEASED);
+    assert_int_equal(r->release_s, WC_PIPELINE_FAILURE_RETRY_S);
+    assert_false(wc_pipeline_healthy(w->p));
+    assert_int_equal(wc_pipeline_room(w->p), 0);
+    wc_pipeline_get_stats(w->p, &st);
+    assert_int_equal(st.ledger_failures, 1);
+    assert_int_equal(fl.n_durable, 0);
+    /* 30 s on it comes back: accepted (in memory), so recorded, not posted */
+    w->clock.now += WC_PIPELINE_FAILURE_RETRY_S * 1000;
+    assert_true(wc_pipeline_healthy(w->p));
+    w->hold_ledger = false;
+    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 2);
+    s_run(w, 10000);
+    assert_int_equal(w->n_sent, 1);
+    assert_int_equal(fl.records, 2);
+    assert_int_equal(fl.n_durable, 1);
+    assert_int_equal(r->fate, F_DELETED);
+    wc_pipeline_destroy(w->p);
+    w->p = NULL;
+    w->ledger = mem;
+    s_world_free(w);
+}
+
+/* A ledger that cannot read for a while (DynamoDB failing): like
+ * aws/dynamodb_ledger.c, a check it cannot make answers "accepted" (post
+ * nothing on a guess) and the record of that pair then fails (it must not
+ * write down a post it does not know happened). */
+struct doubtful_ledger {
+    struct wc_ledger base;
+    bool down;
+    char doubt[4][64], recorded[4][64];
+    size_t n_doubt, n_recorded;
+};
+
+static bool s_doubtful_accepted(struct wc_ledger *l, const char *n, const char *subject)
+{
+    struct doubtful_ledger *dl = (struct doubtful_ledger *)l;
+    char k[64];
+
+    snprintf(k, sizeof(k), "%s %s", n, subject);
+    if (dl->down) {
+        if (!s_in(dl->doubt, dl->n_doubt, k) && dl->n_doubt < 4)
+            snprintf(dl->doubt[dl->n_doubt++], 64, "%s", k);
+        return true;
+    }
+    return s_in(dl->recorded, dl->n_recorded, k);
+}
+
+static int s_doubtful_record(struct wc_ledger *l, const char *n, const char *subject)
+{
+    struct doubtful_ledger *dl = (struct doubtful_ledger *)l;
+    char k[64];
+
+    snprintf(k, sizeof(k), "%s %s", n, subject);
+    for (size_t i = 0; i < dl->n_doubt; i++) {
+        if (!strcmp(dl->doubt[i], k)) {
+            dl->doubt[i][0] = '\0'; /* asked again at the next check */
+            return WC_ERR_IO;
+        }
+    }
+    if (dl->down)
+        return WC_ERR_IO;
+    if (!s_in(dl->recorded, dl->n_recorded, k) && dl->n_recorded < 4)
+        snprintf(dl->recorded[dl->n_recorded++], 64, "%s", k);
+    return WC_OK;
+}
+
+static const struct wc_ledger_vtable s_doubtful_vt = {
+    .name = "doubtful", .accepted = s_doubtful_accepted,
+    .accepted_thorough = s_doubtful_accepted, .record = s_doubtful_record,
+    .destroy = s_full_destroy};
+
+static void test_ledger_thorough_failure_posts_nothing(void **state)
+{
+    struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = HUMAN_ONLY}}};
+    struct world *w = s_world(&wo);
+    struct doubtful_ledger dl = {.base = {&s_doubtful_vt, NULL}, .down = true};
+    struct wc_ledger *mem = w->ledger;
+    struct wc_pipeline_stats st;
+    struct msg_rec *r;
+
+    (void)state;
+    s_use_ledger(w, &dl.base);
+    s_add_event(&w->trail, &s_alice_ev);
+    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 2);
+    s_run(w, 10000);
+    assert_int_equal(w->thorough_checks, 1);
+    assert_int_equal(w->records, 1);
+    assert_int_equal(w->n_sent, 0);       /* not posted on a guess */
+    assert_int_equal(r->fate, F_RELEASED); /* kept, asked again later */
+    assert_int_equal(r->release_s, WC_PIPELINE_FAILURE_RETRY_S);
+    assert_false(wc_pipeline_healthy(w->p));
+    wc_pipeline_get_stats(w->p, &st);
+    assert_int_equal(st.ledger_failures, 1);
+    /* the table is back when the message is */
+    dl.down = false;
+    w->clock.now += WC_PIPELINE_FAILURE_RETRY_S * 1000;
+    r = s_receive(w, s_change("sg-1", T0 - 60000, "eu-west-1"), 3);
+    s_run(w, 10000);
+    assert_int_equal(w->thorough_checks, 2);
+    assert_int_equal(w->n_sent, 1);
+    assert_int_equal(dl.n_recorded, 1);
+    assert_int_equal(r->fate, F_DELETED);
+    wc_pipeline_destroy(w->p);
+    w->p = NULL;
+    w->ledger = mem;
+    s_world_free(w);
+}
+
+/* SIGTERM while the ledger is being asked or written: the message is not
+ * dropped; the drain (in hand, outstanding) waits for the answers. */
+static void test_ledger_shutdown_waits(void **state)
+{
+    struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = HUMAN_ONLY}}};
+    struct world *w = s_world(&wo);
+    struct msg_rec *r;
+    struct wc_action a;
+
+    (void)state;
+    w->hold_ledger = true;
+    r = s_alice_sg1(w);
+    while (s_step(w))
+        ;
+    a = s_take_held(w, WC_ACTION_LEDGER_CHECK);
+    wc_pipeline_shutdown(w->p);
+    while (s_step(w))
+        ;
+    assert_int_equal(wc_pipeline_outstanding(w->p), 1);
+    assert_int_equal(wc_pipeline_in_hand(w->p), 1);
+    assert_false(wc_pipeline_once_done(w->p));
+    assert_int_equal(r->fate, F_NONE);
+    s_ledger_answer(w, &a);
+    while (s_step(w))
+        ;
+    assert_int_equal(w->n_sent, 1); /* decided before the signal: still posted */
+    a = s_take_held(w, WC_ACTION_LEDGER_RECORD);
+    assert_int_equal(wc_pipeline_outstanding(w->p), 1);
+    assert_int_equal(r->fate, F_NONE);
+    s_ledger_answer(w, &a);
+    while (s_step(w))
+        ;
+    assert_int_equal(r->fate, F_DELETED);
+    assert_int_equal(wc_pipeline_outstanding(w->p), 0);
+    assert_int_equal(wc_pipeline_in_hand(w->p), 0);
+    assert_true(wc_ledger_accepted(w->ledger, "fake#0", "ev-1/sg-1"));
+    s_world_free(w);
+}
+
+/* At most WC_PIPELINE_MAX_LEDGER ledger calls at once; the others wait
+ * their turn, lookups go on meanwhile. */
+static void test_ledger_calls_bounded(void **state)
+{
+    struct world_opts wo = {.n_nts = 1, .nts = {{.verdicts = HUMAN_ONLY}}};
+    struct world *w = s_world(&wo);
+    const size_t n = WC_PIPELINE_MAX_LEDGER + 3;
+    struct msg_rec *r[WC_PIPELINE_MAX_LEDGER + 3];
+
+    (void)state;
+    w->hold_ledger = true;
+    for (size_t i = 0; i < n; i++) {
+        char sg[16], id[16];
+
+        snprintf(sg, sizeof(sg), "sg-%zu", i);
+        snprintf(id, sizeof(id), "ev-%zu", i);
+        s_add_event(&w->trail, &(struct ev_spec){.id = id,
+                                                 .name = "AuthorizeSecurityGroupIngress",
+                                                 .time_ms = T0 - 62000, .resource = sg,
+                                                 .who = "alice"});
+        r[i] = s_receive(w, s_change(sg, T0 - 60000, "eu-west-1"), 1);
+    }
+    while (s_step(w))
+        ;
+    assert_int_equal(w->n_held, WC_PIPELINE_MAX_LEDGER);
+    assert_int_equal(w->decided, n);   /* every lookup made meanwhile */
+    while (w->n_held > 0) {
+        struct wc_action a = w->held[0];
+
+        memmove(&w->held[0], &w->held[1], (w->n_held - 1) * sizeof(a));
+        w->n_held--;
+        s_ledger_answer(w, &a);
+        while (s_step(w))
+            ;
+        assert_true(w->n_held <= WC_PIPELINE_MAX_LEDGER);
+    }
+    assert_int_equal(w->checks, n);
+    assert_int_equal(w->records, n);
+    assert_int_equal(w->n_sent, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(r[i]->fate, F_DELETED);
     s_world_free(w);
 }
 
@@ -2039,6 +2505,13 @@ int main(void)
         cmocka_unit_test(test_ledger_full_pauses_receiving),
         cmocka_unit_test(test_unrecorded_delivery_recorded_before_delete),
         cmocka_unit_test(test_redelivery_asks_the_ledger_thoroughly),
+        cmocka_unit_test(test_ledger_actions),
+        cmocka_unit_test(test_ledger_answers_in_either_order),
+        cmocka_unit_test(test_ledger_copy_waits_for_first),
+        cmocka_unit_test(test_ledger_record_failure_retried),
+        cmocka_unit_test(test_ledger_thorough_failure_posts_nothing),
+        cmocka_unit_test(test_ledger_shutdown_waits),
+        cmocka_unit_test(test_ledger_calls_bounded),
         cmocka_unit_test(test_digest_one_message_per_actor_session),
         cmocka_unit_test(test_digest_split_in_threaded_parts),
         cmocka_unit_test(test_digest_failed_part_releases_only_its_changes),
