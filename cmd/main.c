@@ -37,7 +37,8 @@ int main(int argc, char **argv)
 
     /* the worker only, before anything is read: glibc reads the setting at
      * start-up (cmd/util.h says why) */
-    if (argc >= 2 && !strcmp(argv[1], "run") && wc_cmd_reexec_without_tcache(argv, err, sizeof(err)) != 0)
+    if (argc >= 2 && !strcmp(argv[1], "run") &&
+        wc_cmd_reexec_without_tcache(argv, err, sizeof(err)) != 0)
         fprintf(stderr, "whochanged: warning: malloc keeps per-thread caches (more memory): %s\n", err);
     /* before anything reads a credential or a secret */
     if (wc_cmd_disable_core_dumps(err, sizeof(err)) != 0)

@@ -106,7 +106,7 @@ int wc_cmd_reexec_without_tcache(char **argv, char *err, size_t errlen)
     n = old && *old ? snprintf(v, sizeof(v), "%s:%s=0", old, S_TCACHE_TUNABLE)
                     : snprintf(v, sizeof(v), "%s=0", S_TCACHE_TUNABLE);
     if (n < 0 || (size_t)n >= sizeof(v)) {
-        wc_errf(err, errlen, "GLIBC_TUNABLES is longer than %zu bytes", sizeof(v) - 32);
+        wc_errf(err, errlen, "GLIBC_TUNABLES is too long (%zu bytes)", strlen(old));
         return -1;
     }
     if (old && !(saved = strdup(old))) {
