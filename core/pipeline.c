@@ -1211,43 +1211,37 @@ void wc_pipeline_send_done(struct wc_pipeline *p, uint64_t id, int rc,
 
 /* --- the ledger ------------------------------------------------------------- */
 
-/* The LEDGER_* action id of kind, taken back (NULL when unknown); *m its
- * message when that still waits for this answer (else NULL), no longer
- * marked as waiting. */
-static struct s_act *s_ledger_take(struct wc_pipeline *p, uint64_t id, enum wc_action_kind kind,
-                                   struct s_msg **m)
+/* The LEDGER_* action id of kind, taken back and freed: the message that
+ * still waits for this answer (no longer marked as waiting), and in *k its
+ * notifier; NULL when the action is unknown or its message went on. */
+static struct s_msg *s_ledger_take(struct wc_pipeline *p, uint64_t id, enum wc_action_kind kind,
+                                   size_t *k)
 {
     struct s_act *a = s_act_take(p, id, kind);
-    uint64_t bit;
+    struct s_msg *m;
+    uint64_t bit, *waiting;
 
-    *m = NULL;
     if (!a)
         return NULL;
     p->ledger_out--;
-    bit = (uint64_t)1 << a->notifier;
-    *m = s_msg_get(p, a->msg);
-    if (*m && ((*m)->state != S_NOTIFY ||
-               !((kind == WC_ACTION_LEDGER_CHECK ? (*m)->checking : (*m)->recording) & bit)))
-        *m = NULL;
-    if (*m) {
-        if (kind == WC_ACTION_LEDGER_CHECK)
-            (*m)->checking &= ~bit;
-        else
-            (*m)->recording &= ~bit;
-    }
-    return a;
+    *k = a->notifier;
+    m = s_msg_get(p, a->msg);
+    s_act_free(a);
+    if (!m || m->state != S_NOTIFY)
+        return NULL;
+    bit = (uint64_t)1 << *k;
+    waiting = kind == WC_ACTION_LEDGER_CHECK ? &m->checking : &m->recording;
+    if (!(*waiting & bit))
+        return NULL;
+    *waiting &= ~bit;
+    return m;
 }
 
 void wc_pipeline_check_done(struct wc_pipeline *p, uint64_t id, bool accepted)
 {
-    struct s_msg *m;
-    struct s_act *a = s_ledger_take(p, id, WC_ACTION_LEDGER_CHECK, &m);
-    size_t k;
+    size_t k = 0;
+    struct s_msg *m = s_ledger_take(p, id, WC_ACTION_LEDGER_CHECK, &k);
 
-    if (!a)
-        return;
-    k = a->notifier;
-    s_act_free(a);
     if (!m)
         return;
     if (accepted) {
@@ -1264,14 +1258,9 @@ void wc_pipeline_check_done(struct wc_pipeline *p, uint64_t id, bool accepted)
 
 void wc_pipeline_record_done(struct wc_pipeline *p, uint64_t id, int rc)
 {
-    struct s_msg *m;
-    struct s_act *a = s_ledger_take(p, id, WC_ACTION_LEDGER_RECORD, &m);
-    size_t k;
+    size_t k = 0;
+    struct s_msg *m = s_ledger_take(p, id, WC_ACTION_LEDGER_RECORD, &k);
 
-    if (!a)
-        return;
-    k = a->notifier;
-    s_act_free(a);
     if (!m)
         return;
     if (rc != WC_OK)
