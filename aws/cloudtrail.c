@@ -64,6 +64,7 @@ struct s_call {
     struct wc_aws_credentials creds;
     struct wc_buf url;
     char key[128]; /* account/region: the token bucket's and the log's */
+    char resource[128]; /* "account <id> in <region>": the not-authorized line's */
 };
 
 static void s_call_clean_up(struct s_call *c)
@@ -88,6 +89,10 @@ static int s_call_init(struct s_cloudtrail *ct, const struct wc_trail_query *q,
 
     *c = (struct s_call){.url = WC_BUF_INIT};
     snprintf(c->key, sizeof(c->key), "%s/%s", q->account_id ? q->account_id : "-", q->region);
+    if (q->account_id)
+        snprintf(c->resource, sizeof(c->resource), "account %s in %s", q->account_id, q->region);
+    else
+        snprintf(c->resource, sizeof(c->resource), "region %s", q->region);
     if ((rc = s_credentials(ct, q->account_id, &c->creds)) != WC_OK) {
         WC_LOGW(lg, NULL, "cloudtrail: no credentials for account %s: %s",
                 q->account_id ? q->account_id : "(own)", wc_strerror(rc));
@@ -130,6 +135,7 @@ static int s_page(struct s_cloudtrail *ct, const struct s_call *c, const struct 
         .n_headers = sizeof(headers) / sizeof(headers[0]),
         .caller_retries_throttles = true,
         .cancellable = true,
+        .resource = c->resource,
     };
     char err_text[256];
     int rc, tries = 0;
@@ -168,7 +174,8 @@ static int s_page(struct s_cloudtrail *ct, const struct s_call *c, const struct 
     } else if (rc == WC_ERR_THROTTLED && !limited) {
         WC_LOGD(lg, NULL, "cloudtrail: LookupEvents %s=%s in %s throttled", q->attribute_key,
                 q->attribute_value, c->key);
-    } else {
+    } else if (!wc_aws_error_is_access_denied(aerr.code)) {
+        /* an access-denied one wc_aws_send logged, naming action and account */
         WC_LOGW(lg, NULL, "cloudtrail: LookupEvents %s=%s in %s failed: %s%s%s",
                 q->attribute_key, q->attribute_value, c->key,
                 aerr.code ? aerr.code : wc_strerror(rc), aerr.message ? ": " : "",

@@ -96,12 +96,17 @@ int wc_configservice_history_page(struct wc_configservice *cs,
     };
     const char *account = q->account_id;
     char *endpoint = NULL;
-    char what[160];
+    char what[160], where[160];
     int rc;
 
     if (!q->region || !q->resource_type || !q->resource_id)
         return WC_ERR_INVALID;
     snprintf(what, sizeof(what), "%s/%s", account ? account : "-", q->region);
+    if (account) /* the not-authorized line's, as CloudTrail's */
+        snprintf(where, sizeof(where), "account %s in %s", account, q->region);
+    else
+        snprintf(where, sizeof(where), "region %s", q->region);
+    req.resource = where;
     rc = account && cs->accounts ? wc_creds_accounts_get(cs->accounts, account, &creds)
                                  : wc_creds_provider_get(cs->creds, &creds);
     if (rc != WC_OK) {
@@ -122,7 +127,8 @@ int wc_configservice_history_page(struct wc_configservice *cs,
     rc = wc_aws_send(cs->aws, &creds, &req, &resp, err, NULL);
     if (rc == WC_OK) {
         rc = wc_buf_append(out, resp.body.ptr ? resp.body.ptr : "", resp.body.len);
-    } else {
+    } else if (!wc_aws_error_is_access_denied(err->code)) {
+        /* an access-denied one wc_aws_send logged, naming account and region */
         WC_LOGI(lg, NULL, "config: GetResourceConfigHistory %s %s in %s failed: %s%s%s",
                 q->resource_type, q->resource_id, what,
                 err->code ? err->code : wc_strerror(rc), err->message ? ": " : "",

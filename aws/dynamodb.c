@@ -222,11 +222,14 @@ int wc_dynamodb_error_rc(const char *code, int rc)
     return rc;
 }
 
-static int s_call(struct wc_dynamodb *d, const char *op, const struct wc_buf *body,
-                  struct wc_http_response *resp, struct wc_aws_error *err)
+/* POST body as DynamoDB_20120810.<op> on table ("table <name>" in the
+ * not-authorized line wc_aws_send logs for an access-denied answer). */
+static int s_call(struct wc_dynamodb *d, const char *op, const char *table,
+                  const struct wc_buf *body, struct wc_http_response *resp,
+                  struct wc_aws_error *err)
 {
     struct wc_aws_credentials creds = {0};
-    char target[64];
+    char target[64], where[sizeof("table ") + 256];
     struct wc_http_header headers[] = {
         {(char *)"Content-Type", (char *)WC_DYNAMODB_CONTENT_TYPE},
         {(char *)"X-Amz-Target", target},
@@ -244,10 +247,12 @@ static int s_call(struct wc_dynamodb *d, const char *op, const struct wc_buf *bo
         .timeout_ms = d->timeout_ms,
         /* a record must be made even while stopping (the post went out) */
         .cancellable = false,
+        .resource = where,
     };
     int rc;
 
     snprintf(target, sizeof(target), WC_DYNAMODB_TARGET_PREFIX "%s", op);
+    snprintf(where, sizeof(where), "table %s", table ? table : "?");
     if ((rc = wc_creds_provider_get(d->creds, &creds)) != WC_OK) {
         WC_LOGW(d->logger, NULL, "dynamodb: %s: no credentials: %s", op, wc_strerror(rc));
         rc = WC_ERR_AUTH;
@@ -274,7 +279,7 @@ int wc_dynamodb_get_item(struct wc_dynamodb *d, const struct wc_dynamodb_get *ge
     *found = false;
     if ((rc = wc_dynamodb_get_item_body(get, &body)) != WC_OK)
         goto out;
-    if ((rc = s_call(d, "GetItem", &body, &resp, err)) != WC_OK)
+    if ((rc = s_call(d, "GetItem", get->table, &body, &resp, err)) != WC_OK)
         goto out;
     rc = wc_dynamodb_parse_item(resp.body.ptr, resp.body.len, found, &item);
     if (rc == WC_ERR_PARSE)
@@ -303,7 +308,7 @@ int wc_dynamodb_put_item(struct wc_dynamodb *d, const struct wc_dynamodb_put *pu
     *condition_failed = false;
     if ((rc = wc_dynamodb_put_item_body(put, &body)) != WC_OK)
         goto out;
-    rc = s_call(d, "PutItem", &body, &resp, err);
+    rc = s_call(d, "PutItem", put->table, &body, &resp, err);
     if (rc != WC_OK && err->code && !strcmp(err->code, "ConditionalCheckFailedException")) {
         *condition_failed = true;
         rc = WC_OK;

@@ -301,6 +301,7 @@ int wc_s3_get_object(const struct wc_s3_options *o, const char *bucket, const ch
     struct wc_aws_credentials creds = {0};
     struct wc_logger *lg;
     char cur[S_REGION_MAX + 1], *url = NULL;
+    char where[sizeof("s3:///") + 64 + WC_S3_KEY_MAX]; /* the not-authorized line's */
     int rc, attempt;
 
     if (errbuf && errlen)
@@ -313,6 +314,7 @@ int wc_s3_get_object(const struct wc_s3_options *o, const char *bucket, const ch
             snprintf(errbuf, errlen, "not a valid S3 location");
         return WC_ERR_INVALID;
     }
+    snprintf(where, sizeof(where), "s3://%s/%s", bucket, key);
     snprintf(cur, sizeof(cur), "%s",
              wc_region_is_valid(region) && strlen(region) <= S_REGION_MAX ? region : "us-east-1");
     if ((rc = wc_creds_provider_get(o->creds, &creds)) != WC_OK) {
@@ -332,6 +334,7 @@ int wc_s3_get_object(const struct wc_s3_options *o, const char *bucket, const ch
             .s3 = true,
             .max_response_bytes = s_max(o),
             .log_id = o->log_id,
+            .resource = where,
         };
         char other[S_REGION_MAX + 1] = "";
 
@@ -361,9 +364,11 @@ int wc_s3_get_object(const struct wc_s3_options *o, const char *bucket, const ch
                 snprintf(errbuf, errlen, "s3://%s/%s (%s): %s%s%s", bucket, key, cur,
                          err.code ? err.code : wc_strerror(rc), err.message ? ": " : "",
                          err.message ? err.message : "");
-            WC_LOGW(lg, o->log_id, "s3: GetObject s3://%s/%s in %s failed: %s%s%s", bucket, key,
-                    cur, err.code ? err.code : wc_strerror(rc), err.message ? ": " : "",
-                    err.message ? err.message : "");
+            /* an access-denied one wc_aws_send logged, naming the object */
+            if (!wc_aws_error_is_access_denied(err.code))
+                WC_LOGW(lg, o->log_id, "s3: GetObject s3://%s/%s in %s failed: %s%s%s", bucket,
+                        key, cur, err.code ? err.code : wc_strerror(rc),
+                        err.message ? ": " : "", err.message ? err.message : "");
         }
         wc_http_response_clean_up(&resp);
         wc_aws_error_clean_up(&err);

@@ -1,5 +1,9 @@
 #include "tests/support/aws_fixture.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "tests/support/testutil.h"
 
 const struct wc_aws_credentials aws_fixture_creds = {
@@ -94,6 +98,41 @@ const struct fake_http_req *aws_fixture_req(struct aws_fixture *f, size_t i)
 const char *aws_fixture_req_header(struct aws_fixture *f, size_t i, const char *name)
 {
     return fake_http_req_header(aws_fixture_req(f, i), name);
+}
+
+size_t aws_fixture_log_lines(const struct aws_fixture *f, size_t from, const char *level,
+                             const char *needle)
+{
+    const char *p = f->log.ptr ? f->log.ptr + (from < f->log.len ? from : f->log.len) : "";
+    char lv[16] = "";
+    size_t n = 0;
+
+    if (level) /* the text format: "<ts> <level, padded to 5> [<msg id>] <text>" */
+        snprintf(lv, sizeof(lv), " %-5s ", level);
+    while (*p) {
+        size_t len = strcspn(p, "\n");
+        char *line = strndup(p, len);
+        const char *at = line ? strstr(line, needle) : NULL;
+        const char *l = line && lv[0] ? strstr(line, lv) : NULL;
+
+        assert_non_null(line);
+        if (at && (!lv[0] || (l && l < at)))
+            n++;
+        free(line);
+        p += len + (p[len] ? 1 : 0);
+    }
+    return n;
+}
+
+void aws_fixture_assert_one_denied(const struct aws_fixture *f, size_t from, const char *want)
+{
+    const char *log = f->log.ptr && from < f->log.len ? f->log.ptr + from : "";
+    size_t n = aws_fixture_log_lines(f, from, NULL, "AccessDenied");
+
+    if (n != 1)
+        fail_msg("%zu log lines name AccessDenied, want 1:\n%s", n, log);
+    if (aws_fixture_log_lines(f, from, "warn", want) != 1)
+        fail_msg("no warn line has \"%s\":\n%s", want, log);
 }
 
 const char *aws_fixture_no_env(void *ctx, const char *name)

@@ -53,6 +53,15 @@ const struct fake_http_req *aws_fixture_req(struct aws_fixture *f, size_t i);
  * if there is no such request. */
 const char *aws_fixture_req_header(struct aws_fixture *f, size_t i, const char *name);
 
+/* How many lines of the captured log, from byte `from` on, contain needle
+ * and, unless level is NULL, are lines of that level ("warn", "error"). */
+size_t aws_fixture_log_lines(const struct aws_fixture *f, size_t from, const char *level,
+                             const char *needle);
+/* Fails the test unless, from byte `from` on, exactly one log line names
+ * AccessDenied (any code containing it) and that line is a warn line
+ * containing want ("not authorized to <service>:<Action> on <resource>"). */
+void aws_fixture_assert_one_denied(const struct aws_fixture *f, size_t from, const char *want);
+
 /* An environment with nothing in it (a wc_creds_getenv_fn / wc_getenv_fn). */
 const char *aws_fixture_no_env(void *ctx, const char *name);
 /* A provider that finds no credentials: the environment provider over an

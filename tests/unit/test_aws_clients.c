@@ -21,6 +21,7 @@
 
 #define STS_URL "https://sts.eu-west-1.amazonaws.com/"
 #define CT_URL "https://cloudtrail.eu-west-1.amazonaws.com/"
+#define STS_ROLE "arn:aws:iam::210987654321:role/R"
 
 static double s_half(void *ctx)
 {
@@ -171,26 +172,47 @@ static void test_sts_errors(void **state)
     struct wc_sts *sts = s_sts(f, 0);
     struct wc_aws_credentials c = {0};
     struct wc_buf b = WC_BUF_INIT;
-    const char *role = "arn:aws:iam::210987654321:role/R";
+    const char *role = STS_ROLE;
 
     wc_test_read_ref("samples/sts/error-access-denied.constructed.xml", &b);
     fake_http_add(f->http, "POST", STS_URL, 403, b.ptr);
     wc_buf_clean_up(&b);
     assert_int_equal(wc_sts_assume_role(sts, &s_base, role, "s1", NULL, &c), WC_ERR_AUTH);
-    assert_non_null(strstr(f->log.ptr, "AccessDenied"));
+    /* one warn line, wc_aws_send's, naming the action and the role */
+    aws_fixture_assert_one_denied(f, 0, "not authorized to sts:AssumeRole on " STS_ROLE
+                                        " (AccessDenied: User: arn:aws:iam::123456789012:");
+    assert_int_equal(aws_fixture_log_lines(f, 0, NULL, "sts: AssumeRole"), 0);
     assert_null(c.access_key_id);
     fake_http_clear(f->http);
+    /* any other error: sts's own line, naming the role */
+    {
+        size_t from = f->log.len;
+
+        fake_http_add(f->http, "POST", STS_URL, 403,
+                      "<ErrorResponse><Error><Type>Sender</Type><Code>RegionDisabledException"
+                      "</Code><Message>STS is not activated in this region</Message></Error>"
+                      "</ErrorResponse>");
+        assert_int_not_equal(wc_sts_assume_role(sts, &s_base, role, "s1", NULL, &c), WC_OK);
+        assert_int_equal(aws_fixture_log_lines(f, from, "warn",
+                                               "sts: AssumeRole " STS_ROLE " failed: "
+                                               "RegionDisabledException: STS is not "
+                                               "activated in this region"),
+                         1);
+        assert_int_equal(aws_fixture_log_lines(f, from, NULL, "not authorized"), 0);
+        assert_null(c.access_key_id);
+        fake_http_clear(f->http);
+    }
     fake_http_add(f->http, "POST", STS_URL, 200, "<AssumeRoleResponse/>");
     assert_int_equal(wc_sts_assume_role(sts, &s_base, role, "s1", NULL, &c), WC_ERR_PARSE);
     /* bad parameters: nothing is sent */
     assert_int_equal(wc_sts_assume_role(sts, &s_base, role, "s1", "bad external id", &c),
                      WC_ERR_INVALID);
-    assert_int_equal(fake_http_n_requests(f->http), 2);
+    assert_int_equal(fake_http_n_requests(f->http), 3);
     assert_null(strstr(f->log.ptr, "baseSECRETexample"));
     wc_sts_destroy(sts);
     sts = s_sts(f, 60); /* below STS's 900 s minimum */
     assert_int_equal(wc_sts_assume_role(sts, &s_base, role, "s1", NULL, &c), WC_ERR_INVALID);
-    assert_int_equal(fake_http_n_requests(f->http), 2);
+    assert_int_equal(fake_http_n_requests(f->http), 3);
     wc_sts_destroy(sts);
 }
 
@@ -445,19 +467,50 @@ static void test_cloudtrail_lookup_page(void **state)
                    "{\"__type\":\"InvalidLookupAttributesException\",\"message\":\"no\"}");
     assert_int_equal(wc_trail_lookup_page(t, &q, NULL, &out), WC_ERR_SERVICE);
     assert_int_equal(fake_http_n_requests(f->http), 7);
-    assert_non_null(strstr(f->log.ptr, "InvalidLookupAttributesException"));
+    assert_int_equal(aws_fixture_log_lines(f, 0, "warn",
+                                           "cloudtrail: LookupEvents ResourceName=sg-1 in "
+                                           "123456789012/eu-west-1 failed: "
+                                           "InvalidLookupAttributesException: no"),
+                     1);
+    assert_int_equal(aws_fixture_log_lines(f, 0, NULL, "not authorized"), 0);
     wc_cloudtrail_stats(t, &st);
     /* calls counts sends that were answered; the 500 retried inside
      * wc_aws_send counts once with its retry */
     assert_int_equal(st.calls, 6);
     assert_int_equal(st.throttled, 1);
     assert_int_equal(st.failures, 1);
+    /* refused: one warn line, wc_aws_send's, naming the action and the
+     * account-region queried (the region alone for the own account) */
+    {
+        static const char denied[] = "{\"__type\":\"AccessDeniedException\",\"message\":"
+                                     "\"User: arn:aws:iam::123456789012:user/w is not "
+                                     "authorized to perform: cloudtrail:LookupEvents\"}";
+        size_t from = f->log.len;
+
+        fake_http_push(f->http, 400, NULL, denied);
+        assert_int_equal(wc_trail_lookup_page(t, &q, NULL, &out), WC_ERR_AUTH);
+        aws_fixture_assert_one_denied(f, from, "not authorized to cloudtrail:LookupEvents on "
+                                               "account 123456789012 in eu-west-1 "
+                                               "(AccessDeniedException: User: ");
+        assert_int_equal(aws_fixture_log_lines(f, from, NULL, "cloudtrail: LookupEvents"), 0);
+        from = f->log.len;
+        q.account_id = NULL;
+        fake_http_push(f->http, 400, NULL, denied);
+        assert_int_equal(wc_trail_lookup_page(t, &q, NULL, &out), WC_ERR_AUTH);
+        aws_fixture_assert_one_denied(f, from, "not authorized to cloudtrail:LookupEvents on "
+                                               "region eu-west-1 (AccessDeniedException: ");
+        assert_int_equal(aws_fixture_log_lines(f, from, NULL, "cloudtrail: LookupEvents"), 0);
+        q.account_id = "123456789012";
+        assert_int_equal(fake_http_n_requests(f->http), 9);
+        wc_cloudtrail_stats(t, &st);
+        assert_int_equal(st.failures, 3);
+    }
     /* a bad query sends nothing (and is the caller's bug, not a failure) */
     q.region = NULL;
     assert_int_equal(wc_trail_lookup_page(t, &q, NULL, &out), WC_ERR_INVALID);
-    assert_int_equal(fake_http_n_requests(f->http), 7);
+    assert_int_equal(fake_http_n_requests(f->http), 9);
     wc_cloudtrail_stats(t, &st);
-    assert_int_equal(st.failures, 1);
+    assert_int_equal(st.failures, 3);
     wc_event_list_clean_up(&out);
     wc_buf_clean_up(&want);
     wc_trail_destroy(t);

@@ -159,7 +159,13 @@ static void test_page_errors(void **state)
     assert_string_equal(err.code, "ResourceNotDiscoveredException");
     assert_int_equal(fake_http_n_requests(f->http), 1);
     assert_int_equal(out.len, 0);
-    assert_non_null(strstr(f->log.ptr, "ResourceNotDiscoveredException"));
+    /* not access denied: the client's own (info) line */
+    assert_int_equal(aws_fixture_log_lines(f, 0, "info",
+                                           "config: GetResourceConfigHistory "
+                                           "AWS::EC2::SecurityGroup sg-1 in -/eu-west-1 failed: "
+                                           "ResourceNotDiscoveredException: Resource sg-1"),
+                     1);
+    assert_int_equal(aws_fixture_log_lines(f, 0, NULL, "not authorized"), 0);
     wc_aws_error_clean_up(&err);
 
     /* no permission */
@@ -167,19 +173,42 @@ static void test_page_errors(void **state)
                    "{\"__type\":\"AccessDeniedException\",\"message\":\"User: arn:aws:iam::"
                    "123456789012:user/x is not authorized to perform: "
                    "config:GetResourceConfigHistory\"}");
-    assert_int_equal(wc_configservice_history_page(cs, &s_query, NULL, &out, &err), WC_ERR_AUTH);
-    assert_string_equal(err.code, "AccessDeniedException");
-    wc_aws_error_describe(&err, "config", "GetResourceConfigHistory", line, sizeof(line));
-    assert_non_null(strstr(line, "not authorized to config:GetResourceConfigHistory"));
-    assert_int_equal(fake_http_n_requests(f->http), 2);
-    wc_aws_error_clean_up(&err);
+    {
+        struct wc_config_history_query q = s_query;
+        size_t from = f->log.len;
+
+        assert_int_equal(wc_configservice_history_page(cs, &q, NULL, &out, &err), WC_ERR_AUTH);
+        assert_string_equal(err.code, "AccessDeniedException");
+        wc_aws_error_describe(&err, "config", "GetResourceConfigHistory", line, sizeof(line));
+        assert_non_null(strstr(line, "not authorized to config:GetResourceConfigHistory"));
+        assert_int_equal(fake_http_n_requests(f->http), 2);
+        /* logged once, by wc_aws_send: the action and the region (and
+         * account) asked */
+        aws_fixture_assert_one_denied(f, from, "not authorized to config:"
+                                               "GetResourceConfigHistory on region eu-west-1 "
+                                               "(AccessDeniedException: User: ");
+        assert_int_equal(aws_fixture_log_lines(f, from, NULL, "config: GetResource"), 0);
+        wc_aws_error_clean_up(&err);
+        from = f->log.len;
+        q.account_id = "210987654321";
+        fake_http_push(f->http, 400, NULL,
+                       "{\"__type\":\"AccessDeniedException\",\"message\":\"no\"}");
+        assert_int_equal(wc_configservice_history_page(cs, &q, NULL, &out, &err), WC_ERR_AUTH);
+        aws_fixture_assert_one_denied(f, from, "not authorized to config:"
+                                               "GetResourceConfigHistory on account "
+                                               "210987654321 in eu-west-1 "
+                                               "(AccessDeniedException: no)");
+        assert_int_equal(aws_fixture_log_lines(f, from, NULL, "config: GetResource"), 0);
+        assert_int_equal(fake_http_n_requests(f->http), 3);
+        wc_aws_error_clean_up(&err);
+    }
 
     /* throttled, then answered: the standard retry with its backoff */
     fake_http_push(f->http, 400, NULL,
                    "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}");
     fake_http_push(f->http, 200, NULL, PAGE);
     assert_int_equal(wc_configservice_history_page(cs, &s_query, NULL, &out, &err), WC_OK);
-    assert_int_equal(fake_http_n_requests(f->http), 4);
+    assert_int_equal(fake_http_n_requests(f->http), 5);
     assert_int_equal(f->n_sleeps, 1);
     assert_string_equal(out.ptr, PAGE);
     wc_buf_clean_up(&out);

@@ -257,6 +257,9 @@ static void test_errors(void **state)
     assert_int_equal(wc_dynamodb_put_item(d, &put, &failed, &err), WC_ERR_AUTH);
     assert_false(failed);
     assert_string_equal(err.code, "AccessDeniedException");
+    /* wc_aws_send's one warn line names the action and the table */
+    aws_fixture_assert_one_denied(f, 0, "not authorized to dynamodb:PutItem on table " TABLE
+                                        " (AccessDeniedException: User: ");
     wc_aws_error_clean_up(&err);
     fake_http_push(f->http, 400, JSON_HDR,
                    "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
@@ -472,7 +475,11 @@ static void test_ledger_in_doubt(void **state)
                    "{\"__type\":\"com.amazonaws.dynamodb.v20120810#InternalServerError\"}");
     assert_true(wc_ledger_accepted(l, "slack#0", "ev-9/sg-9"));
     assert_int_equal(fake_http_n_requests(f->http), 1);
-    assert_non_null(strstr(f->log.ptr, "GetItem on " TABLE " failed: InternalServerError"));
+    /* not access denied: the ledger's own warn line */
+    assert_int_equal(aws_fixture_log_lines(f, 0, "warn",
+                                           "ledger: DynamoDB GetItem on " TABLE
+                                           " failed: InternalServerError"),
+                     1);
     /* the pipeline's record right after: refused, no PutItem */
     fake_http_push(f->http, 200, JSON_HDR, "{}"); /* must stay unserved */
     assert_int_equal(wc_ledger_record(l, "slack#0", "ev-9/sg-9"), WC_ERR_IO);
@@ -490,6 +497,30 @@ static void test_ledger_in_doubt(void **state)
     wc_ledger_destroy(l);
 }
 
+/* The check refused: one warn line, wc_aws_send's, naming the table; the
+ * pair is in doubt as for any failed check. */
+static void test_ledger_get_denied(void **state)
+{
+    struct aws_fixture *f = *state;
+    struct wc_ledger *l = s_ledger(f, 0);
+    struct wc_dynamodb_ledger_stats st;
+
+    fake_http_push(f->http, 400, JSON_HDR,
+                   "{\"__type\":\"com.amazon.coral.service#AccessDeniedException\","
+                   "\"Message\":\"not authorized to perform: dynamodb:GetItem\"}");
+    assert_true(wc_ledger_accepted(l, "slack#0", "ev-8/sg-8"));
+    assert_int_equal(fake_http_n_requests(f->http), 1);
+    aws_fixture_assert_one_denied(f, 0, "not authorized to dynamodb:GetItem on table " TABLE
+                                        " (AccessDeniedException: not authorized to perform");
+    assert_int_equal(aws_fixture_log_lines(f, 0, NULL, "ledger: DynamoDB GetItem"), 0);
+    assert_int_equal(wc_ledger_record(l, "slack#0", "ev-8/sg-8"), WC_ERR_IO);
+    assert_int_equal(fake_http_n_requests(f->http), 1);
+    wc_dynamodb_ledger_stats(l, &st);
+    assert_int_equal(st.in_doubt, 1);
+    assert_int_equal(st.failures, 1);
+    wc_ledger_destroy(l);
+}
+
 /* The write failed: kept in memory (never posted again here) and written
  * by the next record of the pair, as the port says. */
 static void test_ledger_pending(void **state)
@@ -501,13 +532,20 @@ static void test_ledger_pending(void **state)
                    "{\"__type\":\"com.amazon.coral.service#AccessDeniedException\","
                    "\"Message\":\"not authorized to perform: dynamodb:PutItem\"}");
     assert_int_equal(wc_ledger_record(l, "slack#0", "ev-5/sg-5"), WC_ERR_IO);
-    assert_non_null(strstr(f->log.ptr, "PutItem on " TABLE " failed: AccessDeniedException"));
+    /* one warn line, wc_aws_send's, naming the action and the table */
+    aws_fixture_assert_one_denied(f, 0, "not authorized to dynamodb:PutItem on table " TABLE
+                                        " (AccessDeniedException: not authorized to perform");
+    assert_int_equal(aws_fixture_log_lines(f, 0, NULL, "ledger: DynamoDB PutItem"), 0);
     assert_true(wc_ledger_accepted(l, "slack#0", "ev-5/sg-5"));
     assert_int_equal(fake_http_n_requests(f->http), 1);
-    /* still failing */
+    /* still failing, not refused: the ledger's own error line */
     fake_http_push(f->http, 503, JSON_HDR, "{\"__type\":\"ServiceUnavailable\"}");
     assert_int_equal(wc_ledger_record(l, "slack#0", "ev-5/sg-5"), WC_ERR_IO);
     assert_int_equal(fake_http_n_requests(f->http), 2);
+    assert_int_equal(aws_fixture_log_lines(f, 0, "error",
+                                           "ledger: DynamoDB PutItem on " TABLE
+                                           " failed: ServiceUnavailable"),
+                     1);
     /* written at last; then an ordinary pair again */
     fake_http_push(f->http, 200, JSON_HDR, "{}");
     assert_int_equal(wc_ledger_record(l, "slack#0", "ev-5/sg-5"), WC_OK);
@@ -629,6 +667,7 @@ int main(void)
         T(test_ledger_accepted_and_record),
         T(test_ledger_ttl_attribute),
         T(test_ledger_in_doubt),
+        T(test_ledger_get_denied),
         T(test_ledger_pending),
         T(test_open_probe_ok),
         T(test_open_probe_failures),

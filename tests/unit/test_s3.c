@@ -311,6 +311,12 @@ static void test_errors(void **state)
                      WC_ERR_NOT_FOUND);
     assert_non_null(strstr(err, "NoSuchKey"));
     assert_non_null(strstr(err, BUCKET "/k"));
+    /* any error but access denied: s3's own warn line, naming the object */
+    assert_int_equal(aws_fixture_log_lines(f, 0, "warn",
+                                           "s3: GetObject s3://" BUCKET
+                                           "/k in eu-west-1 failed: NoSuchKey"),
+                     1);
+    assert_int_equal(aws_fixture_log_lines(f, 0, NULL, "not authorized"), 0);
     fake_http_push(f->http, 404, NULL,
                    "<Error><Code>NoSuchBucket</Code><Message>no</Message></Error>");
     assert_int_equal(wc_s3_fetch_oversized(&o, &loc, "eu-west-1", &n, err, sizeof(err)),
@@ -319,9 +325,19 @@ static void test_errors(void **state)
     fake_http_push(f->http, 403, NULL,
                    "<Error><Code>AccessDenied</Code><Message>Access Denied</Message>"
                    "</Error>");
-    assert_int_equal(wc_s3_fetch_oversized(&o, &loc, "eu-west-1", &n, err, sizeof(err)),
-                     WC_ERR_AUTH);
-    assert_non_null(strstr(err, "AccessDenied"));
+    {
+        size_t from = f->log.len;
+
+        assert_int_equal(wc_s3_fetch_oversized(&o, &loc, "eu-west-1", &n, err, sizeof(err)),
+                         WC_ERR_AUTH);
+        /* the caller's text unchanged; one warn line, wc_aws_send's, naming
+         * the action and the object */
+        assert_non_null(strstr(err, "s3://" BUCKET "/k"));
+        assert_non_null(strstr(err, "AccessDenied"));
+        aws_fixture_assert_one_denied(f, from, "not authorized to s3:GetObject on s3://" BUCKET
+                                               "/k (AccessDenied: Access Denied)");
+        assert_int_equal(aws_fixture_log_lines(f, from, NULL, "s3: GetObject"), 0);
+    }
     /* not JSON inside */
     fake_http_push(f->http, 200, NULL, "<html>");
     assert_int_equal(wc_s3_fetch_oversized(&o, &loc, "eu-west-1", &n, err, sizeof(err)),
