@@ -120,7 +120,7 @@ int wc_cmd_reexec_without_tcache(char **argv, char *err, size_t errlen)
     }
     execv("/proc/self/exe", argv);
     wc_errf(err, errlen, "execv(/proc/self/exe): %s", strerror(errno));
-    /* back as the user had it: a child process must not inherit our choice */
+    /* not started again: the environment as the user had it */
     if (saved)
         setenv("GLIBC_TUNABLES", saved, 1);
     else

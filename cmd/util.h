@@ -46,6 +46,7 @@ int wc_cmd_disable_core_dumps(char *err, size_t errlen);
  * executes itself again (/proc/self/exe, same argv, same pid) before it
  * reads anything. Nothing happens when GLIBC_TUNABLES already names
  * glibc.malloc.tcache_count (the user's choice, and the second start).
+ * Processes the worker starts (credential_process) inherit the variable.
  * Returns 0 when nothing was to be done; on failure -1 with a reason in err
  * (the worker goes on with glibc's defaults); on success it does not return. */
 int wc_cmd_reexec_without_tcache(char **argv, char *err, size_t errlen);
