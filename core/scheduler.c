@@ -115,7 +115,7 @@ static void s_probe(struct wc_adaptive_rate *a, int64_t now_ms)
     while (a->level > 1 && now_ms >= a->probe_at_ms && a->busy_ms &&
            now_ms - a->busy_ms <= S_BUSY_MS) {
         /* the phase held so far, to go back to if the step fails */
-        a->probe_phase_ms = a->level >= 2 ? a->last_slot_ms : 0;
+        a->probe_phase_ms = a->last_slot_ms;
         s_set_level(a, a->level - 1);
         a->probed_ms = a->probe_at_ms ? a->probe_at_ms : now_ms;
         a->probe_at_ms += a->probe_wait_ms;
