@@ -1,6 +1,7 @@
 #include "aws/aws_error.h"
 
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,4 +316,19 @@ void wc_aws_error_describe_on(const struct wc_aws_error *e, const char *service,
                  code, msg);
     else
         snprintf(out, outlen, "%s%s", code, msg);
+}
+
+void wc_aws_error_log(struct wc_logger *lg, enum wc_log_level level, const char *log_id,
+                      const struct wc_aws_error *e, int rc, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+
+    if (!lg || !wc_logger_enabled(lg, level) || (e && wc_aws_error_is_access_denied(e->code)))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    wc_logger_logf(lg, level, log_id, "%s: %s%s%s", what, e && e->code ? e->code : wc_strerror(rc),
+                   e && e->message ? ": " : "", e && e->message ? e->message : "");
 }

@@ -24,6 +24,7 @@
 #include <stddef.h>
 
 #include "core/http.h"
+#include "core/log.h"
 
 struct wc_aws_error {
     char *code;        /* owned; never NULL after wc_aws_error_parse() == WC_OK */
@@ -71,5 +72,13 @@ void wc_aws_error_describe(const struct wc_aws_error *e, const char *service,
 void wc_aws_error_describe_on(const struct wc_aws_error *e, const char *service,
                               const char *operation, const char *resource, char *out,
                               size_t outlen);
+
+/* A client's line for a failed call: fmt, then ": <code>: <message>" (or
+ * ": <rc's text>" without an AWS error), at level. Nothing for an
+ * access-denied error: wc_aws_send has logged that one already, naming the
+ * action and the resource (one line per refused call). */
+void wc_aws_error_log(struct wc_logger *lg, enum wc_log_level level, const char *log_id,
+                      const struct wc_aws_error *e, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
 #endif

@@ -174,12 +174,10 @@ static int s_page(struct s_cloudtrail *ct, const struct s_call *c, const struct 
     } else if (rc == WC_ERR_THROTTLED && !limited) {
         WC_LOGD(lg, NULL, "cloudtrail: LookupEvents %s=%s in %s throttled", q->attribute_key,
                 q->attribute_value, c->key);
-    } else if (!wc_aws_error_is_access_denied(aerr.code)) {
-        /* an access-denied one wc_aws_send logged, naming action and account */
-        WC_LOGW(lg, NULL, "cloudtrail: LookupEvents %s=%s in %s failed: %s%s%s",
-                q->attribute_key, q->attribute_value, c->key,
-                aerr.code ? aerr.code : wc_strerror(rc), aerr.message ? ": " : "",
-                aerr.message ? aerr.message : "");
+    } else {
+        wc_aws_error_log(lg, WC_LOG_WARN, NULL, &aerr, rc,
+                         "cloudtrail: LookupEvents %s=%s in %s failed", q->attribute_key,
+                         q->attribute_value, c->key);
     }
 out:
     wc_http_response_clean_up(&resp);

@@ -127,12 +127,10 @@ int wc_configservice_history_page(struct wc_configservice *cs,
     rc = wc_aws_send(cs->aws, &creds, &req, &resp, err, NULL);
     if (rc == WC_OK) {
         rc = wc_buf_append(out, resp.body.ptr ? resp.body.ptr : "", resp.body.len);
-    } else if (!wc_aws_error_is_access_denied(err->code)) {
-        /* an access-denied one wc_aws_send logged, naming account and region */
-        WC_LOGI(lg, NULL, "config: GetResourceConfigHistory %s %s in %s failed: %s%s%s",
-                q->resource_type, q->resource_id, what,
-                err->code ? err->code : wc_strerror(rc), err->message ? ": " : "",
-                err->message ? err->message : "");
+    } else {
+        wc_aws_error_log(lg, WC_LOG_INFO, NULL, err, rc,
+                         "config: GetResourceConfigHistory %s %s in %s failed", q->resource_type,
+                         q->resource_id, what);
     }
 out:
     free(endpoint);

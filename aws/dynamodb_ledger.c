@@ -171,11 +171,8 @@ static int s_get(struct s_ledger *l, const char *notifier_id, const char *subjec
     }
     if (rc != WC_OK) {
         atomic_fetch_add(&l->failures, 1);
-        /* an access-denied one wc_aws_send logged, naming the table */
-        if (!wc_aws_error_is_access_denied(err.code))
-            WC_LOGW(l->logger, NULL, "ledger: DynamoDB GetItem on %s failed: %s%s%s", l->table,
-                    err.code ? err.code : wc_strerror(rc), err.message ? ": " : "",
-                    err.message ? err.message : "");
+        wc_aws_error_log(l->logger, WC_LOG_WARN, NULL, &err, rc,
+                         "ledger: DynamoDB GetItem on %s failed", l->table);
         goto out;
     }
     atomic_fetch_add(&l->gets, 1);
@@ -279,12 +276,10 @@ static int s_put(struct s_ledger *l, const char *notifier_id, const char *subjec
     }
     if (rc != WC_OK) {
         atomic_fetch_add(&l->failures, 1);
-        /* an access-denied one wc_aws_send logged, naming the table (and
-         * the pipeline says, as an error, what a failed record costs) */
-        if (!wc_aws_error_is_access_denied(err.code))
-            WC_LOGE(l->logger, NULL, "ledger: DynamoDB PutItem on %s failed: %s%s%s", l->table,
-                    err.code ? err.code : wc_strerror(rc), err.message ? ": " : "",
-                    err.message ? err.message : "");
+        /* (access denied: the pipeline says, as an error, what a failed
+         * record costs) */
+        wc_aws_error_log(l->logger, WC_LOG_ERROR, NULL, &err, rc,
+                         "ledger: DynamoDB PutItem on %s failed", l->table);
     } else if (condition_failed) {
         atomic_fetch_add(&l->already, 1);
         WC_LOGD(l->logger, NULL, "ledger: %s|%s was recorded already", notifier_id, subject);

@@ -364,11 +364,8 @@ int wc_s3_get_object(const struct wc_s3_options *o, const char *bucket, const ch
                 snprintf(errbuf, errlen, "s3://%s/%s (%s): %s%s%s", bucket, key, cur,
                          err.code ? err.code : wc_strerror(rc), err.message ? ": " : "",
                          err.message ? err.message : "");
-            /* an access-denied one wc_aws_send logged, naming the object */
-            if (!wc_aws_error_is_access_denied(err.code))
-                WC_LOGW(lg, o->log_id, "s3: GetObject s3://%s/%s in %s failed: %s%s%s", bucket,
-                        key, cur, err.code ? err.code : wc_strerror(rc),
-                        err.message ? ": " : "", err.message ? err.message : "");
+            wc_aws_error_log(lg, WC_LOG_WARN, o->log_id, &err, rc,
+                             "s3: GetObject s3://%s/%s in %s failed", bucket, key, cur);
         }
         wc_http_response_clean_up(&resp);
         wc_aws_error_clean_up(&err);

@@ -181,10 +181,8 @@ static int s_call(struct s_sqs *s, const char *op, const char *queue, const stru
         else if (rc == WC_ERR_NOT_FOUND)
             WC_LOGE(s->logger, NULL, "sqs: %s: queue %s does not exist (%s)", op,
                     queue, err.code);
-        else if (!wc_aws_error_is_access_denied(err.code)) /* wc_aws_send named the action */
-            WC_LOGW(s->logger, NULL, "sqs: %s failed: %s%s%s", op,
-                    err.code ? err.code : wc_strerror(rc), err.message ? ": " : "",
-                    err.message ? err.message : "");
+        else
+            wc_aws_error_log(s->logger, WC_LOG_WARN, NULL, &err, rc, "sqs: %s failed", op);
     }
 out:
     wc_aws_error_clean_up(&err);

@@ -86,11 +86,7 @@ int wc_sts_assume_role(void *ctx, const struct wc_aws_credentials *source, const
         rc = wc_aws_send(sts->aws, source, &req, &resp, &err, NULL);
     }
     if (rc != WC_OK) {
-        /* an access-denied one wc_aws_send logged, naming the role */
-        if (!wc_aws_error_is_access_denied(err.code))
-            WC_LOGW(lg, NULL, "sts: AssumeRole %s failed: %s%s%s", role_arn,
-                    err.code ? err.code : wc_strerror(rc), err.message ? ": " : "",
-                    err.message ? err.message : "");
+        wc_aws_error_log(lg, WC_LOG_WARN, NULL, &err, rc, "sts: AssumeRole %s failed", role_arn);
         goto out;
     }
     if ((rc = wc_sts_xml_parse_credentials(resp.body.ptr, resp.body.len, "AssumeRole",

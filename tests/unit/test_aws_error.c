@@ -9,7 +9,9 @@
 
 #include "aws/aws_error.h"
 #include "core/err.h"
+#include "core/buf.h"
 #include "core/http.h"
+#include "core/log.h"
 #include "core/str.h"
 
 /* ---- helpers ---- */
@@ -509,6 +511,40 @@ static void test_protocol_cases_loaded(void **state)
 
 #define S_MAX_CASES 128
 
+static void s_capture(void *ctx, const char *line, size_t len)
+{
+    assert_int_equal(wc_buf_append(ctx, line, len), WC_OK);
+}
+
+/* A client's failure line: the code and message after its text, or the
+ * error's text without an AWS error; nothing for an access-denied error
+ * (wc_aws_send's line names it) nor below the logger's level. */
+static void test_error_log_line(void **state)
+{
+    struct wc_buf out = WC_BUF_INIT;
+    struct wc_logger_options o = {.level = WC_LOG_INFO, .write = s_capture, .write_ctx = &out};
+    struct wc_logger *lg = wc_logger_new(&o);
+    struct wc_aws_error e = {.code = "ThrottlingException", .message = "Rate exceeded"};
+    struct wc_aws_error denied = {.code = "AccessDeniedException", .message = "no"};
+
+    (void)state;
+    assert_non_null(lg);
+    wc_aws_error_log(lg, WC_LOG_WARN, "m-1", &e, WC_ERR_THROTTLED, "svc: Op %s failed", "x");
+    assert_non_null(strstr(out.ptr, "svc: Op x failed: ThrottlingException: Rate exceeded"));
+    assert_non_null(strstr(out.ptr, "m-1"));
+    wc_buf_reset(&out);
+    wc_aws_error_log(lg, WC_LOG_WARN, NULL, NULL, WC_ERR_TIMEOUT, "svc: Op failed");
+    assert_non_null(strstr(out.ptr, "svc: Op failed: "));
+    assert_non_null(strstr(out.ptr, wc_strerror(WC_ERR_TIMEOUT)));
+    wc_buf_reset(&out);
+    wc_aws_error_log(lg, WC_LOG_WARN, NULL, &denied, WC_ERR_AUTH, "svc: Op failed");
+    wc_aws_error_log(lg, WC_LOG_DEBUG, NULL, &e, WC_ERR_THROTTLED, "svc: Op failed");
+    assert_int_equal(out.len, 0);
+    wc_aws_error_log(NULL, WC_LOG_ERROR, NULL, &e, WC_ERR_THROTTLED, "no logger: no crash");
+    wc_logger_destroy(lg);
+    wc_buf_clean_up(&out);
+}
+
 int main(void)
 {
     static const struct CMUnitTest fixed[] = {
@@ -532,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_sanitize_code),
         cmocka_unit_test(test_query_error_header_sender_field),
         cmocka_unit_test(test_query_error_header_blank_code),
+        cmocka_unit_test(test_error_log_line),
     };
     static const char *files[] = {"json_1_0", "json", "query", "json_1_0-query-compatible"};
     size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
