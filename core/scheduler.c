@@ -49,7 +49,7 @@
  * there. The step is on trial until the next is due: a throttle before
  * then takes it back, to the phase held before (which had room), and
  * doubles the wait (up to S_PROBE_MAX_MS); a step that holds halves it
- * (not below S_PROBE_MIN_MS). Probing is what costs throttles once workers
+ * (not below S_PROBE_MS). Probing is what costs throttles once workers
  * have settled, so it is rare: three workers that start together probe
  * together, and only one of them finds room. In the simulation (tests/
  * unit/test_scheduler.c), three workers of bench D's demand over 15
@@ -57,7 +57,6 @@
  * minutes apart; 1.95% when every quiet spell stepped up after 3 minutes
  * and a step was judged after 10 s). */
 #define S_PROBE_MS 300000
-#define S_PROBE_MIN_MS 300000
 #define S_PROBE_MAX_MS 1920000
 #define S_BUSY_MS 10000
 
@@ -109,8 +108,8 @@ static void s_probe(struct wc_adaptive_rate *a, int64_t now_ms)
     if (a->probed_ms && now_ms - a->probed_ms >= a->probe_wait_ms) {
         a->probed_ms = 0; /* the step held */
         a->probe_wait_ms /= 2;
-        if (a->probe_wait_ms < S_PROBE_MIN_MS)
-            a->probe_wait_ms = S_PROBE_MIN_MS;
+        if (a->probe_wait_ms < S_PROBE_MS)
+            a->probe_wait_ms = S_PROBE_MS;
     }
     while (a->level > 1 && now_ms >= a->probe_at_ms && a->busy_ms &&
            now_ms - a->busy_ms <= S_BUSY_MS) {
