@@ -1387,6 +1387,30 @@ static void s_heartbeat(struct wc_pipeline *p)
 }
 
 /* The next send of each notifier that pacing and concurrency allow. */
+
+/* a, out of its queue, handed to the runner: out until its result is back. */
+static bool s_hand_out(struct wc_pipeline *p, struct s_act *a, struct wc_action *out)
+{
+    a->next = p->out;
+    p->out = a;
+    p->n_out++;
+    *out = a->a;
+    return true;
+}
+
+/* The first action of a queue, taken off it (NULL when empty). */
+static struct s_act *s_pop(struct s_act **head, struct s_act **tail)
+{
+    struct s_act *a = *head;
+
+    if (a) {
+        *head = a->next;
+        if (!*head)
+            *tail = NULL;
+    }
+    return a;
+}
+
 static bool s_next_send(struct wc_pipeline *p, int64_t now, struct wc_action *out)
 {
     for (size_t k = 0; k < p->n_nts; k++) {
@@ -1430,11 +1454,7 @@ static bool s_next_send(struct wc_pipeline *p, int64_t now, struct wc_action *ou
 
             a->a.log_id = m ? m->qm.message_id : NULL;
         }
-        a->next = p->out;
-        p->out = a;
-        p->n_out++;
-        *out = a->a;
-        return true;
+        return s_hand_out(p, a, out);
     }
     return false;
 }
@@ -1455,38 +1475,18 @@ bool wc_pipeline_next(struct wc_pipeline *p, struct wc_action *out)
     s_digests_due(p, p->stopping);
     s_heartbeat(p);
     s_flush_final(p);
-    if ((a = p->ready_head) != NULL) {
-        p->ready_head = a->next;
-        if (!p->ready_head)
-            p->ready_tail = NULL;
-        a->next = p->out;
-        p->out = a;
-        p->n_out++;
-        *out = a->a;
-        return true;
-    }
+    if ((a = s_pop(&p->ready_head, &p->ready_tail)) != NULL)
+        return s_hand_out(p, a, out);
     /* the ledger first: its answers let messages in hand go on */
-    if ((a = p->ledger_head) != NULL && p->ledger_out < WC_PIPELINE_MAX_LEDGER) {
-        p->ledger_head = a->next;
-        if (!p->ledger_head)
-            p->ledger_tail = NULL;
+    if (p->ledger_out < WC_PIPELINE_MAX_LEDGER &&
+        (a = s_pop(&p->ledger_head, &p->ledger_tail)) != NULL) {
         p->ledger_out++;
-        a->next = p->out;
-        p->out = a;
-        p->n_out++;
-        *out = a->a;
-        return true;
+        return s_hand_out(p, a, out);
     }
-    if ((a = p->fetch_head) != NULL && p->fetches_out < WC_PIPELINE_MAX_FETCHES) {
-        p->fetch_head = a->next;
-        if (!p->fetch_head)
-            p->fetch_tail = NULL;
+    if (p->fetches_out < WC_PIPELINE_MAX_FETCHES &&
+        (a = s_pop(&p->fetch_head, &p->fetch_tail)) != NULL) {
         p->fetches_out++;
-        a->next = p->out;
-        p->out = a;
-        p->n_out++;
-        *out = a->a;
-        return true;
+        return s_hand_out(p, a, out);
     }
     if (s_next_send(p, now, out))
         return true;
@@ -1500,11 +1500,7 @@ bool wc_pipeline_next(struct wc_pipeline *p, struct wc_action *out)
         a->a.query = call.query;
         a->a.token = call.token;
         a->a.log_id = NULL;
-        a->next = p->out;
-        p->out = a;
-        p->n_out++;
-        *out = a->a;
-        return true;
+        return s_hand_out(p, a, out);
     }
     return false;
 }
